@@ -1,0 +1,444 @@
+//! Audit (审核): rules from `rules/*.toml` run with DataFusion over one period's rows of every
+//! county; error findings quarantine rows, warnings are reported. Every input row ends up
+//! accepted or quarantined.
+
+pub mod format;
+pub mod rules;
+pub mod udf;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::findings::{Finding, Location, Severity};
+use crate::forms::{FormDef, Forms};
+use crate::ingest::rows::{SheetRows, form_schema};
+use crate::period::Period;
+use rules::{Rule, RuleFile, RuleKind};
+
+/// One rule's tally over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleStat {
+    pub rule_id: String,
+    pub form: String,
+    pub severity: Severity,
+    /// Rows the rule looked at (row rules); for query rules, the rows of the form.
+    pub checked: u64,
+    pub failed: u64,
+    /// Rows where the rule could not be evaluated (a NULL condition), or all of them when the
+    /// rule itself failed to run.
+    pub not_evaluable: u64,
+    /// Why the rule could not run at all.
+    pub error: Option<String>,
+}
+
+/// What the audit of one period produced.
+#[derive(Debug, Clone)]
+pub struct AuditOutcome {
+    pub period: Period,
+    /// Accepted rows by warehouse table, one batch per sheet.
+    pub accepted: BTreeMap<String, Vec<RecordBatch>>,
+    /// Quarantined rows, with their reasons and raw values.
+    pub quarantine: RecordBatch,
+    pub findings: Vec<Finding>,
+    pub stats: Vec<RuleStat>,
+    /// Data rows read, per form.
+    pub input_rows: BTreeMap<String, u64>,
+}
+
+impl AuditOutcome {
+    pub fn accepted_rows(&self) -> u64 {
+        self.accepted.values().flatten().map(|b| b.num_rows() as u64).sum()
+    }
+    pub fn quarantined_rows(&self) -> u64 {
+        self.quarantine.num_rows() as u64
+    }
+    pub fn count(&self, severity: Severity) -> u64 {
+        self.findings.iter().filter(|f| f.severity == severity).count() as u64
+    }
+}
+
+/// What the audit needs besides the rows.
+pub struct AuditContext<'a> {
+    pub forms: &'a Forms,
+    pub rules: &'a [RuleFile],
+    /// Accepted rows of the previous period, by table (for cross-period rules).
+    pub previous: BTreeMap<String, Vec<RecordBatch>>,
+    /// Reference tables (chains, …) by name.
+    pub reference: &'a BTreeMap<String, RecordBatch>,
+    /// The one-row `params` table.
+    pub params: RecordBatch,
+}
+
+/// Where a row came from, for findings and quarantine.
+#[derive(Clone)]
+struct RowOrigin {
+    region_code: String,
+    form: String,
+    location: Location,
+    note: Option<String>,
+}
+
+fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+    let table = MemTable::try_new(schema, vec![batches])?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("region_code", DataType::Utf8, false),
+        Field::new("form", DataType::Utf8, false),
+        Field::new("_row_key", DataType::Utf8, false),
+        Field::new("_source_file", DataType::Utf8, false),
+        Field::new("_source_sha256", DataType::Utf8, false),
+        Field::new("_source_sheet", DataType::Utf8, false),
+        Field::new("_source_row", DataType::Int64, false),
+        Field::new("rule_ids", DataType::Utf8, false),
+        Field::new("messages", DataType::Utf8, false),
+        Field::new("row_json", DataType::Utf8, false),
+    ]))
+}
+
+/// The raw values of one row as a JSON object (field → text), so a quarantined row loses nothing.
+fn row_json(batch: &RecordBatch, i: usize) -> String {
+    let mut map = serde_json::Map::new();
+    for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if f.name().starts_with('_') || f.name() == "period" {
+            continue;
+        }
+        let v = if col.is_null(i) {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::String(arrow::util::display::array_value_to_string(col, i).unwrap_or_default())
+        };
+        map.insert(f.name().clone(), v);
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Audits one period. `sheets` are the period's sheets of every county (superseded returns
+/// already removed).
+pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
+    let ctx = SessionContext::new();
+    ctx.register_udf(udf::gb32100_udf());
+    register(&ctx, "params", cx.params.schema(), vec![cx.params.clone()])?;
+    for (name, batch) in cx.reference {
+        register(&ctx, name, batch.schema(), vec![batch.clone()])?;
+    }
+
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut origins: HashMap<String, RowOrigin> = HashMap::new();
+    let mut input_rows = BTreeMap::new();
+    for form in &cx.forms.forms {
+        let schema = form_schema(form);
+        let mine: Vec<&SheetRows> = sheets.iter().filter(|s| s.form == form.code).collect();
+        let rows: Vec<RecordBatch> = mine.iter().map(|s| s.rows.clone()).collect();
+        let totals: Vec<RecordBatch> = mine.iter().map(|s| s.totals.clone()).collect();
+        input_rows.insert(form.code.clone(), rows.iter().map(|b| b.num_rows() as u64).sum());
+        for s in &mine {
+            findings.extend(s.findings.iter().cloned());
+            collect_origins(&mut origins, form, &s.rows, &s.column_map);
+            collect_origins(&mut origins, form, &s.totals, &s.column_map);
+        }
+        register(&ctx, &format!("{}_raw", form.table), schema.clone(), rows)?;
+        register(&ctx, &format!("{}_totals", form.table), schema.clone(), totals)?;
+        let prev = cx.previous.get(&form.table).cloned().unwrap_or_default();
+        let prev_schema = prev.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
+        register(&ctx, &format!("{}_prev", form.table), prev_schema, prev)?;
+    }
+    let column_maps: HashMap<(String, String), HashMap<String, String>> = sheets
+        .iter()
+        .map(|s| {
+            let map = s
+                .column_map
+                .split("; ")
+                .filter_map(|p| p.split_once('='))
+                .map(|(f, c)| (f.to_string(), c.to_string()))
+                .collect();
+            ((s.sha256.clone(), s.sheet.clone()), map)
+        })
+        .collect();
+
+    let mut stats = Vec::new();
+    for file in cx.rules {
+        let Some(form) = cx.forms.get(&file.form) else {
+            anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
+        };
+        for rule in &file.rules {
+            let checked = input_rows.get(&form.code).copied().unwrap_or(0);
+            let mut stat = RuleStat {
+                rule_id: rule.id.clone(),
+                form: form.code.clone(),
+                severity: rule.severity,
+                checked,
+                failed: 0,
+                not_evaluable: 0,
+                error: None,
+            };
+            match evaluate(&ctx, form, rule).await {
+                Ok((batches, unknown)) => {
+                    stat.not_evaluable = unknown;
+                    for b in &batches {
+                        for i in 0..b.num_rows() {
+                            stat.failed += 1;
+                            findings.push(make_finding(period, form, rule, b, i, &origins, &column_maps));
+                        }
+                    }
+                }
+                Err(e) => {
+                    // A rule that cannot run is a failure of the audit, never a pass.
+                    tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
+                    stat.not_evaluable = checked;
+                    stat.error = Some(format!("{e:#}"));
+                }
+            }
+            stats.push(stat);
+        }
+    }
+
+    // Quarantine: rows with an error finding, and every row of a refused sheet.
+    let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for f in &findings {
+        if f.severity == Severity::Error {
+            if let Some(k) = &f.row_key {
+                reasons.entry(k.clone()).or_default().push((f.rule_id.clone(), f.message.clone()));
+            }
+        }
+    }
+    let mut accepted: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    let mut q = QuarantineBuilder::default();
+    for s in sheets {
+        let form = cx.forms.get(&s.form).expect("sheet of a known form");
+        let keys = s.rows.column_by_name("_row_key").expect("provenance").as_string::<i32>().clone();
+        let mut keep = Vec::with_capacity(s.rows.num_rows());
+        for i in 0..s.rows.num_rows() {
+            let key = keys.value(i);
+            let mut why = reasons.get(key).cloned().unwrap_or_default();
+            if let Some((rule, msg)) = &s.refusal {
+                why.insert(0, (rule.clone(), msg.clone()));
+            }
+            if why.is_empty() {
+                keep.push(true);
+            } else {
+                keep.push(false);
+                q.push(s, &form.code, &s.rows, i, &why);
+            }
+        }
+        let mask = BooleanArray::from(keep);
+        let kept = arrow::compute::filter_record_batch(&s.rows, &mask)?;
+        accepted.entry(form.table.clone()).or_default().push(kept);
+    }
+    for f in &mut findings {
+        if f.period.is_none() {
+            f.period = Some(period.to_string());
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.region_code, &a.form, &a.location.file, &a.location.sheet, a.location.row, &a.rule_id).cmp(&(
+            &b.region_code,
+            &b.form,
+            &b.location.file,
+            &b.location.sheet,
+            b.location.row,
+            &b.rule_id,
+        ))
+    });
+    findings.dedup();
+    Ok(AuditOutcome { period, accepted, quarantine: q.finish()?, findings, stats, input_rows })
+}
+
+fn collect_origins(origins: &mut HashMap<String, RowOrigin>, form: &FormDef, batch: &RecordBatch, _map: &str) {
+    let s = |name: &str| batch.column_by_name(name).map(|c| c.as_string::<i32>().clone());
+    let (Some(keys), Some(files), Some(shas), Some(sheets), Some(regions)) =
+        (s("_row_key"), s("_source_file"), s("_source_sha256"), s("_source_sheet"), s("region_code"))
+    else {
+        return;
+    };
+    let rows = batch.column_by_name("_source_row").expect("provenance");
+    let rows = rows.as_any().downcast_ref::<Int64Array>().expect("Int64");
+    let notes = batch.column_by_name("note").map(|c| c.as_string::<i32>().clone());
+    for i in 0..batch.num_rows() {
+        origins.insert(
+            keys.value(i).to_string(),
+            RowOrigin {
+                region_code: regions.value(i).to_string(),
+                form: form.code.clone(),
+                location: Location {
+                    file: files.value(i).to_string(),
+                    sha256: shas.value(i).to_string(),
+                    sheet: Some(sheets.value(i).to_string()),
+                    row: Some(rows.value(i) as u32),
+                    cell: None,
+                },
+                note: notes.as_ref().filter(|n| !n.is_null(i)).map(|n| n.value(i).trim().to_string()),
+            },
+        );
+    }
+}
+
+/// Runs one rule: the offending rows (with the message's values) and the count of rows where
+/// the rule's condition was NULL.
+async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(Vec<RecordBatch>, u64)> {
+    match rule.kind {
+        RuleKind::Row => {
+            let when = rule.when.as_deref().expect("validated");
+            let source = format!(
+                "(SELECT t.*, p.year AS report_year, p.month AS report_month FROM {}_raw t CROSS JOIN params p) r",
+                form.table
+            );
+            let mut cols: Vec<String> = vec!["_row_key".into()];
+            for name in rule.placeholders().into_iter().chain(rule.fields.iter().cloned()) {
+                let expr = match rule.values.get(&name) {
+                    Some(e) => format!("({e}) AS \"{name}\""),
+                    None => format!("\"{name}\""),
+                };
+                if !cols.contains(&expr) {
+                    cols.push(expr);
+                }
+            }
+            let sql = format!("SELECT {} FROM {source} WHERE ({when}) ORDER BY _row_key", cols.join(", "));
+            let hits = ctx
+                .sql(&sql)
+                .await
+                .with_context(|| format!("{} rule {}: the condition is not valid SQL", rule.source, rule.id))?
+                .collect()
+                .await?;
+            let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE ({when}) IS NULL");
+            let counts = ctx.sql(&count_sql).await?.collect().await?;
+            let unknown = counts
+                .first()
+                .and_then(|b| b.column(0).as_any().downcast_ref::<Int64Array>().map(|a| a.value(0)))
+                .unwrap_or(0) as u64;
+            Ok((hits, unknown))
+        }
+        RuleKind::Query => {
+            let sql = rule.sql.as_deref().expect("validated");
+            let hits = ctx
+                .sql(sql)
+                .await
+                .with_context(|| format!("{} rule {}: the query is not valid", rule.source, rule.id))?
+                .collect()
+                .await?;
+            if let Some(b) = hits.first() {
+                if b.column_by_name("_row_key").is_none() {
+                    anyhow::bail!("{} rule {}: the query must return a `_row_key` column", rule.source, rule.id);
+                }
+            }
+            Ok((hits, 0))
+        }
+    }
+}
+
+fn make_finding(
+    period: Period,
+    form: &FormDef,
+    rule: &Rule,
+    batch: &RecordBatch,
+    i: usize,
+    origins: &HashMap<String, RowOrigin>,
+    column_maps: &HashMap<(String, String), HashMap<String, String>>,
+) -> Finding {
+    let get = |name: &str| -> Option<&ArrayRef> { batch.column_by_name(name) };
+    let text = |name: &str| get(name).filter(|a| !a.is_null(i)).map(|a| format::cell(a, i));
+    let key = text("_row_key").unwrap_or_default();
+    let mut message = rule.message.clone();
+    let mut observed = Vec::new();
+    for name in rule.placeholders() {
+        let v = text(&name).unwrap_or_else(|| "空".to_string());
+        message = message.replace(&format!("{{{name}}}"), &v);
+        observed.push(format!("{name}={v}"));
+    }
+    // A row from this period's returns, or one the query describes itself (e.g. last month's).
+    let origin = origins.get(&key).cloned().unwrap_or_else(|| RowOrigin {
+        region_code: text("region_code").unwrap_or_default(),
+        form: form.code.clone(),
+        location: Location {
+            file: text("_source_file").unwrap_or_default(),
+            sha256: text("_source_sha256").unwrap_or_default(),
+            sheet: text("_source_sheet"),
+            row: get("_source_row")
+                .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+                .filter(|a| !a.is_null(i))
+                .map(|a| a.value(i) as u32),
+            cell: None,
+        },
+        note: None,
+    });
+    let mut location = origin.location.clone();
+    if let (Some(field), Some(sheet), Some(row)) = (rule.fields.first(), &location.sheet, location.row) {
+        if let Some(col) = column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field)) {
+            location.cell = Some(format!("{col}{row}"));
+        }
+    }
+    let explained = rule.severity == Severity::Warning && origin.note.as_deref().is_some_and(|n| !n.is_empty());
+    Finding {
+        period: Some(period.to_string()),
+        region_code: Some(origin.region_code),
+        form: Some(origin.form),
+        location,
+        row_key: Some(key),
+        rule_id: rule.id.clone(),
+        severity: rule.severity,
+        observed: observed.join("; "),
+        message,
+        explained,
+    }
+}
+
+#[derive(Default)]
+struct QuarantineBuilder {
+    region: Vec<String>,
+    form: Vec<String>,
+    key: Vec<String>,
+    file: Vec<String>,
+    sha: Vec<String>,
+    sheet: Vec<String>,
+    row: Vec<i64>,
+    rules: Vec<String>,
+    messages: Vec<String>,
+    json: Vec<String>,
+}
+
+impl QuarantineBuilder {
+    fn push(&mut self, s: &SheetRows, form: &str, batch: &RecordBatch, i: usize, why: &[(String, String)]) {
+        let col = |n: &str| batch.column_by_name(n).expect("provenance").as_string::<i32>().value(i).to_string();
+        self.region.push(col("region_code"));
+        self.form.push(form.to_string());
+        self.key.push(col("_row_key"));
+        self.file.push(s.file.clone());
+        self.sha.push(s.sha256.clone());
+        self.sheet.push(s.sheet.clone());
+        let rows = batch.column_by_name("_source_row").expect("provenance");
+        self.row.push(rows.as_any().downcast_ref::<Int64Array>().expect("Int64").value(i));
+        let mut ids: Vec<&str> = why.iter().map(|(r, _)| r.as_str()).collect();
+        ids.dedup();
+        self.rules.push(ids.join(","));
+        self.messages.push(why.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(";"));
+        self.json.push(row_json(batch, i));
+    }
+
+    fn finish(self) -> Result<RecordBatch> {
+        let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        Ok(RecordBatch::try_new(
+            quarantine_schema(),
+            vec![
+                s(self.region),
+                s(self.form),
+                s(self.key),
+                s(self.file),
+                s(self.sha),
+                s(self.sheet),
+                Arc::new(Int64Array::from(self.row)),
+                s(self.rules),
+                s(self.messages),
+                s(self.json),
+            ],
+        )?)
+    }
+}

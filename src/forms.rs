@@ -1,0 +1,157 @@
+//! Form definitions: the machine-readable copy of the county return forms (`forms/*.toml`).
+//!
+//! Forms change from year to year, so they are data loaded at run time, never compiled in.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// How a form's rows are laid out on the sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// One row per reporting entity (enterprise, project).
+    Records,
+    /// Fixed indicator rows identified by their label (JN102, JN103).
+    Items,
+}
+
+/// The declared type of a column: ingestion never infers a type from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Free text, trimmed.
+    Text,
+    /// An identifier: trimmed, inner spaces removed, upper-cased (credit codes).
+    Code,
+    /// GB/T 4754 class: 4 digits, restored when stored as a number (610 -> 0610).
+    IndustryCode,
+    /// Money, converted to 万元 exactly (Decimal128(24, 6)).
+    Amount,
+    /// A whole number.
+    Count,
+    /// A percentage in percent points (8.3 means 8.3%).
+    Percent,
+    /// A month, stored as `YYYY-MM`.
+    Month,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub field: String,
+    pub header: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Second header row under a merged top header (本年累计 / 上年同期).
+    #[serde(default)]
+    pub sub_header: Option<String>,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    /// An empty cell means 0 rather than "missing".
+    #[serde(default)]
+    pub blank_is_zero: bool,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A fixed row of an items-layout form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub code: String,
+    pub label: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormDef {
+    pub code: String,
+    pub name: String,
+    /// Warehouse table name.
+    pub table: String,
+    pub layout: Layout,
+    #[serde(default)]
+    pub sheet_names: Vec<String>,
+    #[serde(default)]
+    pub title_keywords: Vec<String>,
+    /// Column whose cell says 合计 on the total row.
+    pub label_field: String,
+    /// Rule id reported for a missing required value or a cell that is not a valid value.
+    pub invalid_value_rule: String,
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+impl FormDef {
+    pub fn column(&self, field: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.field == field)
+    }
+
+    /// Every spelling a column's top header may take.
+    pub fn header_names(col: &Column) -> impl Iterator<Item = &str> {
+        std::iter::once(col.header.as_str()).chain(col.aliases.iter().map(String::as_str))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.columns.is_empty() {
+            bail!("form {} declares no columns", self.code);
+        }
+        if self.column(&self.label_field).is_none() {
+            bail!("form {}: label_field `{}` is not a column", self.code, self.label_field);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.columns {
+            if !seen.insert(&c.field) {
+                bail!("form {}: column `{}` declared twice", self.code, c.field);
+            }
+        }
+        if self.layout == Layout::Items && self.items.is_empty() {
+            bail!("form {} has layout = \"items\" but no [[items]]", self.code);
+        }
+        Ok(())
+    }
+}
+
+/// All forms of the reporting system, in form-code order.
+#[derive(Debug, Clone)]
+pub struct Forms {
+    pub forms: Vec<FormDef>,
+}
+
+impl Forms {
+    /// Loads every `*.toml` in `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let mut forms = Vec::new();
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the form definitions folder {}", dir.display()))?;
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let form: FormDef =
+                toml::from_str(&text).with_context(|| format!("form definition {} is not valid", path.display()))?;
+            form.validate().with_context(|| format!("form definition {}", path.display()))?;
+            forms.push(form);
+        }
+        if forms.is_empty() {
+            bail!("no form definitions (*.toml) in {}", dir.display());
+        }
+        forms.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(Forms { forms })
+    }
+
+    pub fn get(&self, code: &str) -> Option<&FormDef> {
+        self.forms.iter().find(|f| f.code.eq_ignore_ascii_case(code))
+    }
+}

@@ -1,0 +1,177 @@
+//! Finding a sheet's form, county, period and unit in its header block, and its column headers.
+//!
+//! Header matching is by content: spaces, line breaks and full-width forms are ignored, and a
+//! "(...)" part is compared separately, so "工业总产值\n(当年价格)" matches "工业总产值".
+
+use std::sync::LazyLock;
+
+use calamine::Data;
+use regex::Regex;
+
+use super::values::{MoneyUnit, halfwidth};
+use crate::forms::{Column, FormDef};
+use crate::period::Period;
+use crate::reference::Region;
+
+/// Normalised header text: half-width, no white space.
+pub fn normalize(s: &str) -> String {
+    halfwidth(s).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The comparison key of a header: normalised, with every "(...)" part removed.
+pub fn header_key(s: &str) -> String {
+    let n = normalize(s);
+    let mut out = String::with_capacity(n.len());
+    let mut depth = 0usize;
+    for c in n.chars() {
+        match c {
+            '(' | '[' | '【' => depth += 1,
+            ')' | ']' | '】' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace([':', '：'], "")
+}
+
+/// Text of a cell for header purposes.
+pub fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::String(s) => s.clone(),
+        Data::Empty => String::new(),
+        Data::Float(f) => format!("{f}"),
+        Data::Int(i) => i.to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub fn matches_header(col: &Column, text: &str) -> bool {
+    let k = header_key(text);
+    !k.is_empty() && FormDef::header_names(col).any(|h| header_key(h) == k)
+}
+
+/// What the header block (title, 表号, 填报单位, period, 计量单位 lines) says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockInfo {
+    pub form_code: Option<String>,
+    pub region_code: Option<String>,
+    pub period: Option<PeriodMention>,
+    pub unit: Option<MoneyUnit>,
+}
+
+/// A period as written: `2025年1—9月` (cumulative) or `2025年9月`; `january_only` for a return
+/// labelled January alone, which the reporting system does not accept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeriodMention {
+    pub period: Period,
+    pub january_only: bool,
+}
+
+static FORM_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"表\s*号\s*[:：]?\s*([A-Za-z]{1,4}\s*-?\s*\d{2,4})").expect("regex"));
+static REPORTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"填报单位[^:：]*[:：]\s*(\S+)").expect("regex"));
+static PERIOD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d{4})\s*年\s*(?:(\d{1,2})\s*(?:月)?\s*[-—–~至到－]+\s*)?(\d{1,2})\s*月").expect("regex")
+});
+static PERIOD_NUMERIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\D)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?:\D|$)").expect("regex"));
+static UNIT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:计量)?单位\s*[:：]\s*(亿元|千元|万元|元)").expect("regex"));
+/// Dates in the header block that are not the period (validity of the form, date of filing).
+static NOT_PERIOD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(有效期至|有效期|报出日期|填报日期|批准文号|制定机关)\s*[:：]?\s*\S*").expect("regex")
+});
+
+/// Finds a period mention in free text (a header line or a file name).
+pub fn find_period(text: &str) -> Option<PeriodMention> {
+    let text = halfwidth(text);
+    let cleaned = NOT_PERIOD.replace_all(&text, " ");
+    if let Some(c) = PERIOD.captures(&cleaned) {
+        let year: i32 = c[1].parse().ok()?;
+        let end: u32 = c[3].parse().ok()?;
+        let start: Option<u32> = c.get(2).and_then(|m| m.as_str().parse().ok());
+        let period = Period::new(year, end).ok()?;
+        let january_only = end == 1 && start.is_none_or(|s| s == 1);
+        return Some(PeriodMention { period, january_only });
+    }
+    let c = PERIOD_NUMERIC.captures(&cleaned)?;
+    let period = Period::new(c[1].parse().ok()?, c[2].parse().ok()?).ok()?;
+    Some(PeriodMention { period, january_only: period.month == 1 })
+}
+
+/// Finds a region named in free text: full name, short name or code; the longest match wins so
+/// that 济宁高新技术产业开发区 is not read as a shorter name it contains.
+pub fn find_region(text: &str, regions: &[Region]) -> Option<String> {
+    let text = normalize(text);
+    let mut best: Option<(usize, &Region)> = None;
+    for r in regions {
+        let bare = r.name.trim_end_matches(['区', '县', '市']);
+        for cand in [r.name.as_str(), r.code.as_str(), r.short_name.as_str(), bare] {
+            if cand.chars().count() >= 2 && text.contains(cand) && best.is_none_or(|(l, _)| cand.len() > l) {
+                best = Some((cand.len(), r));
+            }
+        }
+    }
+    best.map(|(_, r)| r.code.clone())
+}
+
+/// Reads the header block: the text of the rows above the column headers.
+pub fn parse_block(lines: &[String], regions: &[Region]) -> BlockInfo {
+    let text = halfwidth(&lines.join(" "));
+    let form_code = FORM_CODE
+        .captures(&text)
+        .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase());
+    let region_code =
+        REPORTER.captures(&text).and_then(|c| find_region(&c[1], regions)).or_else(|| find_region(&text, regions));
+    let period = find_period(&text);
+    let unit = UNIT.captures(&text).and_then(|c| MoneyUnit::find_in(&c[1]));
+    BlockInfo { form_code, region_code, period, unit }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regions() -> Vec<Region> {
+        [
+            ("370811", "任城区", "任城"),
+            ("370871", "济宁高新技术产业开发区", "高新区"),
+            ("JN-TBH", "济宁太白湖新区", "太白湖"),
+        ]
+        .iter()
+        .map(|(c, n, s)| Region { code: c.to_string(), name: n.to_string(), short_name: s.to_string() })
+        .collect()
+    }
+
+    #[test]
+    fn block_is_read() {
+        let lines = vec![
+            "济宁市规模以上工业企业主要经济指标月报".to_string(),
+            "表号:JN101 制定机关:济宁市统计局 有效期至:2026年12月".to_string(),
+            "填报单位(盖章):任城区统计局 2025年1—9月 计量单位:千元".to_string(),
+        ];
+        let b = parse_block(&lines, &regions());
+        assert_eq!(b.form_code.as_deref(), Some("JN101"));
+        assert_eq!(b.region_code.as_deref(), Some("370811"));
+        assert_eq!(b.period.unwrap().period.to_string(), "2025-09");
+        assert_eq!(b.unit, Some(MoneyUnit::Qianyuan));
+    }
+
+    #[test]
+    fn periods_and_regions_in_text() {
+        assert_eq!(find_period("2025年9月").unwrap().period.to_string(), "2025-09");
+        assert!(find_period("2025年1月").unwrap().january_only);
+        assert!(!find_period("2025年1-2月").unwrap().january_only);
+        assert_eq!(find_period("任城区_2025年1-9月_倍增监测报表").unwrap().period.to_string(), "2025-09");
+        assert_eq!(find_period("rencheng_202508.xlsx").unwrap().period.to_string(), "2025-08");
+        assert_eq!(find_region("高新区_2025年1-9月", &regions()).as_deref(), Some("370871"));
+        assert_eq!(find_region("太白湖新区统计局", &regions()).as_deref(), Some("JN-TBH"));
+    }
+
+    #[test]
+    fn header_keys() {
+        assert_eq!(header_key("工业总产值\n（当年价格）"), "工业总产值");
+        assert_eq!(header_key(" 期末从业人员(人) "), "期末从业人员");
+        assert_eq!(header_key("其中:出口"), "其中出口");
+    }
+}

@@ -1,0 +1,281 @@
+//! Sheet records → Arrow batches with provenance; unreadable cells → findings.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rust_decimal::Decimal;
+
+use super::values::{AMOUNT_SCALE, Value};
+use super::{IngestedFile, IngestedSheet, Record, rule};
+use crate::findings::{Finding, Location, Severity};
+use crate::forms::{FieldType, FormDef, Layout};
+use crate::period::Period;
+
+/// Amounts: 万元 with 6 decimals, up to 10^18 万元.
+pub const AMOUNT_TYPE: DataType = DataType::Decimal128(24, AMOUNT_SCALE as i8);
+
+/// Provenance columns carried by every row, to the warehouse and beyond.
+pub const PROVENANCE: &[&str] = &["_source_file", "_source_sha256", "_source_sheet", "_source_row", "_row_key"];
+
+fn arrow_type(ty: FieldType) -> DataType {
+    match ty {
+        FieldType::Text | FieldType::Code | FieldType::IndustryCode | FieldType::Month => DataType::Utf8,
+        FieldType::Amount => AMOUNT_TYPE,
+        FieldType::Count => DataType::Int64,
+        FieldType::Percent => DataType::Float64,
+    }
+}
+
+/// The row schema of a form: `period`, `region_code`, [`item`], the form's columns, derived
+/// classification columns, provenance.
+pub fn form_schema(form: &FormDef) -> SchemaRef {
+    let mut fields =
+        vec![Field::new("period", DataType::Utf8, false), Field::new("region_code", DataType::Utf8, false)];
+    if form.layout == Layout::Items {
+        fields.push(Field::new("item", DataType::Utf8, true));
+    }
+    for c in &form.columns {
+        let mut f = Field::new(&c.field, arrow_type(c.ty), true);
+        if !c.description.is_empty() {
+            f = f.with_metadata([("description".to_string(), c.description.clone())].into());
+        }
+        fields.push(f);
+    }
+    if form.columns.iter().any(|c| c.ty == FieldType::IndustryCode) {
+        fields.push(Field::new("division", DataType::Utf8, true));
+        fields.push(Field::new("section", DataType::Utf8, true));
+    }
+    fields.push(Field::new("_source_file", DataType::Utf8, false));
+    fields.push(Field::new("_source_sha256", DataType::Utf8, false));
+    fields.push(Field::new("_source_sheet", DataType::Utf8, false));
+    fields.push(Field::new("_source_row", DataType::Int64, false));
+    fields.push(Field::new("_row_key", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// GB/T 4754-2017 section of a division (fixed by the standard, so it ships with the code).
+pub fn section_of(division: u32) -> Option<&'static str> {
+    match division {
+        6..=12 => Some("B"),
+        13..=43 => Some("C"),
+        44..=46 => Some("D"),
+        _ => None,
+    }
+}
+
+/// The rows of one sheet, ready for audit.
+#[derive(Debug, Clone)]
+pub struct SheetRows {
+    pub form: String,
+    pub period: Option<Period>,
+    pub region_code: Option<String>,
+    pub file: String,
+    pub sha256: String,
+    pub sheet: String,
+    pub rows: RecordBatch,
+    /// 合计 rows, same schema.
+    pub totals: RecordBatch,
+    /// Cell-level problems (each names its row key and cell).
+    pub findings: Vec<Finding>,
+    /// When set, every row of this sheet is quarantined with this (rule id, message).
+    pub refusal: Option<(String, String)>,
+    /// Sheet column of each form field (`credit_code=A; name=B; …`), for cell addresses.
+    pub column_map: String,
+}
+
+/// Stable identity of an input row: the file's content, the sheet, the row.
+pub fn row_key(sha256: &str, sheet: &str, row: u32) -> String {
+    format!("{}:{}:{}", &sha256[..sha256.len().min(16)], sheet, row)
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Amount(Decimal128Builder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+}
+
+impl Builder {
+    fn new(ty: FieldType) -> Self {
+        match ty {
+            FieldType::Text | FieldType::Code | FieldType::IndustryCode | FieldType::Month => {
+                Builder::Text(StringBuilder::new())
+            }
+            FieldType::Amount => Builder::Amount(Decimal128Builder::new()),
+            FieldType::Count => Builder::Int(Int64Builder::new()),
+            FieldType::Percent => Builder::Float(Float64Builder::new()),
+        }
+    }
+    fn push(&mut self, v: &Value) {
+        match (self, v) {
+            (Builder::Text(b), Value::Text(s)) => b.append_value(s),
+            (Builder::Text(b), Value::Null) => b.append_null(),
+            (Builder::Text(b), other) => b.append_value(other.display()),
+            (Builder::Amount(b), Value::Decimal(d)) => b.append_value(decimal_to_i128(*d)),
+            (Builder::Amount(b), Value::Int(i)) => b.append_value(decimal_to_i128(Decimal::from(*i))),
+            (Builder::Amount(b), _) => b.append_null(),
+            (Builder::Int(b), Value::Int(i)) => b.append_value(*i),
+            (Builder::Int(b), _) => b.append_null(),
+            (Builder::Float(b), Value::Float(f)) => b.append_value(*f),
+            (Builder::Float(b), _) => b.append_null(),
+        }
+    }
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Text(mut b) => Arc::new(b.finish()),
+            Builder::Amount(mut b) => {
+                Arc::new(b.finish().with_precision_and_scale(24, AMOUNT_SCALE as i8).expect("valid decimal type"))
+            }
+            Builder::Int(mut b) => Arc::new(b.finish()),
+            Builder::Float(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// A decimal as the unscaled i128 of Decimal128(24, 6).
+pub fn decimal_to_i128(d: Decimal) -> i128 {
+    let mut d = d;
+    d.rescale(AMOUNT_SCALE);
+    d.mantissa()
+}
+
+fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, records: &[Record]) -> RecordBatch {
+    let schema = form_schema(form);
+    let period = sheet.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
+    let region = sheet.region_code.clone().unwrap_or_else(|| "unknown".into());
+    let n = records.len();
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    let const_col = |v: &str| -> ArrayRef { Arc::new(arrow::array::StringArray::from(vec![v; n])) };
+    arrays.push(const_col(&period));
+    arrays.push(const_col(&region));
+    if form.layout == Layout::Items {
+        arrays.push(Arc::new(arrow::array::StringArray::from(
+            records.iter().map(|r| r.item.clone()).collect::<Vec<_>>(),
+        )));
+    }
+    for (i, c) in form.columns.iter().enumerate() {
+        let mut b = Builder::new(c.ty);
+        for r in records {
+            b.push(&r.values[i]);
+        }
+        arrays.push(b.finish());
+    }
+    if let Some(ic) = form.columns.iter().position(|c| c.ty == FieldType::IndustryCode) {
+        let mut div = StringBuilder::new();
+        let mut sec = StringBuilder::new();
+        for r in records {
+            match &r.values[ic] {
+                Value::Text(s) if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) => {
+                    let d = &s[..2];
+                    div.append_value(d);
+                    match section_of(d.parse().unwrap_or(0)) {
+                        Some(x) => sec.append_value(x),
+                        None => sec.append_null(),
+                    }
+                }
+                _ => {
+                    div.append_null();
+                    sec.append_null();
+                }
+            }
+        }
+        arrays.push(Arc::new(div.finish()));
+        arrays.push(Arc::new(sec.finish()));
+    }
+    arrays.push(const_col(&file.file));
+    arrays.push(const_col(&file.sha256));
+    arrays.push(const_col(&sheet.read.sheet));
+    arrays.push(Arc::new(arrow::array::Int64Array::from(records.iter().map(|r| r.row as i64).collect::<Vec<_>>())));
+    arrays.push(Arc::new(arrow::array::StringArray::from(
+        records.iter().map(|r| row_key(&file.sha256, &sheet.read.sheet, r.row)).collect::<Vec<_>>(),
+    )));
+    RecordBatch::try_new(schema, arrays).expect("batch matches its schema")
+}
+
+/// Converts a read sheet into rows, totals and cell findings.
+pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) -> SheetRows {
+    let read = &sheet.read;
+    let mut records = read.records.clone();
+    let mut findings = Vec::new();
+    let period = sheet.period.map(|p| p.to_string());
+    let loc = |row: u32, col: Option<u32>| Location {
+        file: file.file.clone(),
+        sha256: file.sha256.clone(),
+        sheet: Some(read.sheet.clone()),
+        row: Some(row),
+        cell: col.map(|c| crate::util::cell_ref(row - 1, c)),
+    };
+    let header_name = |i: usize| {
+        let c = &form.columns[i];
+        match &c.sub_header {
+            Some(s) => format!("{}({s})", c.header),
+            None => c.header.clone(),
+        }
+    };
+    for rec in &mut records {
+        let key = row_key(&file.sha256, &read.sheet, rec.row);
+        let mut finding = |rule_id: &str, col: Option<u32>, observed: String, message: String| {
+            findings.push(Finding {
+                period: period.clone(),
+                region_code: sheet.region_code.clone(),
+                form: Some(form.code.clone()),
+                location: loc(rec.row, col),
+                row_key: Some(key.clone()),
+                rule_id: rule_id.to_string(),
+                severity: Severity::Error,
+                observed,
+                message,
+                explained: false,
+            })
+        };
+        for (i, col, p) in &rec.problems {
+            finding(
+                &form.invalid_value_rule,
+                Some(*col),
+                format!("{}={}", form.columns[*i].field, p.raw),
+                format!("{}{}", header_name(*i), p.message),
+            );
+        }
+        if let Some(p) = &rec.row_problem {
+            let col = read.columns.iter().position(|c| c.is_some()).and_then(|i| read.columns[i]);
+            finding(rule::UNKNOWN_ITEM, col, String::new(), p.clone());
+        }
+        for (i, c) in form.columns.iter().enumerate() {
+            if !rec.values[i].is_null() || rec.problems.iter().any(|(j, _, _)| *j == i) {
+                continue;
+            }
+            if c.blank_is_zero {
+                rec.values[i] = Value::Decimal(Decimal::ZERO);
+            } else if c.required && read.columns[i].is_some() {
+                finding(
+                    &form.invalid_value_rule,
+                    read.columns[i],
+                    format!("{}=", c.field),
+                    format!("{}为空(必填项)", header_name(i)),
+                );
+            }
+        }
+    }
+    let column_map = form
+        .columns
+        .iter()
+        .zip(&read.columns)
+        .filter_map(|(c, col)| col.map(|col| format!("{}={}", c.field, crate::util::col_letter(col))))
+        .collect::<Vec<_>>()
+        .join("; ");
+    SheetRows {
+        form: form.code.clone(),
+        period: sheet.period,
+        region_code: sheet.region_code.clone(),
+        file: file.file.clone(),
+        sha256: file.sha256.clone(),
+        sheet: read.sheet.clone(),
+        rows: build_batch(form, sheet, file, &records),
+        totals: build_batch(form, sheet, file, &read.totals),
+        findings,
+        refusal: sheet.refusal.as_ref().map(|(r, m)| (r.to_string(), m.clone())),
+        column_map,
+    }
+}

@@ -1,0 +1,297 @@
+//! One sheet → the rows of one form, mapped through the form definition.
+//!
+//! The sheet is read as cells first; the header block, the header rows and every column are
+//! located by content, never by position, and a column's type comes from the form definition.
+
+use calamine::{Data, Range};
+
+use super::header::{self, BlockInfo, cell_text, header_key, matches_header, normalize};
+use super::values::{self, CellProblem, MoneyUnit, Value};
+use crate::forms::{FieldType, FormDef, Forms, Layout};
+use crate::reference::Region;
+
+/// How far down a sheet the column headers may start.
+const HEADER_SCAN_ROWS: u32 = 30;
+/// Words that start a note row under the data (not an enterprise).
+const NOTE_PREFIXES: &[&str] = &[
+    "注",
+    "说明:",
+    "说明：",
+    "备注:",
+    "备注：",
+    "单位负责人",
+    "统计负责人",
+    "填表人",
+    "联系电话",
+    "报出日期",
+    "审核人",
+    "制表人",
+    "填报说明",
+];
+
+/// One data row of a sheet.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 1-based Excel row.
+    pub row: u32,
+    /// One value per form column, in the form's column order.
+    pub values: Vec<Value>,
+    /// Items layout: the item code this row's label matched.
+    pub item: Option<String>,
+    /// Cells that could not be read: (form column index, absolute 0-based column, problem).
+    pub problems: Vec<(usize, u32, CellProblem)>,
+    /// A row-level problem (an unknown item label).
+    pub row_problem: Option<String>,
+}
+
+/// A sheet read through its form.
+#[derive(Debug, Clone)]
+pub struct SheetRead {
+    pub form: String,
+    pub sheet: String,
+    pub hidden: bool,
+    pub block: BlockInfo,
+    /// Absolute 0-based column of each form column, `None` where the sheet lacks it.
+    pub columns: Vec<Option<u32>>,
+    /// 1-based rows of the column headers.
+    pub header_rows: (u32, u32),
+    pub records: Vec<Record>,
+    /// 合计 rows (never enterprises; checked against the column sums).
+    pub totals: Vec<Record>,
+    /// A problem with the whole sheet: every row of it is quarantined with this reason.
+    pub refusal: Option<String>,
+    /// Rows skipped as blank or notes, for the record.
+    pub skipped_rows: u32,
+}
+
+struct Grid<'a> {
+    range: &'a Range<Data>,
+    r0: u32,
+    c0: u32,
+    r1: u32,
+    c1: u32,
+}
+
+static EMPTY: Data = Data::Empty;
+
+impl<'a> Grid<'a> {
+    fn new(range: &'a Range<Data>) -> Option<Self> {
+        let (r0, c0) = range.start()?;
+        let (r1, c1) = range.end()?;
+        Some(Grid { range, r0, c0, r1, c1 })
+    }
+    fn get(&self, r: u32, c: u32) -> &Data {
+        self.range.get_value((r, c)).unwrap_or(&EMPTY)
+    }
+    fn row_texts(&self, r: u32) -> impl Iterator<Item = (u32, String)> + '_ {
+        (self.c0..=self.c1).filter_map(move |c| {
+            let t = cell_text(self.get(r, c));
+            (!t.trim().is_empty()).then_some((c, t))
+        })
+    }
+    fn row_line(&self, r: u32) -> String {
+        self.row_texts(r).map(|(_, t)| t).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// How many distinct columns of `form` have their top header in row `r`.
+fn header_score(grid: &Grid, form: &FormDef, r: u32) -> usize {
+    let texts: Vec<String> = grid.row_texts(r).map(|(_, t)| t).collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for col in &form.columns {
+        if seen.contains(&col.header.as_str()) {
+            continue;
+        }
+        if texts.iter().any(|t| matches_header(col, t)) {
+            seen.push(&col.header);
+        }
+    }
+    seen.len()
+}
+
+fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
+    let last = grid.r1.min(grid.r0 + HEADER_SCAN_ROWS);
+    (grid.r0..=last)
+        .map(|r| (r, header_score(grid, form, r)))
+        .filter(|(_, s)| *s >= 2)
+        .max_by_key(|(r, s)| (*s, std::cmp::Reverse(*r)))
+}
+
+/// Which form a sheet holds: 表号, else sheet name, else title, else the best header match.
+fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Region]) -> Option<&'f FormDef> {
+    let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
+    if let Some(code) = header::parse_block(&top_lines, regions).form_code {
+        if let Some(f) = forms.get(&code) {
+            return Some(f);
+        }
+    }
+    let sn = normalize(sheet_name);
+    if let Some(f) = forms.forms.iter().find(|f| f.sheet_names.iter().any(|n| normalize(n) == sn)) {
+        return Some(f);
+    }
+    let title = top_lines.iter().take(3).map(|l| normalize(l)).collect::<String>();
+    if let Some(f) = forms.forms.iter().find(|f| f.title_keywords.iter().any(|k| title.contains(&normalize(k)))) {
+        return Some(f);
+    }
+    forms
+        .forms
+        .iter()
+        .filter_map(|f| best_header_row(grid, f).map(|(_, s)| (f, s)))
+        .filter(|(f, s)| *s >= 3.min(f.columns.len()))
+        .max_by_key(|(_, s)| *s)
+        .map(|(f, _)| f)
+}
+
+/// Reads a sheet. `None` when the sheet holds none of the forms (an instructions sheet, say).
+pub fn read_sheet(
+    range: &Range<Data>,
+    sheet_name: &str,
+    hidden: bool,
+    forms: &Forms,
+    regions: &[Region],
+) -> Option<SheetRead> {
+    let grid = Grid::new(range)?;
+    let form = identify(&grid, sheet_name, forms, regions)?;
+    let mut out = SheetRead {
+        form: form.code.clone(),
+        sheet: sheet_name.to_string(),
+        hidden,
+        block: BlockInfo::default(),
+        columns: vec![None; form.columns.len()],
+        header_rows: (0, 0),
+        records: Vec::new(),
+        totals: Vec::new(),
+        refusal: None,
+        skipped_rows: 0,
+    };
+    let Some((h, _)) = best_header_row(&grid, form) else {
+        let lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
+        out.block = header::parse_block(&lines, regions);
+        out.refusal = Some(format!("未找到{}的表头行(应含\"{}\"等列)", form.code, form.columns[0].header));
+        return Some(out);
+    };
+    let block_lines: Vec<String> = (grid.r0..h).map(|r| grid.row_line(r)).collect();
+    out.block = header::parse_block(&block_lines, regions);
+
+    // A second header row holds the sub-headers (本年累计 / 上年同期) under merged top headers.
+    let subs: Vec<String> = form.columns.iter().filter_map(|c| c.sub_header.as_deref()).map(header_key).collect();
+    let two_rows =
+        h < grid.r1 && !subs.is_empty() && grid.row_texts(h + 1).any(|(_, t)| subs.contains(&header_key(&t)));
+    let data_start = if two_rows { h + 2 } else { h + 1 };
+    out.header_rows = (h + 1, data_start);
+
+    // Top header of each sheet column; a merged top header spreads over the sub-headers under it.
+    let mut tops: Vec<(u32, String, String)> = Vec::new(); // (col, top, sub)
+    let mut last_top = String::new();
+    for c in grid.c0..=grid.c1 {
+        let top = cell_text(grid.get(h, c));
+        let sub = if two_rows { cell_text(grid.get(h + 1, c)) } else { String::new() };
+        let top = if top.trim().is_empty() && !sub.trim().is_empty() && subs.contains(&header_key(&sub)) {
+            last_top.clone()
+        } else {
+            top
+        };
+        if !top.trim().is_empty() {
+            last_top = top.clone();
+        }
+        tops.push((c, top, sub));
+    }
+    let mut col_units: Vec<Option<MoneyUnit>> = vec![None; form.columns.len()];
+    for (i, col) in form.columns.iter().enumerate() {
+        let found = tops.iter().find(|(c, top, sub)| {
+            !out.columns.contains(&Some(*c))
+                && match &col.sub_header {
+                    Some(sh) => matches_header(col, top) && header_key(sub) == header_key(sh),
+                    None => matches_header(col, top) || (top.trim().is_empty() && matches_header(col, sub)),
+                }
+        });
+        if let Some((c, top, sub)) = found {
+            out.columns[i] = Some(*c);
+            if col.ty == FieldType::Amount {
+                col_units[i] = MoneyUnit::find_in(&normalize(top)).or_else(|| MoneyUnit::find_in(&normalize(sub)));
+            }
+        }
+    }
+    let missing: Vec<String> = form
+        .columns
+        .iter()
+        .zip(&out.columns)
+        .filter(|(c, found)| c.required && found.is_none())
+        .map(|(c, _)| match &c.sub_header {
+            Some(s) => format!("{}({s})", c.header),
+            None => c.header.clone(),
+        })
+        .collect();
+    if !missing.is_empty() {
+        out.refusal = Some(format!("缺少必填列: {}", missing.join("、")));
+    }
+
+    let sheet_unit = out.block.unit.unwrap_or(MoneyUnit::Wanyuan);
+    let label_idx = form.columns.iter().position(|c| c.field == form.label_field).expect("validated");
+    let unit_idx = form.columns.iter().position(|c| c.field == "unit");
+    for r in data_start..=grid.r1 {
+        let texts: Vec<(u32, String)> = grid.row_texts(r).collect();
+        let has_error_cell = (grid.c0..=grid.c1).any(|c| matches!(grid.get(r, c), Data::Error(_)));
+        if texts.is_empty() && !has_error_cell {
+            out.skipped_rows += 1;
+            continue;
+        }
+        let first = normalize(&texts.first().map(|(_, t)| t.clone()).unwrap_or_default());
+        if NOTE_PREFIXES.iter().any(|p| first.starts_with(&normalize(p))) {
+            out.skipped_rows += 1;
+            continue;
+        }
+        let label = out.columns[label_idx].map(|c| normalize(&cell_text(grid.get(r, c)))).unwrap_or_default();
+        let is_total = ["合计", "总计", "全县合计", "全区合计", "全市合计"].iter().any(|t| label == *t || first == *t)
+            || (label.is_empty() && first.contains("合计"));
+
+        // Items: the label says which item, and the row's unit column may override the sheet's unit.
+        let mut item = None;
+        let mut row_problem = None;
+        let mut row_unit = None;
+        if form.layout == Layout::Items && !is_total {
+            let key = header_key(&label);
+            let key = key.trim_start_matches("其中");
+            match form.items.iter().find(|it| {
+                std::iter::once(&it.label).chain(&it.aliases).any(|l| header_key(l).trim_start_matches("其中") == key)
+            }) {
+                Some(it) => {
+                    item = Some(it.code.clone());
+                    let declared_money = MoneyUnit::find_in(&it.unit).is_some();
+                    let written = unit_idx
+                        .and_then(|u| out.columns[u])
+                        .and_then(|c| MoneyUnit::find_in(&normalize(&cell_text(grid.get(r, c)))));
+                    row_unit = Some(if declared_money { written.unwrap_or(sheet_unit) } else { MoneyUnit::Wanyuan });
+                }
+                None => row_problem = Some(format!("未知的指标名称\"{}\"", label)),
+            }
+        }
+        let mut rec = Record {
+            row: r + 1,
+            values: Vec::with_capacity(form.columns.len()),
+            item,
+            problems: Vec::new(),
+            row_problem,
+        };
+        for (i, col) in form.columns.iter().enumerate() {
+            let Some(c) = out.columns[i] else {
+                rec.values.push(Value::Null);
+                continue;
+            };
+            let unit = row_unit.or(col_units[i]).unwrap_or(sheet_unit);
+            match values::convert(grid.get(r, c), col.ty, unit) {
+                Ok(v) => rec.values.push(v),
+                Err(p) => {
+                    rec.values.push(Value::Null);
+                    rec.problems.push((i, c, p));
+                }
+            }
+        }
+        if is_total {
+            out.totals.push(rec);
+        } else {
+            out.records.push(rec);
+        }
+    }
+    Some(out)
+}

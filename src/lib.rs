@@ -1,0 +1,16 @@
+//! gongbao: the monthly industrial statistics pipeline of Jining.
+//!
+//! ingest → audit → store → models → bulletin; see docs/ARCHITECTURE.md.
+
+pub mod audit;
+pub mod bulletin;
+pub mod findings;
+pub mod forms;
+pub mod ingest;
+pub mod models;
+pub mod period;
+pub mod reference;
+pub mod run;
+pub mod sample;
+pub mod store;
+pub mod util;

@@ -1,0 +1,175 @@
+//! The `gongbao` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gongbao::period::Period;
+use gongbao::run::{RunOptions, RunSummary, exit};
+
+#[derive(Parser)]
+#[command(
+    name = "gongbao",
+    version,
+    about = "济宁市工业经济倍增监测: county returns → audited Parquet → SQL indicators → bulletin"
+)]
+struct Cli {
+    /// Log format: human-readable text, or JSON lines for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the monthly job: ingest, audit, store, models, bulletin.
+    Run {
+        /// Folder of county workbooks.
+        #[arg(long, default_value = "sample_data/returns")]
+        inbox: PathBuf,
+        /// Folder of reference CSVs (regions, chains, chain_members, targets, ppi).
+        #[arg(long, default_value = "sample_data/reference")]
+        reference: PathBuf,
+        /// Output folder (warehouse/ and bulletins/).
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Period to publish, YYYY-MM (default: the latest in the inbox).
+        #[arg(long)]
+        period: Option<Period>,
+        /// Project folder holding forms/, rules/, sql/ and templates/.
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+        /// Date printed on the bulletin, YYYY-MM-DD (default: the 15th of the next month).
+        #[arg(long)]
+        issued_on: Option<chrono::NaiveDate>,
+    },
+    /// Regenerate the bundled sample data (deterministic).
+    Sample {
+        #[arg(long, default_value = "sample_data")]
+        out: PathBuf,
+    },
+    /// List the report definitions (models) in the order they run, with what they read.
+    Models {
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+        #[arg(long, default_value = "sample_data/reference")]
+        reference: PathBuf,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,gongbao=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    println!("gongbao 运行摘要  run {}  报告期 {} ({})", s.run_id, s.target, s.target.full_label());
+    println!(
+        "  文件: 共 {} 个, 读入 {} 个, 拒收 {} 项; 涉及报告期 {}",
+        s.files_seen,
+        s.files_ingested,
+        s.refusals.len(),
+        s.periods.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    );
+    for r in s.refusals.iter().take(5) {
+        println!(
+            "    拒收 {}{}: {}",
+            r.file,
+            r.sheet.as_ref().map(|x| format!(" [{x}]")).unwrap_or_default(),
+            r.reason
+        );
+    }
+    for (old, new, form, region, period) in &s.superseded {
+        println!("    {old} 已被 {new} 替代 ({form} {region} {period})");
+    }
+    println!(
+        "  数据行: 读入 {}, 采用 {}, 隔离 {} ({})",
+        s.rows_input,
+        s.rows_accepted,
+        s.rows_quarantined,
+        if s.rows_input == s.rows_accepted + s.rows_quarantined { "无遗漏" } else { "行数不符!" }
+    );
+    println!("  审核: 强制性错误 {}, 核实性问题 {} (已说明 {})", s.errors, s.warnings, s.warnings_explained);
+    for f in &s.findings_sample {
+        println!("    {f}");
+    }
+    if !s.missing.is_empty() {
+        println!("  未报送: {}", s.missing.iter().map(|(r, f)| format!("{r}{f}")).collect::<Vec<_>>().join("、"));
+    }
+    let failed: Vec<_> = s.models.iter().filter(|m| m.2.is_some()).collect();
+    println!("  模型: {} 个, 失败 {}", s.models.len(), failed.len());
+    for (name, _, e) in failed {
+        println!("    {name}: {}", e.as_deref().unwrap_or_default());
+    }
+    for e in &s.rule_failures {
+        println!("    审核规则无法执行: {e}");
+    }
+    match &s.bulletin {
+        Some(p) => println!("  公报: {}", p.display()),
+        None => println!("  公报: 未生成"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let code = match cli.command {
+        Command::Run { inbox, reference, out, period, project, issued_on } => {
+            let opts = RunOptions { project, inbox, reference, out, period, issued_on };
+            match gongbao::run::run(&opts) {
+                Ok(summary) => {
+                    print_summary(&summary);
+                    summary.exit_code()
+                }
+                Err(e) => {
+                    eprintln!("gongbao: {e:#}");
+                    exit::FAILURE
+                }
+            }
+        }
+        Command::Sample { out } => match gongbao::sample::write_all(&gongbao::sample::generate(), &out) {
+            Ok(()) => {
+                println!("sample data written to {}", out.display());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("gongbao: {e:#}");
+                exit::FAILURE
+            }
+        },
+        Command::Models { project, reference } => match list_models(&project, &reference) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("gongbao: {e:#}");
+                exit::FAILURE
+            }
+        },
+    };
+    ExitCode::from(code as u8)
+}
+
+fn list_models(project: &std::path::Path, reference: &std::path::Path) -> anyhow::Result<()> {
+    let forms = gongbao::forms::Forms::load(&project.join("forms"))?;
+    let reference = gongbao::reference::Reference::load(reference)?;
+    let base = gongbao::models::exec::base_table_names(&forms, &reference.tables);
+    let models = gongbao::models::load(&project.join("sql"), &base)?;
+    for m in models {
+        println!("{:<22} {}", m.name, m.header.description);
+        let mut reads = m.depends_on.clone();
+        reads.extend(m.reads.iter().cloned());
+        println!("{:<22} reads: {}", "", reads.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Small helpers shared by the stages.
+
+use sha2::{Digest, Sha256};
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Excel column letters for a 0-based column index (0 -> A, 26 -> AA).
+pub fn col_letter(mut col: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ASCII")
+}
+
+/// `H17` for 0-based (row, col).
+pub fn cell_ref(row: u32, col: u32) -> String {
+    format!("{}{}", col_letter(col), row + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn letters() {
+        assert_eq!(col_letter(0), "A");
+        assert_eq!(col_letter(25), "Z");
+        assert_eq!(col_letter(26), "AA");
+        assert_eq!(col_letter(701), "ZZ");
+        assert_eq!(col_letter(702), "AAA");
+        assert_eq!(cell_ref(16, 7), "H17");
+    }
+}

@@ -1,0 +1,323 @@
+//! The whole monthly run on the bundled sample data, checked against the generator's known rows
+//! with plain Rust arithmetic (never against the project's own SQL).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Float64Type;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use gongbao::run::{RunOptions, RunSummary};
+use gongbao::sample::{self, Jn101Row, SampleData};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+const CITY: &str = "370800";
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_sample(out: &Path, period: Option<&str>) -> RunSummary {
+    let mut opts = RunOptions::sample(project(), out);
+    opts.period = period.map(|p| p.parse().unwrap());
+    gongbao::run::run(&opts).expect("the sample run succeeds")
+}
+
+/// indicator_values of one period, read by a fresh DataFusion session with Hive partitioning
+/// (a consumer other than gongbao's own store code).
+fn read_indicators(out: &Path, period: &str) -> BTreeMap<(String, String, String), (Option<f64>, String, String)> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let opts = ParquetReadOptions::default().table_partition_cols(vec![("period".to_string(), DataType::Utf8)]);
+        let dir = out.join("warehouse/indicator_values/");
+        ctx.register_parquet("iv", dir.to_str().unwrap(), opts).await.unwrap();
+        let batches: Vec<RecordBatch> = ctx
+            .sql(&format!(
+                "SELECT CAST(region_code AS VARCHAR) r, CAST(breakdown AS VARCHAR) b, CAST(indicator AS VARCHAR) i, value, \
+                 CAST(unit AS VARCHAR) u, CAST(status AS VARCHAR) s FROM iv WHERE period = '{period}'"
+            ))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for b in batches {
+            let col = |i: usize| b.column(i).as_string::<i32>().clone();
+            let (r, bd, ind, u, s) = (col(0), col(1), col(2), col(4), col(5));
+            let v = b.column(3).as_primitive::<Float64Type>();
+            for i in 0..b.num_rows() {
+                let key = (r.value(i).to_string(), bd.value(i).to_string(), ind.value(i).to_string());
+                let val = (!v.is_null(i)).then(|| v.value(i));
+                assert!(out.insert(key.clone(), (val, u.value(i).to_string(), s.value(i).to_string())).is_none(), "duplicate key {key:?}");
+            }
+        }
+        out
+    })
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap()
+}
+
+/// Expected JN101 figures of one cell, computed from the generator's rows.
+struct Cell {
+    n: usize,
+    output: Decimal,
+    output_prev: Decimal,
+    va: Decimal,
+    va_prev: Decimal,
+    revenue: Decimal,
+    revenue_prev: Decimal,
+    profit: Decimal,
+    profit_prev: Decimal,
+    export: Decimal,
+    export_prev: Decimal,
+    employees: i64,
+}
+
+fn cell<'a>(rows: impl Iterator<Item = &'a Jn101Row>) -> Cell {
+    let mut c = Cell {
+        n: 0,
+        output: Decimal::ZERO,
+        output_prev: Decimal::ZERO,
+        va: Decimal::ZERO,
+        va_prev: Decimal::ZERO,
+        revenue: Decimal::ZERO,
+        revenue_prev: Decimal::ZERO,
+        profit: Decimal::ZERO,
+        profit_prev: Decimal::ZERO,
+        export: Decimal::ZERO,
+        export_prev: Decimal::ZERO,
+        employees: 0,
+    };
+    for r in rows {
+        c.n += 1;
+        c.output += r.output_ytd;
+        c.output_prev += r.output_prev;
+        c.va += r.va_ytd;
+        c.va_prev += r.va_prev;
+        c.revenue += r.revenue_ytd;
+        c.revenue_prev += r.revenue_prev;
+        c.profit += r.profit_ytd;
+        c.profit_prev += r.profit_prev;
+        c.export += r.export_ytd;
+        c.export_prev += r.export_prev;
+        c.employees += r.employees;
+    }
+    c
+}
+
+fn growth(now: Decimal, prev: Decimal) -> Option<f64> {
+    (!prev.is_zero()).then(|| (f(now) / f(prev) - 1.0) * 100.0)
+}
+
+fn accepted<'a>(data: &'a SampleData, period: &'a str, region: &'a str) -> impl Iterator<Item = &'a Jn101Row> + 'a {
+    data.returns
+        .iter()
+        .filter(move |r| r.period == period && (region == CITY || r.region_code == region))
+        .flat_map(|r| r.jn101.iter())
+        .filter(|r| r.expected_error.is_none())
+}
+
+fn close(got: Option<f64>, want: Option<f64>, what: &str) {
+    match (got, want) {
+        (Some(g), Some(w)) => {
+            let tol = 1e-9 * w.abs().max(1.0);
+            assert!((g - w).abs() <= tol, "{what}: got {g}, expected {w}");
+        }
+        (None, None) => {}
+        _ => panic!("{what}: got {got:?}, expected {want:?}"),
+    }
+}
+
+fn check_period(
+    data: &SampleData,
+    iv: &BTreeMap<(String, String, String), (Option<f64>, String, String)>,
+    period: &str,
+) {
+    let ppi = f(data.ppi.iter().find(|(p, _)| p == period).expect("ppi of the period").1);
+    let chain_codes: BTreeSet<&str> = data.chain_members.iter().map(|m| m.credit_code.as_str()).collect();
+    let masters: BTreeSet<&str> =
+        data.chain_members.iter().filter(|m| m.is_chain_master).map(|m| m.credit_code.as_str()).collect();
+    let counties: Vec<&str> = vec!["370811", "370883", "370827", "JN-JKQ"];
+    for region in std::iter::once(CITY).chain(counties) {
+        let total = cell(accepted(data, period, region));
+        let breakdowns: Vec<(String, Box<dyn Fn(&Jn101Row) -> bool>)> = vec![
+            ("_T".into(), Box::new(|_| true)),
+            (
+                "section:C".into(),
+                Box::new(|r: &Jn101Row| (13..=43).contains(&r.industry_code[..2].parse::<u32>().unwrap())),
+            ),
+            (
+                "section:B".into(),
+                Box::new(|r: &Jn101Row| (6..=12).contains(&r.industry_code[..2].parse::<u32>().unwrap())),
+            ),
+            ("chain:_ALL".into(), Box::new(|r: &Jn101Row| chain_codes.contains(r.credit_code.as_str()))),
+        ];
+        for (bd, pred) in &breakdowns {
+            let c = cell(accepted(data, period, region).filter(|r| pred(r)));
+            if c.n == 0 {
+                continue;
+            }
+            let get = |ind: &str| -> Option<f64> {
+                iv.get(&(region.to_string(), bd.clone(), ind.to_string()))
+                    .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} {ind} for {period}"))
+                    .0
+            };
+            let what = |ind: &str| format!("{period} {region} {bd} {ind}");
+            close(get("enterprises"), Some(c.n as f64), &what("enterprises"));
+            close(get("output_ytd"), Some(f(c.output)), &what("output_ytd"));
+            close(get("output_growth"), growth(c.output, c.output_prev), &what("output_growth"));
+            close(get("va_ytd"), Some(f(c.va)), &what("va_ytd"));
+            let va_growth = (!c.va_prev.is_zero()).then(|| ((f(c.va) / (ppi / 100.0)) / f(c.va_prev) - 1.0) * 100.0);
+            close(get("va_growth"), va_growth, &what("va_growth"));
+            close(get("va_share"), Some(f(c.va) / f(total.va) * 100.0), &what("va_share"));
+            close(get("revenue_ytd"), Some(f(c.revenue)), &what("revenue_ytd"));
+            close(get("revenue_growth"), growth(c.revenue, c.revenue_prev), &what("revenue_growth"));
+            close(get("profit_ytd"), Some(f(c.profit)), &what("profit_ytd"));
+            let pg = (!c.profit_prev.is_zero()).then(|| f(c.profit - c.profit_prev) / f(c.profit_prev).abs() * 100.0);
+            close(get("profit_growth"), pg, &what("profit_growth"));
+            close(get("export_ytd"), Some(f(c.export)), &what("export_ytd"));
+            close(get("export_growth"), growth(c.export, c.export_prev), &what("export_growth"));
+            close(get("employees"), Some(c.employees as f64), &what("employees"));
+        }
+        let n_masters = accepted(data, period, region).filter(|r| masters.contains(r.credit_code.as_str())).count();
+        close(
+            iv.get(&(region.to_string(), "_T".into(), "chain_masters".into())).and_then(|v| v.0),
+            Some(n_masters as f64),
+            &format!("{period} {region} chain_masters"),
+        );
+        // JN103: sums of the county returns.
+        let mut jn103: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for r in data.returns.iter().filter(|r| r.period == period && (region == CITY || r.region_code == region)) {
+            for it in &r.jn103 {
+                *jn103.entry(it.item.as_str()).or_default() += it.value_ytd;
+            }
+        }
+        for (item, v) in &jn103 {
+            close(
+                iv.get(&(region.to_string(), "_T".into(), item.to_string())).and_then(|x| x.0),
+                Some(f(*v)),
+                &format!("{period} {region} {item}"),
+            );
+        }
+        let rate = f(jn103["appeals_resolved"]) / f(jn103["appeals_received"]) * 100.0;
+        close(
+            iv.get(&(region.to_string(), "_T".into(), "appeals_resolution_rate".into())).and_then(|x| x.0),
+            Some(rate),
+            &format!("{period} {region} appeals_resolution_rate"),
+        );
+    }
+}
+
+/// Rounds half away from zero at `dp` decimals, the way the bulletin prints.
+fn rounded(v: f64, dp: u32) -> Decimal {
+    Decimal::from_f64_retain(v)
+        .unwrap()
+        .round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+#[test]
+fn sample_run_end_to_end() {
+    let data = sample::generate();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let summary = run_sample(out, None);
+    assert_eq!(summary.target.to_string(), "2025-09");
+    assert_eq!(summary.files_seen, 112, "14 counties × 8 periods");
+    assert!(summary.refusals.is_empty(), "{:?}", summary.refusals);
+
+    // Nothing lost: every data row written to the workbooks is accepted or quarantined.
+    let written: u64 =
+        data.returns.iter().map(|r| (r.jn101.len() + r.jn102.len() + r.jn103.len() + r.jn104.len()) as u64).sum();
+    assert_eq!(summary.rows_input, written);
+    assert_eq!(summary.rows_accepted + summary.rows_quarantined, written);
+    let expected_bad: Vec<(&str, &Jn101Row)> = data
+        .returns
+        .iter()
+        .flat_map(|r| r.jn101.iter().map(move |row| (r.file_name.as_str(), row)))
+        .filter(|(_, row)| row.expected_error.is_some())
+        .collect();
+    assert!(expected_bad.len() >= 4);
+    assert_eq!(summary.rows_quarantined, expected_bad.len() as u64, "only the deliberate violations are quarantined");
+
+    // Every deliberate violation is caught, by the expected rule, at its row.
+    let q = gongbao::store::read_dir_batches(&out.join("warehouse/quarantine/period=2025-09")).unwrap();
+    let mut caught: BTreeMap<(String, i64), String> = BTreeMap::new();
+    for b in &q {
+        let file = b.column_by_name("_source_file").unwrap().as_string::<i32>();
+        let row = b.column_by_name("_source_row").unwrap().as_primitive::<arrow::datatypes::Int64Type>();
+        let rules = b.column_by_name("rule_ids").unwrap().as_string::<i32>();
+        let msgs = b.column_by_name("messages").unwrap().as_string::<i32>();
+        for i in 0..b.num_rows() {
+            assert!(!msgs.value(i).is_empty());
+            caught.insert((file.value(i).to_string(), row.value(i)), rules.value(i).to_string());
+        }
+    }
+    for (file, row) in &expected_bad {
+        let rules = caught
+            .get(&(file.to_string(), row.excel_row as i64))
+            .unwrap_or_else(|| panic!("{file} row {} ({:?}) was not quarantined", row.excel_row, row.expected_error));
+        assert!(rules.split(',').any(|r| Some(r) == row.expected_error), "{file} row {}: {rules}", row.excel_row);
+    }
+
+    // Indicators against plain Rust sums of the generator's rows.
+    let iv = read_indicators(out, "2025-09");
+    check_period(&data, &iv, "2025-09");
+
+    // The published 1—9月 figures, at their published precision.
+    let get = |b: &str, i: &str| iv[&(CITY.to_string(), b.to_string(), i.to_string())].0.unwrap();
+    assert_eq!(rounded(get("chain:_ALL", "va_growth"), 1).to_string(), "8.3");
+    assert_eq!(rounded(get("section:C", "va_growth"), 1).to_string(), "9.7");
+    assert_eq!(rounded(get("section:C", "va_share"), 1).to_string(), "61.1");
+    assert_eq!(get("_T", "chain_masters"), 85.0);
+    assert_eq!(get("_T", "appeals_received"), 35_700.0);
+    assert_eq!(rounded(get("_T", "appeals_resolution_rate"), 0).to_string(), "96");
+    assert_eq!(get("_T", "chain_events"), 318.0);
+    assert_eq!(get("_T", "coop_intents"), 566.0);
+    assert_eq!(get("_T", "coop_agreements"), 159.0);
+    assert_eq!(rounded(get("_T", "coop_amount") / 10_000.0, 2).to_string(), "31.42");
+    assert_eq!(get("_T", "young_talents"), 31_000.0);
+    assert_eq!(get("_T", "tech_problems_solved"), 328.0);
+
+    // The bulletin carries the figures in the register of a statistical bulletin.
+    let md = std::fs::read_to_string(out.join("bulletins/2025-09/bulletin.md")).unwrap();
+    for needle in [
+        "济宁市工业经济倍增监测月报",
+        "1—9月",
+        "增长8.3%",
+        "增长9.7%",
+        "61.1%",
+        "85",
+        "31.42亿元",
+        "318",
+        "566",
+        "159",
+        "328",
+    ] {
+        assert!(md.contains(needle), "bulletin lacks {needle}");
+    }
+
+    // Idempotent: the same inputs give byte-identical Parquet outputs.
+    let before = std::fs::read(out.join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
+    let again = run_sample(out, None);
+    assert_eq!(again.run_id, summary.run_id);
+    let after = std::fs::read(out.join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn first_period_of_the_year() {
+    let data = sample::generate();
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_sample(tmp.path(), Some("2025-02"));
+    assert_eq!(summary.target.to_string(), "2025-02");
+    let iv = read_indicators(tmp.path(), "2025-02");
+    check_period(&data, &iv, "2025-02");
+    let md = std::fs::read_to_string(tmp.path().join("bulletins/2025-02/bulletin.md")).unwrap();
+    assert!(md.contains("1—2月"));
+}
