@@ -91,8 +91,8 @@ fn print_summary(s: &RunSummary) {
             r.reason
         );
     }
-    for (old, new, form, region, period) in &s.superseded {
-        println!("    {old} 已被 {new} 替代 ({form} {region} {period})");
+    for x in &s.superseded {
+        println!("    {} 已被 {} 替代 ({} {} {})", x.file, x.by, x.form, x.region_code, x.period);
     }
     println!(
         "  数据行: 读入 {}, 采用 {}, 隔离 {} ({})",

@@ -48,6 +48,16 @@ impl RunOptions {
     }
 }
 
+/// A return replaced by a newer one for the same form, county and period (kept on record).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Superseded {
+    pub file: String,
+    pub by: String,
+    pub form: String,
+    pub region_code: String,
+    pub period: String,
+}
+
 /// A file refused as a whole, or a sheet refused within a file.
 #[derive(Debug, Clone)]
 pub struct Refusal {
@@ -65,8 +75,7 @@ pub struct RunSummary {
     pub files_seen: usize,
     pub files_ingested: usize,
     pub refusals: Vec<Refusal>,
-    /// (superseded file, superseding file, form, region, period).
-    pub superseded: Vec<(String, String, String, String, String)>,
+    pub superseded: Vec<Superseded>,
     pub rows_input: u64,
     pub rows_accepted: u64,
     pub rows_quarantined: u64,
@@ -128,9 +137,7 @@ fn run_id(files: &[IngestedFile], reference: &Reference, project: &Path) -> Stri
 }
 
 /// Picks, for each form × county × period, the newest return; the others are kept on record.
-fn supersede(
-    mut sheets: Vec<(SheetRows, std::time::SystemTime)>,
-) -> (Vec<SheetRows>, Vec<(String, String, String, String, String)>) {
+fn supersede(mut sheets: Vec<(SheetRows, std::time::SystemTime)>) -> (Vec<SheetRows>, Vec<Superseded>) {
     // Newest first: modification time, then file name (a later upload usually sorts later).
     sheets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.file.cmp(&a.0.file)));
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
@@ -144,7 +151,13 @@ fn supersede(
         let key = (s.form.clone(), region.clone(), period.to_string());
         match seen.get(&key) {
             Some(newer) if *newer != s.file => {
-                superseded.push((s.file.clone(), newer.clone(), s.form.clone(), region.clone(), period.to_string()));
+                superseded.push(Superseded {
+                    file: s.file.clone(),
+                    by: newer.clone(),
+                    form: s.form.clone(),
+                    region_code: region.clone(),
+                    period: period.to_string(),
+                });
             }
             _ => {
                 seen.insert(key, s.file.clone());
@@ -207,11 +220,7 @@ pub fn findings_batch(run_id: &str, findings: &[Finding]) -> RecordBatch {
 }
 
 /// One row per ingested sheet: where each form's rows came from and which columns held what.
-fn sources_batch(
-    sheets: &[SheetRows],
-    superseded: &[(String, String, String, String, String)],
-    period: &str,
-) -> RecordBatch {
+fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("region_code", DataType::Utf8, true),
         Field::new("form", DataType::Utf8, false),
@@ -243,19 +252,19 @@ fn sources_batch(
         status.push(if s.refusal.is_some() { "refused" } else { "used" }.to_string());
         by.push(None::<String>);
     }
-    for (old, new, f, r, p) in superseded {
-        if p != period {
+    for sup in superseded {
+        if sup.period != period {
             continue;
         }
-        region.push(Some(r.clone()));
-        form.push(f.clone());
-        file.push(old.clone());
+        region.push(Some(sup.region_code.clone()));
+        form.push(sup.form.clone());
+        file.push(sup.file.clone());
         sha.push(String::new());
         sheet.push(String::new());
         rows.push(0);
         map.push(String::new());
         status.push("superseded".to_string());
-        by.push(Some(new.clone()));
+        by.push(Some(sup.by.clone()));
     }
     let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
     RecordBatch::try_new(
@@ -347,8 +356,8 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         file_findings.extend(f.findings.iter().cloned());
     }
     let (sheets, superseded) = supersede(all_sheets);
-    for (old, new, form, region, period) in &superseded {
-        tracing::warn!("{old} ({form}, {region}, {period}) is superseded by {new}");
+    for s in &superseded {
+        tracing::warn!("{} ({}, {}, {}) is superseded by {}", s.file, s.form, s.region_code, s.period, s.by);
     }
 
     // 2. Audit each period, oldest first, so cross-period rules see last month's accepted rows.
@@ -476,7 +485,7 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             ("audit_rule_stats", rule_stats_batch(&outcome)),
         ] {
             let dir = staging.join("warehouse").join(table).join(&part);
-            store::write_partition(&dir, &[batch.clone()], &batch.schema(), &[])?;
+            store::write_partition(&dir, std::slice::from_ref(&batch), &batch.schema(), &[])?;
             staged_partitions.push((dir, warehouse.join(table).join(&part)));
         }
         if let Some(p) = period {
@@ -553,10 +562,10 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             o.findings.iter().filter(|f| f.severity == Severity::Error).take(8).map(|f| f.one_line()).collect();
     }
     std::fs::remove_dir_all(&staging).ok();
-    if let Ok(mut rd) = std::fs::read_dir(opts.out.join(".staging")) {
-        if rd.next().is_none() {
-            std::fs::remove_dir(opts.out.join(".staging")).ok();
-        }
+    if let Ok(mut rd) = std::fs::read_dir(opts.out.join(".staging"))
+        && rd.next().is_none()
+    {
+        std::fs::remove_dir(opts.out.join(".staging")).ok();
     }
     Ok(summary)
 }

@@ -15,6 +15,10 @@ use rust_decimal::prelude::ToPrimitive;
 
 const CITY: &str = "370800";
 
+/// (region, breakdown, indicator) → (value, unit, status).
+type Indicators = BTreeMap<(String, String, String), (Option<f64>, String, String)>;
+type Breakdown<'a> = (String, Box<dyn Fn(&Jn101Row) -> bool + 'a>);
+
 fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -27,7 +31,7 @@ fn run_sample(out: &Path, period: Option<&str>) -> RunSummary {
 
 /// indicator_values of one period, read by a fresh DataFusion session with Hive partitioning
 /// (a consumer other than gongbao's own store code).
-fn read_indicators(out: &Path, period: &str) -> BTreeMap<(String, String, String), (Option<f64>, String, String)> {
+fn read_indicators(out: &Path, period: &str) -> Indicators {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let ctx = SessionContext::new();
@@ -46,7 +50,8 @@ fn read_indicators(out: &Path, period: &str) -> BTreeMap<(String, String, String
             .unwrap();
         let mut out = BTreeMap::new();
         for b in batches {
-            let col = |i: usize| b.column(i).as_string::<i32>().clone();
+            // Strings may come back as Utf8View; compare them as plain Utf8.
+            let col = |i: usize| arrow::compute::cast(b.column(i), &DataType::Utf8).unwrap().as_string::<i32>().clone();
             let (r, bd, ind, u, s) = (col(0), col(1), col(2), col(4), col(5));
             let v = b.column(3).as_primitive::<Float64Type>();
             for i in 0..b.num_rows() {
@@ -134,11 +139,7 @@ fn close(got: Option<f64>, want: Option<f64>, what: &str) {
     }
 }
 
-fn check_period(
-    data: &SampleData,
-    iv: &BTreeMap<(String, String, String), (Option<f64>, String, String)>,
-    period: &str,
-) {
+fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
     let ppi = f(data.ppi.iter().find(|(p, _)| p == period).expect("ppi of the period").1);
     let chain_codes: BTreeSet<&str> = data.chain_members.iter().map(|m| m.credit_code.as_str()).collect();
     let masters: BTreeSet<&str> =
@@ -146,7 +147,7 @@ fn check_period(
     let counties: Vec<&str> = vec!["370811", "370883", "370827", "JN-JKQ"];
     for region in std::iter::once(CITY).chain(counties) {
         let total = cell(accepted(data, period, region));
-        let breakdowns: Vec<(String, Box<dyn Fn(&Jn101Row) -> bool>)> = vec![
+        let breakdowns: Vec<Breakdown> = vec![
             ("_T".into(), Box::new(|_| true)),
             (
                 "section:C".into(),

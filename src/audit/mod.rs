@@ -205,10 +205,10 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     // Quarantine: rows with an error finding, and every row of a refused sheet.
     let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for f in &findings {
-        if f.severity == Severity::Error {
-            if let Some(k) = &f.row_key {
-                reasons.entry(k.clone()).or_default().push((f.rule_id.clone(), f.message.clone()));
-            }
+        if f.severity == Severity::Error
+            && let Some(k) = &f.row_key
+        {
+            reasons.entry(k.clone()).or_default().push((f.rule_id.clone(), f.message.clone()));
         }
     }
     let mut accepted: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
@@ -325,10 +325,10 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(
                 .with_context(|| format!("{} rule {}: the query is not valid", rule.source, rule.id))?
                 .collect()
                 .await?;
-            if let Some(b) = hits.first() {
-                if b.column_by_name("_row_key").is_none() {
-                    anyhow::bail!("{} rule {}: the query must return a `_row_key` column", rule.source, rule.id);
-                }
+            if let Some(b) = hits.first()
+                && b.column_by_name("_row_key").is_none()
+            {
+                anyhow::bail!("{} rule {}: the query must return a `_row_key` column", rule.source, rule.id);
             }
             Ok((hits, 0))
         }
@@ -371,10 +371,10 @@ fn make_finding(
         note: None,
     });
     let mut location = origin.location.clone();
-    if let (Some(field), Some(sheet), Some(row)) = (rule.fields.first(), &location.sheet, location.row) {
-        if let Some(col) = column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field)) {
-            location.cell = Some(format!("{col}{row}"));
-        }
+    if let (Some(field), Some(sheet), Some(row)) = (rule.fields.first(), &location.sheet, location.row)
+        && let Some(col) = column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field))
+    {
+        location.cell = Some(format!("{col}{row}"));
     }
     let explained = rule.severity == Severity::Warning && origin.note.as_deref().is_some_and(|n| !n.is_empty());
     Finding {

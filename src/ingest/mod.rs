@@ -196,15 +196,15 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
                 explained: false,
             })
         };
-        if let (Some(s), Some(f)) = (&sheet_out.read.block.region_code, &name_hint_region) {
-            if s != f {
-                warn("填报单位", s.clone(), f.clone());
-            }
+        if let (Some(s), Some(f)) = (&sheet_out.read.block.region_code, &name_hint_region)
+            && s != f
+        {
+            warn("填报单位", s.clone(), f.clone());
         }
-        if let (Some(s), Some(f)) = (sheet_out.read.block.period, name_hint_period) {
-            if s.period != f.period {
-                warn("报告期", s.period.to_string(), f.period.to_string());
-            }
+        if let (Some(s), Some(f)) = (sheet_out.read.block.period, name_hint_period)
+            && s.period != f.period
+        {
+            warn("报告期", s.period.to_string(), f.period.to_string());
         }
         if mention.is_some_and(|m| m.january_only) {
             // The most basic reason first: the whole return is for a period that is not reported.

@@ -120,10 +120,10 @@ fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
 /// Which form a sheet holds: 表号, else sheet name, else title, else the best header match.
 fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Region]) -> Option<&'f FormDef> {
     let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
-    if let Some(code) = header::parse_block(&top_lines, regions).form_code {
-        if let Some(f) = forms.get(&code) {
-            return Some(f);
-        }
+    if let Some(code) = header::parse_block(&top_lines, regions).form_code
+        && let Some(f) = forms.get(&code)
+    {
+        return Some(f);
     }
     let sn = normalize(sheet_name);
     if let Some(f) = forms.forms.iter().find(|f| f.sheet_names.iter().any(|n| normalize(n) == sn)) {

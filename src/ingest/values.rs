@@ -246,15 +246,14 @@ pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, Ce
             Some(_) => Err(problem(format!("\"{}\"不是整数", cell_raw(cell)), cell_raw(cell))),
         },
         FieldType::Percent => {
-            if let Data::String(s) = cell {
-                if let Some(t) = clean_numeric_text(s) {
-                    if let Some(p) = t.strip_suffix('%') {
-                        return p
-                            .parse::<f64>()
-                            .map(Value::Float)
-                            .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()));
-                    }
-                }
+            if let Data::String(s) = cell
+                && let Some(t) = clean_numeric_text(s)
+                && let Some(p) = t.strip_suffix('%')
+            {
+                return p
+                    .parse::<f64>()
+                    .map(Value::Float)
+                    .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()));
             }
             Ok(read_decimal(cell)?
                 .map(|d| Value::Float(d.to_string().parse().unwrap_or(f64::NAN)))

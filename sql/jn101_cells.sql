@@ -1,0 +1,135 @@
+-- description: 规上工业分组汇总(按地区、分组):企业数、各项指标本年累计与上年同期合计、增速、占比
+-- grain: region_code × breakdown
+-- column region_code TEXT: 地区代码(370800 为全市,由全部县市区的审核通过企业直接汇总)
+-- column breakdown TEXT: 分组(_T 合计; section:B/C/D 门类; division:NN 大类; chain:<chain_id> 产业链; chain:_ALL 任一产业链,企业只计一次)
+-- column enterprises BIGINT: 企业数(个)
+-- column output_ytd DECIMAL(34,6): 工业总产值 本年累计(万元)
+-- column output_prev DECIMAL(34,6): 工业总产值 上年同期(万元)
+-- column va_ytd DECIMAL(34,6): 工业增加值 本年累计(万元,当年价)
+-- column va_prev DECIMAL(34,6): 工业增加值 上年同期(万元)
+-- column revenue_ytd DECIMAL(34,6): 营业收入 本年累计(万元)
+-- column revenue_prev DECIMAL(34,6): 营业收入 上年同期(万元)
+-- column profit_ytd DECIMAL(34,6): 利润总额 本年累计(万元)
+-- column profit_prev DECIMAL(34,6): 利润总额 上年同期(万元)
+-- column export_ytd DECIMAL(34,6): 出口交货值 本年累计(万元)
+-- column export_prev DECIMAL(34,6): 出口交货值 上年同期(万元)
+-- column employees BIGINT: 期末从业人员(人)
+-- column chain_masters BIGINT: 链主企业数(个):_T 与 chain:_ALL 为任一产业链链主(每家只计一次),chain:<id> 为该链链主;门类、大类不适用,为 NULL
+-- column ppi DOUBLE: 本期工业生产者出厂价格指数(上年同期=100),无则 NULL
+-- column output_growth DOUBLE: 工业总产值增速(%),上年同期为 0 时 NULL
+-- column va_growth DOUBLE: 工业增加值增速(%,可比价:本年累计按 PPI 缩减),上年同期为 0 或无 PPI 时 NULL
+-- column va_share DOUBLE: 增加值占本地区规上工业增加值比重(%,当年价)
+-- column revenue_growth DOUBLE: 营业收入增速(%)
+-- column profit_growth DOUBLE: 利润总额增速(%):(本年−上年)/|上年|×100,上年为 0 时 NULL
+-- column export_growth DOUBLE: 出口交货值增速(%),上年同期为 0 时 NULL
+--
+-- The one place where the JN101 formulas of INDICATORS.md live; the long indicator table, the
+-- county ranking and the chain summary all read this model.
+-- Assumes the runner's jn101 holds exactly one accepted row per (region_code, credit_code) for the
+-- period (audit rules E07/E08 quarantine duplicates; a resubmission replaces the earlier return).
+
+WITH
+-- Chain membership, cleaned: one row per enterprise × chain, only the chains of the reference
+-- list, master flag 1/0.
+member_flags AS (
+    SELECT upper(trim(m.credit_code)) AS credit_code,
+           m.chain_id,
+           MAX(CASE WHEN m.is_chain_master = 1 THEN 1 ELSE 0 END) AS is_master
+    FROM chain_members m
+    JOIN chains c ON c.chain_id = m.chain_id
+    GROUP BY upper(trim(m.credit_code)), m.chain_id
+),
+-- Per enterprise: in any chain at all, and master of any chain.
+member_any AS (
+    SELECT credit_code, MAX(is_master) AS is_master_any
+    FROM member_flags
+    GROUP BY credit_code
+),
+-- Every cell an enterprise belongs to (within its own county). master_flag counts towards
+-- chain_masters; it is NULL where chain masters are not defined (section, division).
+enterprise_cells AS (
+    SELECT j.region_code, j.credit_code, '_T' AS breakdown,
+           COALESCE(a.is_master_any, 0) AS master_flag
+    FROM jn101 j
+    LEFT JOIN member_any a ON a.credit_code = j.credit_code
+    UNION ALL
+    SELECT j.region_code, j.credit_code, 'section:' || j.section, CAST(NULL AS BIGINT)
+    FROM jn101 j
+    WHERE j.section IS NOT NULL
+    UNION ALL
+    SELECT j.region_code, j.credit_code, 'division:' || j.division, CAST(NULL AS BIGINT)
+    FROM jn101 j
+    WHERE j.division IS NOT NULL
+    UNION ALL
+    SELECT j.region_code, j.credit_code, 'chain:' || f.chain_id, CAST(f.is_master AS BIGINT)
+    FROM jn101 j
+    JOIN member_flags f ON f.credit_code = j.credit_code
+    UNION ALL
+    SELECT j.region_code, j.credit_code, 'chain:_ALL', CAST(a.is_master_any AS BIGINT)
+    FROM jn101 j
+    JOIN member_any a ON a.credit_code = j.credit_code
+),
+-- Each county's rows count for the county itself and for the city (370800).
+scopes AS (
+    SELECT DISTINCT region_code AS county_code, region_code AS scope_code FROM jn101
+    UNION ALL
+    SELECT DISTINCT region_code AS county_code, '370800' AS scope_code FROM jn101
+),
+-- Exact sums (Decimal) per scope × breakdown.
+sums AS (
+    SELECT s.scope_code          AS region_code,
+           e.breakdown,
+           COUNT(*)              AS enterprises,
+           SUM(j.output_ytd)     AS output_ytd,
+           SUM(j.output_prev)    AS output_prev,
+           SUM(j.va_ytd)         AS va_ytd,
+           SUM(j.va_prev)        AS va_prev,
+           SUM(j.revenue_ytd)    AS revenue_ytd,
+           SUM(j.revenue_prev)   AS revenue_prev,
+           SUM(j.profit_ytd)     AS profit_ytd,
+           SUM(j.profit_prev)    AS profit_prev,
+           SUM(j.export_ytd)     AS export_ytd,
+           SUM(j.export_prev)    AS export_prev,
+           SUM(j.employees)      AS employees,
+           SUM(e.master_flag)    AS chain_masters
+    FROM jn101 j
+    JOIN enterprise_cells e ON e.region_code = j.region_code AND e.credit_code = j.credit_code
+    JOIN scopes s ON s.county_code = j.region_code
+    GROUP BY s.scope_code, e.breakdown
+),
+-- PPI of the reporting period (same period last year = 100).
+period_ppi AS (
+    SELECT MAX(p."index") AS ppi
+    FROM ppi p
+    JOIN params ON p.period = params.period
+)
+SELECT s.region_code,
+       s.breakdown,
+       s.enterprises,
+       s.output_ytd, s.output_prev,
+       s.va_ytd, s.va_prev,
+       s.revenue_ytd, s.revenue_prev,
+       s.profit_ytd, s.profit_prev,
+       s.export_ytd, s.export_prev,
+       s.employees,
+       s.chain_masters,
+       pp.ppi,
+       -- growth = (Σ本年累计 / Σ上年同期 − 1) × 100; NULLIF makes a zero denominator NULL
+       (CAST(s.output_ytd AS DOUBLE) / NULLIF(CAST(s.output_prev AS DOUBLE), 0) - 1) * 100
+           AS output_growth,
+       -- comparable prices: deflate this year's value added by PPI/100
+       ((CAST(s.va_ytd AS DOUBLE) / (pp.ppi / 100)) / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
+           AS va_growth,
+       CAST(s.va_ytd AS DOUBLE) / NULLIF(CAST(t.va_ytd AS DOUBLE), 0) * 100
+           AS va_share,
+       (CAST(s.revenue_ytd AS DOUBLE) / NULLIF(CAST(s.revenue_prev AS DOUBLE), 0) - 1) * 100
+           AS revenue_growth,
+       -- profits may be negative: divide the change by the absolute base
+       CAST(s.profit_ytd - s.profit_prev AS DOUBLE) / NULLIF(abs(CAST(s.profit_prev AS DOUBLE)), 0) * 100
+           AS profit_growth,
+       (CAST(s.export_ytd AS DOUBLE) / NULLIF(CAST(s.export_prev AS DOUBLE), 0) - 1) * 100
+           AS export_growth
+FROM sums s
+JOIN sums t ON t.region_code = s.region_code AND t.breakdown = '_T'
+CROSS JOIN period_ppi pp
+ORDER BY s.region_code, s.breakdown

@@ -1,0 +1,68 @@
+-- description: 本年各月累计增速走势(全市)
+-- grain: period(本年 1—2月 至本期,每个报告期一行)
+-- column period TEXT: 报告期 YYYY-MM
+-- column period_label TEXT: 累计期标签(1—2月 …)
+-- column enterprises BIGINT: 规上工业企业数(个)
+-- column ppi DOUBLE: 该期工业生产者出厂价格指数(上年同期=100)
+-- column output_growth DOUBLE: 工业总产值增速(%)
+-- column va_growth DOUBLE: 工业增加值增速(%,可比价,按该期 PPI 缩减)
+-- column revenue_growth DOUBLE: 营业收入增速(%)
+-- column chain_va_growth DOUBLE: 15条标志性产业链增加值增速(%,可比价;任一链企业只计一次,按当前链成员名单)
+-- column manufacturing_va_growth DOUBLE: 制造业(门类 C)增加值增速(%,可比价)
+--
+-- Same formulas as the JN101 cell model, period by period. Earlier periods come from the warehouse
+-- (jn101_all); this period from the current accepted rows (jn101), so the series is complete
+-- whether or not the warehouse already holds this period.
+
+WITH
+year_rows AS (
+    SELECT CAST(a.period AS VARCHAR) AS period, a.credit_code, a.section,
+           a.output_ytd, a.output_prev, a.va_ytd, a.va_prev, a.revenue_ytd, a.revenue_prev
+    FROM jn101_all a
+    CROSS JOIN params p
+    WHERE substr(CAST(a.period AS VARCHAR), 1, 4) = substr(p.period, 1, 4)
+      AND CAST(a.period AS VARCHAR) < p.period
+    UNION ALL
+    SELECT period, credit_code, section,
+           output_ytd, output_prev, va_ytd, va_prev, revenue_ytd, revenue_prev
+    FROM jn101
+),
+chain_enterprises AS (
+    SELECT DISTINCT upper(trim(m.credit_code)) AS credit_code
+    FROM chain_members m
+    JOIN chains c ON c.chain_id = m.chain_id
+),
+sums AS (
+    SELECT y.period,
+           COUNT(*)            AS enterprises,
+           SUM(y.output_ytd)   AS output_ytd,
+           SUM(y.output_prev)  AS output_prev,
+           SUM(y.va_ytd)       AS va_ytd,
+           SUM(y.va_prev)      AS va_prev,
+           SUM(y.revenue_ytd)  AS revenue_ytd,
+           SUM(y.revenue_prev) AS revenue_prev,
+           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_ytd END)  AS chain_va_ytd,
+           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_prev END) AS chain_va_prev,
+           SUM(CASE WHEN y.section = 'C' THEN y.va_ytd END)             AS mfg_va_ytd,
+           SUM(CASE WHEN y.section = 'C' THEN y.va_prev END)            AS mfg_va_prev
+    FROM year_rows y
+    LEFT JOIN chain_enterprises ce ON ce.credit_code = y.credit_code
+    GROUP BY y.period
+)
+SELECT s.period,
+       '1—' || CAST(CAST(substr(s.period, 6, 2) AS BIGINT) AS VARCHAR) || '月' AS period_label,
+       s.enterprises,
+       px."index" AS ppi,
+       (CAST(s.output_ytd AS DOUBLE) / NULLIF(CAST(s.output_prev AS DOUBLE), 0) - 1) * 100
+           AS output_growth,
+       ((CAST(s.va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
+           AS va_growth,
+       (CAST(s.revenue_ytd AS DOUBLE) / NULLIF(CAST(s.revenue_prev AS DOUBLE), 0) - 1) * 100
+           AS revenue_growth,
+       ((CAST(s.chain_va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.chain_va_prev AS DOUBLE), 0) - 1) * 100
+           AS chain_va_growth,
+       ((CAST(s.mfg_va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.mfg_va_prev AS DOUBLE), 0) - 1) * 100
+           AS manufacturing_va_growth
+FROM sums s
+LEFT JOIN ppi px ON px.period = s.period
+ORDER BY s.period
