@@ -165,42 +165,64 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         })
         .collect();
 
+    // Error rules first; then `<table>_accepted` (the rows no error rule or sheet refusal
+    // quarantined) is registered, so that warning rules can compare with what will be used.
     let mut stats = Vec::new();
-    for file in cx.rules {
-        let Some(form) = cx.forms.get(&file.form) else {
-            anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
-        };
-        for rule in &file.rules {
-            let checked = input_rows.get(&form.code).copied().unwrap_or(0);
-            let mut stat = RuleStat {
-                rule_id: rule.id.clone(),
-                form: form.code.clone(),
-                severity: rule.severity,
-                checked,
-                failed: 0,
-                not_evaluable: 0,
-                error: None,
+    for pass in [Severity::Error, Severity::Warning] {
+        if pass == Severity::Warning {
+            let quarantined: std::collections::HashSet<&str> = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .filter_map(|f| f.row_key.as_deref())
+                .collect();
+            for form in &cx.forms.forms {
+                let mut kept = Vec::new();
+                for sheet in sheets.iter().filter(|s| s.form == form.code && s.refusal.is_none()) {
+                    let keys = sheet.rows.column_by_name("_row_key").expect("provenance").as_string::<i32>();
+                    let mask: BooleanArray =
+                        (0..keys.len()).map(|i| Some(!quarantined.contains(keys.value(i)))).collect();
+                    kept.push(arrow::compute::filter_record_batch(&sheet.rows, &mask)?);
+                }
+                register(&ctx, &format!("{}_accepted", form.table), form_schema(form), kept)?;
+            }
+        }
+        for file in cx.rules {
+            let Some(form) = cx.forms.get(&file.form) else {
+                anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
             };
-            match evaluate(&ctx, form, rule).await {
-                Ok((batches, unknown)) => {
-                    stat.not_evaluable = unknown;
-                    for b in &batches {
-                        for i in 0..b.num_rows() {
-                            stat.failed += 1;
-                            findings.push(make_finding(period, form, rule, b, i, &origins, &column_maps));
+            for rule in file.rules.iter().filter(|r| r.severity == pass) {
+                let checked = input_rows.get(&form.code).copied().unwrap_or(0);
+                let mut stat = RuleStat {
+                    rule_id: rule.id.clone(),
+                    form: form.code.clone(),
+                    severity: rule.severity,
+                    checked,
+                    failed: 0,
+                    not_evaluable: 0,
+                    error: None,
+                };
+                match evaluate(&ctx, form, rule).await {
+                    Ok((batches, unknown)) => {
+                        stat.not_evaluable = unknown;
+                        for b in &batches {
+                            for i in 0..b.num_rows() {
+                                stat.failed += 1;
+                                findings.push(make_finding(period, form, rule, b, i, &origins, &column_maps));
+                            }
                         }
                     }
+                    Err(e) => {
+                        // A rule that cannot run is a failure of the audit, never a pass.
+                        tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
+                        stat.not_evaluable = checked;
+                        stat.error = Some(format!("{e:#}"));
+                    }
                 }
-                Err(e) => {
-                    // A rule that cannot run is a failure of the audit, never a pass.
-                    tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
-                    stat.not_evaluable = checked;
-                    stat.error = Some(format!("{e:#}"));
-                }
+                stats.push(stat);
             }
-            stats.push(stat);
         }
     }
+    stats.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
 
     // Quarantine: rows with an error finding, and every row of a refused sheet.
     let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
