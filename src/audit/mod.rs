@@ -37,6 +37,27 @@ pub struct RuleStat {
     pub error: Option<String>,
 }
 
+/// One rule's tally for one county (or, with [`crate::reference::CITY_CODE`], all counties
+/// together): the `audit_summary` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountyRuleStat {
+    pub rule_id: String,
+    pub form: String,
+    pub severity: Severity,
+    pub region_code: String,
+    /// Data rows of the form in this county's returns of the period.
+    pub checked: u64,
+    /// `checked − failed − not_evaluable` (never below 0: a cross-period or 合计 rule may flag
+    /// rows that are not among the period's data rows, e.g. last month's enterprise).
+    pub passed: u64,
+    /// Distinct rows the rule flagged.
+    pub failed: u64,
+    /// Rows where the condition was NULL; all of them when the rule failed to run.
+    pub not_evaluable: u64,
+    /// Why the rule could not run at all.
+    pub error: Option<String>,
+}
+
 /// What the audit of one period produced.
 #[derive(Debug, Clone)]
 pub struct AuditOutcome {
@@ -47,6 +68,9 @@ pub struct AuditOutcome {
     pub quarantine: RecordBatch,
     pub findings: Vec<Finding>,
     pub stats: Vec<RuleStat>,
+    /// Per rule and county: checked, passed, failed, not evaluable (sorted by rule, county; the
+    /// all-counties row of each rule carries the city code).
+    pub summary: Vec<CountyRuleStat>,
     /// Data rows read, per form.
     pub input_rows: BTreeMap<String, u64>,
 }
@@ -69,10 +93,40 @@ pub struct AuditContext<'a> {
     pub rules: &'a [RuleFile],
     /// Accepted rows of the previous period, by table (for cross-period rules).
     pub previous: BTreeMap<String, Vec<RecordBatch>>,
+    /// Column maps of the previous period's sheets, so that a finding on one of last month's
+    /// rows (an enterprise gone missing) points at its cell; see [`column_maps`].
+    pub previous_column_maps: ColumnMaps,
     /// Reference tables (chains, …) by name.
     pub reference: &'a BTreeMap<String, RecordBatch>,
     /// The one-row `params` table.
     pub params: RecordBatch,
+}
+
+/// Column map of each sheet, by (SHA-256, sheet): `credit_code=A; name=B; …`.
+pub type ColumnMaps = BTreeMap<(String, String), String>;
+
+/// The column maps of read sheets.
+pub fn column_maps(sheets: &[SheetRows]) -> ColumnMaps {
+    sheets.iter().map(|s| ((s.sha256.clone(), s.sheet.clone()), s.column_map.clone())).collect()
+}
+
+/// The column maps recorded in a published `sources` table (`sha256`, `sheet`, `column_map`).
+pub fn column_maps_from_sources(batches: &[RecordBatch]) -> ColumnMaps {
+    let mut out = ColumnMaps::new();
+    for b in batches {
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .and_then(|c| arrow::compute::cast(c, &DataType::Utf8).ok())
+                .map(|c| c.as_string::<i32>().clone())
+        };
+        let (Some(sha), Some(sheet), Some(map)) = (col("sha256"), col("sheet"), col("column_map")) else { continue };
+        for i in 0..b.num_rows() {
+            if !map.is_null(i) && !map.value(i).is_empty() {
+                out.insert((sha.value(i).to_string(), sheet.value(i).to_string()), map.value(i).to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Where a row came from, for findings and quarantine.
@@ -135,6 +189,12 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     let mut findings: Vec<Finding> = Vec::new();
     let mut origins: HashMap<String, RowOrigin> = HashMap::new();
     let mut input_rows = BTreeMap::new();
+    // Data rows per form and county, for the per-county summary.
+    let mut rows_by_region: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for s in sheets {
+        let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
+        *rows_by_region.entry(s.form.clone()).or_default().entry(region).or_default() += s.rows.num_rows() as u64;
+    }
     for form in &cx.forms.forms {
         let schema = form_schema(form);
         let mine: Vec<&SheetRows> = sheets.iter().filter(|s| s.form == form.code).collect();
@@ -152,22 +212,40 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         let prev_schema = prev.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
         register(&ctx, &format!("{}_prev", form.table), prev_schema, prev)?;
     }
-    let column_maps: HashMap<(String, String), HashMap<String, String>> = sheets
-        .iter()
-        .map(|s| {
-            let map = s
-                .column_map
+    // This period's sheets, and last month's (for findings on last month's rows).
+    let mut all_maps = cx.previous_column_maps.clone();
+    all_maps.extend(column_maps(sheets));
+    let column_maps: HashMap<(String, String), HashMap<String, String>> = all_maps
+        .into_iter()
+        .map(|(key, map)| {
+            let map = map
                 .split("; ")
                 .filter_map(|p| p.split_once('='))
                 .map(|(f, c)| (f.to_string(), c.to_string()))
                 .collect();
-            ((s.sha256.clone(), s.sheet.clone()), map)
+            (key, map)
         })
         .collect();
 
     // Error rules first; then `<table>_accepted` (the rows no error rule or sheet refusal
     // quarantined) is registered, so that warning rules can compare with what will be used.
     let mut stats = Vec::new();
+    let mut summary = Vec::new();
+    // The form's cell-level rule (a required value missing or not a number) is applied at
+    // ingest; it is tallied here like any other rule.
+    for form in &cx.forms.forms {
+        let rule_id = &form.invalid_value_rule;
+        if cx.rules.iter().flat_map(|f| &f.rules).any(|r| &r.id == rule_id) {
+            continue;
+        }
+        let new: Vec<&Finding> = findings.iter().filter(|f| &f.rule_id == rule_id).collect();
+        let checked = input_rows.get(&form.code).copied().unwrap_or(0);
+        let (stat, county) = tally(rule_id, &form.code, Severity::Error, &new, &rows_by_region, &BTreeMap::new(), None);
+        if checked > 0 || stat.failed > 0 {
+            stats.push(stat);
+            summary.extend(county);
+        }
+    }
     for pass in [Severity::Error, Severity::Warning] {
         if pass == Severity::Warning {
             let quarantined: std::collections::HashSet<&str> = findings
@@ -191,22 +269,14 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
                 anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
             };
             for rule in file.rules.iter().filter(|r| r.severity == pass) {
-                let checked = input_rows.get(&form.code).copied().unwrap_or(0);
-                let mut stat = RuleStat {
-                    rule_id: rule.id.clone(),
-                    form: form.code.clone(),
-                    severity: rule.severity,
-                    checked,
-                    failed: 0,
-                    not_evaluable: 0,
-                    error: None,
-                };
+                let first_new = findings.len();
+                let mut unknown = BTreeMap::new();
+                let mut error = None;
                 match evaluate(&ctx, form, rule).await {
-                    Ok((batches, unknown)) => {
-                        stat.not_evaluable = unknown;
+                    Ok((batches, unknown_by_region)) => {
+                        unknown = unknown_by_region;
                         for b in &batches {
                             for i in 0..b.num_rows() {
-                                stat.failed += 1;
                                 findings.push(make_finding(period, form, rule, b, i, &origins, &column_maps));
                             }
                         }
@@ -214,15 +284,18 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
                     Err(e) => {
                         // A rule that cannot run is a failure of the audit, never a pass.
                         tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
-                        stat.not_evaluable = checked;
-                        stat.error = Some(format!("{e:#}"));
+                        error = Some(format!("{e:#}"));
                     }
                 }
+                let new: Vec<&Finding> = findings[first_new..].iter().collect();
+                let (stat, county) = tally(&rule.id, &form.code, rule.severity, &new, &rows_by_region, &unknown, error);
                 stats.push(stat);
+                summary.extend(county);
             }
         }
     }
     stats.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+    summary.sort_by(|a, b| (&a.rule_id, &a.region_code).cmp(&(&b.rule_id, &b.region_code)));
 
     // Quarantine: rows with an error finding, and every row of a refused sheet.
     let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
@@ -272,7 +345,108 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         ))
     });
     findings.dedup();
-    Ok(AuditOutcome { period, accepted, quarantine: q.finish()?, findings, stats, input_rows })
+    Ok(AuditOutcome { period, accepted, quarantine: q.finish()?, findings, stats, summary, input_rows })
+}
+
+/// A rule's tally over the period and per county, from the findings it produced (`new`), the
+/// rows of its form per county, and the rows per county where it could not be evaluated.
+fn tally(
+    rule_id: &str,
+    form: &str,
+    severity: Severity,
+    new: &[&Finding],
+    rows_by_region: &BTreeMap<String, BTreeMap<String, u64>>,
+    unknown: &BTreeMap<String, u64>,
+    error: Option<String>,
+) -> (RuleStat, Vec<CountyRuleStat>) {
+    let no_rows = BTreeMap::new();
+    let rows = rows_by_region.get(form).unwrap_or(&no_rows);
+    let mut failed: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for f in new {
+        let region = f.region_code.clone().unwrap_or_else(|| "unknown".to_string());
+        let key = f.row_key.clone().unwrap_or_else(|| format!("{}:{:?}", f.location.sha256, f.location.row));
+        failed.entry(region).or_default().insert(key);
+    }
+    let mut regions: std::collections::BTreeSet<&String> = rows.keys().collect();
+    regions.extend(failed.keys());
+    regions.extend(unknown.keys());
+    let row = |region: &str, checked: u64, failed: u64, unknown: u64| {
+        let not_evaluable = if error.is_some() { checked } else { unknown };
+        CountyRuleStat {
+            rule_id: rule_id.to_string(),
+            form: form.to_string(),
+            severity,
+            region_code: region.to_string(),
+            checked,
+            passed: checked.saturating_sub(failed + not_evaluable),
+            failed,
+            not_evaluable,
+            error: error.clone(),
+        }
+    };
+    let mut county: Vec<CountyRuleStat> = regions
+        .into_iter()
+        .map(|r| {
+            let checked = rows.get(r).copied().unwrap_or(0);
+            let n_failed = failed.get(r).map(|k| k.len() as u64).unwrap_or(0);
+            row(r, checked, n_failed, unknown.get(r).copied().unwrap_or(0))
+        })
+        .collect();
+    let all = row(
+        crate::reference::CITY_CODE,
+        county.iter().map(|c| c.checked).sum(),
+        county.iter().map(|c| c.failed).sum(),
+        unknown.values().sum(),
+    );
+    let stat = RuleStat {
+        rule_id: rule_id.to_string(),
+        form: form.to_string(),
+        severity,
+        checked: all.checked,
+        failed: all.failed,
+        not_evaluable: all.not_evaluable,
+        error: error.clone(),
+    };
+    county.push(all);
+    (stat, county)
+}
+
+/// The `audit_summary` table: per rule and county, rows checked, passed, failed and not
+/// evaluable (partitioned by period on disk).
+pub fn summary_batch(outcome: &AuditOutcome) -> RecordBatch {
+    let st = &outcome.summary;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rule_id", DataType::Utf8, false),
+        Field::new("form", DataType::Utf8, false),
+        Field::new("severity", DataType::Utf8, false),
+        Field::new("region_code", DataType::Utf8, false),
+        Field::new("checked", DataType::Int64, false),
+        Field::new("passed", DataType::Int64, false),
+        Field::new("failed", DataType::Int64, false),
+        Field::new("not_evaluable", DataType::Int64, false),
+        Field::new("error", DataType::Utf8, true),
+    ]));
+    let text = |f: &dyn Fn(&CountyRuleStat) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(st.iter().map(f).collect::<Vec<_>>()))
+    };
+    let int = |f: &dyn Fn(&CountyRuleStat) -> u64| -> ArrayRef {
+        Arc::new(Int64Array::from(st.iter().map(|s| f(s) as i64).collect::<Vec<_>>()))
+    };
+    RecordBatch::try_new(
+        schema,
+        vec![
+            text(&|s| s.rule_id.clone()),
+            text(&|s| s.form.clone()),
+            text(&|s| s.severity.as_str().to_string()),
+            text(&|s| s.region_code.clone()),
+            int(&|s| s.checked),
+            int(&|s| s.passed),
+            int(&|s| s.failed),
+            int(&|s| s.not_evaluable),
+            Arc::new(StringArray::from(st.iter().map(|s| s.error.clone()).collect::<Vec<_>>())),
+        ],
+    )
+    .expect("audit summary schema")
 }
 
 fn collect_origins(origins: &mut HashMap<String, RowOrigin>, form: &FormDef, batch: &RecordBatch, _map: &str) {
@@ -304,9 +478,13 @@ fn collect_origins(origins: &mut HashMap<String, RowOrigin>, form: &FormDef, bat
     }
 }
 
-/// Runs one rule: the offending rows (with the message's values) and the count of rows where
-/// the rule's condition was NULL.
-async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(Vec<RecordBatch>, u64)> {
+/// Runs one rule: the offending rows (with the message's values) and, per county, the count of
+/// rows where the rule's condition was NULL.
+async fn evaluate(
+    ctx: &SessionContext,
+    form: &FormDef,
+    rule: &Rule,
+) -> Result<(Vec<RecordBatch>, BTreeMap<String, u64>)> {
     match rule.kind {
         RuleKind::Row => {
             let when = rule.when.as_deref().expect("validated");
@@ -315,6 +493,9 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(
                 form.table
             );
             let mut cols: Vec<String> = vec!["_row_key".into()];
+            if let Some(cell) = &rule.cell {
+                cols.push(format!("({cell}) AS \"_field\""));
+            }
             for name in rule.placeholders().into_iter().chain(rule.fields.iter().cloned()) {
                 let expr = match rule.values.get(&name) {
                     Some(e) => format!("({e}) AS \"{name}\""),
@@ -331,12 +512,19 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(
                 .with_context(|| format!("{} rule {}: the condition is not valid SQL", rule.source, rule.id))?
                 .collect()
                 .await?;
-            let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE ({when}) IS NULL");
+            let count_sql =
+                format!("SELECT region_code, COUNT(*) AS n FROM {source} WHERE ({when}) IS NULL GROUP BY region_code");
             let counts = ctx.sql(&count_sql).await?.collect().await?;
-            let unknown = counts
-                .first()
-                .and_then(|b| b.column(0).as_any().downcast_ref::<Int64Array>().map(|a| a.value(0)))
-                .unwrap_or(0) as u64;
+            let mut unknown = BTreeMap::new();
+            for b in &counts {
+                let regions = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+                let regions = regions.as_string::<i32>();
+                let n = arrow::compute::cast(b.column(1), &DataType::Int64)?;
+                let n = n.as_any().downcast_ref::<Int64Array>().expect("Int64");
+                for i in 0..b.num_rows() {
+                    *unknown.entry(regions.value(i).to_string()).or_insert(0) += n.value(i) as u64;
+                }
+            }
             Ok((hits, unknown))
         }
         RuleKind::Query => {
@@ -352,7 +540,7 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<(
             {
                 anyhow::bail!("{} rule {}: the query must return a `_row_key` column", rule.source, rule.id);
             }
-            Ok((hits, 0))
+            Ok((hits, BTreeMap::new()))
         }
     }
 }
@@ -393,7 +581,9 @@ fn make_finding(
         note: None,
     });
     let mut location = origin.location.clone();
-    if let (Some(field), Some(sheet), Some(row)) = (rule.fields.first(), &location.sheet, location.row)
+    // The highlighted cell: the field the rule names for this row, else its first field.
+    let field = text("_field").or_else(|| rule.fields.first().cloned());
+    if let (Some(field), Some(sheet), Some(row)) = (field.as_ref(), &location.sheet, location.row)
         && let Some(col) = column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field))
     {
         location.cell = Some(format!("{col}{row}"));

@@ -24,9 +24,14 @@ pub struct Rule {
     pub severity: Severity,
     #[serde(default)]
     pub kind: RuleKind,
-    /// Cells the finding points at; the first is highlighted.
+    /// Cells the finding points at; the first is highlighted unless `cell` says otherwise.
     #[serde(default)]
     pub fields: Vec<String>,
+    /// Row rules: a SQL expression giving the name of the field whose cell is highlighted, when
+    /// it depends on the row (e.g. which of several amounts is negative). Query rules return it
+    /// as a `_field` column instead. Default (or NULL): the first of `fields`.
+    #[serde(default)]
+    pub cell: Option<String>,
     /// Row rules: the violation condition.
     #[serde(default)]
     pub when: Option<String>,
@@ -94,6 +99,13 @@ pub fn load(dir: &Path) -> Result<Vec<RuleFile>> {
                 }
                 RuleKind::Query if rule.sql.is_none() => {
                     bail!("{}: rule {} is a query rule but has no `sql`", rule.source, rule.id)
+                }
+                RuleKind::Query if rule.cell.is_some() => {
+                    bail!(
+                        "{}: rule {} is a query rule: return a `_field` column instead of `cell`",
+                        rule.source,
+                        rule.id
+                    )
                 }
                 _ => {}
             }
