@@ -1,6 +1,6 @@
 -- description: 本年各月累计增速走势(全市)
--- grain: period(本年 1—2月 至本期,每个报告期一行)
--- column period TEXT: 报告期 YYYY-MM
+-- grain: data_period(本年 1—2月 至本期,每个报告期一行)
+-- column data_period TEXT: 该行的报告期 YYYY-MM(输出按构建期分区,故不叫 period)
 -- column period_label TEXT: 累计期标签(1—2月 …)
 -- column enterprises BIGINT: 规上工业企业数(个)
 -- column ppi DOUBLE: 该期工业生产者出厂价格指数(上年同期=100)
@@ -49,7 +49,7 @@ sums AS (
     LEFT JOIN chain_enterprises ce ON ce.credit_code = y.credit_code
     GROUP BY y.period
 )
-SELECT s.period,
+SELECT s.period AS data_period,
        '1—' || CAST(CAST(substr(s.period, 6, 2) AS BIGINT) AS VARCHAR) || '月' AS period_label,
        s.enterprises,
        px."index" AS ppi,

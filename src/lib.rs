@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bulletin;
+pub mod feedback;
 pub mod findings;
 pub mod forms;
 pub mod ingest;
@@ -12,5 +13,6 @@ pub mod period;
 pub mod reference;
 pub mod run;
 pub mod sample;
+pub mod schedule;
 pub mod store;
 pub mod util;

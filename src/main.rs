@@ -49,19 +49,35 @@ enum Command {
         /// Date printed on the bulletin, YYYY-MM-DD (default: the 15th of the next month).
         #[arg(long)]
         issued_on: Option<chrono::NaiveDate>,
+        /// Exit with code 2 when rows were quarantined, a file was refused or a county is missing.
+        #[arg(long)]
+        fail_on_audit_errors: bool,
     },
     /// Regenerate the bundled sample data (deterministic).
     Sample {
         #[arg(long, default_value = "sample_data")]
         out: PathBuf,
     },
-    /// List the report definitions (models) in the order they run, with what they read.
+    /// List the report definitions (models) in the order they run, with what they read, their
+    /// tests and their last build; `models docs` writes the data dictionary.
     Models {
-        #[arg(long, default_value = ".")]
+        #[command(subcommand)]
+        action: Option<ModelsAction>,
+        /// Project folder holding forms/ and sql/.
+        #[arg(long, default_value = ".", global = true)]
         project: PathBuf,
-        #[arg(long, default_value = "sample_data/reference")]
+        #[arg(long, default_value = "sample_data/reference", global = true)]
         reference: PathBuf,
+        /// Output folder: its warehouse/ gives the last builds, docs/ receives the dictionary.
+        #[arg(long, default_value = "output", global = true)]
+        out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Write <out>/docs/data_dictionary.md: every published table and column, with lineage.
+    Docs,
 }
 
 fn init_logging(format: LogFormat) {
@@ -108,10 +124,19 @@ fn print_summary(s: &RunSummary) {
     if !s.missing.is_empty() {
         println!("  未报送: {}", s.missing.iter().map(|(r, f)| format!("{r}{f}")).collect::<Vec<_>>().join("、"));
     }
+    if let Some(first) = s.feedback.first() {
+        let dir = first.workbook.parent().map(|d| d.display().to_string()).unwrap_or_default();
+        println!("  审核反馈: {} 个县市区 ({dir})", s.feedback.len());
+    }
     let failed: Vec<_> = s.models.iter().filter(|m| m.2.is_some()).collect();
     println!("  模型: {} 个, 失败 {}", s.models.len(), failed.len());
     for (name, _, e) in failed {
         println!("    {name}: {}", e.as_deref().unwrap_or_default());
+    }
+    let failing_tests: Vec<_> = s.model_tests.iter().filter(|t| !t.passed()).collect();
+    println!("  模型测试: {} 个, 未通过 {}", s.model_tests.len(), failing_tests.len());
+    for t in failing_tests {
+        println!("    {}", t.one_line());
     }
     for e in &s.rule_failures {
         println!("    审核规则无法执行: {e}");
@@ -126,12 +151,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {
-        Command::Run { inbox, reference, out, period, project, issued_on } => {
+        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors } => {
             let opts = RunOptions { project, inbox, reference, out, period, issued_on };
             match gongbao::run::run(&opts) {
                 Ok(summary) => {
                     print_summary(&summary);
-                    summary.exit_code()
+                    summary.exit_code(fail_on_audit_errors)
                 }
                 Err(e) => {
                     eprintln!("gongbao: {e:#}");
@@ -149,7 +174,8 @@ fn main() -> ExitCode {
                 exit::FAILURE
             }
         },
-        Command::Models { project, reference } => match list_models(&project, &reference) {
+        Command::Models { action, project, reference, out } => match models_command(action, &project, &reference, &out)
+        {
             Ok(()) => exit::OK,
             Err(e) => {
                 eprintln!("gongbao: {e:#}");
@@ -160,16 +186,23 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn list_models(project: &std::path::Path, reference: &std::path::Path) -> anyhow::Result<()> {
+fn models_command(
+    action: Option<ModelsAction>,
+    project: &std::path::Path,
+    reference: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use gongbao::models::docs;
     let forms = gongbao::forms::Forms::load(&project.join("forms"))?;
     let reference = gongbao::reference::Reference::load(reference)?;
     let base = gongbao::models::exec::base_table_names(&forms, &reference.tables);
     let models = gongbao::models::load(&project.join("sql"), &base)?;
-    for m in models {
-        println!("{:<22} {}", m.name, m.header.description);
-        let mut reads = m.depends_on.clone();
-        reads.extend(m.reads.iter().cloned());
-        println!("{:<22} reads: {}", "", reads.join(", "));
+    match action {
+        None => print!("{}", docs::listing(&models, &out.join("warehouse"))),
+        Some(ModelsAction::Docs) => {
+            let path = docs::write_data_dictionary(out, &forms, &reference.tables, &models)?;
+            println!("data dictionary written to {}", path.display());
+        }
     }
     Ok(())
 }

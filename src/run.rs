@@ -85,29 +85,38 @@ pub struct RunSummary {
     /// Counties that have not sent a form for the target period: (region name, form).
     pub missing: Vec<(String, String)>,
     pub models: Vec<(String, usize, Option<String>)>,
+    /// Model tests (`sql/tests/*.sql`), in model run order. A failing error-severity test also
+    /// fails its model (its output is not written), so it shows in `models` too.
+    pub model_tests: Vec<models::TestResult>,
     pub rule_failures: Vec<String>,
     pub bulletin: Option<PathBuf>,
     pub findings_sample: Vec<String>,
+    /// County feedback written for the target period (`<out>/feedback/YYYY-MM/`).
+    pub feedback: Vec<crate::feedback::CountyFeedback>,
 }
 
 /// Exit codes (documented in the README).
 pub mod exit {
+    /// The run finished and published (quarantined rows and warnings are in the summary).
     pub const OK: i32 = 0;
-    pub const WARNINGS: i32 = 0;
-    /// The run finished, but some rows were quarantined or counties are missing.
-    pub const AUDIT_ERRORS: i32 = 2;
-    /// Something failed: a model, a rule, the bulletin, or the run itself.
+    /// Something failed: a model, an audit rule, the bulletin, or the run itself.
     pub const FAILURE: i32 = 1;
+    /// With `--fail-on-audit-errors`: the run published, but rows were quarantined, a file or
+    /// sheet was refused, or a county has not submitted a form.
+    pub const AUDIT_ERRORS: i32 = 2;
 }
 
 impl RunSummary {
-    pub fn exit_code(&self) -> i32 {
+    /// Whether the returns need correcting: quarantined rows, refusals or missing returns.
+    pub fn has_audit_errors(&self) -> bool {
+        self.errors > 0 || !self.missing.is_empty() || !self.refusals.is_empty()
+    }
+
+    pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
         if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin.is_none() {
             exit::FAILURE
-        } else if self.errors > 0 || !self.missing.is_empty() || !self.refusals.is_empty() {
+        } else if fail_on_audit_errors && self.has_audit_errors() {
             exit::AUDIT_ERRORS
-        } else if self.warnings > 0 {
-            exit::WARNINGS
         } else {
             exit::OK
         }
@@ -118,7 +127,7 @@ impl RunSummary {
 fn run_id(files: &[IngestedFile], reference: &Reference, project: &Path) -> String {
     let mut parts: Vec<String> = files.iter().map(|f| format!("{}={}", f.file, f.sha256)).collect();
     parts.extend(reference.hashes.iter().map(|(k, v)| format!("ref:{k}={v}")));
-    for dir in ["forms", "rules", "sql", "templates"] {
+    for dir in ["forms", "rules", "sql", "sql/tests", "templates"] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
             .unwrap_or_default();
@@ -284,32 +293,6 @@ fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) 
     .expect("sources schema")
 }
 
-fn rule_stats_batch(outcome: &AuditOutcome) -> RecordBatch {
-    let st = &outcome.stats;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("rule_id", DataType::Utf8, false),
-        Field::new("form", DataType::Utf8, false),
-        Field::new("severity", DataType::Utf8, false),
-        Field::new("checked", DataType::Int64, false),
-        Field::new("failed", DataType::Int64, false),
-        Field::new("not_evaluable", DataType::Int64, false),
-        Field::new("error", DataType::Utf8, true),
-    ]));
-    RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(StringArray::from(st.iter().map(|s| s.rule_id.clone()).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(st.iter().map(|s| s.form.clone()).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(st.iter().map(|s| s.severity.as_str().to_string()).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(st.iter().map(|s| s.checked as i64).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(st.iter().map(|s| s.failed as i64).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(st.iter().map(|s| s.not_evaluable as i64).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(st.iter().map(|s| s.error.clone()).collect::<Vec<_>>())),
-        ],
-    )
-    .expect("rule stats schema")
-}
-
 /// Runs the whole job once. Problems with the returns become findings; only a problem with the
 /// project itself (a broken form definition, an unreadable output folder) is an `Err`.
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
@@ -392,9 +375,11 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         warnings_explained: 0,
         missing: Vec::new(),
         models: Vec::new(),
+        model_tests: Vec::new(),
         rule_failures: Vec::new(),
         bulletin: None,
         findings_sample: Vec::new(),
+        feedback: Vec::new(),
     };
     let mut previous: Option<(Period, BTreeMap<String, Vec<RecordBatch>>)> = None;
     let mut target_outcome: Option<AuditOutcome> = None;
@@ -422,10 +407,20 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             }
             _ => BTreeMap::new(),
         };
+        let previous_column_maps = match prev_period {
+            Some(want) => match by_period.get(&Some(want)) {
+                Some(prev_sheets) => audit::column_maps(prev_sheets),
+                None => audit::column_maps_from_sources(&store::read_dir_batches(
+                    &warehouse.join("sources").join(format!("period={want}")),
+                )?),
+            },
+            None => Default::default(),
+        };
         let cx = AuditContext {
             forms: &forms,
             rules: &rule_files,
             previous: prev_tables,
+            previous_column_maps,
             reference: &reference.tables,
             params,
         };
@@ -482,7 +477,7 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             ("quarantine", outcome.quarantine.clone()),
             ("findings", findings_batch(&run_id, &outcome.findings)),
             ("sources", sources_batch(sheets, &superseded, &period_name)),
-            ("audit_rule_stats", rule_stats_batch(&outcome)),
+            ("audit_summary", audit::summary_batch(&outcome)),
         ] {
             let dir = staging.join("warehouse").join(table).join(&part);
             store::write_partition(&dir, std::slice::from_ref(&batch), &batch.schema(), &[])?;
@@ -515,6 +510,18 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         }
     }
 
+    // County feedback on the target period's findings.
+    if let Some(o) = &target_outcome {
+        let feedback_input = crate::feedback::FeedbackInput {
+            period: target,
+            findings: &o.findings,
+            sheets: by_period.get(&Some(target)).map(Vec::as_slice).unwrap_or_default(),
+            files: &files,
+            regions: &reference.regions,
+        };
+        summary.feedback = crate::feedback::write_feedback(&opts.out, &feedback_input)?;
+    }
+
     // 4. Models for the target period, over the published warehouse.
     let ctx =
         exec::warehouse_session(&warehouse, &forms, &reference.tables, target, exec::submissions_batch(&submissions))
@@ -523,12 +530,17 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
     let mut outputs: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for r in &runs {
         summary.models.push((r.name.clone(), r.rows(), r.error.clone()));
+        summary.model_tests.extend(r.tests.iter().cloned());
         if let (None, Some(schema)) = (&r.error, &r.schema) {
             let dir = staging.join("warehouse").join(&r.name).join(format!("period={target}"));
             store::write_partition(&dir, &r.batches, schema, &["period"])?;
             store::publish_dir(&dir, &warehouse.join(&r.name).join(format!("period={target}")))?;
             outputs.insert(r.name.clone(), r.batches.clone());
         }
+    }
+
+    if let Err(e) = models::docs::write_data_dictionary(&opts.out, &forms, &reference.tables, &model_defs) {
+        tracing::error!("the data dictionary could not be written: {e:#}");
     }
 
     // 5. The bulletin.

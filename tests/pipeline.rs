@@ -231,6 +231,11 @@ fn sample_run_end_to_end() {
     assert_eq!(summary.target.to_string(), "2025-09");
     assert_eq!(summary.files_seen, 112, "14 counties × 8 periods");
     assert!(summary.refusals.is_empty(), "{:?}", summary.refusals);
+    assert!(summary.missing.is_empty(), "{:?}", summary.missing);
+    assert!(summary.models.iter().all(|m| m.2.is_none()), "{:?}", summary.models);
+    // The run published: exit 0; the deliberate violations make --fail-on-audit-errors exit 2.
+    assert_eq!(summary.exit_code(false), 0);
+    assert_eq!(summary.exit_code(true), 2);
 
     // Nothing lost: every data row written to the workbooks is accepted or quarantined.
     let written: u64 =
@@ -321,4 +326,18 @@ fn first_period_of_the_year() {
     check_period(&data, &iv, "2025-02");
     let md = std::fs::read_to_string(tmp.path().join("bulletins/2025-02/bulletin.md")).unwrap();
     assert!(md.contains("1—2月"));
+}
+
+#[test]
+fn a_broken_setup_fails_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongbao"))
+        .current_dir(project())
+        .args(["run", "--inbox", "/nonexistent/inbox", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/inbox"), "{err}");
 }

@@ -5,12 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 use super::Model;
+use super::model_tests::{self, ModelTest, TestResult};
 use crate::forms::Forms;
 use crate::ingest::rows::form_schema;
 use crate::period::Period;
@@ -176,9 +177,12 @@ fn finish_schema(model: &Model, batches: Vec<RecordBatch>, schema: SchemaRef) ->
 #[derive(Debug, Clone)]
 pub struct ModelRun {
     pub name: String,
+    /// Set (with the batches) only when the output may be published.
     pub schema: Option<SchemaRef>,
     pub batches: Vec<RecordBatch>,
     pub error: Option<String>,
+    /// Its tests, in file-name order (not run when the model failed to build).
+    pub tests: Vec<TestResult>,
 }
 
 impl ModelRun {
@@ -187,41 +191,169 @@ impl ModelRun {
     }
 }
 
-/// Runs the models in order; a failed model fails those that read it, the others go on.
+/// Runs the models: every model whose dependencies are done runs concurrently with the others of
+/// its wave. A failed model (query, contract or error-severity test) fails those that read it;
+/// the others go on. The result is in the order of `models`, whatever order they finished in.
 pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
-    let mut runs: Vec<ModelRun> = Vec::new();
-    for model in models {
-        let failed_dep = model.depends_on.iter().find(|d| runs.iter().any(|r| &r.name == *d && r.error.is_some()));
-        let result: Result<(SchemaRef, Vec<RecordBatch>)> = match failed_dep {
-            Some(d) => Err(anyhow::anyhow!("not run: model `{d}` it reads failed")),
-            None => {
-                async {
-                    let df = ctx.sql(&model.sql).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
-                    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-                    let batches = df.collect().await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
-                    model.header.check(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
-                    let (schema, batches) = finish_schema(model, batches, schema)?;
-                    register_mem(ctx, &model.name, schema.clone(), batches.clone())?;
-                    Ok((schema, batches))
-                }
-                .await
+    let mut runs: Vec<Option<ModelRun>> = vec![None; models.len()];
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let pending: BTreeSet<&str> =
+            models.iter().zip(&runs).filter(|(_, r)| r.is_none()).map(|(m, _)| m.name.as_str()).collect();
+        if pending.is_empty() {
+            break;
+        }
+        let mut wave: Vec<usize> = (0..models.len())
+            .filter(|&i| runs[i].is_none() && models[i].run_after().iter().all(|d| !pending.contains(d)))
+            .collect();
+        if wave.is_empty() {
+            // A cycle (models::load refuses them; a hand-made list may not): run the rest in
+            // order, they fail on the tables they cannot find.
+            wave = (0..models.len()).filter(|&i| runs[i].is_none()).collect();
+        }
+        let failed_now = &failed;
+        let results = futures::future::join_all(wave.iter().map(|&i| run_model(ctx, &models[i], failed_now))).await;
+        for (i, run) in wave.into_iter().zip(results) {
+            if run.error.is_some() {
+                failed.insert(run.name.clone());
             }
-        };
-        match result {
-            Ok((schema, batches)) => {
-                tracing::info!(model = %model.name, rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(), "model built");
-                runs.push(ModelRun { name: model.name.clone(), schema: Some(schema), batches, error: None })
-            }
-            Err(e) => {
-                tracing::error!(model = %model.name, "model failed: {e:#}");
-                runs.push(ModelRun {
-                    name: model.name.clone(),
-                    schema: None,
-                    batches: vec![],
-                    error: Some(format!("{e:#}")),
-                })
+            runs[i] = Some(run);
+        }
+    }
+    runs.into_iter().map(|r| r.expect("every model ran")).collect()
+}
+
+/// Builds one model, checks its contract, registers it for the models after it, runs its tests.
+async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String>) -> ModelRun {
+    let not_run = |why: String| ModelRun {
+        name: model.name.clone(),
+        schema: None,
+        batches: vec![],
+        error: Some(why.clone()),
+        tests: model.tests.iter().map(|t| test_not_run(t, &why)).collect(),
+    };
+    if let Some(d) = model.depends_on.iter().find(|d| failed.contains(*d)) {
+        tracing::error!(model = %model.name, "model not run: model `{d}` it reads failed");
+        return not_run(format!("not run: model `{d}` it reads failed"));
+    }
+    let built: Result<(SchemaRef, Vec<RecordBatch>)> = async {
+        let df = ctx.sql(&model.sql).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        model.header.check(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        check_period_column(ctx, &batches).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        let (schema, batches) = finish_schema(model, batches, schema)?;
+        register_mem(ctx, &model.name, schema.clone(), batches.clone())?;
+        Ok((schema, batches))
+    }
+    .await;
+    let (schema, batches) = match built {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(model = %model.name, "model failed: {e:#}");
+            return not_run(format!("{e:#}"));
+        }
+    };
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut tests = Vec::new();
+    for t in &model.tests {
+        tests.push(run_test(ctx, t, failed).await);
+    }
+    let blocking: Vec<String> = tests
+        .iter()
+        .filter(|t| t.blocks())
+        .map(|t| match &t.error {
+            Some(e) => format!("`{}` could not run ({e})", t.name),
+            None => format!("`{}` returned {} offending row(s)", t.name, t.failing_rows),
+        })
+        .collect();
+    for t in tests.iter().filter(|t| !t.passed()) {
+        tracing::warn!(model = %model.name, test = %t.name, severity = %t.severity, "model test failed: {}", t.one_line());
+    }
+    if !blocking.is_empty() {
+        // Not published, and not visible to the models that read it.
+        ctx.deregister_table(model.name.as_str()).ok();
+        let why = format!("not published: error-severity test {}", blocking.join("; "));
+        tracing::error!(model = %model.name, "{why}");
+        return ModelRun { name: model.name.clone(), schema: None, batches: vec![], error: Some(why), tests };
+    }
+    tracing::info!(model = %model.name, rows, tests = tests.len(), "model built");
+    ModelRun { name: model.name.clone(), schema: Some(schema), batches, error: None, tests }
+}
+
+/// Model outputs are partitioned by `period` (the folder `period=YYYY-MM`, not a column in the
+/// file), so a `period` column must hold the period being built in every row; otherwise the
+/// readers of the Parquet would see the folder's period instead of the row's.
+async fn check_period_column(ctx: &SessionContext, batches: &[RecordBatch]) -> Result<()> {
+    let Some(first) = batches.first() else { return Ok(()) };
+    if first.schema().column_with_name("period").is_none() {
+        return Ok(());
+    }
+    // The period being built (no `params` table: nothing to check against).
+    let Ok(df) = ctx.sql("SELECT CAST(period AS VARCHAR) AS period FROM params").await else { return Ok(()) };
+    let params = df.collect().await?;
+    let Some(first_param) = params.iter().find(|b| b.num_rows() > 0) else { return Ok(()) };
+    let built = arrow::compute::cast(first_param.column(0), &DataType::Utf8)?;
+    let built = built.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").value(0).to_string();
+    let mut others = BTreeSet::new();
+    for b in batches {
+        let col = arrow::compute::cast(b.column_by_name("period").expect("checked"), &DataType::Utf8)?;
+        let col = col.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+        for i in 0..col.len() {
+            let v = if col.is_null(i) { "NULL".to_string() } else { col.value(i).to_string() };
+            if v != built {
+                others.insert(v);
             }
         }
     }
-    runs
+    if !others.is_empty() {
+        anyhow::bail!(
+            "column `period` is the partition column (folder period={built}) and must hold the period being built in \
+             every row, but it also holds {}; give a column of other periods another name (e.g. `data_period`)",
+            others.into_iter().take(5).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn test_not_run(t: &ModelTest, why: &str) -> TestResult {
+    TestResult {
+        name: t.name.clone(),
+        model: t.header.model.clone(),
+        severity: t.header.severity,
+        description: t.header.description.clone(),
+        failing_rows: 0,
+        sample: vec![],
+        error: Some(format!("not run: model `{}` failed ({why})", t.header.model)),
+    }
+}
+
+/// Runs one test over the session (its model is registered): every row it returns is a failure.
+async fn run_test(ctx: &SessionContext, t: &ModelTest, failed: &BTreeSet<String>) -> TestResult {
+    let mut result = TestResult {
+        name: t.name.clone(),
+        model: t.header.model.clone(),
+        severity: t.header.severity,
+        description: t.header.description.clone(),
+        failing_rows: 0,
+        sample: vec![],
+        error: None,
+    };
+    if let Some(d) = t.depends_on.iter().find(|d| failed.contains(*d)) {
+        result.error = Some(format!("not run: model `{d}` it reads failed"));
+        return result;
+    }
+    let batches: Result<Vec<RecordBatch>> = async {
+        let df = ctx.sql(&t.sql).await?;
+        Ok(df.collect().await?)
+    }
+    .await;
+    match batches {
+        Ok(batches) => {
+            result.failing_rows = batches.iter().map(|b| b.num_rows()).sum();
+            result.sample = model_tests::sample_rows(&batches, model_tests::SAMPLE_ROWS);
+        }
+        Err(e) => result.error = Some(format!("{}: {e:#}", t.path.display())),
+    }
+    result
 }

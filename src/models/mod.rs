@@ -4,7 +4,9 @@
 //! gongbao works out the order from the table references and refuses cycles and unknown names.
 
 pub mod contract;
+pub mod docs;
 pub mod exec;
+pub mod model_tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
 
 pub use contract::{ColumnSpec, ModelHeader};
+pub use model_tests::{ModelTest, TestHeader, TestResult, TestSeverity};
 
 /// One report definition.
 #[derive(Debug, Clone)]
@@ -26,59 +29,131 @@ pub struct Model {
     pub depends_on: Vec<String>,
     /// Warehouse, reference and parameter tables this one reads.
     pub reads: Vec<String>,
+    /// Its tests (`sql/tests/*.sql` whose header names this model), by file name.
+    pub tests: Vec<ModelTest>,
 }
 
 /// Line (1-based) of the first mention of `name` in `sql`, for error messages.
 fn line_of(sql: &str, name: &str) -> usize {
-    sql.lines().position(|l| !l.trim_start().starts_with("--") && l.contains(name)).map(|i| i + 1).unwrap_or(1)
+    let lower = name.to_lowercase();
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mentions = |line: &str| {
+        let line = line.to_lowercase();
+        line.match_indices(&lower)
+            .any(|(i, m)| !is_word(line[..i].chars().last()) && !is_word(line[i + m.len()..].chars().next()))
+    };
+    sql.lines().position(|l| !l.trim_start().starts_with("--") && mentions(l)).map(|i| i + 1).unwrap_or(1)
 }
 
-/// Loads the models of `dir` and orders them so that every model comes after those it reads.
-/// `base_tables` are the tables the run provides.
-pub fn load(dir: &Path, base_tables: &BTreeSet<String>) -> Result<Vec<Model>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the report definitions folder {}", dir.display()))?
+/// The `.sql` files of `dir`, sorted; a missing folder has none when `optional`.
+fn sql_files(dir: &Path, optional: bool) -> Result<Vec<PathBuf>> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the report definitions folder {}", dir.display()));
+        }
+    };
+    let mut paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "sql"))
         .collect();
     paths.sort();
-    let names: BTreeSet<String> =
-        paths.iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_lowercase())).collect();
+    Ok(paths)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default()
+}
+
+/// The tables a query reads, split into models (`names`) and base tables; anything else is an
+/// error naming the file and line.
+fn references(
+    state: &datafusion::execution::SessionState,
+    path: &Path,
+    sql: &str,
+    names: &BTreeSet<String>,
+    base_tables: &BTreeSet<String>,
+    dir: &Path,
+) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let statement = state
+        .sql_to_statement(sql, &Dialect::Generic)
+        .map_err(|e| anyhow::anyhow!("{}: not valid SQL: {e}", path.display()))?;
+    let refs = state.resolve_table_references(&statement).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut depends_on = BTreeSet::new();
+    let mut reads = BTreeSet::new();
+    for r in refs {
+        let t = r.table().to_lowercase();
+        if names.contains(&t) {
+            depends_on.insert(t);
+        } else if base_tables.contains(&t) {
+            reads.insert(t);
+        } else {
+            bail!(
+                "{}:{}: table `{t}` is neither a warehouse table, a reference table nor a model in {} (known tables: {})",
+                path.display(),
+                line_of(sql, r.table()),
+                dir.display(),
+                base_tables.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    Ok((depends_on, reads))
+}
+
+/// Loads the models of `dir` and their tests (`dir/tests/*.sql`), and orders the models so that
+/// every model comes after those it (or one of its tests) reads. `base_tables` are the tables the
+/// run provides.
+pub fn load(dir: &Path, base_tables: &BTreeSet<String>) -> Result<Vec<Model>> {
+    let paths = sql_files(dir, false)?;
+    let names: BTreeSet<String> = paths.iter().map(|p| stem(p)).collect();
     let ctx = SessionContext::new();
     let state = ctx.state();
     let mut models = Vec::new();
     for path in paths {
-        let name = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = stem(&path);
         if base_tables.contains(&name) {
             bail!("{}: a model may not be named `{name}`: that is a warehouse or reference table", path.display());
         }
         let sql = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let header = ModelHeader::parse(&sql).with_context(|| format!("{}: header", path.display()))?;
-        let statement = state
-            .sql_to_statement(&sql, &Dialect::Generic)
-            .map_err(|e| anyhow::anyhow!("{}: not valid SQL: {e}", path.display()))?;
-        let refs =
-            state.resolve_table_references(&statement).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut depends_on = BTreeSet::new();
-        let mut reads = BTreeSet::new();
-        for r in refs {
-            let t = r.table().to_lowercase();
-            if names.contains(&t) {
-                depends_on.insert(t);
-            } else if base_tables.contains(&t) {
-                reads.insert(t);
-            } else {
-                bail!(
-                    "{}:{}: table `{t}` is neither a warehouse table, a reference table nor a model in {} (known tables: {})",
-                    path.display(),
-                    line_of(&sql, r.table()),
-                    dir.display(),
-                    base_tables.iter().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
-        }
+        let (depends_on, reads) = references(&state, &path, &sql, &names, base_tables, dir)?;
         models.push(Model {
             name,
+            path,
+            sql,
+            header,
+            depends_on: depends_on.into_iter().collect(),
+            reads: reads.into_iter().collect(),
+            tests: Vec::new(),
+        });
+    }
+    let tests_dir = dir.join("tests");
+    for path in sql_files(&tests_dir, true)? {
+        let sql = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let header = TestHeader::parse(&sql).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
+        let Some(model) = models.iter_mut().find(|m| m.name == header.model) else {
+            bail!(
+                "{}:{}: `-- model: {}` is not a model in {} (models: {})",
+                path.display(),
+                header.model_line,
+                header.model,
+                dir.display(),
+                names.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        let (mut depends_on, reads) = references(&state, &path, &sql, &names, base_tables, dir)?;
+        if !depends_on.remove(&header.model) {
+            bail!(
+                "{}: a test of `{}` must read that model (e.g. `FROM {}`); it reads: {}",
+                path.display(),
+                header.model,
+                header.model,
+                depends_on.iter().chain(reads.iter()).cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        model.tests.push(ModelTest {
+            name: stem(&path),
             path,
             sql,
             header,
@@ -89,7 +164,26 @@ pub fn load(dir: &Path, base_tables: &BTreeSet<String>) -> Result<Vec<Model>> {
     order(models)
 }
 
-/// Topological order, stable by name; a cycle is an error naming its members.
+impl Model {
+    /// Models that must be built before this one: those it reads, and those its tests read.
+    pub fn run_after(&self) -> BTreeSet<&str> {
+        self.depends_on.iter().chain(self.tests.iter().flat_map(|t| t.depends_on.iter())).map(String::as_str).collect()
+    }
+
+    /// What one model's entry in a cycle message says it reads.
+    fn reads_for_cycle(&self, among: &BTreeSet<String>) -> String {
+        let mut parts: Vec<String> =
+            self.depends_on.iter().filter(|d| among.contains(*d)).map(|d| format!("reads `{d}`")).collect();
+        for t in &self.tests {
+            for d in t.depends_on.iter().filter(|d| among.contains(*d)) {
+                parts.push(format!("its test {} reads `{d}`", t.path.display()));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
+/// Topological order, stable by name (wave by wave); a cycle is an error naming its members.
 fn order(models: Vec<Model>) -> Result<Vec<Model>> {
     let mut remaining: BTreeMap<String, Model> = models.into_iter().map(|m| (m.name.clone(), m)).collect();
     let mut done: BTreeSet<String> = BTreeSet::new();
@@ -97,13 +191,30 @@ fn order(models: Vec<Model>) -> Result<Vec<Model>> {
     while !remaining.is_empty() {
         let ready: Vec<String> = remaining
             .values()
-            .filter(|m| m.depends_on.iter().all(|d| done.contains(d)))
+            .filter(|m| m.run_after().iter().all(|d| done.contains(*d) || !remaining.contains_key(*d)))
             .map(|m| m.name.clone())
             .collect();
         if ready.is_empty() {
-            let cycle: Vec<String> = remaining
-                .values()
-                .map(|m| format!("{} (reads {})", m.path.display(), m.depends_on.join(", ")))
+            // Leave out the models that merely read a cycle: repeatedly drop those no other
+            // remaining model waits for.
+            let mut members: BTreeSet<String> = remaining.keys().cloned().collect();
+            loop {
+                let needed: BTreeSet<String> = members
+                    .iter()
+                    .flat_map(|n| remaining[n].run_after().into_iter().map(str::to_string).collect::<Vec<_>>())
+                    .collect();
+                let before = members.len();
+                members.retain(|n| needed.contains(n));
+                if members.len() == before {
+                    break;
+                }
+            }
+            let cycle: Vec<String> = members
+                .iter()
+                .map(|n| {
+                    let m = &remaining[n];
+                    format!("{} ({})", m.path.display(), m.reads_for_cycle(&members))
+                })
                 .collect();
             bail!("report definitions depend on each other in a cycle: {}", cycle.join("; "));
         }
