@@ -6,7 +6,7 @@
 -- column indicator TEXT: 指标代码(见 INDICATORS.md)
 -- column value DOUBLE: 数值(全精度,不四舍五入;不可计算时为 NULL)
 -- column unit TEXT: 计量单位(万元, %, 个, 项, 次, 人, 百分点)
--- column status TEXT: A 正常;E 不完整(有县市区未报送该表时的全市数,及该县市区自身的该表数据)
+-- column status TEXT: A 正常;E 不完整(有县市区未报送该表或该表有未更正的强制性错误时的全市数,及该县市区自身的该表数据)
 --
 -- Codes and formulas are a published contract: add new codes freely, never rename one.
 -- JN101 formulas live in jn101_cells, JN102 sums in jn102_summary, the doublings in doublings.
@@ -180,13 +180,13 @@ all_values AS (
     UNION ALL SELECT * FROM from_doublings
 ),
 
--- ── Status: E where a county's return of that form is missing for the period ─────────────────
--- A city figure of a form is incomplete when any county did not submit that form; a county's
--- own figures of a form are marked E when submissions says that form was not submitted.
+-- ── Status: E where a county's return of that form is missing or has unresolved errors ────────
+-- A city figure of a form is incomplete when any county did not submit that form or had rows of
+-- it quarantined (强制性 errors not yet corrected); that county's own figures of the form too.
 missing_forms AS (
     SELECT region_code, upper(form) AS form
     FROM submissions
-    WHERE NOT COALESCE(submitted, false)
+    WHERE NOT COALESCE(submitted, false) OR quarantined_rows > 0
 ),
 estimated AS (
     SELECT region_code, form FROM missing_forms

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
@@ -495,7 +495,18 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         store::publish_dir(staged, published)?;
     }
 
-    // Completeness for the target period: every county × form.
+    // Completeness for the target period: every county × form, with its quarantined rows.
+    let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
+    if let Some(o) = &target_outcome {
+        let q = &o.quarantine;
+        let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
+        if let (Some(regions), Some(forms)) = (col("region_code"), col("form")) {
+            for i in 0..q.num_rows() {
+                let key = (regions.value(i).to_string(), forms.value(i).to_uppercase());
+                *quarantined.entry(key).or_default() += 1;
+            }
+        }
+    }
     let mut submissions = Vec::new();
     let target_sheets: Vec<&SheetRows> = by_period.get(&Some(target)).map(|v| v.iter().collect()).unwrap_or_default();
     for region in &reference.regions {
@@ -506,7 +517,8 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             if !sent {
                 summary.missing.push((region.name.clone(), form.code.clone()));
             }
-            submissions.push((region.code.clone(), form.code.clone(), sent));
+            let q = quarantined.get(&(region.code.clone(), form.code.to_uppercase())).copied().unwrap_or(0);
+            submissions.push((region.code.clone(), form.code.clone(), sent, q));
         }
     }
 

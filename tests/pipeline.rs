@@ -157,13 +157,53 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
                 "section:B".into(),
                 Box::new(|r: &Jn101Row| (6..=12).contains(&r.industry_code[..2].parse::<u32>().unwrap())),
             ),
+            (
+                "section:D".into(),
+                Box::new(|r: &Jn101Row| (44..=46).contains(&r.industry_code[..2].parse::<u32>().unwrap())),
+            ),
             ("chain:_ALL".into(), Box::new(|r: &Jn101Row| chain_codes.contains(r.credit_code.as_str()))),
         ];
+        // Every industry division (大类) and every chain present in the data.
+        let divisions: BTreeSet<String> =
+            accepted(data, period, region).map(|r| r.industry_code[..2].to_string()).collect();
+        let mut breakdowns = breakdowns;
+        for dv in divisions {
+            let key = format!("division:{dv}");
+            breakdowns.push((key, Box::new(move |r: &Jn101Row| r.industry_code[..2] == dv)));
+        }
+        for chain in &data.chains {
+            let members: BTreeSet<&str> = data
+                .chain_members
+                .iter()
+                .filter(|m| m.chain_id == chain.chain_id)
+                .map(|m| m.credit_code.as_str())
+                .collect();
+            breakdowns.push((
+                format!("chain:{}", chain.chain_id),
+                Box::new(move |r: &Jn101Row| members.contains(r.credit_code.as_str())),
+            ));
+        }
+        let mut cells_checked = 0;
         for (bd, pred) in &breakdowns {
             let c = cell(accepted(data, period, region).filter(|r| pred(r)));
             if c.n == 0 {
                 continue;
             }
+            let (_, _, status) = iv
+                .get(&(region.to_string(), bd.clone(), "enterprises".to_string()))
+                .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} enterprises for {period}"));
+            if status == "C" {
+                // Suppressed by disclosure control: no value is published, and never for the city.
+                assert!(region != CITY || !matches!(bd.as_str(), "_T" | "chain:_ALL"), "{region} {bd} suppressed");
+                for ((r, b, i), (v, _, _)) in iv.range((region.to_string(), bd.clone(), String::new())..) {
+                    if r != region || b != bd {
+                        break;
+                    }
+                    assert!(v.is_none(), "{period} {region} {bd} {i} is suppressed but has a value");
+                }
+                continue;
+            }
+            cells_checked += 1;
             let get = |ind: &str| -> Option<f64> {
                 iv.get(&(region.to_string(), bd.clone(), ind.to_string()))
                     .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} {ind} for {period}"))
@@ -186,6 +226,7 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
             close(get("export_growth"), growth(c.export, c.export_prev), &what("export_growth"));
             close(get("employees"), Some(c.employees as f64), &what("employees"));
         }
+        assert!(cells_checked >= 10, "{period} {region}: only {cells_checked} JN101 cells published");
         let n_masters = accepted(data, period, region).filter(|r| masters.contains(r.credit_code.as_str())).count();
         close(
             iv.get(&(region.to_string(), "_T".into(), "chain_masters".into())).and_then(|v| v.0),
@@ -212,6 +253,87 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
             Some(rate),
             &format!("{period} {region} appeals_resolution_rate"),
         );
+    }
+}
+
+/// JN102, JN104 and the five doublings of one period, from the generator's rows.
+fn check_period_other_forms(data: &SampleData, iv: &Indicators, period: &str) {
+    let month: u32 = period[5..].parse().unwrap();
+    let annualise = 12.0 / month as f64;
+    let get = |region: &str, bd: &str, ind: &str| -> Option<f64> {
+        let (v, _, s) = iv
+            .get(&(region.to_string(), bd.to_string(), ind.to_string()))
+            .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} {ind} for {period}"));
+        assert_ne!(s, "C", "{region} {bd} {ind} is suppressed");
+        *v
+    };
+    let mut jn102_city: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+    for region in [CITY, "370811", "370883", "370827", "JN-JKQ"] {
+        let returns: Vec<_> =
+            data.returns.iter().filter(|r| r.period == period && (region == CITY || r.region_code == region)).collect();
+        // JN102: sums of the county returns and their growth from 本年累计 / 上年同期.
+        let mut jn102: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+        for it in returns.iter().flat_map(|r| r.jn102.iter()) {
+            let e = jn102.entry(it.item.as_str()).or_default();
+            e.0 += it.value_ytd;
+            e.1 += it.value_prev.expect("JN102 has 上年同期");
+        }
+        for (item, (ytd, prev)) in &jn102 {
+            let what = format!("{period} {region} {item}");
+            close(get(region, "_T", item), Some(f(*ytd)), &what);
+            close(get(region, "_T", &format!("{item}_growth")), growth(*ytd, *prev), &format!("{what}_growth"));
+        }
+        if region == CITY {
+            jn102_city = jn102;
+        }
+        // JN104: project counts (in all and by status) and investment sums.
+        let projects: Vec<_> = returns.iter().flat_map(|r| r.jn104.iter()).collect();
+        close(get(region, "_T", "projects"), Some(projects.len() as f64), &format!("{period} {region} projects"));
+        let statuses: BTreeSet<&str> = projects.iter().map(|p| p.status.as_str()).collect();
+        for st in statuses {
+            let n = projects.iter().filter(|p| p.status == st).count();
+            close(get(region, &format!("status:{st}"), "projects"), Some(n as f64), &format!("{region} status:{st}"));
+        }
+        let sum = |g: fn(&sample::ProjectRow) -> Decimal| f(projects.iter().map(|p| g(p)).sum());
+        close(get(region, "_T", "project_investment_total"), Some(sum(|p| p.total_investment)), "investment total");
+        close(get(region, "_T", "project_investment_done_year"), Some(sum(|p| p.done_this_year)), "done this year");
+        close(
+            get(region, "_T", "project_investment_done_cumulative"),
+            Some(sum(|p| p.done_cumulative)),
+            "done cumulative",
+        );
+    }
+    // The five doublings, city level: current value (flows annualised), progress, growth needed.
+    let city = cell(accepted(data, period, CITY));
+    let j = |item: &str| jn102_city[item];
+    let doublings: [(&str, f64, Option<f64>); 5] = [
+        ("industrial_scale", f(city.revenue) * annualise, growth(city.revenue, city.revenue_prev)),
+        ("enterprises", city.n as f64, growth(j("reported_enterprises").0, j("reported_enterprises").1)),
+        (
+            "high_tech_enterprises",
+            f(j("high_tech_enterprises").0),
+            growth(j("high_tech_enterprises").0, j("high_tech_enterprises").1),
+        ),
+        (
+            "producer_services_revenue",
+            f(j("producer_services_revenue").0) * annualise,
+            growth(j("producer_services_revenue").0, j("producer_services_revenue").1),
+        ),
+        ("trade_total", f(j("trade_total").0) * annualise, growth(j("trade_total").0, j("trade_total").1)),
+    ];
+    for (code, current, yoy) in doublings {
+        let t = data.targets.iter().find(|t| t.indicator == code).expect("a target for each doubling");
+        let bd = format!("target:{code}");
+        let (base, target) = (f(t.base_value), f(t.target_value));
+        let what = |i: &str| format!("{period} {bd} {i}");
+        close(get(CITY, &bd, "doubling_current"), Some(current), &what("current"));
+        close(get(CITY, &bd, "doubling_base"), Some(base), &what("base"));
+        close(get(CITY, &bd, "doubling_target"), Some(target), &what("target"));
+        close(get(CITY, &bd, "doubling_progress"), Some((current - base) / (target - base) * 100.0), &what("progress"));
+        let years = (t.target_year - t.base_year) as f64;
+        let required = ((target / base).powf(1.0 / years) - 1.0) * 100.0;
+        close(get(CITY, &bd, "doubling_required_growth"), Some(required), &what("required growth"));
+        close(get(CITY, &bd, "doubling_growth"), yoy, &what("growth"));
     }
 }
 
@@ -274,6 +396,21 @@ fn sample_run_end_to_end() {
     // Indicators against plain Rust sums of the generator's rows.
     let iv = read_indicators(out, "2025-09");
     check_period(&data, &iv, "2025-09");
+    check_period_other_forms(&data, &iv, "2025-09");
+
+    // Status E: the JN101 figures of a county with quarantined rows, and the city's, are incomplete;
+    // a county without errors and its other forms stay A.
+    let status = |r: &str, b: &str, i: &str| iv[&(r.to_string(), b.to_string(), i.to_string())].2.clone();
+    let with_errors: BTreeSet<&str> =
+        data.expected_errors().filter(|(r, _)| r.period == "2025-09").map(|(r, _)| r.region_code.as_str()).collect();
+    assert!(!with_errors.is_empty());
+    for region in &with_errors {
+        assert_eq!(status(region, "_T", "output_ytd"), "E", "{region} has quarantined JN101 rows");
+        assert_eq!(status(region, "_T", "appeals_received"), "A", "{region}'s JN103 is complete");
+    }
+    assert_eq!(status(CITY, "_T", "va_growth"), "E");
+    let clean = data.regions.iter().find(|r| !with_errors.contains(r.code.as_str())).unwrap();
+    assert_eq!(status(&clean.code, "_T", "output_ytd"), "A", "{} has no errors", clean.name);
 
     // The published 1—9月 figures, at their published precision.
     let get = |b: &str, i: &str| iv[&(CITY.to_string(), b.to_string(), i.to_string())].0.unwrap();
@@ -324,6 +461,7 @@ fn first_period_of_the_year() {
     assert_eq!(summary.target.to_string(), "2025-02");
     let iv = read_indicators(tmp.path(), "2025-02");
     check_period(&data, &iv, "2025-02");
+    check_period_other_forms(&data, &iv, "2025-02");
     let md = std::fs::read_to_string(tmp.path().join("bulletins/2025-02/bulletin.md")).unwrap();
     assert!(md.contains("1—2月"));
 }

@@ -183,6 +183,7 @@ fn provided_meaning(table: &str, column: &str) -> &'static str {
         ("submissions", "region_code") => "县市区代码",
         ("submissions", "form") => "表号",
         ("submissions", "submitted") => "本期是否报送(且未整表拒收)",
+        ("submissions", "quarantined_rows") => "本期该表被隔离(强制性错误未更正)的行数",
         ("regions", "code") => "地区代码(370800 为全市)",
         ("regions", "name") => "地区名称",
         ("regions", "short_name") => "简称",

@@ -43,12 +43,14 @@ pub fn params_batch(period: Period) -> RecordBatch {
     .expect("params schema")
 }
 
-/// `submissions`: which county sent which form for the period.
-pub fn submissions_batch(rows: &[(String, String, bool)]) -> RecordBatch {
+/// `submissions`: which county sent which form for the period, and how many of its rows of that
+/// form were quarantined (unresolved 强制性 errors: the figures built on that form are incomplete).
+pub fn submissions_batch(rows: &[(String, String, bool, i64)]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("region_code", DataType::Utf8, false),
         Field::new("form", DataType::Utf8, false),
         Field::new("submitted", DataType::Boolean, false),
+        Field::new("quarantined_rows", DataType::Int64, false),
     ]));
     RecordBatch::try_new(
         schema,
@@ -56,6 +58,7 @@ pub fn submissions_batch(rows: &[(String, String, bool)]) -> RecordBatch {
             Arc::new(StringArray::from(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())),
             Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
             Arc::new(BooleanArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
         ],
     )
     .expect("submissions schema")
