@@ -256,9 +256,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Revisions { out, period } => {
-            let subs = gongbao::publish::current(&out)
-                .map(|g| gongbao::incremental::load_submissions(&g))
-                .unwrap_or_default();
+            let subs =
+                gongbao::publish::current(&out).map(|g| gongbao::incremental::load_submissions(&g)).unwrap_or_default();
             println!("报告期   县市区代码 表号   状态        首次使用时间              文件 (SHA-256 前 12 位)");
             for x in subs.iter().filter(|x| period.is_none_or(|p| x.period == p.to_string())) {
                 let status = match x.status.as_str() {
@@ -299,7 +298,15 @@ fn schedule_command(action: ScheduleAction, dir: &std::path::Path) -> anyhow::Re
         ScheduleAction::List { count } => {
             let now = chrono::Local::now();
             for d in &defs {
-                println!("{}  [{}]  job={:?} periods={} inbox={} out={}", d.name, d.cron, d.job, d.periods, d.inbox.display(), d.out.display());
+                println!(
+                    "{}  [{}]  job={:?} periods={} inbox={} out={}",
+                    d.name,
+                    d.cron,
+                    d.job,
+                    d.periods,
+                    d.inbox.display(),
+                    d.out.display()
+                );
                 for t in d.next_fires(&now, count)? {
                     println!("    {}", t.format("%Y-%m-%d %H:%M:%S %:z"));
                 }

@@ -68,7 +68,8 @@ impl ScheduleDef {
         Ok(match p {
             "open" => (None, None),
             "previous" | "previous-month" => {
-                let (y, m) = if today.month() == 1 { (today.year() - 1, 12) } else { (today.year(), today.month() - 1) };
+                let (y, m) =
+                    if today.month() == 1 { (today.year() - 1, 12) } else { (today.year(), today.month() - 1) };
                 let prev = Period::new(y, m)?;
                 (Some(prev), Some(prev))
             }
@@ -76,9 +77,7 @@ impl ScheduleDef {
                 Some((a, b)) => (Some(a.parse()?), Some(b.parse()?)),
                 None => {
                     let one: Period = p.parse().map_err(|_| {
-                        anyhow::anyhow!(
-                            "periods = \"{p}\" must be \"open\", \"previous\", YYYY-MM or YYYY-MM..YYYY-MM"
-                        )
+                        anyhow::anyhow!("periods = \"{p}\" must be \"open\", \"previous\", YYYY-MM or YYYY-MM..YYYY-MM")
                     })?;
                     (Some(one), Some(one))
                 }
