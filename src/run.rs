@@ -336,19 +336,24 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
 /// [`run`] with a period range, a job and a trigger. Holds the output folder's lock for the whole
 /// run and appends the run to the ledger (`<out>/runs/runs.jsonl`), whatever the outcome.
 pub fn run_with(opts: &RunOptions, ctl: &RunControl) -> Result<RunSummary> {
-    let lock = crate::lock::acquire(&opts.out)?;
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the query runtime")?;
-    let result = runtime.block_on(run_async(opts, ctl, &started));
-    let record = crate::ledger::record(&result, ctl, &started);
-    if let Err(e) = crate::ledger::append(&opts.out, &record) {
-        tracing::error!("the run could not be recorded in the ledger: {e:#}");
+    // A run refused because another holds the lock is recorded too (appending needs no lock).
+    let result = crate::lock::acquire(&opts.out).and_then(|lock| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the query runtime")?;
+        let result = runtime.block_on(run_async(opts, ctl, &started));
+        drop(lock);
+        result
+    });
+    if opts.out.is_dir() {
+        let record = crate::ledger::record(&result, ctl, &started);
+        if let Err(e) = crate::ledger::append(&opts.out, &record) {
+            tracing::error!("the run could not be recorded in the ledger: {e:#}");
+        }
     }
-    drop(lock);
     result
 }
 
