@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use gongbao::period::Period;
-use gongbao::run::{RunOptions, RunSummary, exit};
+use gongbao::run::{RunControl, RunOptions, RunSummary, exit};
 
 #[derive(Parser)]
 #[command(
@@ -49,9 +49,41 @@ enum Command {
         /// Date printed on the bulletin, YYYY-MM-DD (default: the 15th of the next month).
         #[arg(long)]
         issued_on: Option<chrono::NaiveDate>,
-        /// Exit with code 2 when rows were quarantined, a file was refused or a county is missing.
+        /// Exit with code 2 when rows were quarantined, a file was refused or a county is missing,
+        /// and 3 when there are unexplained warnings only (see the README's exit codes).
         #[arg(long)]
         fail_on_audit_errors: bool,
+        /// Backfill: rebuild every period from this one (YYYY-MM) to --to, in order, changed or not.
+        #[arg(long, conflicts_with = "period", requires = "to")]
+        from: Option<Period>,
+        /// Last period of a backfill (YYYY-MM).
+        #[arg(long, conflicts_with = "period", requires = "from")]
+        to: Option<Period>,
+    },
+    /// Schedules (schedules/*.toml): `list` shows the next fire times, `run` fires them until
+    /// SIGTERM or SIGINT.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+        /// Folder of schedule files.
+        #[arg(long, default_value = "schedules", global = true)]
+        dir: PathBuf,
+    },
+    /// The run ledger: every run with its trigger, counts and outcome (<out>/runs/runs.jsonl).
+    Runs {
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Print the ledger as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The history of returns: every version of each county's form and which one is used.
+    Revisions {
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Only this period (YYYY-MM).
+        #[arg(long)]
+        period: Option<Period>,
     },
     /// Regenerate the bundled sample data (deterministic).
     Sample {
@@ -75,6 +107,18 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ScheduleAction {
+    /// Each schedule's next fire times.
+    List {
+        /// How many fire times to show.
+        #[arg(long, default_value_t = 3)]
+        count: usize,
+    },
+    /// Fire the schedules until SIGTERM/SIGINT (a run in progress finishes and publishes first).
+    Run,
+}
+
+#[derive(Subcommand)]
 enum ModelsAction {
     /// Write <out>/docs/data_dictionary.md: every published table and column, with lineage.
     Docs,
@@ -91,6 +135,13 @@ fn init_logging(format: LogFormat) {
 }
 
 fn print_summary(s: &RunSummary) {
+    if s.nothing_new {
+        println!(
+            "gongbao 运行摘要  run {}  没有新的或变更的报表({} 个文件均已处理),各报告期已是最新,未改写任何输出。",
+            s.run_id, s.files_seen
+        );
+        return;
+    }
     println!("gongbao 运行摘要  run {}  报告期 {} ({})", s.run_id, s.target, s.target.full_label());
     println!(
         "  文件: 共 {} 个, 读入 {} 个, 拒收 {} 项; 涉及报告期 {}",
@@ -98,6 +149,12 @@ fn print_summary(s: &RunSummary) {
         s.files_ingested,
         s.refusals.len(),
         s.periods.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "  新文件 {} 个; 重新生成报告期: {}; 发布 {}",
+        s.files_new,
+        s.rebuilt.join(", "),
+        s.publication.as_deref().unwrap_or("-")
     );
     for r in s.refusals.iter().take(5) {
         println!(
@@ -151,9 +208,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {
-        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors } => {
+        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to } => {
             let opts = RunOptions { project, inbox, reference, out, period, issued_on };
-            match gongbao::run::run(&opts) {
+            let ctl = RunControl { from, to, force: from.is_some(), ..RunControl::default() };
+            match gongbao::run::run_with(&opts, &ctl) {
                 Ok(summary) => {
                     print_summary(&summary);
                     summary.exit_code(fail_on_audit_errors)
@@ -174,6 +232,54 @@ fn main() -> ExitCode {
                 exit::FAILURE
             }
         },
+        Command::Schedule { action, dir } => match schedule_command(action, &dir) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("gongbao: {e:#}");
+                exit::FAILURE
+            }
+        },
+        Command::Runs { out, json } => match gongbao::ledger::read(&out) {
+            Ok(records) => {
+                if json {
+                    for r in &records {
+                        println!("{}", serde_json::to_string(r).unwrap_or_default());
+                    }
+                } else {
+                    print!("{}", gongbao::ledger::listing(&records));
+                }
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("gongbao: {e:#}");
+                exit::FAILURE
+            }
+        },
+        Command::Revisions { out, period } => {
+            let subs =
+                gongbao::publish::current(&out).map(|g| gongbao::incremental::load_submissions(&g)).unwrap_or_default();
+            println!("报告期   县市区代码 表号   状态        首次使用时间              文件 (SHA-256 前 12 位)");
+            for x in subs.iter().filter(|x| period.is_none_or(|p| x.period == p.to_string())) {
+                let status = match x.status.as_str() {
+                    "current" => "现用",
+                    "superseded" => "已被替代",
+                    "refused" => "拒收",
+                    other => other,
+                };
+                println!(
+                    "{}  {:<10} {:<6} {:<10} {:<25} {} ({}){}",
+                    x.period,
+                    x.region_code,
+                    x.form,
+                    status,
+                    x.first_seen,
+                    x.file,
+                    &x.sha256[..x.sha256.len().min(12)],
+                    x.superseded_by.as_ref().map(|b| format!(" → {b}")).unwrap_or_default()
+                );
+            }
+            exit::OK
+        }
         Command::Models { action, project, reference, out } => match models_command(action, &project, &reference, &out)
         {
             Ok(()) => exit::OK,
@@ -184,6 +290,41 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(code as u8)
+}
+
+fn schedule_command(action: ScheduleAction, dir: &std::path::Path) -> anyhow::Result<i32> {
+    let defs = gongbao::schedule::load(dir)?;
+    match action {
+        ScheduleAction::List { count } => {
+            let now = chrono::Local::now();
+            for d in &defs {
+                println!(
+                    "{}  [{}]  job={:?} periods={} inbox={} out={}",
+                    d.name,
+                    d.cron,
+                    d.job,
+                    d.periods,
+                    d.inbox.display(),
+                    d.out.display()
+                );
+                for t in d.next_fires(&now, count)? {
+                    println!("    {}", t.format("%Y-%m-%d %H:%M:%S %:z"));
+                }
+            }
+            Ok(exit::OK)
+        }
+        ScheduleAction::Run => {
+            use std::sync::Arc;
+            use std::sync::atomic::AtomicBool;
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(sig, Arc::clone(&stop))?;
+            }
+            let report = gongbao::schedule::run_scheduler(&defs, &stop)?;
+            println!("scheduler stopped after {} run(s), {} failed", report.fired, report.failed);
+            Ok(if report.failed > 0 { exit::FAILURE } else { exit::OK })
+        }
+    }
 }
 
 fn models_command(

@@ -93,6 +93,16 @@ pub struct RunSummary {
     pub findings_sample: Vec<String>,
     /// County feedback written for the target period (`<out>/feedback/YYYY-MM/`).
     pub feedback: Vec<crate::feedback::CountyFeedback>,
+    /// Periods rebuilt by this run (`unknown` for sheets without a period), oldest first.
+    pub rebuilt: Vec<String>,
+    /// Nothing changed since the last publication: nothing was rebuilt or rewritten.
+    pub nothing_new: bool,
+    /// A bulletin of a rebuilt period could not be rendered.
+    pub bulletin_failed: bool,
+    /// The publication this run made visible (`<out>/gen/<id>`).
+    pub publication: Option<String>,
+    /// Workbooks not seen before (by content hash).
+    pub files_new: usize,
 }
 
 /// Exit codes (documented in the README).
@@ -104,6 +114,9 @@ pub mod exit {
     /// With `--fail-on-audit-errors`: the run published, but rows were quarantined, a file or
     /// sheet was refused, or a county has not submitted a form.
     pub const AUDIT_ERRORS: i32 = 2;
+    /// With `--fail-on-audit-errors`: the run published without audit errors, but with warnings
+    /// (核实性) that no 备注 explains.
+    pub const WARNINGS: i32 = 3;
 }
 
 impl RunSummary {
@@ -113,10 +126,12 @@ impl RunSummary {
     }
 
     pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
-        if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin.is_none() {
+        if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin_failed {
             exit::FAILURE
         } else if fail_on_audit_errors && self.has_audit_errors() {
             exit::AUDIT_ERRORS
+        } else if fail_on_audit_errors && self.warnings > self.warnings_explained {
+            exit::WARNINGS
         } else {
             exit::OK
         }
@@ -124,8 +139,8 @@ impl RunSummary {
 }
 
 /// The run id: a hash of everything the outputs depend on, so the same inputs give the same id.
-fn run_id(files: &[IngestedFile], reference: &Reference, project: &Path) -> String {
-    let mut parts: Vec<String> = files.iter().map(|f| format!("{}={}", f.file, f.sha256)).collect();
+fn run_id(files: &[crate::incremental::InboxFile], reference: &Reference, project: &Path) -> String {
+    let mut parts: Vec<String> = files.iter().map(|f| format!("{}={}", f.name, f.sha256)).collect();
     parts.extend(reference.hashes.iter().map(|(k, v)| format!("ref:{k}={v}")));
     for dir in ["forms", "rules", "sql", "sql/tests", "templates"] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
@@ -293,18 +308,138 @@ fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) 
     .expect("sources schema")
 }
 
+/// What to rebuild and why (the command line's `--from/--to`, a schedule's job).
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    /// First and last period to build (inclusive); `RunOptions::period` takes precedence.
+    pub from: Option<Period>,
+    pub to: Option<Period>,
+    /// Rebuild the selected periods even when nothing they depend on changed (backfill).
+    pub force: bool,
+    pub job: crate::schedule::Job,
+    /// `manual`, or `schedule:<name>` (recorded in the run ledger).
+    pub trigger: String,
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        RunControl { from: None, to: None, force: false, job: crate::schedule::Job::Run, trigger: "manual".to_string() }
+    }
+}
+
 /// Runs the whole job once. Problems with the returns become findings; only a problem with the
 /// project itself (a broken form definition, an unreadable output folder) is an `Err`.
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the query runtime")?;
-    runtime.block_on(run_async(opts))
+    run_with(opts, &RunControl::default())
 }
 
-async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
+/// [`run`] with a period range, a job and a trigger. Holds the output folder's lock for the whole
+/// run and appends the run to the ledger (`<out>/runs/runs.jsonl`), whatever the outcome.
+pub fn run_with(opts: &RunOptions, ctl: &RunControl) -> Result<RunSummary> {
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // A run refused because another holds the lock is recorded too (appending needs no lock).
+    let result = crate::lock::acquire(&opts.out).and_then(|lock| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the query runtime")?;
+        let result = runtime.block_on(run_async(opts, ctl, &started));
+        drop(lock);
+        result
+    });
+    if opts.out.is_dir() {
+        let record = crate::ledger::record(&result, ctl, &started);
+        if let Err(e) = crate::ledger::append(&opts.out, &record) {
+            tracing::error!("the run could not be recorded in the ledger: {e:#}");
+        }
+    }
+    result
+}
+
+/// Test hook: `GONGBAO_TEST_PAUSE_AT=<stage>` stops the run at that stage for a minute (so that
+/// a test can kill it there). Stages: `ingested`, `period-built`, `before-commit`, `after-commit`.
+fn pause_point(stage: &str) {
+    if std::env::var("GONGBAO_TEST_PAUSE_AT").is_ok_and(|s| s == stage) {
+        eprintln!("GONGBAO_TEST_PAUSED {stage}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
+/// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
+fn progress(len: usize, what: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(len as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// City-level figures of `period` that differ from the previous publication's.
+fn revised_figures(
+    previous: Option<&Path>,
+    period: Period,
+    now: Option<&Vec<RecordBatch>>,
+) -> Result<Vec<crate::bulletin::RevisedFigure>> {
+    let (Some(prev), Some(now)) = (previous, now) else { return Ok(Vec::new()) };
+    let old = store::read_dir_batches(&prev.join("warehouse/indicator_values").join(format!("period={period}")))?;
+    let index = |batches: &[RecordBatch]| -> BTreeMap<(String, String), (Option<f64>, String)> {
+        let mut m = BTreeMap::new();
+        for b in batches {
+            let text = |n: &str| {
+                b.column_by_name(n)
+                    .and_then(|c| arrow::compute::cast(c, &DataType::Utf8).ok())
+                    .map(|c| c.as_any().downcast_ref::<StringArray>().cloned().expect("utf8"))
+            };
+            let value = b
+                .column_by_name("value")
+                .and_then(|c| c.as_any().downcast_ref::<arrow::array::Float64Array>().cloned());
+            let (Some(r), Some(bd), Some(ind), Some(unit), Some(v)) =
+                (text("region_code"), text("breakdown"), text("indicator"), text("unit"), value)
+            else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                if r.value(i) != "370800" {
+                    continue;
+                }
+                use arrow::array::Array;
+                let val = (!v.is_null(i)).then(|| v.value(i));
+                m.insert((ind.value(i).to_string(), bd.value(i).to_string()), (val, unit.value(i).to_string()));
+            }
+        }
+        m
+    };
+    let (old, new) = (index(&old), index(now));
+    let fmt = |v: Option<f64>, unit: &str| match v {
+        Some(x) => format!("{}{unit}", (x * 100.0).round() / 100.0),
+        None => "—".to_string(),
+    };
+    let mut out = Vec::new();
+    for (key, (nv, unit)) in &new {
+        if let Some((ov, _)) = old.get(key) {
+            let same = match (ov, nv) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                let what = if key.1 == "_T" { key.0.clone() } else { format!("{}({})", key.0, key.1) };
+                out.push(crate::bulletin::RevisedFigure { what, old: fmt(*ov, unit), new: fmt(*nv, unit) });
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<RunSummary> {
+    use crate::incremental::{self, BuildState, FileCache, PeriodState};
     let forms = Forms::load(&opts.project.join("forms"))?;
     let rule_files = audit::rules::load(&opts.project.join("rules"))?;
     let reference = Reference::load(&opts.reference)?;
@@ -314,59 +449,110 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
     if !template.exists() {
         bail!("bulletin template {} is missing", template.display());
     }
+    let with_models = ctl.job != crate::schedule::Job::Audit;
 
-    // 1. Ingest, in parallel across workbooks.
+    // 0. Recover from a killed run; read how the published periods were built.
+    crate::publish::recover(&opts.out)?;
+    let published = crate::publish::current(&opts.out);
+    let mut state = BuildState::load(published.as_deref())?;
+
+    // 1. Scan the inbox by content hash; read only workbooks not seen before to learn their periods.
     let paths = ingest::list_inbox(&opts.inbox)?;
-    tracing::info!(files = paths.len(), inbox = %opts.inbox.display(), "ingesting");
-    let files: Vec<IngestedFile> =
-        paths.par_iter().map(|p| ingest::ingest_file(p, &forms, &reference.regions)).collect();
-    let run_id = run_id(&files, &reference, &opts.project);
-    let mut refusals = Vec::new();
-    let mut file_findings: Vec<Finding> = Vec::new();
-    let mut all_sheets = Vec::new();
-    for f in &files {
-        if let Some(why) = &f.refusal {
-            refusals.push(Refusal { file: f.file.clone(), sheet: None, reason: why.clone() });
-        }
-        for s in &f.sheets {
-            if let Some((_, why)) = &s.refusal {
-                refusals.push(Refusal { file: f.file.clone(), sheet: Some(s.read.sheet.clone()), reason: why.clone() });
-            }
-            let form = forms.get(&s.read.form).expect("sheet of a known form");
-            let rows = sheet_rows(form, f, s);
-            all_sheets.push((rows, f.modified.unwrap_or(std::time::UNIX_EPOCH)));
-        }
-        file_findings.extend(f.findings.iter().cloned());
+    let scanned = incremental::scan(&paths);
+    let mut cache = FileCache::load(&opts.out);
+    let new_files: Vec<&incremental::InboxFile> =
+        scanned.iter().filter(|f| !cache.files.contains_key(&f.sha256)).collect();
+    tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
+    let bar = progress(new_files.len(), "reading");
+    let mut parsed: BTreeMap<PathBuf, IngestedFile> = new_files
+        .par_iter()
+        .map(|f| {
+            let read = ingest::ingest_file(&f.path, &forms, &reference.regions);
+            bar.inc(1);
+            (f.path.clone(), read)
+        })
+        .collect();
+    bar.finish_and_clear();
+    for f in parsed.values() {
+        let mut ps: Vec<String> =
+            f.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
+        ps.sort();
+        ps.dedup();
+        cache.files.insert(f.sha256.clone(), incremental::CachedFile { periods: ps });
     }
-    let (sheets, superseded) = supersede(all_sheets);
-    for s in &superseded {
-        tracing::warn!("{} ({}, {}, {}) is superseded by {}", s.file, s.form, s.region_code, s.period, s.by);
+    let periods_of: BTreeMap<String, Vec<String>> =
+        cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
+    let files_of = incremental::files_by_period(&scanned, &periods_of);
+    let run_id = run_id(&scanned, &reference, &opts.project);
+    let definitions = incremental::definitions_hash(&opts.project, &reference.hashes);
+
+    // Which periods this run covers, and which of them changed.
+    let inbox_periods: Vec<Period> = files_of.keys().filter_map(|k| k.parse().ok()).collect();
+    let selected: Vec<Period> = match (opts.period, ctl.from, ctl.to) {
+        (Some(p), _, _) => vec![p],
+        (None, from, to) => {
+            let mut v: Vec<Period> = inbox_periods
+                .iter()
+                .copied()
+                .filter(|p| from.is_none_or(|f| *p >= f) && to.is_none_or(|t| *p <= t))
+                .collect();
+            // A backfill covers every month of its range, returns or not.
+            if let (Some(mut p), Some(t)) = (from, to) {
+                while p <= t {
+                    v.push(p);
+                    p = if p.month == 12 {
+                        Period { year: p.year + 1, month: 1 }
+                    } else {
+                        Period { month: p.month + 1, ..p }
+                    };
+                }
+            }
+            v.sort();
+            v.dedup();
+            v
+        }
+    };
+    if selected.is_empty() {
+        match (ctl.from, ctl.to) {
+            (None, None) => bail!("the inbox holds no readable return for any period"),
+            _ => bail!("no period of the inbox lies between {:?} and {:?}", ctl.from, ctl.to),
+        }
+    }
+    let target = *selected.last().expect("a period");
+    let all_periods: BTreeSet<Period> = inbox_periods.iter().chain(&selected).copied().collect();
+    let mut rebuild: Vec<(Option<Period>, String)> = Vec::new();
+    let whole_inbox = opts.period.is_none() && ctl.from.is_none() && ctl.to.is_none();
+    if whole_inbox && let Some(unknown) = files_of.get("unknown") {
+        let fp = incremental::fingerprint(&definitions, None, unknown);
+        if ctl.force || state.periods.get("unknown").map(|s| &s.fingerprint) != Some(&fp) {
+            rebuild.push((None, fp));
+        }
+    }
+    let mut previous_built: Option<String> = None;
+    for p in &all_periods {
+        let key = p.to_string();
+        let files: Vec<&incremental::InboxFile> = files_of.get(&key).cloned().unwrap_or_default();
+        let fp = incremental::fingerprint(&definitions, previous_built.as_deref(), &files);
+        let built = state.periods.get(&key);
+        let stale = built.is_none_or(|b| b.fingerprint != fp || (with_models && !b.models));
+        let built_fp = if selected.contains(p) && (stale || ctl.force) {
+            rebuild.push((Some(*p), fp.clone()));
+            fp
+        } else {
+            built.map(|b| b.fingerprint.clone()).unwrap_or(fp)
+        };
+        previous_built = Some(built_fp);
     }
 
-    // 2. Audit each period, oldest first, so cross-period rules see last month's accepted rows.
-    let mut by_period: BTreeMap<Option<Period>, Vec<SheetRows>> = BTreeMap::new();
-    for s in sheets {
-        by_period.entry(s.period).or_default().push(s);
-    }
-    let periods: Vec<Period> = by_period.keys().flatten().copied().collect();
-    let target = match opts.period {
-        Some(p) => p,
-        None => *periods.last().context("the inbox holds no readable return for any period")?,
-    };
-    let warehouse = opts.out.join("warehouse");
-    let staging = opts.out.join(".staging").join(&run_id);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
-    }
-    let form_tables: Vec<String> = forms.forms.iter().map(|f| f.table.clone()).collect();
+    let files_seen = scanned.len();
     let mut summary = RunSummary {
         run_id: run_id.clone(),
         target,
-        periods: periods.clone(),
-        files_seen: files.len(),
-        files_ingested: files.iter().filter(|f| f.refusal.is_none()).count(),
-        refusals,
-        superseded: superseded.clone(),
+        periods: inbox_periods.clone(),
+        files_seen,
+        files_ingested: 0,
+        refusals: Vec::new(),
+        superseded: Vec::new(),
         rows_input: 0,
         rows_accepted: 0,
         rows_quarantined: 0,
@@ -380,21 +566,110 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         bulletin: None,
         findings_sample: Vec::new(),
         feedback: Vec::new(),
+        rebuilt: Vec::new(),
+        nothing_new: false,
+        bulletin_failed: false,
+        publication: None,
+        files_new: new_files.len(),
     };
-    let mut previous: Option<(Period, BTreeMap<String, Vec<RecordBatch>>)> = None;
-    let mut target_outcome: Option<AuditOutcome> = None;
-    let mut staged_partitions: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for (period, sheets) in &by_period {
+    if rebuild.is_empty() {
+        tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
+        if !parsed.is_empty() {
+            cache.save(&opts.out)?;
+        }
+        summary.nothing_new = true;
+        let published_bulletin = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
+        summary.bulletin = published_bulletin.exists().then_some(published_bulletin);
+        return Ok(summary);
+    }
+    let rebuild_keys: BTreeSet<Option<Period>> = rebuild.iter().map(|r| r.0).collect();
+    tracing::info!(
+        periods = %rebuild.iter().map(|r| r.0.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into())).collect::<Vec<_>>().join(","),
+        "rebuilding"
+    );
+
+    // Read the workbooks of the periods to rebuild that are not read yet.
+    let wanted: BTreeSet<&String> = rebuild
+        .iter()
+        .map(|r| r.0.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string()))
+        .filter_map(|k| files_of.get_key_value(&k).map(|(k, _)| k))
+        .collect();
+    let to_read: Vec<&incremental::InboxFile> = scanned
+        .iter()
+        .filter(|f| !parsed.contains_key(&f.path))
+        .filter(|f| periods_of.get(&f.sha256).is_some_and(|ps| ps.iter().any(|p| wanted.contains(p))))
+        .collect();
+    let bar = progress(to_read.len(), "reading");
+    let more: Vec<(PathBuf, IngestedFile)> = to_read
+        .par_iter()
+        .map(|f| {
+            let read = ingest::ingest_file(&f.path, &forms, &reference.regions);
+            bar.inc(1);
+            (f.path.clone(), read)
+        })
+        .collect();
+    bar.finish_and_clear();
+    parsed.extend(more);
+    let files: Vec<IngestedFile> = parsed.into_values().collect();
+    pause_point("ingested");
+
+    let mut refusals = Vec::new();
+    let mut file_findings: Vec<Finding> = Vec::new();
+    let mut all_sheets = Vec::new();
+    for f in &files {
+        if let Some(why) = &f.refusal {
+            refusals.push(Refusal { file: f.file.clone(), sheet: None, reason: why.clone() });
+        }
+        for s in &f.sheets {
+            if !rebuild_keys.contains(&s.period) {
+                continue;
+            }
+            if let Some((_, why)) = &s.refusal {
+                refusals.push(Refusal { file: f.file.clone(), sheet: Some(s.read.sheet.clone()), reason: why.clone() });
+            }
+            let form = forms.get(&s.read.form).expect("sheet of a known form");
+            let rows = sheet_rows(form, f, s);
+            all_sheets.push((rows, f.modified.unwrap_or(std::time::UNIX_EPOCH)));
+        }
+        file_findings.extend(f.findings.iter().cloned());
+    }
+    let (sheets, superseded) = supersede(all_sheets);
+    for s in &superseded {
+        tracing::warn!("{} ({}, {}, {}) is superseded by {}", s.file, s.form, s.region_code, s.period, s.by);
+    }
+    summary.files_ingested = files.iter().filter(|f| f.refusal.is_none()).count();
+    summary.refusals = refusals;
+    summary.superseded = superseded.clone();
+
+    // 2. Audit each period to rebuild, oldest first, in a new publication; cross-period rules read
+    // last month's accepted rows from it (rebuilt just before, or carried over unchanged).
+    let mut by_period: BTreeMap<Option<Period>, Vec<SheetRows>> = BTreeMap::new();
+    for s in sheets {
+        by_period.entry(s.period).or_default().push(s);
+    }
+    let publication = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"), &run_id[..8]);
+    let gen_dir = crate::publish::begin(&opts.out, &publication)?;
+    let warehouse = gen_dir.join("warehouse");
+    let staging = opts.out.join(".staging").join(&run_id);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let mut history = incremental::load_submissions(&gen_dir);
+    let form_tables: Vec<String> = forms.forms.iter().map(|f| f.table.clone()).collect();
+    let no_sheets: Vec<SheetRows> = Vec::new();
+    let bar = progress(rebuild.len(), "periods");
+    for (period, fingerprint) in &rebuild {
+        let sheets = by_period.get(period).unwrap_or(&no_sheets);
         let period_name = period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
+        let build_id = &fingerprint[..16];
         let params = match period {
             Some(p) => exec::params_batch(*p),
             None => exec::params_batch(target),
         };
-        // Last month's accepted rows: from this run, else from the published warehouse.
+        // Last month's accepted rows and column maps, from the publication being built.
         let prev_period = period.and_then(|p| p.prev_in_year());
-        let prev_tables = match (&previous, prev_period) {
-            (Some((pp, tables)), Some(want)) if *pp == want => tables.clone(),
-            (_, Some(want)) => {
+        let prev_tables = match prev_period {
+            Some(want) => {
                 let mut t = BTreeMap::new();
                 for table in &form_tables {
                     let dir = warehouse.join(table).join(format!("period={want}"));
@@ -405,15 +680,12 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
                 }
                 t
             }
-            _ => BTreeMap::new(),
+            None => BTreeMap::new(),
         };
         let previous_column_maps = match prev_period {
-            Some(want) => match by_period.get(&Some(want)) {
-                Some(prev_sheets) => audit::column_maps(prev_sheets),
-                None => audit::column_maps_from_sources(&store::read_dir_batches(
-                    &warehouse.join("sources").join(format!("period={want}")),
-                )?),
-            },
+            Some(want) => audit::column_maps_from_sources(&store::read_dir_batches(
+                &warehouse.join("sources").join(format!("period={want}")),
+            )?),
             None => Default::default(),
         };
         let cx = AuditContext {
@@ -449,8 +721,10 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         summary.warnings_explained +=
             outcome.findings.iter().filter(|f| f.severity == Severity::Warning && f.explained).count() as u64;
 
-        // 3. Store: stage this period's partitions of every table.
+        // 3. Store: stage this period's partitions of every table, then move them into the
+        // publication being built (invisible to readers until it is published).
         let part = format!("period={period_name}");
+        let mut staged_partitions: Vec<(PathBuf, PathBuf)> = Vec::new();
         if period.is_some() {
             for form in &forms.forms {
                 let dir = staging.join("warehouse").join(&form.table).join(&part);
@@ -475,7 +749,7 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
         }
         for (table, batch) in [
             ("quarantine", outcome.quarantine.clone()),
-            ("findings", findings_batch(&run_id, &outcome.findings)),
+            ("findings", findings_batch(build_id, &outcome.findings)),
             ("sources", sources_batch(sheets, &superseded, &period_name)),
             ("audit_summary", audit::summary_batch(&outcome)),
         ] {
@@ -483,115 +757,224 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             store::write_partition(&dir, std::slice::from_ref(&batch), &batch.schema(), &[])?;
             staged_partitions.push((dir, warehouse.join(table).join(&part)));
         }
-        if let Some(p) = period {
-            previous = Some((*p, outcome.accepted.clone()));
-            if *p == target {
-                target_outcome = Some(outcome);
+        for (staged, published) in &staged_partitions {
+            store::publish_dir(staged, published)?;
+        }
+
+        // The history of returns: which version of each county's form this period now uses.
+        let mut used: Vec<(String, String, String, String, String)> = sheets
+            .iter()
+            .filter_map(|s| {
+                let status = if s.refusal.is_some() { "refused" } else { "current" };
+                Some((s.region_code.clone()?, s.form.clone(), s.file.clone(), s.sha256.clone(), status.to_string()))
+            })
+            .collect();
+        for sup in superseded.iter().filter(|s| s.period == period_name) {
+            if let Some(f) = files.iter().find(|f| f.file == sup.file) {
+                used.push((
+                    sup.region_code.clone(),
+                    sup.form.clone(),
+                    f.file.clone(),
+                    f.sha256.clone(),
+                    "superseded".into(),
+                ));
             }
         }
-    }
-    // Publish the audited warehouse, partition by partition (each a whole-folder rename).
-    for (staged, published) in &staged_partitions {
-        store::publish_dir(staged, published)?;
-    }
+        used.sort();
+        used.dedup();
+        if period.is_some() {
+            incremental::record_submissions(&mut history, &period_name, &used, started);
+        }
 
-    // Completeness for the target period: every county × form, with its quarantined rows.
-    let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
-    if let Some(o) = &target_outcome {
-        let q = &o.quarantine;
-        let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
-        if let (Some(regions), Some(forms)) = (col("region_code"), col("form")) {
-            for i in 0..q.num_rows() {
-                let key = (regions.value(i).to_string(), forms.value(i).to_uppercase());
-                *quarantined.entry(key).or_default() += 1;
+        if let (Some(p), true) = (period, with_models) {
+            build_outputs(
+                &BuildInputs {
+                    opts,
+                    forms: &forms,
+                    reference: &reference,
+                    model_defs: &model_defs,
+                    template: &template,
+                    gen_dir: &gen_dir,
+                    previous_publication: published.as_deref(),
+                    staging: &staging,
+                    files: &files,
+                },
+                *p,
+                sheets,
+                &outcome,
+                &mut summary,
+            )
+            .await?;
+            if *p == target {
+                summary.findings_sample = outcome
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .take(8)
+                    .map(|f| f.one_line())
+                    .collect();
             }
+        }
+        state
+            .periods
+            .insert(period_name.clone(), PeriodState { fingerprint: fingerprint.clone(), models: with_models });
+        summary.rebuilt.push(period_name);
+        bar.inc(1);
+        pause_point("period-built");
+    }
+    bar.finish_and_clear();
+
+    if let Err(e) = models::docs::write_data_dictionary(&gen_dir, &forms, &reference.tables, &model_defs) {
+        tracing::error!("the data dictionary could not be written: {e:#}");
+    }
+    state.save(&gen_dir)?;
+    incremental::save_submissions(&gen_dir, &history)?;
+    std::fs::remove_dir_all(&staging).ok();
+    let previous_name = published.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string());
+    let manifest = crate::publish::write_manifest(&gen_dir, &publication, &run_id, previous_name, &summary.rebuilt)?;
+    pause_point("before-commit");
+    crate::publish::commit(&opts.out, &gen_dir)?;
+    tracing::info!(publication = %publication, files = manifest.files.len(), periods = %summary.rebuilt.join(","), "published");
+    summary.publication = Some(publication);
+    pause_point("after-commit");
+    cache.save(&opts.out)?;
+    crate::publish::recover(&opts.out)?;
+    if let Some(b) = &summary.bulletin {
+        // Point at the published path (through `bulletins/`), not the publication folder.
+        let published_bulletin = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
+        if b.exists() || published_bulletin.exists() {
+            summary.bulletin = Some(published_bulletin);
+        }
+    }
+    for fb in &mut summary.feedback {
+        if let Ok(rel) = fb.workbook.strip_prefix(&gen_dir) {
+            fb.workbook = opts.out.join(rel);
+        }
+        if let Ok(rel) = fb.markdown.strip_prefix(&gen_dir) {
+            fb.markdown = opts.out.join(rel);
+        }
+    }
+    Ok(summary)
+}
+
+/// What [`build_outputs`] reads.
+struct BuildInputs<'a> {
+    opts: &'a RunOptions,
+    forms: &'a Forms,
+    reference: &'a Reference,
+    model_defs: &'a [models::Model],
+    template: &'a Path,
+    /// The publication being built.
+    gen_dir: &'a Path,
+    /// The published one (for the revised figures).
+    previous_publication: Option<&'a Path>,
+    staging: &'a Path,
+    files: &'a [IngestedFile],
+}
+
+/// Completeness, county feedback, models and the bulletin of one period.
+async fn build_outputs(
+    b: &BuildInputs<'_>,
+    target: Period,
+    target_sheets: &[SheetRows],
+    outcome: &AuditOutcome,
+    summary: &mut RunSummary,
+) -> Result<()> {
+    let warehouse = b.gen_dir.join("warehouse");
+    // Completeness for the period: every county × form, with its quarantined rows (a form with
+    // unresolved errors makes the figures built on it status E).
+    let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let q = &outcome.quarantine;
+    let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
+    if let (Some(regions), Some(forms)) = (col("region_code"), col("form")) {
+        for i in 0..q.num_rows() {
+            let key = (regions.value(i).to_string(), forms.value(i).to_uppercase());
+            *quarantined.entry(key).or_default() += 1;
         }
     }
     let mut submissions = Vec::new();
-    let target_sheets: Vec<&SheetRows> = by_period.get(&Some(target)).map(|v| v.iter().collect()).unwrap_or_default();
-    for region in &reference.regions {
-        for form in &forms.forms {
+    let mut missing = Vec::new();
+    for region in &b.reference.regions {
+        for form in &b.forms.forms {
             let sent = target_sheets
                 .iter()
                 .any(|s| s.form == form.code && s.region_code.as_deref() == Some(&region.code) && s.refusal.is_none());
             if !sent {
-                summary.missing.push((region.name.clone(), form.code.clone()));
+                missing.push((region.name.clone(), form.code.clone()));
             }
             let q = quarantined.get(&(region.code.clone(), form.code.to_uppercase())).copied().unwrap_or(0);
             submissions.push((region.code.clone(), form.code.clone(), sent, q));
         }
     }
-
-    // County feedback on the target period's findings.
-    if let Some(o) = &target_outcome {
-        let feedback_input = crate::feedback::FeedbackInput {
-            period: target,
-            findings: &o.findings,
-            sheets: by_period.get(&Some(target)).map(Vec::as_slice).unwrap_or_default(),
-            files: &files,
-            regions: &reference.regions,
-        };
-        summary.feedback = crate::feedback::write_feedback(&opts.out, &feedback_input)?;
+    if target == summary.target {
+        summary.missing = missing.clone();
     }
 
-    // 4. Models for the target period, over the published warehouse.
-    let ctx =
-        exec::warehouse_session(&warehouse, &forms, &reference.tables, target, exec::submissions_batch(&submissions))
-            .await?;
-    let runs = exec::execute(&ctx, &model_defs).await;
+    // County feedback on the period's findings.
+    let feedback_input = crate::feedback::FeedbackInput {
+        period: target,
+        findings: &outcome.findings,
+        sheets: target_sheets,
+        files: b.files,
+        regions: &b.reference.regions,
+    };
+    summary.feedback.extend(crate::feedback::write_feedback(b.gen_dir, &feedback_input)?);
+
+    // 4. Models for the period, over the publication being built.
+    let ctx = exec::warehouse_session(
+        &warehouse,
+        b.forms,
+        &b.reference.tables,
+        target,
+        exec::submissions_batch(&submissions),
+    )
+    .await?;
+    let runs = exec::execute(&ctx, b.model_defs).await;
     let mut outputs: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for r in &runs {
         summary.models.push((r.name.clone(), r.rows(), r.error.clone()));
         summary.model_tests.extend(r.tests.iter().cloned());
         if let (None, Some(schema)) = (&r.error, &r.schema) {
-            let dir = staging.join("warehouse").join(&r.name).join(format!("period={target}"));
+            let dir = b.staging.join("warehouse").join(&r.name).join(format!("period={target}"));
             store::write_partition(&dir, &r.batches, schema, &["period"])?;
             store::publish_dir(&dir, &warehouse.join(&r.name).join(format!("period={target}")))?;
             outputs.insert(r.name.clone(), r.batches.clone());
         }
     }
 
-    if let Err(e) = models::docs::write_data_dictionary(&opts.out, &forms, &reference.tables, &model_defs) {
-        tracing::error!("the data dictionary could not be written: {e:#}");
-    }
-
-    // 5. The bulletin.
-    let outcome = target_outcome.as_ref();
-    let issued_on = opts.issued_on.unwrap_or_else(|| default_issue_date(target));
+    // 5. The bulletin, with the figures revised since the last publication.
+    let revisions = revised_figures(b.previous_publication, target, outputs.get("indicator_values"))?;
+    let issued_on = b.opts.issued_on.unwrap_or_else(|| default_issue_date(target));
     match crate::bulletin::render_markdown(
-        &template,
+        b.template,
         &crate::bulletin::BulletinInput {
             period: &target.to_string(),
             models: &outputs,
             audit: crate::bulletin::AuditSummary {
-                accepted: outcome.map(|o| o.accepted_rows()).unwrap_or(0),
-                quarantined: outcome.map(|o| o.quarantined_rows()).unwrap_or(0),
-                findings_errors: outcome.map(|o| o.count(Severity::Error)).unwrap_or(0),
-                findings_warnings: outcome.map(|o| o.count(Severity::Warning)).unwrap_or(0),
-                missing: summary.missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+                accepted: outcome.accepted_rows(),
+                quarantined: outcome.quarantined_rows(),
+                findings_errors: outcome.count(Severity::Error),
+                findings_warnings: outcome.count(Severity::Warning),
+                missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+                revisions,
             },
             issued_on,
             office: "济宁市统计局".to_string(),
         },
     ) {
         Ok(md) => {
-            let path = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
+            let path = b.gen_dir.join("bulletins").join(target.to_string()).join("bulletin.md");
             store::write_text(&path, &md)?;
-            summary.bulletin = Some(path);
+            if target == summary.target {
+                summary.bulletin = Some(path);
+            }
         }
-        Err(e) => tracing::error!("the bulletin could not be rendered: {e:#}"),
+        Err(e) => {
+            summary.bulletin_failed = true;
+            tracing::error!("the bulletin of {target} could not be rendered: {e:#}");
+        }
     }
-    if let Some(o) = outcome {
-        summary.findings_sample =
-            o.findings.iter().filter(|f| f.severity == Severity::Error).take(8).map(|f| f.one_line()).collect();
-    }
-    std::fs::remove_dir_all(&staging).ok();
-    if let Ok(mut rd) = std::fs::read_dir(opts.out.join(".staging"))
-        && rd.next().is_none()
-    {
-        std::fs::remove_dir(opts.out.join(".staging")).ok();
-    }
-    Ok(summary)
+    Ok(())
 }
 
 /// The 15th of the month after the period: the city's release calendar.

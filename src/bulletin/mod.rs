@@ -50,6 +50,17 @@ pub struct AuditSummary {
     pub findings_warnings: u64,
     /// Counties missing a form for the period, e.g. `微山县(JN103)` or just `微山县`.
     pub missing: Vec<String>,
+    /// City figures revised since the last publication (`revisions` in the template).
+    pub revisions: Vec<RevisedFigure>,
+}
+
+/// A published figure that changed since the last publication (a county resubmitted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisedFigure {
+    /// Indicator code, with its breakdown unless `_T`: `va_growth`, `va_growth(section:C)`.
+    pub what: String,
+    pub old: String,
+    pub new: String,
 }
 
 impl AuditSummary {
@@ -194,10 +205,12 @@ fn context(input: &BulletinInput) -> Result<Value> {
         ("findings_warnings", Value::from(audit.findings_warnings)),
         ("missing", Value::from(missing)),
     ]);
+    let revisions = Value::from_serialize(&audit.revisions);
 
     let d = input.issued_on;
     Ok(Value::from_iter([
         ("models", Value::from(models)),
+        ("revisions", revisions),
         ("ind", Value::from_function(ind)),
         ("period", Value::from(period.to_string())),
         ("year", Value::from(period.year)),

@@ -1,0 +1,289 @@
+//! Incremental runs: the inbox is scanned by content hash, and a period is rebuilt only when
+//! something its outputs depend on changed.
+//!
+//! A period's *fingerprint* hashes the project definitions (forms, rules, SQL, templates), the
+//! reference data, the names and SHA-256 of the period's workbooks (in the order a resubmission
+//! supersedes, newest first) and the fingerprint the previous period was built with (cross-period
+//! rules and year-to-date models read the earlier periods). The fingerprints each period was built
+//! with are kept in the publication (`state/periods.json`), so they change exactly when the
+//! outputs do. `cache/files.json` remembers which periods each workbook (by hash) holds, so an
+//! unchanged workbook is not opened to find that out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A workbook of the inbox, hashed.
+#[derive(Debug, Clone)]
+pub struct InboxFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub sha256: String,
+    pub modified: SystemTime,
+}
+
+/// Hashes every file of the inbox (in parallel).
+pub fn scan(paths: &[PathBuf]) -> Vec<InboxFile> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).unwrap_or_default();
+            InboxFile {
+                path: p.clone(),
+                name: p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+                sha256: crate::util::sha256_hex(&bytes),
+                modified: std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
+            }
+        })
+        .collect()
+}
+
+/// What a workbook (by content hash) held when it was last read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CachedFile {
+    /// Periods of its sheets (`unknown` for a sheet without one); empty for a refused file.
+    pub periods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FileCache {
+    pub files: BTreeMap<String, CachedFile>,
+}
+
+impl FileCache {
+    pub fn path(out: &Path) -> PathBuf {
+        out.join("cache").join("files.json")
+    }
+
+    /// A missing or unreadable cache is an empty one (it is only a cache).
+    pub fn load(out: &Path) -> FileCache {
+        std::fs::read_to_string(Self::path(out)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    }
+
+    pub fn save(&self, out: &Path) -> Result<()> {
+        crate::store::write_bytes(&Self::path(out), serde_json::to_string(self)?.as_bytes())
+    }
+}
+
+/// How each period of a publication was built.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PeriodState {
+    pub fingerprint: String,
+    /// Whether models and the bulletin were built too (not by an audit-only job).
+    pub models: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BuildState {
+    pub periods: BTreeMap<String, PeriodState>,
+}
+
+impl BuildState {
+    pub fn path(gen_dir: &Path) -> PathBuf {
+        gen_dir.join("state").join("periods.json")
+    }
+
+    pub fn load(gen_dir: Option<&Path>) -> Result<BuildState> {
+        let Some(dir) = gen_dir else { return Ok(BuildState::default()) };
+        let p = Self::path(dir);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => serde_json::from_str(&t).with_context(|| format!("{} is not valid", p.display())),
+            Err(_) => Ok(BuildState::default()),
+        }
+    }
+
+    pub fn save(&self, gen_dir: &Path) -> Result<()> {
+        crate::store::write_bytes(&Self::path(gen_dir), serde_json::to_string_pretty(self)?.as_bytes())
+    }
+}
+
+/// Hash of the project definitions and the reference data: a change rebuilds every period.
+pub fn definitions_hash(project: &Path, reference_hashes: &BTreeMap<String, String>) -> String {
+    let mut parts: Vec<String> = reference_hashes.iter().map(|(k, v)| format!("ref:{k}={v}")).collect();
+    for dir in ["forms", "rules", "sql", "sql/tests", "templates"] {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        for p in paths {
+            if let Ok(bytes) = std::fs::read(&p) {
+                parts.push(format!(
+                    "{dir}/{}={}",
+                    p.file_name().unwrap_or_default().to_string_lossy(),
+                    crate::util::sha256_hex(&bytes)
+                ));
+            }
+        }
+    }
+    crate::util::sha256_hex(parts.join("\n").as_bytes())
+}
+
+/// The fingerprint of one period (see the module documentation).
+pub fn fingerprint(definitions: &str, previous: Option<&str>, files: &[&InboxFile]) -> String {
+    let mut files = files.to_vec();
+    // The order in which a resubmission supersedes: newest first, then by name.
+    files.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| b.name.cmp(&a.name)));
+    let mut parts = vec![format!("definitions={definitions}"), format!("previous={}", previous.unwrap_or("-"))];
+    parts.extend(files.iter().map(|f| format!("{}={}", f.name, f.sha256)));
+    crate::util::sha256_hex(parts.join("\n").as_bytes())
+}
+
+/// Files grouped by the periods they hold (from the cache or a fresh read).
+pub fn files_by_period<'a>(
+    files: &'a [InboxFile],
+    periods_of: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<&'a InboxFile>> {
+    let mut out: BTreeMap<String, Vec<&InboxFile>> = BTreeMap::new();
+    for f in files {
+        let ps: BTreeSet<&String> = periods_of.get(&f.sha256).into_iter().flatten().collect();
+        for p in ps {
+            out.entry(p.clone()).or_default().push(f);
+        }
+    }
+    out
+}
+
+/// One version of a county's return: the history of submissions (`state/submissions.jsonl`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Submission {
+    pub period: String,
+    pub region_code: String,
+    pub form: String,
+    /// When this version was first used (the run's start, UTC).
+    pub first_seen: String,
+    pub file: String,
+    pub sha256: String,
+    /// `current`, `superseded` (by a newer return) or `refused`.
+    pub status: String,
+    pub superseded_by: Option<String>,
+}
+
+pub fn submissions_path(gen_dir: &Path) -> PathBuf {
+    gen_dir.join("state").join("submissions.jsonl")
+}
+
+pub fn load_submissions(gen_dir: &Path) -> Vec<Submission> {
+    std::fs::read_to_string(submissions_path(gen_dir))
+        .map(|t| t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        .unwrap_or_default()
+}
+
+pub fn save_submissions(gen_dir: &Path, subs: &[Submission]) -> Result<()> {
+    let mut text = String::new();
+    for s in subs {
+        text.push_str(&serde_json::to_string(s)?);
+        text.push('\n');
+    }
+    crate::store::write_bytes(&submissions_path(gen_dir), text.as_bytes())
+}
+
+/// Records the returns a rebuild of `period` used: `now` are (region, form, file, sha256, status)
+/// as the run decided. Versions seen before keep their first-seen time; a version no longer
+/// used for its county and form becomes `superseded` by the one that is.
+pub fn record_submissions(
+    history: &mut Vec<Submission>,
+    period: &str,
+    now: &[(String, String, String, String, String)],
+    seen_at: &str,
+) {
+    let current: BTreeMap<(String, String), String> = now
+        .iter()
+        .filter(|n| n.4 == "current")
+        .map(|(r, f, file, _, _)| ((r.clone(), f.clone()), file.clone()))
+        .collect();
+    for h in history.iter_mut().filter(|h| h.period == period) {
+        let used = now.iter().find(|n| n.0 == h.region_code && n.1 == h.form && n.2 == h.file && n.3 == h.sha256);
+        match used {
+            Some(n) => {
+                h.status = n.4.clone();
+                h.superseded_by = None;
+            }
+            None if h.status == "current" => {
+                h.status = "superseded".to_string();
+                h.superseded_by = current.get(&(h.region_code.clone(), h.form.clone())).cloned();
+            }
+            None => {}
+        }
+    }
+    for (region, form, file, sha, status) in now {
+        let known = history.iter_mut().find(|h| {
+            h.period == period && &h.region_code == region && &h.form == form && &h.file == file && &h.sha256 == sha
+        });
+        match known {
+            Some(h) => {
+                if status == "superseded" {
+                    h.superseded_by = current.get(&(region.clone(), form.clone())).cloned();
+                }
+            }
+            None => history.push(Submission {
+                period: period.to_string(),
+                region_code: region.clone(),
+                form: form.clone(),
+                first_seen: seen_at.to_string(),
+                file: file.clone(),
+                sha256: sha.clone(),
+                status: status.clone(),
+                superseded_by: (status == "superseded")
+                    .then(|| current.get(&(region.clone(), form.clone())).cloned())
+                    .flatten(),
+            }),
+        }
+    }
+    history.sort_by(|a, b| {
+        (&a.period, &a.region_code, &a.form, &a.first_seen, &a.file).cmp(&(
+            &b.period,
+            &b.region_code,
+            &b.form,
+            &b.first_seen,
+            &b.file,
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, sha: &str, secs: u64) -> InboxFile {
+        InboxFile {
+            path: PathBuf::from(name),
+            name: name.into(),
+            sha256: sha.into(),
+            modified: std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn fingerprint_follows_content_order_and_the_previous_period() {
+        let (a, b) = (f("a.xlsx", "1", 10), f("b.xlsx", "2", 20));
+        let base = fingerprint("d", None, &[&a, &b]);
+        assert_eq!(base, fingerprint("d", None, &[&b, &a]), "listing order does not matter");
+        assert_ne!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "3", 20)]), "content");
+        assert_ne!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 5)]), "which file is newer");
+        assert_eq!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 25)]), "a touch that keeps the order");
+        assert_ne!(base, fingerprint("e", None, &[&a, &b]), "definitions");
+        assert_ne!(base, fingerprint("d", Some("x"), &[&a, &b]), "previous period");
+    }
+
+    #[test]
+    fn a_resubmission_supersedes_and_history_is_kept() {
+        let mut h = Vec::new();
+        let row = |file: &str, sha: &str, st: &str| {
+            ("370811".to_string(), "JN101".to_string(), file.to_string(), sha.to_string(), st.to_string())
+        };
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "1", "current")], "t1");
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], "t2");
+        assert_eq!(h.len(), 2);
+        assert_eq!((h[0].sha256.as_str(), h[0].status.as_str()), ("1", "superseded"));
+        assert_eq!(h[0].superseded_by.as_deref(), Some("a.xlsx"));
+        assert_eq!((h[1].sha256.as_str(), h[1].status.as_str(), h[1].first_seen.as_str()), ("2", "current", "t2"));
+        // Rebuilding with the same return changes nothing.
+        let before = h.clone();
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], "t3");
+        assert_eq!(h, before);
+    }
+}

@@ -1,0 +1,239 @@
+//! Atomic publication: every run that changes anything builds a new *publication* (a complete
+//! copy of the outputs) and makes it visible with one atomic rename.
+//!
+//! ```text
+//! <out>/gen/<id>/            one publication: warehouse/ bulletins/ feedback/ docs/ state/ manifest.json
+//! <out>/current -> gen/<id>  the published one (a symlink, swapped by rename)
+//! <out>/warehouse -> current/warehouse   (also bulletins, feedback, docs, state)
+//! ```
+//!
+//! A new publication starts as hard links to the current one (no copying; every writer replaces
+//! a file by rename, never in place, so the published files are never touched). The manifest
+//! lists every file with its SHA-256. A run killed at any moment leaves `current` pointing at the
+//! previous, complete publication; the next run removes what the dead one left ([`recover`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The folders readers use, each a symlink into the current publication.
+pub const PUBLISHED: &[&str] = &["warehouse", "bulletins", "feedback", "docs", "state"];
+pub const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub publication: String,
+    pub run_id: String,
+    pub previous: Option<String>,
+    /// Periods rebuilt by this publication; the others are carried over unchanged.
+    pub rebuilt: Vec<String>,
+    /// Every file of the publication but the manifest, sorted by path.
+    pub files: Vec<ManifestFile>,
+}
+
+impl Manifest {
+    /// The files of one period (partitions `period=YYYY-MM` and folders `YYYY-MM`).
+    pub fn period_files(&self, period: &str) -> Vec<&ManifestFile> {
+        let part = format!("period={period}");
+        self.files.iter().filter(|f| f.path.split('/').any(|c| c == part || c == period)).collect()
+    }
+}
+
+fn gen_root(out: &Path) -> PathBuf {
+    out.join("gen")
+}
+
+/// The published publication's folder, if any.
+pub fn current(out: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(out.join("current")).ok()?;
+    let dir = out.join(target);
+    dir.is_dir().then_some(dir)
+}
+
+pub fn read_manifest(gen_dir: &Path) -> Result<Manifest> {
+    let path = gen_dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))
+}
+
+/// Clears what a killed run left: unfinished publications, old ones, staging folders. Also moves
+/// an output folder of the older layout (plain folders, no publications) into a first publication.
+pub fn recover(out: &Path) -> Result<()> {
+    std::fs::remove_dir_all(out.join(".staging")).ok();
+    std::fs::remove_file(out.join(".current.tmp")).ok();
+    let cur = current(out);
+    if cur.is_none() && PUBLISHED.iter().any(|d| is_real_dir(&out.join(d))) {
+        let id = "0-legacy".to_string();
+        let dir = gen_root(out).join(&id);
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir)?;
+        for d in PUBLISHED {
+            if is_real_dir(&out.join(d)) {
+                std::fs::rename(out.join(d), dir.join(d))?;
+            }
+        }
+        write_manifest(&dir, &id, "legacy", None, &[])?;
+        commit(out, &dir)?;
+        return Ok(());
+    }
+    let keep: Vec<String> = match &cur {
+        Some(dir) => {
+            let mut k = vec![dir.file_name().unwrap_or_default().to_string_lossy().to_string()];
+            if let Ok(m) = read_manifest(dir)
+                && let Some(p) = m.previous
+            {
+                k.push(p);
+            }
+            k
+        }
+        None => Vec::new(),
+    };
+    if let Ok(rd) = std::fs::read_dir(gen_root(out)) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !keep.contains(&name) {
+                tracing::info!(publication = %name, "removing an unpublished or superseded publication");
+                std::fs::remove_dir_all(e.path()).with_context(|| format!("cannot remove {}", e.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_real_dir(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false)
+}
+
+/// Starts a new publication `id`: hard links of every file of the current one.
+pub fn begin(out: &Path, id: &str) -> Result<PathBuf> {
+    let dir = gen_root(out).join(id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if let Some(cur) = current(out) {
+        link_tree(&cur, &dir)?;
+        std::fs::remove_file(dir.join(MANIFEST)).ok();
+    }
+    Ok(dir)
+}
+
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            std::fs::create_dir_all(&dst)?;
+            link_tree(&src, &dst)?;
+        } else {
+            std::fs::hard_link(&src, &dst)
+                .or_else(|_| std::fs::copy(&src, &dst).map(|_| ()))
+                .with_context(|| format!("cannot link {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            list_files(root, &e.path(), out)?;
+        } else if !(dir == root && name == MANIFEST) {
+            out.push(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// Hashes every file of the publication and writes its manifest (atomically).
+pub fn write_manifest(
+    dir: &Path,
+    id: &str,
+    run_id: &str,
+    previous: Option<String>,
+    rebuilt: &[String],
+) -> Result<Manifest> {
+    // Leftover staging of a writer (a hidden folder) is not part of the publication.
+    std::fs::remove_dir_all(dir.join(".staging")).ok();
+    let mut paths = Vec::new();
+    list_files(dir, dir, &mut paths)?;
+    paths.sort();
+    let mut files = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+        files.push(ManifestFile { path: rel, sha256: crate::util::sha256_hex(&bytes), bytes: bytes.len() as u64 });
+    }
+    let m = Manifest {
+        publication: id.to_string(),
+        run_id: run_id.to_string(),
+        previous,
+        rebuilt: rebuilt.to_vec(),
+        files,
+    };
+    crate::store::write_bytes(&dir.join(MANIFEST), serde_json::to_string_pretty(&m)?.as_bytes())?;
+    Ok(m)
+}
+
+/// Checks a publication against its manifest: every listed file present with its hash, and no
+/// file that the manifest does not list. Returns the number of files checked.
+pub fn verify(dir: &Path) -> Result<usize> {
+    let m = read_manifest(dir)?;
+    let mut listed: BTreeMap<&str, &ManifestFile> = BTreeMap::new();
+    for f in &m.files {
+        listed.insert(f.path.as_str(), f);
+        let bytes = std::fs::read(dir.join(&f.path))
+            .with_context(|| format!("publication {}: {} is missing", m.publication, f.path))?;
+        if crate::util::sha256_hex(&bytes) != f.sha256 {
+            bail!("publication {}: {} does not match its manifest hash", m.publication, f.path);
+        }
+    }
+    let mut paths = Vec::new();
+    list_files(dir, dir, &mut paths)?;
+    for p in paths {
+        let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+        if !listed.contains_key(rel.as_str()) {
+            bail!("publication {}: {rel} is not in its manifest", m.publication);
+        }
+    }
+    Ok(m.files.len())
+}
+
+/// Makes `dir` the published publication: one atomic rename of the `current` symlink. The
+/// folders readers use (`warehouse`, `bulletins`, …) are symlinks through `current`.
+pub fn commit(out: &Path, dir: &Path) -> Result<()> {
+    let name = dir.file_name().context("publication folder has no name")?;
+    let target = Path::new("gen").join(name);
+    for d in PUBLISHED {
+        std::fs::create_dir_all(dir.join(d))?;
+    }
+    let tmp = out.join(".current.tmp");
+    std::fs::remove_file(&tmp).ok();
+    std::os::unix::fs::symlink(&target, &tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    std::fs::rename(&tmp, out.join("current")).with_context(|| format!("cannot publish {}", dir.display()))?;
+    for d in PUBLISHED {
+        let link = out.join(d);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(Path::new("current").join(d), &link)
+                .with_context(|| format!("cannot create {}", link.display()))?;
+        }
+    }
+    if let Ok(f) = std::fs::File::open(out) {
+        f.sync_all().ok();
+    }
+    Ok(())
+}

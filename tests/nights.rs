@@ -1,0 +1,224 @@
+//! A month of nights on a small inbox (3 counties, 2025-02 … 2025-04): new returns arrive, a
+//! county resubmits, nothing arrives, the reference data changes. After each night the published
+//! Parquet equals a from-scratch run over the same inputs; a night with nothing new rewrites
+//! nothing; periods whose inputs did not change keep their very files.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use arrow::array::AsArray;
+use gongbao::run::{RunOptions, RunSummary};
+use rust_decimal::Decimal;
+
+const COUNTIES: &[&str] = &["370811", "370812", "370829"];
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    inbox: PathBuf,
+    reference: PathBuf,
+    out: PathBuf,
+    root: PathBuf,
+    data: gongbao::sample::SampleData,
+}
+
+impl World {
+    fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let (inbox, reference, out) = (root.join("inbox"), root.join("reference"), root.join("out"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::create_dir_all(&reference).unwrap();
+        for e in std::fs::read_dir(project().join("sample_data/reference")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), reference.join(e.file_name())).unwrap();
+        }
+        World { _tmp: tmp, inbox, reference, out, root, data: gongbao::sample::generate() }
+    }
+
+    fn arrive(&self, period: &str) {
+        for code in COUNTIES {
+            let r = self.data.return_for(code, period).unwrap();
+            std::fs::copy(project().join("sample_data/returns").join(&r.file_name), self.inbox.join(&r.file_name))
+                .unwrap();
+        }
+    }
+
+    fn options(&self, out: &Path) -> RunOptions {
+        let mut o = RunOptions::sample(project(), out);
+        o.inbox = self.inbox.clone();
+        o.reference = self.reference.clone();
+        o
+    }
+
+    fn night(&self) -> RunSummary {
+        gongbao::run::run(&self.options(&self.out)).expect("the nightly run succeeds")
+    }
+
+    /// A fresh run over the same inputs, in a new output folder.
+    fn scratch(&self, n: usize) -> PathBuf {
+        let out = self.root.join(format!("scratch{n}"));
+        let s = gongbao::run::run(&self.options(&out)).expect("the scratch run succeeds");
+        assert!(!s.nothing_new);
+        out
+    }
+}
+
+/// Every Parquet file of the published warehouse: relative path → bytes.
+fn parquet(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, acc: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, acc);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                acc.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut acc = BTreeMap::new();
+    walk(&out.join("warehouse"), &out.join("warehouse"), &mut acc);
+    acc
+}
+
+fn assert_same_as_scratch(w: &World, n: usize) {
+    let scratch = w.scratch(n);
+    let (a, b) = (parquet(&w.out), parquet(&scratch));
+    assert!(a.len() > 20, "{} files", a.len());
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "night {n}: the same tables and partitions");
+    for (k, v) in &a {
+        assert!(v == &b[k], "night {n}: {k} differs from a from-scratch run");
+    }
+    gongbao::publish::verify(&gongbao::publish::current(&w.out).unwrap()).unwrap();
+}
+
+/// Every file reachable from the output folder but the run ledger and the lock:
+/// path → (inode, mtime in ns, bytes).
+fn snapshot(out: &Path) -> BTreeMap<String, (u64, i64, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, acc: &mut BTreeMap<String, (u64, i64, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if rel == "runs" || rel == ".gongbao.lock" || rel == "gen" {
+                continue;
+            }
+            if p.is_dir() {
+                walk(root, &p, acc);
+            } else {
+                let m = std::fs::metadata(&p).unwrap();
+                acc.insert(rel, (m.ino(), m.mtime() * 1_000_000_000 + m.mtime_nsec(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut acc = BTreeMap::new();
+    walk(out, out, &mut acc);
+    acc.insert(
+        "current ->".into(),
+        (0, 0, std::fs::read_link(out.join("current")).unwrap().display().to_string().into_bytes()),
+    );
+    acc
+}
+
+fn inodes_of(out: &Path, period: &str) -> BTreeMap<String, u64> {
+    snapshot(out).into_iter().filter(|(k, _)| k.contains(&format!("period={period}"))).map(|(k, v)| (k, v.0)).collect()
+}
+
+/// Sum of one JN101 column over a county's accepted rows of a period, from the warehouse.
+fn jn101_sum(out: &Path, period: &str, region: &str, column: &str) -> Decimal {
+    let dir = out.join(format!("warehouse/jn101/period={period}/region={region}"));
+    let mut total = Decimal::ZERO;
+    for b in gongbao::store::read_dir_batches(&dir).unwrap() {
+        let col = b.column_by_name(column).unwrap().as_primitive::<arrow::datatypes::Decimal128Type>();
+        for i in 0..b.num_rows() {
+            total += Decimal::from_i128_with_scale(col.value(i), 6);
+        }
+    }
+    total
+}
+
+#[test]
+fn a_month_of_nights() {
+    let w = World::new();
+
+    // Night 1: the first two periods arrive.
+    w.arrive("2025-02");
+    w.arrive("2025-03");
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["2025-02", "2025-03"]);
+    assert_eq!((s.files_seen, s.files_new), (6, 6));
+    assert_same_as_scratch(&w, 1);
+
+    // Night 2: 2025-04 arrives; only it is built, the earlier periods keep their files.
+    let before_02 = inodes_of(&w.out, "2025-02");
+    let before_03 = inodes_of(&w.out, "2025-03");
+    assert!(before_02.len() > 10);
+    w.arrive("2025-04");
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["2025-04"]);
+    assert_eq!(s.files_new, 3);
+    assert_eq!(s.files_ingested, 3, "only the new workbooks are read");
+    assert_eq!(inodes_of(&w.out, "2025-02"), before_02);
+    assert_eq!(inodes_of(&w.out, "2025-03"), before_03);
+    assert_same_as_scratch(&w, 2);
+
+    // Night 3: 任城区 resubmits 2025-03 with a corrected output value; 2025-03 and the periods
+    // after it (which read it) are rebuilt; 2025-02 is not.
+    let original = w.data.return_for("370811", "2025-03").unwrap();
+    let mut corrected = original.clone();
+    let row = corrected.jn101.iter_mut().find(|r| r.expected_error.is_none()).unwrap();
+    let old_sum = jn101_sum(&w.out, "2025-03", "370811", "output_ytd");
+    row.output_ytd += Decimal::from(5_000);
+    let name = original.file_name.replace(".xlsx", "(更正).xlsx");
+    std::fs::write(w.inbox.join(&name), gongbao::sample::workbook_bytes(&w.data, &corrected).unwrap()).unwrap();
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["2025-03", "2025-04"]);
+    assert_eq!(inodes_of(&w.out, "2025-02"), before_02);
+    assert!(s.superseded.iter().any(|x| x.file == original.file_name && x.by == name), "{:?}", s.superseded);
+    assert_eq!(jn101_sum(&w.out, "2025-03", "370811", "output_ytd"), old_sum + Decimal::from(5_000));
+    // The history keeps both versions; the bulletin notes the revised figures.
+    let subs = gongbao::incremental::load_submissions(&gongbao::publish::current(&w.out).unwrap());
+    let versions: Vec<_> =
+        subs.iter().filter(|x| x.period == "2025-03" && x.region_code == "370811" && x.form == "JN101").collect();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    let old = versions.iter().find(|x| x.file == original.file_name).unwrap();
+    assert_eq!((old.status.as_str(), old.superseded_by.as_deref()), ("superseded", Some(name.as_str())));
+    assert_eq!(versions.iter().find(|x| x.file == name).unwrap().status, "current");
+    let md = std::fs::read_to_string(w.out.join("bulletins/2025-03/bulletin.md")).unwrap();
+    assert!(md.contains("数据修订") && md.contains("output_ytd"), "{}", &md[md.len().saturating_sub(600)..]);
+    assert_same_as_scratch(&w, 3);
+
+    // Night 4: nothing arrives. Nothing is rebuilt and no file is rewritten.
+    let before = snapshot(&w.out);
+    let s = w.night();
+    assert!(s.nothing_new && s.rebuilt.is_empty() && s.publication.is_none());
+    assert_eq!(s.exit_code(true), 0);
+    assert_eq!(snapshot(&w.out), before);
+    let ledger = gongbao::ledger::read(&w.out).unwrap();
+    assert_eq!(ledger.len(), 4);
+    assert_eq!(ledger[3].outcome, "nothing-new");
+    assert_eq!(ledger[2].rebuilt, ["2025-03", "2025-04"]);
+    assert_eq!(ledger[0].files_ingested, 6);
+
+    // Night 5: the reference data changes (a PPI): every period is rebuilt.
+    let ppi = std::fs::read_to_string(w.reference.join("ppi.csv")).unwrap();
+    std::fs::write(w.reference.join("ppi.csv"), ppi.replace("2025-03,98.1", "2025-03,97.9")).unwrap();
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["2025-02", "2025-03", "2025-04"]);
+    assert_same_as_scratch(&w, 5);
+
+    // Backfill: --from/--to rebuilds the range in order even though nothing changed.
+    let ctl = gongbao::run::RunControl {
+        from: Some("2025-03".parse().unwrap()),
+        to: Some("2025-04".parse().unwrap()),
+        force: true,
+        ..Default::default()
+    };
+    let s = gongbao::run::run_with(&w.options(&w.out), &ctl).unwrap();
+    assert_eq!(s.rebuilt, ["2025-03", "2025-04"]);
+    assert_same_as_scratch(&w, 6);
+}
