@@ -314,6 +314,7 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
     if !template.exists() {
         bail!("bulletin template {} is missing", template.display());
     }
+    let disclosure = crate::disclosure::Config::load(&opts.project.join("config/disclosure.toml"))?;
 
     // 1. Ingest, in parallel across workbooks.
     let paths = ingest::list_inbox(&opts.inbox)?;
@@ -526,7 +527,9 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
     let ctx =
         exec::warehouse_session(&warehouse, &forms, &reference.tables, target, exec::submissions_batch(&submissions))
             .await?;
-    let runs = exec::execute(&ctx, &model_defs).await;
+    let mut runs = exec::execute(&ctx, &model_defs).await;
+    // Disclosure control before anything is written or rendered (src/disclosure).
+    crate::disclosure::protect_runs(&mut runs, &disclosure)?;
     let mut outputs: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for r in &runs {
         summary.models.push((r.name.clone(), r.rows(), r.error.clone()));
@@ -546,8 +549,8 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
     // 5. The bulletin.
     let outcome = target_outcome.as_ref();
     let issued_on = opts.issued_on.unwrap_or_else(|| default_issue_date(target));
-    match crate::bulletin::render_markdown(
-        &template,
+    match crate::bulletin::render(
+        &crate::bulletin::Templates::in_project(&opts.project),
         &crate::bulletin::BulletinInput {
             period: &target.to_string(),
             models: &outputs,
@@ -562,10 +565,9 @@ async fn run_async(opts: &RunOptions) -> Result<RunSummary> {
             office: "济宁市统计局".to_string(),
         },
     ) {
-        Ok(md) => {
-            let path = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
-            store::write_text(&path, &md)?;
-            summary.bulletin = Some(path);
+        Ok(rendered) => {
+            let dir = opts.out.join("bulletins").join(target.to_string());
+            summary.bulletin = Some(crate::bulletin::write(&dir, &rendered)?);
         }
         Err(e) => tracing::error!("the bulletin could not be rendered: {e:#}"),
     }
