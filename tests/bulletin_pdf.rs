@@ -408,3 +408,18 @@ fn suppressed_cells_print_as_ellipsis_in_both_outputs_and_totals_still_add_up() 
         assert!(text.contains(&squash(&row.concat())), "PDF lacks the suppressed row {row:?}");
     }
 }
+
+#[test]
+fn characters_no_font_has_are_named_in_a_warning() {
+    let run = sample();
+    let mut m = models(&run.out);
+    // 堃 is GBK but not GB 2312; 𠀀 is beyond the BMP: neither is in the bundled subsets.
+    let projects = rename_first_project(&m["key_projects"], "山东堃𠀀机械项目");
+    m.insert("key_projects".to_string(), projects);
+    let r = render(&m, AuditSummary::default());
+    let w = r.warnings.join("\n");
+    assert!(w.contains("「堃」(U+5803)") && w.contains("「𠀀」(U+20000)"), "{w}");
+    // The sample as it is needs no warning.
+    let clean = render(&models(&run.out), AuditSummary::default());
+    assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
+}
