@@ -78,6 +78,16 @@ fn pdf_pages(pdf: &[u8]) -> Vec<String> {
     pdf_extract::extract_text_from_mem_by_pages(pdf).expect("the PDF's text can be extracted")
 }
 
+/// A PDF text string: UTF-16BE with a byte order mark, else PDFDocEncoding (ASCII here).
+fn pdf_string(b: &[u8]) -> String {
+    match b.strip_prefix(&[0xFE, 0xFF]) {
+        Some(u) => {
+            String::from_utf16(&u.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>()).unwrap()
+        }
+        None => String::from_utf8_lossy(b).to_string(),
+    }
+}
+
 /// Text without any whitespace (table cells and line breaks come out spaced in many ways).
 fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
@@ -141,6 +151,21 @@ fn the_sample_bulletin_pdf_carries_the_published_figures() {
 
     // A sensible number of A4 pages.
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    // The charts' alt texts are in the PDF (tagged figures' /Alt), the same as in the Markdown.
+    let alts: Vec<String> = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .filter_map(|d| d.get(b"Alt").ok())
+        .filter_map(|a| a.as_str().ok())
+        .map(pdf_string)
+        .collect();
+    for chart in ["county_va_growth", "doublings_progress", "trend"] {
+        let link = format!("](charts/{chart}.svg)");
+        let line = md.lines().find(|l| l.contains(&link)).unwrap();
+        let alt = gongbao::bulletin::values::unescape_markdown(&line[2..line.len() - link.len()]);
+        assert!(alts.contains(&alt), "PDF lacks the alt text {alt:?} of {chart}: {alts:?}");
+    }
     let pages = doc.get_pages();
     assert!((3..=12).contains(&pages.len()), "{} pages", pages.len());
     for (_, id) in pages {
