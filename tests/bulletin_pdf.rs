@@ -448,3 +448,48 @@ fn characters_no_font_has_are_named_in_a_warning() {
     let clean = render(&models(&run.out), AuditSummary::default());
     assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
 }
+
+/// The example of secondary suppression: exactly one county hidden beside the published
+/// city total takes the next-smallest county (by value added) with it, in both outputs.
+#[test]
+fn one_hidden_county_takes_the_next_smallest_with_it() {
+    let run = sample();
+    let published = models(&run.out);
+    let original = county_ranking_rows(&published["county_ranking"]);
+    let few = &original[0];
+    let next_smallest =
+        original.iter().filter(|r| r.0 != few.0).min_by(|a, b| a.2.unwrap().total_cmp(&b.2.unwrap())).unwrap();
+    let cells = doctor_cells(&published["jn101_cells"], &[(&few.0, Some(2), None)]);
+    let s = disclosure::decide(&cells, &disclosure::Config::default()).unwrap();
+    assert_eq!(s.cells.get(&(next_smallest.0.clone(), "_T".into())), Some(&disclosure::Reason::Secondary));
+    let hidden_counties: Vec<&String> = s.cells.keys().filter(|k| k.1 == "_T").map(|k| &k.0).collect();
+    assert_eq!(hidden_counties, {
+        let mut v = vec![&few.0, &next_smallest.0];
+        v.sort();
+        v
+    });
+
+    let mut m = BTreeMap::new();
+    for (name, batches) in &published {
+        m.insert(name.clone(), disclosure::apply(name, batches, &s).unwrap());
+    }
+    let r = render(&m, AuditSummary::default());
+    let text = squash(&pdf_text(&r.pdf));
+    for county in [few, next_smallest] {
+        let row = md_row(&r.markdown, &county.1);
+        assert_eq!(&row[3..], ["…"; 6], "{row:?}");
+        assert!(text.contains(&squash(&row.concat())), "PDF lacks the suppressed row {row:?}");
+    }
+    // The county chart leaves them out and says so.
+    let chart = r.charts.iter().find(|c| c.name == "county_va_growth").unwrap();
+    assert!(chart.alt.contains("2个县市区数据保密"), "{}", chart.alt);
+    let short = |code: &str| -> String {
+        let b = &published["county_ranking"][0];
+        let codes = arrow::compute::cast(b.column_by_name("region_code").unwrap(), &DataType::Utf8).unwrap();
+        let names = arrow::compute::cast(b.column_by_name("short_name").unwrap(), &DataType::Utf8).unwrap();
+        let i = (0..b.num_rows()).find(|i| codes.as_string::<i32>().value(*i) == code).unwrap();
+        names.as_string::<i32>().value(i).to_string()
+    };
+    assert!(!chart.svg.contains(&format!("\n{}\n", short(&few.0))));
+    assert!(!chart.svg.contains(&format!("\n{}\n", short(&next_smallest.0))));
+}
