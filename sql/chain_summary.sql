@@ -12,6 +12,7 @@
 -- column revenue_growth DOUBLE: 营业收入增速(%)
 -- column projects BIGINT: 重点项目数(个,JN104 按所属产业链名称匹配)
 -- column project_investment DECIMAL(34,6): 重点项目总投资(万元)
+-- column suppressed BOOLEAN: 增加值、营业收入因统计数据保密隐去(由 src/disclosure 在发布前填写)
 
 WITH
 city_chains AS (
@@ -35,7 +36,8 @@ SELECT ch.chain_id,
        c.revenue_ytd,
        c.revenue_growth,
        COALESCE(p.projects, 0)      AS projects,
-       p.project_investment
+       p.project_investment,
+       FALSE AS suppressed
 FROM chains ch
 LEFT JOIN city_chains c ON c.breakdown = 'chain:' || ch.chain_id
 LEFT JOIN chain_projects p ON p.chain_name = trim(ch.name)

@@ -15,6 +15,7 @@
 -- column revenue_growth DOUBLE: 营业收入增速(%)
 -- column profit_ytd DECIMAL(34,6): 利润总额(万元)
 -- column profit_growth DOUBLE: 利润总额增速(%)
+-- column suppressed BOOLEAN: 因统计数据保密隐去(不足3家或前两家占比过高,及其连带隐去;由 src/disclosure 在发布前填写)
 
 WITH
 county_totals AS (
@@ -52,6 +53,7 @@ SELECT CAST(CASE WHEN va_growth IS NOT NULL THEN raw_rank END AS BIGINT) AS rank
        va_ytd, va_growth, va_share_city,
        output_ytd, output_growth,
        revenue_ytd, revenue_growth,
-       profit_ytd, profit_growth
+       profit_ytd, profit_growth,
+       FALSE AS suppressed
 FROM ranked
 ORDER BY raw_rank, region_code

@@ -6,6 +6,7 @@
 -- column va_ytd DOUBLE: 工业增加值 本年累计(万元,当年价)
 -- column va_growth DOUBLE: 工业增加值增速(%,可比价)
 -- column va_share DOUBLE: 占全市规上工业增加值比重(%)
+-- column suppressed BOOLEAN: 因统计数据保密隐去(由 src/disclosure 在发布前填写)
 --
 -- The worked example of sql/README.md: a report built on another model (jn101_cells).
 SELECT
@@ -14,7 +15,8 @@ SELECT
     c.enterprises                                                           AS enterprises,
     CAST(c.va_ytd AS DOUBLE)                                                AS va_ytd,
     c.va_growth                                                             AS va_growth,
-    c.va_share                                                              AS va_share
+    c.va_share                                                              AS va_share,
+    FALSE                                                                   AS suppressed
 FROM jn101_cells c
 WHERE c.region_code = '370800'
   AND c.breakdown LIKE 'division:%'

@@ -6,7 +6,7 @@
 -- column indicator TEXT: 指标代码(见 INDICATORS.md)
 -- column value DOUBLE: 数值(全精度,不四舍五入;不可计算时为 NULL)
 -- column unit TEXT: 计量单位(万元, %, 个, 项, 次, 人, 百分点)
--- column status TEXT: A 正常;E 不完整(有县市区未报送该表或该表有未更正的强制性错误时的全市数,及该县市区自身的该表数据)
+-- column status TEXT: A 正常;E 不完整(有县市区未报送该表或该表有未更正的强制性错误时的全市数,及该县市区自身的该表数据);C 保密(数值为 NULL,由 src/disclosure 在发布前按 config/disclosure.toml 判定)
 --
 -- Codes and formulas are a published contract: add new codes freely, never rename one.
 -- JN101 formulas live in jn101_cells, JN102 sums in jn102_summary, the doublings in doublings.

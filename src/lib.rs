@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bulletin;
+pub mod disclosure;
 pub mod feedback;
 pub mod findings;
 pub mod forms;

@@ -138,25 +138,11 @@ impl RunSummary {
     }
 }
 
-/// The run id: a hash of everything the outputs depend on, so the same inputs give the same id.
-fn run_id(files: &[crate::incremental::InboxFile], reference: &Reference, project: &Path) -> String {
+/// The run id: a hash of everything the outputs depend on (the inbox's files and the project's
+/// definitions, see [`incremental::definitions_hash`]), so the same inputs give the same id.
+fn run_id(files: &[crate::incremental::InboxFile], definitions: &str) -> String {
     let mut parts: Vec<String> = files.iter().map(|f| format!("{}={}", f.name, f.sha256)).collect();
-    parts.extend(reference.hashes.iter().map(|(k, v)| format!("ref:{k}={v}")));
-    for dir in ["forms", "rules", "sql", "sql/tests", "templates"] {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
-            .unwrap_or_default();
-        paths.sort();
-        for p in paths {
-            if let Ok(bytes) = std::fs::read(&p) {
-                parts.push(format!(
-                    "{dir}/{}={}",
-                    p.file_name().unwrap_or_default().to_string_lossy(),
-                    crate::util::sha256_hex(&bytes)
-                ));
-            }
-        }
-    }
+    parts.push(format!("definitions={definitions}"));
     crate::util::sha256_hex(parts.join("\n").as_bytes())[..16].to_string()
 }
 
@@ -450,6 +436,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         bail!("bulletin template {} is missing", template.display());
     }
     let with_models = ctl.job != crate::schedule::Job::Audit;
+    let disclosure = crate::disclosure::Config::load(&opts.project.join("config/disclosure.toml"))?;
 
     // 0. Recover from a killed run; read how the published periods were built.
     crate::publish::recover(&opts.out)?;
@@ -483,8 +470,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     let periods_of: BTreeMap<String, Vec<String>> =
         cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
     let files_of = incremental::files_by_period(&scanned, &periods_of);
-    let run_id = run_id(&scanned, &reference, &opts.project);
     let definitions = incremental::definitions_hash(&opts.project, &reference.hashes);
+    let run_id = run_id(&scanned, &definitions);
 
     // Which periods this run covers, and which of them changed.
     let inbox_periods: Vec<Period> = files_of.keys().filter_map(|k| k.parse().ok()).collect();
@@ -793,7 +780,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                     forms: &forms,
                     reference: &reference,
                     model_defs: &model_defs,
-                    template: &template,
+                    disclosure: &disclosure,
                     gen_dir: &gen_dir,
                     previous_publication: published.as_deref(),
                     staging: &staging,
@@ -863,7 +850,7 @@ struct BuildInputs<'a> {
     forms: &'a Forms,
     reference: &'a Reference,
     model_defs: &'a [models::Model],
-    template: &'a Path,
+    disclosure: &'a crate::disclosure::Config,
     /// The publication being built.
     gen_dir: &'a Path,
     /// The published one (for the revised figures).
@@ -929,7 +916,9 @@ async fn build_outputs(
         exec::submissions_batch(&submissions),
     )
     .await?;
-    let runs = exec::execute(&ctx, b.model_defs).await;
+    let mut runs = exec::execute(&ctx, b.model_defs).await;
+    // Disclosure control before anything is written or rendered (src/disclosure).
+    crate::disclosure::protect_runs(&mut runs, b.disclosure)?;
     let mut outputs: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for r in &runs {
         summary.models.push((r.name.clone(), r.rows(), r.error.clone()));
@@ -942,11 +931,11 @@ async fn build_outputs(
         }
     }
 
-    // 5. The bulletin, with the figures revised since the last publication.
+    // 5. The bulletin (Markdown, PDF, charts), with the figures revised since the last publication.
     let revisions = revised_figures(b.previous_publication, target, outputs.get("indicator_values"))?;
     let issued_on = b.opts.issued_on.unwrap_or_else(|| default_issue_date(target));
-    match crate::bulletin::render_markdown(
-        b.template,
+    match crate::bulletin::render(
+        &crate::bulletin::Templates::in_project(&b.opts.project),
         &crate::bulletin::BulletinInput {
             period: &target.to_string(),
             models: &outputs,
@@ -962,9 +951,9 @@ async fn build_outputs(
             office: "济宁市统计局".to_string(),
         },
     ) {
-        Ok(md) => {
-            let path = b.gen_dir.join("bulletins").join(target.to_string()).join("bulletin.md");
-            store::write_text(&path, &md)?;
+        Ok(rendered) => {
+            let dir = b.gen_dir.join("bulletins").join(target.to_string());
+            let path = crate::bulletin::write(&dir, &rendered)?;
             if target == summary.target {
                 summary.bulletin = Some(path);
             }

@@ -211,6 +211,24 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
             };
             let what = |ind: &str| format!("{period} {region} {bd} {ind}");
             close(get("enterprises"), Some(c.n as f64), &what("enterprises"));
+            // Disclosure control (config/disclosure.toml): fewer than 3 enterprises, or the two
+            // largest above 85% of value added, hides the cell's amounts and rates (status C,
+            // NULL); secondary suppression may hide others too, never the city total.
+            let mut vas: Vec<Decimal> = accepted(data, period, region).filter(|r| pred(r)).map(|r| r.va_ytd).collect();
+            vas.sort_by(|a, b| b.cmp(a));
+            let top2: Decimal = vas.iter().take(2).sum();
+            let primary = c.n < 3 || (c.va > Decimal::ZERO && f(top2) / f(c.va) * 100.0 > 85.0);
+            let status = |ind: &str| iv[&(region.to_string(), bd.clone(), ind.to_string())].2.clone();
+            if primary {
+                assert_eq!(status("va_ytd"), "C", "{}", what("va_ytd"));
+            }
+            if status("va_ytd") == "C" {
+                assert!(!(region == CITY && bd == "_T"), "the city total is never suppressed");
+                for ind in gongbao::disclosure::HIDDEN_INDICATORS {
+                    assert_eq!((status(ind).as_str(), get(ind)), ("C", None), "{}", what(ind));
+                }
+                continue;
+            }
             close(get("output_ytd"), Some(f(c.output)), &what("output_ytd"));
             close(get("output_growth"), growth(c.output, c.output_prev), &what("output_growth"));
             close(get("va_ytd"), Some(f(c.va)), &what("va_ytd"));

@@ -14,6 +14,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// The symbol printed for a missing or non-computable figure.
 pub const MISSING: &str = "—";
 
+/// The symbol printed for a figure suppressed by disclosure control (or too small to show).
+/// Suppressed cells reach the template as this very string, and every filter passes it through.
+pub const SUPPRESSED: &str = "…";
+
 /// The decimal value of a template value, when it is a finite number (or a numeric string).
 pub fn decimal_of(v: &Value) -> Option<Decimal> {
     if v.is_none() || v.is_undefined() {
@@ -51,6 +55,9 @@ pub fn fixed(d: Decimal, dp: u32) -> String {
 }
 
 fn or_missing(v: &Value, f: impl FnOnce(Decimal) -> String) -> String {
+    if v.as_str() == Some(SUPPRESSED) {
+        return SUPPRESSED.to_string();
+    }
     decimal_of(v).map(f).unwrap_or_else(|| MISSING.to_string())
 }
 
@@ -159,6 +166,9 @@ mod tests {
         assert_eq!(num(&v(f64::INFINITY), None), "—");
         assert_eq!(num(&Value::from(()), None), "—");
         assert_eq!(num(&Value::UNDEFINED, None), "—");
+        assert_eq!(num(&Value::from(SUPPRESSED), None), "…");
+        assert_eq!(growth(&Value::from(SUPPRESSED)), "…");
+        assert_eq!(int(&Value::from(SUPPRESSED), Some(",")), "…");
         assert_eq!(num(&Value::from(12_i64), Some(2)), "12.00");
         assert_eq!(num(&v(1e-30), Some(2)), "0.00");
         // beyond rust_decimal's range: no figure, and no panic

@@ -12,16 +12,26 @@
 //! | `office` `issued_on` | `济宁市统计局`, `2025年10月15日` |
 //! | `draft` | true when a county's form is missing or errors are unresolved (the title then carries （草稿）) |
 //! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names) |
+//! | `charts.<name>` | `src`, `alt` of each chart drawn for the period (`trend`, `doublings_progress`, `county_va_growth`; absent when its model is) |
 //!
 //! and the filters `growth`, `pct1`, `pct(dp)`, `num(dp)`, `yi(dp)`, `wan(dp)`, `wanren`,
 //! `int(sep)` of [`format`]. Undefined names are errors (strict mode), so a misspelt column
 //! fails the run instead of printing nothing; a bare `{{ x }}` whose value is none prints `—`.
 //!
+//! **One template, two outputs.** [`render`] renders the template to Markdown, parses that
+//! Markdown into blocks ([`document`]) and lays them out with `templates/bulletin.typ` into a PDF
+//! ([`pdf`], typst as a library); [`write`] puts `bulletin.md`, `bulletin.pdf` and the charts
+//! ([`charts`]) in `bulletins/YYYY-MM/`, each file atomically. Suppressed figures (disclosure
+//! control, `crate::disclosure`) print as `…` in both.
+//!
 //! **Escaping.** Every text cell of every model is Markdown-escaped when it is converted (see
 //! [`values`]), so text from the county returns (project and enterprise names) can never inject
 //! Markdown or HTML into the bulletin, whatever the template does with it.
 
+pub mod charts;
+pub mod document;
 pub mod format;
+pub mod pdf;
 pub mod values;
 
 use std::collections::{BTreeMap, HashMap};
@@ -94,7 +104,7 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
     env.set_loader(minijinja::path_loader(dir));
     let tmpl =
         env.get_template(name).with_context(|| format!("cannot load the bulletin template {}", template.display()))?;
-    let ctx = context(input)?;
+    let ctx = context(input, &[])?;
     let out = tmpl.render(ctx).map_err(|e| anyhow!("rendering {} failed: {}", template.display(), describe(&e)))?;
     Ok(tidy(&out))
 }
@@ -102,7 +112,7 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
 /// The same as [`render_markdown`], from template source (tests, previews).
 pub fn render_markdown_str(source: &str, input: &BulletinInput) -> Result<String> {
     let env = environment();
-    let ctx = context(input)?;
+    let ctx = context(input, &[])?;
     let out = env
         .render_named_str("bulletin.md.j2", source, ctx)
         .map_err(|e| anyhow!("rendering the bulletin failed: {}", describe(&e)))?;
@@ -146,8 +156,9 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// `(region, breakdown, indicator)` → value, from the `indicator_values` model.
-type IndicatorIndex = HashMap<(String, String, String), Option<f64>>;
+/// `(region, breakdown, indicator)` → value, from the `indicator_values` model; a value
+/// suppressed by disclosure control (status `C`) is `Err(())`.
+type IndicatorIndex = HashMap<(String, String, String), std::result::Result<Option<f64>, ()>>;
 
 fn indicator_index(models: &BTreeMap<String, Vec<RecordBatch>>) -> Result<IndicatorIndex> {
     let mut index = HashMap::new();
@@ -161,19 +172,21 @@ fn indicator_index(models: &BTreeMap<String, Vec<RecordBatch>>) -> Result<Indica
         };
         let (region, breakdown, indicator, value) =
             (col("region_code")?, col("breakdown")?, col("indicator")?, col("value")?);
+        let status = batch.column_by_name("status");
         for row in 0..batch.num_rows() {
             let key = (
                 values::text_cell(region, row).unwrap_or_default(),
                 values::text_cell(breakdown, row).unwrap_or_default(),
                 values::text_cell(indicator, row).unwrap_or_default(),
             );
-            index.insert(key, values::number_cell(value, row));
+            let confidential = status.is_some_and(|s| values::text_cell(s, row).as_deref() == Some("C"));
+            index.insert(key, if confidential { Err(()) } else { Ok(values::number_cell(value, row)) });
         }
     }
     Ok(index)
 }
 
-fn context(input: &BulletinInput) -> Result<Value> {
+fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
     let period: Period = input.period.parse()?;
     let index = Arc::new(indicator_index(input.models)?);
 
@@ -190,7 +203,8 @@ fn context(input: &BulletinInput) -> Result<Value> {
                 values::unescape_markdown(&indicator),
             );
             match index.get(&key) {
-                Some(Some(v)) if v.is_finite() => Value::from(*v),
+                Some(Ok(Some(v))) if v.is_finite() => Value::from(*v),
+                Some(Err(())) => Value::from(format::SUPPRESSED),
                 _ => Value::from(()),
             }
         }
@@ -222,7 +236,133 @@ fn context(input: &BulletinInput) -> Result<Value> {
         ("issued_on", Value::from(format!("{}年{}月{}日", d.year(), d.month(), d.day()))),
         ("draft", Value::from(audit.is_draft())),
         ("audit", audit_value),
+        ("charts", charts_value(charts)),
     ]))
+}
+
+/// `charts.<name>` = `{src: "charts/<file>", alt}` (alt Markdown-escaped: it names counties).
+fn charts_value(charts: &[charts::Chart]) -> Value {
+    let map: BTreeMap<String, Value> = charts
+        .iter()
+        .map(|c| {
+            let v = Value::from_iter([
+                ("src", Value::from(format!("{CHARTS_DIR}/{}", c.file))),
+                ("alt", Value::from(values::escape_markdown(&c.alt))),
+            ]);
+            (c.name.to_string(), v)
+        })
+        .collect();
+    Value::from(map)
+}
+
+/// The charts' folder, beside the bulletin.
+pub const CHARTS_DIR: &str = "charts";
+
+/// Everything of one period's bulletin, rendered.
+pub struct Rendered {
+    pub markdown: String,
+    pub pdf: Vec<u8>,
+    /// Pages of the PDF.
+    pub pages: usize,
+    pub charts: Vec<charts::Chart>,
+    /// Problems worth a statistician's attention (characters no font has, typst warnings).
+    pub warnings: Vec<String>,
+}
+
+/// Where the bulletin's templates and fonts are.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    /// `templates/bulletin.md.j2`: the one template the statistician edits.
+    pub markdown: std::path::PathBuf,
+    /// `templates/bulletin.typ`: the PDF's page layout.
+    pub layout: std::path::PathBuf,
+    /// `fonts/`: the bundled CJK fonts.
+    pub fonts: std::path::PathBuf,
+    /// Use only the bundled fonts, even when full system CJK fonts are installed (tests).
+    pub bundled_fonts_only: bool,
+}
+
+impl Templates {
+    /// The usual places under the project folder. A project folder without `fonts/` (a copy
+    /// of only some folders, as tests make) uses the fonts of the source tree it was built from.
+    pub fn in_project(project: &Path) -> Templates {
+        let fonts = project.join("fonts");
+        let fonts = if fonts.is_dir() { fonts } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts") };
+        Templates {
+            markdown: project.join("templates/bulletin.md.j2"),
+            layout: project.join("templates/bulletin.typ"),
+            fonts,
+            bundled_fonts_only: false,
+        }
+    }
+}
+
+/// Renders the bulletin of `input`: charts, Markdown, and the PDF laid out from that Markdown.
+pub fn render(t: &Templates, input: &BulletinInput) -> Result<Rendered> {
+    let period: Period = input.period.parse()?;
+    let index = indicator_index(input.models)?;
+    let city_growth = match index.get(&(CITY_CODE.to_string(), "_T".to_string(), "va_growth".to_string())) {
+        Some(Ok(v)) => *v,
+        _ => None,
+    };
+    let charts = charts::build(input.models, &period.full_label(), city_growth)
+        .map_err(|e| anyhow!("the bulletin's charts could not be drawn: {e}"))?;
+
+    let dir = t.markdown.parent().unwrap_or_else(|| Path::new("."));
+    let name = t
+        .markdown
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow!("template path {} has no file name", t.markdown.display()))?;
+    let mut env = environment();
+    env.set_loader(minijinja::path_loader(dir));
+    let tmpl = env
+        .get_template(name)
+        .with_context(|| format!("cannot load the bulletin template {}", t.markdown.display()))?;
+    let out = tmpl
+        .render(context(input, &charts)?)
+        .map_err(|e| anyhow!("rendering {} failed: {}", t.markdown.display(), describe(&e)))?;
+    let markdown = tidy(&out);
+
+    let doc = document::parse(&markdown, input.audit.is_draft(), &input.office);
+    let fonts = if t.bundled_fonts_only { pdf::Fonts::bundled(&t.fonts)? } else { pdf::Fonts::load(&t.fonts)? };
+    let mut warnings = Vec::new();
+    let mut text = doc.text();
+    for c in &charts {
+        text.push_str(&c.svg);
+    }
+    let missing = pdf::missing_glyphs(&fonts, &text);
+    if !missing.is_empty() {
+        let list: String =
+            missing.iter().map(|c| format!("「{c}」(U+{:04X})", *c as u32)).collect::<Vec<_>>().join("、");
+        warnings.push(format!(
+            "公报中有字体缺少的字符，PDF 中将无法正常显示：{list}；请安装完整的思源/Noto CJK 字体或扩充 fonts/ 子集"
+        ));
+    }
+    let layout = std::fs::read_to_string(&t.layout)
+        .with_context(|| format!("cannot read the bulletin layout {}", t.layout.display()))?;
+    let data = serde_json::to_vec(&doc)?;
+    let files: BTreeMap<String, Vec<u8>> =
+        charts.iter().map(|c| (format!("{CHARTS_DIR}/{}", c.file), c.svg.clone().into_bytes())).collect();
+    let (pdf, pages, typst_warnings) =
+        pdf::compile_pdf(&layout, &data, &files, &fonts, input.issued_on, &format!("gongbao-bulletin-{period}"))?;
+    warnings.extend(typst_warnings.into_iter().map(|w| format!("typst: {w}")));
+    for w in &warnings {
+        tracing::warn!("bulletin {period}: {w}");
+    }
+    Ok(Rendered { markdown, pdf, pages, charts, warnings })
+}
+
+/// Writes `bulletin.md`, `bulletin.pdf` and `charts/*.svg` into `dir` (`bulletins/YYYY-MM`),
+/// each atomically; the charts first, the Markdown last. Returns the Markdown's path.
+pub fn write(dir: &Path, r: &Rendered) -> Result<std::path::PathBuf> {
+    for c in &r.charts {
+        crate::store::write_bytes(&dir.join(CHARTS_DIR).join(&c.file), c.svg.as_bytes())?;
+    }
+    crate::store::write_bytes(&dir.join("bulletin.pdf"), &r.pdf)?;
+    let md = dir.join("bulletin.md");
+    crate::store::write_bytes(&md, r.markdown.as_bytes())?;
+    Ok(md)
 }
 
 /// Collapses runs of blank lines left by template control blocks and ends with one newline.

@@ -135,17 +135,28 @@ pub fn number_cell(col: &ArrayRef, row: usize) -> Option<f64> {
     (!f.is_null(0)).then(|| f.value(0))
 }
 
-/// A model's output as a list of row maps (column name → value).
+/// A model's output as a list of row maps (column name → value). In a row whose `suppressed`
+/// column is true (disclosure control, see `crate::disclosure`), every NULL cell becomes
+/// [`super::format::SUPPRESSED`], which the filters print as `…`.
 pub fn rows_value(batches: &[RecordBatch]) -> Value {
     let mut rows = Vec::new();
     for batch in batches {
         let schema = batch.schema();
+        let suppressed = batch.column_by_name("suppressed");
         for row in 0..batch.num_rows() {
+            let hidden = suppressed.is_some_and(|c| text_cell(c, row).as_deref() == Some("true"));
             let map: BTreeMap<String, Value> = schema
                 .fields()
                 .iter()
                 .zip(batch.columns())
-                .map(|(field, col)| (field.name().clone(), cell(col, row)))
+                .map(|(field, col)| {
+                    let v = if hidden && col.is_null(row) {
+                        Value::from(super::format::SUPPRESSED)
+                    } else {
+                        cell(col, row)
+                    };
+                    (field.name().clone(), v)
+                })
                 .collect();
             rows.push(Value::from(map));
         }
