@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-cargo build --quiet
+[ -n "${NO_BUILD:-}" ] || cargo build --quiet   # NO_BUILD=1: use the binary as built
 bin=target/debug/gongbao
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -106,24 +106,6 @@ pub fn listing(records: &[RunRecord]) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appends_and_skips_a_torn_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = RunRecord { run_id: "a".into(), outcome: "published".into(), ..Default::default() };
-        let b = RunRecord { run_id: "b".into(), outcome: "nothing-new".into(), ..Default::default() };
-        append(dir.path(), &a).unwrap();
-        append(dir.path(), &b).unwrap();
-        let mut f = std::fs::OpenOptions::new().append(true).open(path(dir.path())).unwrap();
-        f.write_all(b"{\"run_id\":\"tor").unwrap();
-        assert_eq!(read(dir.path()).unwrap(), vec![a, b]);
-        assert!(listing(&read(dir.path()).unwrap()).contains("nothing-new"));
-    }
-}
-
 /// The ledger record of a finished run (or of one that failed).
 pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunControl, started: &str) -> RunRecord {
     let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -162,4 +144,22 @@ pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunCont
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_and_skips_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunRecord { run_id: "a".into(), outcome: "published".into(), ..Default::default() };
+        let b = RunRecord { run_id: "b".into(), outcome: "nothing-new".into(), ..Default::default() };
+        append(dir.path(), &a).unwrap();
+        append(dir.path(), &b).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(path(dir.path())).unwrap();
+        f.write_all(b"{\"run_id\":\"tor").unwrap();
+        assert_eq!(read(dir.path()).unwrap(), vec![a, b]);
+        assert!(listing(&read(dir.path()).unwrap()).contains("nothing-new"));
+    }
 }

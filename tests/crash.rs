@@ -59,6 +59,8 @@ fn paused_run(inbox: &Path, out: &Path, stage: &str) -> std::process::Child {
         }
         seen.push(line);
     }
+    child.kill().ok();
+    child.wait().ok();
     panic!("the run never reached {stage}: {}", seen.join("\n"));
 }
 

@@ -124,7 +124,7 @@ const AUDIT_TABLES: &[TableCatalogue] = &[
         "findings",
         "审核发现:每条规则在每个单元格/行上的结果(强制性与核实性)",
         &[
-            ("run_id", "TEXT", "运行编号(全部输入的哈希)"),
+            ("run_id", "TEXT", "构建编号(该报告期所依赖的全部输入的哈希,同样的输入得到同样的编号)"),
             ("region_code", "TEXT", "县市区代码"),
             ("form", "TEXT", "表号"),
             ("file", "TEXT", "文件名"),
