@@ -167,9 +167,23 @@ fn excel_error_name(cell: &Data) -> Option<&'static str> {
     }
 }
 
+/// Excel error values that arrive as text (an .xls or .ods saved by other programs, or a value
+/// pasted as text): reported like the error cells they are, never read as a number or a name.
+const ERROR_TEXTS: &[&str] =
+    &["#DIV/0!", "#REF!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "Err:502", "Err:504", "Err:522"];
+
+fn error_name(cell: &Data) -> Option<&'static str> {
+    if let Data::String(s) = cell {
+        let t = halfwidth(s);
+        let t = t.trim();
+        return ERROR_TEXTS.iter().find(|e| e.eq_ignore_ascii_case(t)).copied();
+    }
+    excel_error_name(cell)
+}
+
 /// Reads a number cell. `Ok(None)` is an empty cell or a "nothing" mark.
 pub fn read_decimal(cell: &Data) -> Result<Option<Decimal>, CellProblem> {
-    if let Some(e) = excel_error_name(cell) {
+    if let Some(e) = error_name(cell) {
         return Err(problem(format!("单元格为错误值{e}"), e));
     }
     match cell {
@@ -189,13 +203,13 @@ pub fn read_decimal(cell: &Data) -> Result<Option<Decimal>, CellProblem> {
         Data::Bool(_) | Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
             Err(problem(format!("\"{}\"不是数值", cell_raw(cell)), cell_raw(cell)))
         }
-        Data::Error(_) => unreachable!("handled above"),
+        Data::Error(_) => Err(problem("单元格为错误值", cell_raw(cell))),
     }
 }
 
 /// Reads a cell as text: numbers as typed (no trailing `.0`), trimmed.
 pub fn read_text(cell: &Data) -> Result<Option<String>, CellProblem> {
-    if let Some(e) = excel_error_name(cell) {
+    if let Some(e) = error_name(cell) {
         return Err(problem(format!("单元格为错误值{e}"), e));
     }
     let s = match cell {
@@ -246,20 +260,32 @@ pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, Ce
             Some(_) => Err(problem(format!("\"{}\"不是整数", cell_raw(cell)), cell_raw(cell))),
         },
         FieldType::Percent => {
-            if let Data::String(s) = cell
+            if error_name(cell).is_none()
+                && let Data::String(s) = cell
                 && let Some(t) = clean_numeric_text(s)
                 && let Some(p) = t.strip_suffix('%')
             {
-                return p
-                    .parse::<f64>()
-                    .map(Value::Float)
+                return Decimal::from_str(p.strip_prefix('+').unwrap_or(p))
+                    .map(decimal_to_float)
                     .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()));
             }
-            Ok(read_decimal(cell)?
-                .map(|d| Value::Float(d.to_string().parse().unwrap_or(f64::NAN)))
-                .unwrap_or(Value::Null))
+            Ok(read_decimal(cell)?.map(decimal_to_float).unwrap_or(Value::Null))
         }
         FieldType::Month => read_month(cell),
+    }
+}
+
+fn decimal_to_float(d: Decimal) -> Value {
+    Value::Float(d.normalize().to_string().parse().unwrap_or(f64::NAN))
+}
+
+/// A percentage cell displayed with a `%` format (Excel stores 8.3% as 0.083), in percent points.
+pub fn percent_points(cell: &Data) -> Option<Value> {
+    match cell {
+        Data::Float(_) | Data::Int(_) => {
+            read_decimal(cell).ok().flatten().map(|d| decimal_to_float(d * Decimal::from(100)))
+        }
+        _ => None,
     }
 }
 
