@@ -185,10 +185,10 @@ pub fn presentation_for(i: usize) -> Presentation {
     order.rotate_left(i % SLOTS);
     Presentation {
         unit: Unit::ALL[i % 4],
-        unit_place: if i % 3 == 0 { UnitPlace::Headers } else { UnitPlace::Block },
+        unit_place: if i.is_multiple_of(3) { UnitPlace::Headers } else { UnitPlace::Block },
         order,
         wording: i % 3,
-        merged: i % 2 == 0,
+        merged: i.is_multiple_of(2),
         numbers: [Numbers::Plain, Numbers::Text, Numbers::TextThousands, Numbers::FullWidth, Numbers::Formula][i % 5],
         nothing: [Nothing::Empty, Nothing::Dash, Nothing::EmDash, Nothing::Slash][(i / 2) % 4],
         blank_after: vec![i % 3, 1 + i % 5],
@@ -199,8 +199,8 @@ pub fn presentation_for(i: usize) -> Presentation {
         // The county and period stay in the sheet, so the sample's file names need not change.
         mark: [FormMark::Code, FormMark::SheetName, FormMark::Title, FormMark::HeadersOnly][(i / 5) % 4],
         county_in_sheet: true,
-        period: if i % 2 == 0 { PeriodStyle::Cumulative } else { PeriodStyle::Month },
-        messy_codes: i % 2 == 0,
+        period: if i.is_multiple_of(2) { PeriodStyle::Cumulative } else { PeriodStyle::Month },
+        messy_codes: i.is_multiple_of(2),
         industry_as_number: i % 3 != 2,
         decoy_sheets: i % 4 == 3,
     }
