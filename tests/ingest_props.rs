@@ -87,3 +87,25 @@ proptest! {
         prop_assert!(rows.findings.is_empty(), "{:?}", rows.findings);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A number cell reads as the decimal its shortest rendering shows (what the county typed),
+    /// whether typed with few decimals or any double at all.
+    #[test]
+    fn number_cells_read_as_their_shortest_rendering(
+        m in -(1i64 << 53)..(1i64 << 53),
+        k in 0u32..12,
+        any_f in -1e15f64..1e15,
+    ) {
+        use gongbao::ingest::values::{MoneyUnit, Value, convert};
+        use gongbao::forms::FieldType;
+        use std::str::FromStr;
+        for f in [m as f64 / 10f64.powi(k as i32), any_f] {
+            let want = rust_decimal::Decimal::from_str(&format!("{f}")).unwrap().normalize().to_string();
+            let got = convert(&calamine::Data::Float(f), FieldType::Text, MoneyUnit::Wanyuan).unwrap();
+            prop_assert_eq!(got, Value::Text(want));
+        }
+    }
+}

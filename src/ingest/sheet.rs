@@ -101,7 +101,14 @@ fn header_keys(form: &FormDef) -> Vec<Vec<String>> {
 
 /// How many distinct columns of `form` have their top header in row `r`.
 fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32) -> usize {
-    let texts: Vec<String> = grid.row_texts(r).map(|(_, t)| header_key(&t)).filter(|k| !k.is_empty()).collect();
+    // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
+    let texts: Vec<String> = (grid.c0..=grid.c1)
+        .filter_map(|c| match grid.get(r, c) {
+            Data::String(s) => Some(header_key(s)),
+            _ => None,
+        })
+        .filter(|k| !k.is_empty())
+        .collect();
     if texts.is_empty() {
         return 0;
     }

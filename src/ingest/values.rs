@@ -134,6 +134,20 @@ fn float_to_decimal(f: f64) -> Option<Decimal> {
     if !f.is_finite() {
         return None;
     }
+    // Fast path, same result: the fewest decimals k for which an integer m gives back exactly
+    // this double (m / 10^k is correctly rounded). Below 2^50 the candidates are more than 4 ulps
+    // apart, so that m is the one the shortest rendering would print.
+    let mut p = 1.0f64;
+    for k in 0..=9u32 {
+        let m = (f * p).round();
+        if m.abs() >= (1u64 << 50) as f64 {
+            break;
+        }
+        if m / p == f {
+            return Some(Decimal::new(m as i64, k));
+        }
+        p *= 10.0;
+    }
     Decimal::from_str(&format!("{f}")).ok().or_else(|| Decimal::from_f64_retain(f))
 }
 
@@ -348,6 +362,24 @@ mod tests {
         let e =
             convert(&Data::Error(calamine::CellErrorType::Div0), FieldType::Amount, MoneyUnit::Wanyuan).unwrap_err();
         assert!(e.message.contains("#DIV/0!"));
+    }
+
+    #[test]
+    fn floats_read_as_typed() {
+        for (f, want) in [
+            (0.1, "0.1"),
+            (1234.5, "1234.5"),
+            (-12.3, "-12.3"),
+            (200000.5, "200000.5"),
+            (0.000015, "0.000015"),
+            (1e-12, "0.000000000001"),
+            (123456789012345.6, "123456789012345.6"),
+            (2f64.powi(60), "1152921504606847000"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ] {
+            assert_eq!(float_to_decimal(f).unwrap().to_string(), want, "{f}");
+            assert_eq!(float_to_decimal(f).unwrap(), Decimal::from_str(&format!("{f}")).unwrap(), "{f}");
+        }
     }
 
     #[test]
