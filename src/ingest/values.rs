@@ -87,6 +87,10 @@ impl MoneyUnit {
 
 /// Full-width ASCII (Ａ１，（）：％) and the ideographic space to their ASCII forms.
 pub fn halfwidth(s: &str) -> String {
+    // Most cells hold nothing to map: copy them whole rather than char by char.
+    if !s.chars().any(|c| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}' | '\u{00A0}')) {
+        return s.to_string();
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -188,6 +192,10 @@ const ERROR_TEXTS: &[&str] =
 
 fn error_name(cell: &Data) -> Option<&'static str> {
     if let Data::String(s) = cell {
+        // Every error text starts with "#" (or "＃") or "Err:".
+        if !s.trim_start().starts_with(['#', '＃', 'E', 'e', 'Ｅ']) {
+            return None;
+        }
         let t = halfwidth(s);
         let t = t.trim();
         return ERROR_TEXTS.iter().find(|e| e.eq_ignore_ascii_case(t)).copied();
