@@ -89,6 +89,10 @@ enum Command {
     Sample {
         #[arg(long, default_value = "sample_data")]
         out: PathBuf,
+        /// Write the same data the untidy ways counties fill the forms (units, column order,
+        /// aliases, text numbers, 合计 rows, …): every return must ingest to the same rows.
+        #[arg(long)]
+        messy: bool,
     },
     /// List the report definitions (models) in the order they run, with what they read, their
     /// tests and their last build; `models docs` writes the data dictionary.
@@ -222,7 +226,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Sample { out } => match gongbao::sample::write_all(&gongbao::sample::generate(), &out) {
+        Command::Sample { out, messy } => match if messy {
+            gongbao::sample::write_messy(&gongbao::sample::generate(), &out)
+        } else {
+            gongbao::sample::write_all(&gongbao::sample::generate(), &out)
+        } {
             Ok(()) => {
                 println!("sample data written to {}", out.display());
                 exit::OK

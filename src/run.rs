@@ -147,7 +147,7 @@ fn run_id(files: &[crate::incremental::InboxFile], definitions: &str) -> String 
 }
 
 /// Picks, for each form × county × period, the newest return; the others are kept on record.
-fn supersede(mut sheets: Vec<(SheetRows, std::time::SystemTime)>) -> (Vec<SheetRows>, Vec<Superseded>) {
+pub fn supersede(mut sheets: Vec<(SheetRows, std::time::SystemTime)>) -> (Vec<SheetRows>, Vec<Superseded>) {
     // Newest first: modification time, then file name (a later upload usually sorts later).
     sheets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.file.cmp(&a.0.file)));
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();

@@ -15,7 +15,11 @@ use crate::reference::Region;
 
 /// Normalised header text: half-width, no white space.
 pub fn normalize(s: &str) -> String {
-    halfwidth(s).chars().filter(|c| !c.is_whitespace()).collect()
+    let h = halfwidth(s);
+    if !h.chars().any(char::is_whitespace) {
+        return h;
+    }
+    h.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// The comparison key of a header: normalised, with every "(...)" part removed.

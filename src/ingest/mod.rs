@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use calamine::{Reader, SheetVisible, open_workbook_auto_from_rs};
+use calamine::{Cell, Data, Range, Reader, SheetVisible, Sheets, open_workbook_auto_from_rs};
 
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::Forms;
@@ -24,6 +24,13 @@ pub use sheet::{Record, SheetRead};
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest sheet accepted, in cells (a guard against zip bombs and runaway used ranges).
 pub const MAX_SHEET_CELLS: u64 = 5_000_000;
+
+/// Largest total size of the parts of a zip-based workbook (.xlsx .xlsm .ods) once unpacked, as
+/// its central directory declares it (the zip reader never inflates a part beyond its declared
+/// size, so this bounds the memory a zip bomb can take).
+pub const MAX_UNZIPPED_BYTES: u64 = 256 * 1024 * 1024;
+/// Most parts a zip-based workbook may hold (a county return has a few dozen).
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
 
 /// Extensions read as spreadsheets.
 pub const EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xls", "ods"];
@@ -37,6 +44,8 @@ pub mod rule {
     pub const UNKNOWN_ITEM: &str = "INGEST-E05";
     pub const SHEET_FILE_DISAGREE: &str = "INGEST-W01";
     pub const SUPERSEDED: &str = "INGEST-W02";
+    /// A 合计 row whose amount differs from the sum of the rows by more than 1 万元.
+    pub const TOTAL_MISMATCH: &str = "INGEST-W03";
 }
 
 #[derive(Debug, Clone)]
@@ -92,23 +101,104 @@ pub fn list_inbox(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Explains a calamine error in words a county bureau understands.
-fn explain_open_error(bytes: &[u8], ext: &str, err: &calamine::Error) -> String {
+/// Refusal messages for whole files (exact texts, so tests and county bureaus see the same words).
+pub mod message {
+    pub const EMPTY: &str = "文件为空(0 字节),请重新报送";
+    pub const ENCRYPTED: &str = "文件已加密(设置了打开密码),请取消密码后重新报送";
+    pub const NOT_SPREADSHEET: &str = "不是 Excel 或 ODS 电子表格文件,请用 Excel 另存为 .xlsx 后重新报送";
+    pub const DAMAGED: &str = "文件已损坏或不完整(可能传输中断),无法打开,请重新导出后报送";
+    pub const ZIP_BOMB: &str = "文件解压后过大或结构异常(疑似压缩炸弹),已拒收";
+    pub const NO_FORM: &str = "文件中没有可识别的报表(表号 JN101—JN104)";
+}
+
+/// Is this an OLE (CFB) container holding an encrypted Office package (`EncryptedPackage`,
+/// how Excel stores an .xlsx with an opening password)?
+fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
+    let needle: Vec<u8> = "EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) && bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Explains a file calamine could not open in words a county bureau understands; the technical
+/// detail goes to the finding's `observed` field.
+fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
     let is_cfb = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     let is_zip = bytes.starts_with(b"PK");
+    let lower = err.to_lowercase();
     if bytes.is_empty() {
-        "文件为空(0 字节)".to_string()
-    } else if is_cfb && matches!(ext, "xlsx" | "xlsm") {
-        "文件已加密(设置了打开密码),请取消密码后重新报送".to_string()
+        message::EMPTY
+    } else if is_encrypted_ooxml(bytes) || lower.contains("password") || lower.contains("encrypt") {
+        message::ENCRYPTED
     } else if !is_cfb && !is_zip {
-        "不是 Excel 或 ODS 电子表格文件,请用 Excel 另存为 .xlsx 后重新报送".to_string()
+        message::NOT_SPREADSHEET
     } else {
-        let detail = err.to_string();
-        if detail.to_lowercase().contains("password") || detail.contains("encrypt") {
-            "文件已加密(设置了打开密码),请取消密码后重新报送".to_string()
-        } else {
-            format!("文件已损坏或不完整,无法打开({detail})")
+        message::DAMAGED
+    }
+}
+
+/// Checks a zip-based workbook's central directory before any part is inflated: the number of
+/// parts and their declared unpacked sizes. `Err` holds (message, detail).
+fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| (message::DAMAGED, format!("zip central directory: {e}")))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err((message::ZIP_BOMB, format!("{} zip entries (at most {MAX_ZIP_ENTRIES})", archive.len())));
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| (message::DAMAGED, format!("zip entry {i}: {e}")))?;
+        total = total.saturating_add(entry.size());
+    }
+    if total > MAX_UNZIPPED_BYTES {
+        return Err((message::ZIP_BOMB, format!("{total} bytes unpacked (at most {MAX_UNZIPPED_BYTES})")));
+    }
+    Ok(())
+}
+
+/// Reads a worksheet into a range, refusing sheets whose cells or used area exceed
+/// [`MAX_SHEET_CELLS`]. For .xlsx the cells are streamed and counted before any rectangle is
+/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes).
+fn read_range<RS: std::io::Read + std::io::Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<Range<Data>, String> {
+    let too_big = |h: u64, w: u64| format!("工作表\"{name}\"过大({h} 行 × {w} 列),已拒收");
+    if let Sheets::Xlsx(x) = workbook {
+        let mut reader = match x.worksheet_cells_reader(name) {
+            Ok(r) => r,
+            // A chart sheet holds no cells: like calamine's own reader, an empty range.
+            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+            Err(e) => return Err(format!("工作表\"{name}\"无法读取: {e}")),
+        };
+        let mut cells: Vec<Cell<Data>> = Vec::new();
+        let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
+        while let Some(cell) = reader.next_cell().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))? {
+            if matches!(cell.get_value(), calamine::DataRef::Empty) {
+                continue;
+            }
+            let (r, c) = cell.get_position();
+            (r0, c0, r1, c1) = (r0.min(r), c0.min(c), r1.max(r), c1.max(c));
+            let (h, w) = (u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1);
+            if h * w > MAX_SHEET_CELLS {
+                return Err(too_big(h, w));
+            }
+            cells.push(Cell::new((r, c), cell.get_value().clone().into()));
         }
+        return Ok(Range::from_sparse(cells));
+    }
+    let range = workbook.worksheet_range(name).map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?;
+    let (h, w) = range.get_size();
+    if (h as u64) * (w as u64) > MAX_SHEET_CELLS {
+        return Err(too_big(h as u64, w as u64));
+    }
+    Ok(range)
+}
+
+/// Cells of an .xlsx sheet displayed as a percentage (number format with `%`): Excel stores
+/// 8.3% as 0.083.
+fn percent_cells<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+) -> Option<calamine::StyleRange> {
+    match workbook {
+        Sheets::Xlsx(x) => x.worksheet_style(name).ok(),
+        _ => None,
     }
 }
 
@@ -146,11 +236,17 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     if !EXTENSIONS.contains(&ext.as_str()) {
         return refuse(out, format!("文件类型 .{ext} 不是可接受的报表格式(.xlsx .xlsm .xls .ods)"));
     }
+    if bytes.starts_with(b"PK")
+        && let Err((why, detail)) = check_zip(&bytes)
+    {
+        return refuse_with(out, why.to_string(), detail);
+    }
     let mut workbook = match open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..])) {
         Ok(wb) => wb,
         Err(e) => {
-            let why = explain_open_error(&bytes, &ext, &e);
-            return refuse(out, why);
+            let detail = e.to_string();
+            let why = explain_open_error(&bytes, &detail);
+            return refuse_with(out, why.to_string(), detail);
         }
     };
     let metas: Vec<(String, bool)> =
@@ -158,24 +254,25 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     let name_hint_region = header::find_region(&file, regions);
     let name_hint_period = header::find_period(&file);
     for (name, hidden) in metas {
-        let range = match workbook.worksheet_range(&name) {
+        let range = match read_range(&mut workbook, &name) {
             Ok(r) => r,
-            Err(e) => {
-                let why = format!("工作表\"{name}\"无法读取: {e}");
+            Err(why) => {
                 out.findings.push(refusal_finding(&out, Some(&name), why));
                 continue;
             }
         };
-        let (h, w) = range.get_size();
-        if (h as u64) * (w as u64) > MAX_SHEET_CELLS {
-            let why = format!("工作表\"{name}\"过大({h} 行 × {w} 列),已拒收");
-            out.findings.push(refusal_finding(&out, Some(&name), why));
-            continue;
-        }
-        let Some(read) = sheet::read_sheet(&range, &name, hidden, forms, regions) else {
+        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, forms, regions) else {
             tracing::debug!(file = %file, sheet = %name, "sheet holds no known form; ignored");
             continue;
         };
+        if let Some(form) = forms.get(&read.form)
+            && form.columns.iter().any(|c| c.ty == crate::forms::FieldType::Percent)
+            && let Some(styles) = percent_cells(&mut workbook, &name)
+        {
+            sheet::scale_percent_cells(&mut read, form, &range, &|r, c| {
+                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
+            });
+        }
         // County and period: the sheet wins over the file name, with a warning when they differ.
         let region_code = read.block.region_code.clone().or_else(|| name_hint_region.clone());
         let mention = read.block.period.or(name_hint_period);
@@ -232,7 +329,7 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         out.sheets.push(sheet_out);
     }
     if out.sheets.is_empty() && out.findings.iter().all(|f| f.severity != Severity::Error) {
-        return refuse(out, "文件中没有可识别的报表(表号 JN101—JN104)".to_string());
+        return refuse(out, message::NO_FORM.to_string());
     }
     out
 }
@@ -252,8 +349,15 @@ fn refusal_finding(file: &IngestedFile, sheet: Option<&str>, message: String) ->
     }
 }
 
-fn refuse(mut out: IngestedFile, why: String) -> IngestedFile {
-    out.findings.push(refusal_finding(&out, None, why.clone()));
+fn refuse(out: IngestedFile, why: String) -> IngestedFile {
+    refuse_with(out, why, String::new())
+}
+
+/// Refuses the whole file; `detail` (the reader's own words) goes to the finding's `observed`.
+fn refuse_with(mut out: IngestedFile, why: String, detail: String) -> IngestedFile {
+    let mut f = refusal_finding(&out, None, why.clone());
+    f.observed = detail;
+    out.findings.push(f);
     out.refusal = Some(why);
     out
 }

@@ -85,6 +85,22 @@ pub struct SheetRows {
     pub column_map: String,
 }
 
+/// A cell address as a person writes it: `表1!H17` (row 1-based, column 0-based).
+pub fn cell_address(sheet: &str, row: u32, col: u32) -> String {
+    format!("{sheet}!{}", crate::util::cell_ref(row - 1, col))
+}
+
+impl SheetRows {
+    /// Where a field of an input row came from (`表1!H17`), through the sheet's column map:
+    /// with the file and its SHA-256 this traces any accepted or quarantined value to its cell.
+    pub fn cell_of(&self, row: u32, field: &str) -> Option<String> {
+        self.column_map.split("; ").find_map(|pair| {
+            let (f, col) = pair.split_once('=')?;
+            (f == field).then(|| format!("{}!{col}{row}", self.sheet))
+        })
+    }
+}
+
 /// Stable identity of an input row: the file's content, the sheet, the row.
 pub fn row_key(sha256: &str, sheet: &str, row: u32) -> String {
     format!("{}:{}:{}", &sha256[..sha256.len().min(16)], sheet, row)
@@ -255,6 +271,38 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
                     format!("{}=", c.field),
                     format!("{}为空(必填项)", header_name(i)),
                 );
+            }
+        }
+    }
+    // 合计 rows: never enterprises, but checked against the column sums (FORMS.md: 1 万元).
+    for t in &read.totals {
+        for (i, c) in form.columns.iter().enumerate() {
+            let (FieldType::Amount, Value::Decimal(total)) = (c.ty, &t.values[i]) else { continue };
+            let sum: Decimal = records
+                .iter()
+                .filter_map(|r| match &r.values[i] {
+                    Value::Decimal(d) => Some(*d),
+                    _ => None,
+                })
+                .sum();
+            if (*total - sum).abs() > Decimal::ONE {
+                findings.push(Finding {
+                    period: period.clone(),
+                    region_code: sheet.region_code.clone(),
+                    form: Some(form.code.clone()),
+                    location: loc(t.row, read.columns[i]),
+                    row_key: Some(row_key(&file.sha256, &read.sheet, t.row)),
+                    rule_id: rule::TOTAL_MISMATCH.to_string(),
+                    severity: Severity::Warning,
+                    observed: format!("{}: 合计={}; 各行之和={}", c.field, total.normalize(), sum.normalize()),
+                    message: format!(
+                        "合计行{}({})与各行之和({})相差超过1万元",
+                        header_name(i),
+                        total.normalize(),
+                        sum.normalize()
+                    ),
+                    explained: false,
+                });
             }
         }
     }

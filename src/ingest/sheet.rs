@@ -5,7 +5,7 @@
 
 use calamine::{Data, Range};
 
-use super::header::{self, BlockInfo, cell_text, header_key, matches_header, normalize};
+use super::header::{self, BlockInfo, cell_text, header_key, normalize};
 use super::values::{self, CellProblem, MoneyUnit, Value};
 use crate::forms::{FieldType, FormDef, Forms, Layout};
 use crate::reference::Region;
@@ -94,15 +94,30 @@ impl<'a> Grid<'a> {
     }
 }
 
+/// The comparison keys of every spelling of each column's top header, computed once per form.
+fn header_keys(form: &FormDef) -> Vec<Vec<String>> {
+    form.columns.iter().map(|c| FormDef::header_names(c).map(header_key).filter(|k| !k.is_empty()).collect()).collect()
+}
+
 /// How many distinct columns of `form` have their top header in row `r`.
-fn header_score(grid: &Grid, form: &FormDef, r: u32) -> usize {
-    let texts: Vec<String> = grid.row_texts(r).map(|(_, t)| t).collect();
+fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32) -> usize {
+    // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
+    let texts: Vec<String> = (grid.c0..=grid.c1)
+        .filter_map(|c| match grid.get(r, c) {
+            Data::String(s) => Some(header_key(s)),
+            _ => None,
+        })
+        .filter(|k| !k.is_empty())
+        .collect();
+    if texts.is_empty() {
+        return 0;
+    }
     let mut seen: Vec<&str> = Vec::new();
-    for col in &form.columns {
+    for (col, col_keys) in form.columns.iter().zip(keys) {
         if seen.contains(&col.header.as_str()) {
             continue;
         }
-        if texts.iter().any(|t| matches_header(col, t)) {
+        if texts.iter().any(|t| col_keys.contains(t)) {
             seen.push(&col.header);
         }
     }
@@ -110,9 +125,10 @@ fn header_score(grid: &Grid, form: &FormDef, r: u32) -> usize {
 }
 
 fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
+    let keys = header_keys(form);
     let last = grid.r1.min(grid.r0 + HEADER_SCAN_ROWS);
     (grid.r0..=last)
-        .map(|r| (r, header_score(grid, form, r)))
+        .map(|r| (r, header_score(grid, form, &keys, r)))
         .filter(|(_, s)| *s >= 2)
         .max_by_key(|(r, s)| (*s, std::cmp::Reverse(*r)))
 }
@@ -196,16 +212,20 @@ pub fn read_sheet(
         }
         tops.push((c, top, sub));
     }
+    // Keys computed once: (top key, sub key) of each sheet column, every spelling of each form column.
+    let keys = header_keys(form);
+    let top_keys: Vec<(String, String)> = tops.iter().map(|(_, t, s)| (header_key(t), header_key(s))).collect();
     let mut col_units: Vec<Option<MoneyUnit>> = vec![None; form.columns.len()];
     for (i, col) in form.columns.iter().enumerate() {
-        let found = tops.iter().find(|(c, top, sub)| {
+        let sub_key = col.sub_header.as_deref().map(header_key);
+        let found = tops.iter().zip(&top_keys).find(|((c, top, _), (tk, sk))| {
             !out.columns.contains(&Some(*c))
-                && match &col.sub_header {
-                    Some(sh) => matches_header(col, top) && header_key(sub) == header_key(sh),
-                    None => matches_header(col, top) || (top.trim().is_empty() && matches_header(col, sub)),
+                && match &sub_key {
+                    Some(sh) => keys[i].contains(tk) && sk == sh,
+                    None => keys[i].contains(tk) || (top.trim().is_empty() && keys[i].contains(sk)),
                 }
         });
-        if let Some((c, top, sub)) = found {
+        if let Some(((c, top, sub), _)) = found {
             out.columns[i] = Some(*c);
             if col.ty == FieldType::Amount {
                 col_units[i] = MoneyUnit::find_in(&normalize(top)).or_else(|| MoneyUnit::find_in(&normalize(sub)));
@@ -227,17 +247,21 @@ pub fn read_sheet(
     }
 
     let sheet_unit = out.block.unit.unwrap_or(MoneyUnit::Wanyuan);
+    let note_prefixes: Vec<String> = NOTE_PREFIXES.iter().map(|p| normalize(p)).collect();
     let label_idx = form.columns.iter().position(|c| c.field == form.label_field).expect("validated");
     let unit_idx = form.columns.iter().position(|c| c.field == "unit");
     for r in data_start..=grid.r1 {
-        let texts: Vec<(u32, String)> = grid.row_texts(r).collect();
-        let has_error_cell = (grid.c0..=grid.c1).any(|c| matches!(grid.get(r, c), Data::Error(_)));
-        if texts.is_empty() && !has_error_cell {
+        // The first cell with anything in it (an error value counts); none: a blank row.
+        let Some(first_cell) = (grid.c0..=grid.c1).map(|c| grid.get(r, c)).find(|d| match d {
+            Data::Empty => false,
+            Data::String(s) => !s.trim().is_empty(),
+            _ => true,
+        }) else {
             out.skipped_rows += 1;
             continue;
-        }
-        let first = normalize(&texts.first().map(|(_, t)| t.clone()).unwrap_or_default());
-        if NOTE_PREFIXES.iter().any(|p| first.starts_with(&normalize(p))) {
+        };
+        let first = normalize(&cell_text(first_cell));
+        if note_prefixes.iter().any(|p| first.starts_with(p.as_str())) {
             out.skipped_rows += 1;
             continue;
         }
@@ -294,4 +318,29 @@ pub fn read_sheet(
         }
     }
     Some(out)
+}
+
+/// Rereads the percent columns of a sheet's rows whose cells are displayed as percentages
+/// (`is_percent(row, col)`, 0-based absolute): 0.083 shown as 8.3% is 8.3 percent points.
+pub fn scale_percent_cells(
+    read: &mut SheetRead,
+    form: &FormDef,
+    range: &Range<Data>,
+    is_percent: &dyn Fn(u32, u32) -> bool,
+) {
+    for (i, col) in form.columns.iter().enumerate() {
+        let Some(c) = read.columns.get(i).copied().flatten() else { continue };
+        if col.ty != FieldType::Percent {
+            continue;
+        }
+        for rec in read.records.iter_mut().chain(read.totals.iter_mut()) {
+            let r = rec.row - 1;
+            if is_percent(r, c)
+                && let Some(cell) = range.get_value((r, c))
+                && let Some(v) = values::percent_points(cell)
+            {
+                rec.values[i] = v;
+            }
+        }
+    }
 }

@@ -87,6 +87,10 @@ impl MoneyUnit {
 
 /// Full-width ASCII (Ａ１，（）：％) and the ideographic space to their ASCII forms.
 pub fn halfwidth(s: &str) -> String {
+    // Most cells hold nothing to map: copy them whole rather than char by char.
+    if !s.chars().any(|c| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}' | '\u{00A0}')) {
+        return s.to_string();
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -134,6 +138,20 @@ fn float_to_decimal(f: f64) -> Option<Decimal> {
     if !f.is_finite() {
         return None;
     }
+    // Fast path, same result: the fewest decimals k for which an integer m gives back exactly
+    // this double (m / 10^k is correctly rounded). Below 2^50 the candidates are more than 4 ulps
+    // apart, so that m is the one the shortest rendering would print.
+    let mut p = 1.0f64;
+    for k in 0..=9u32 {
+        let m = (f * p).round();
+        if m.abs() >= (1u64 << 50) as f64 {
+            break;
+        }
+        if m / p == f {
+            return Some(Decimal::new(m as i64, k));
+        }
+        p *= 10.0;
+    }
     Decimal::from_str(&format!("{f}")).ok().or_else(|| Decimal::from_f64_retain(f))
 }
 
@@ -167,9 +185,27 @@ fn excel_error_name(cell: &Data) -> Option<&'static str> {
     }
 }
 
+/// Excel error values that arrive as text (an .xls or .ods saved by other programs, or a value
+/// pasted as text): reported like the error cells they are, never read as a number or a name.
+const ERROR_TEXTS: &[&str] =
+    &["#DIV/0!", "#REF!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "Err:502", "Err:504", "Err:522"];
+
+fn error_name(cell: &Data) -> Option<&'static str> {
+    if let Data::String(s) = cell {
+        // Every error text starts with "#" (or "＃") or "Err:".
+        if !s.trim_start().starts_with(['#', '＃', 'E', 'e', 'Ｅ']) {
+            return None;
+        }
+        let t = halfwidth(s);
+        let t = t.trim();
+        return ERROR_TEXTS.iter().find(|e| e.eq_ignore_ascii_case(t)).copied();
+    }
+    excel_error_name(cell)
+}
+
 /// Reads a number cell. `Ok(None)` is an empty cell or a "nothing" mark.
 pub fn read_decimal(cell: &Data) -> Result<Option<Decimal>, CellProblem> {
-    if let Some(e) = excel_error_name(cell) {
+    if let Some(e) = error_name(cell) {
         return Err(problem(format!("单元格为错误值{e}"), e));
     }
     match cell {
@@ -189,13 +225,13 @@ pub fn read_decimal(cell: &Data) -> Result<Option<Decimal>, CellProblem> {
         Data::Bool(_) | Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
             Err(problem(format!("\"{}\"不是数值", cell_raw(cell)), cell_raw(cell)))
         }
-        Data::Error(_) => unreachable!("handled above"),
+        Data::Error(_) => Err(problem("单元格为错误值", cell_raw(cell))),
     }
 }
 
 /// Reads a cell as text: numbers as typed (no trailing `.0`), trimmed.
 pub fn read_text(cell: &Data) -> Result<Option<String>, CellProblem> {
-    if let Some(e) = excel_error_name(cell) {
+    if let Some(e) = error_name(cell) {
         return Err(problem(format!("单元格为错误值{e}"), e));
     }
     let s = match cell {
@@ -246,20 +282,32 @@ pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, Ce
             Some(_) => Err(problem(format!("\"{}\"不是整数", cell_raw(cell)), cell_raw(cell))),
         },
         FieldType::Percent => {
-            if let Data::String(s) = cell
+            if error_name(cell).is_none()
+                && let Data::String(s) = cell
                 && let Some(t) = clean_numeric_text(s)
                 && let Some(p) = t.strip_suffix('%')
             {
-                return p
-                    .parse::<f64>()
-                    .map(Value::Float)
+                return Decimal::from_str(p.strip_prefix('+').unwrap_or(p))
+                    .map(decimal_to_float)
                     .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()));
             }
-            Ok(read_decimal(cell)?
-                .map(|d| Value::Float(d.to_string().parse().unwrap_or(f64::NAN)))
-                .unwrap_or(Value::Null))
+            Ok(read_decimal(cell)?.map(decimal_to_float).unwrap_or(Value::Null))
         }
         FieldType::Month => read_month(cell),
+    }
+}
+
+fn decimal_to_float(d: Decimal) -> Value {
+    Value::Float(d.normalize().to_string().parse().unwrap_or(f64::NAN))
+}
+
+/// A percentage cell displayed with a `%` format (Excel stores 8.3% as 0.083), in percent points.
+pub fn percent_points(cell: &Data) -> Option<Value> {
+    match cell {
+        Data::Float(_) | Data::Int(_) => {
+            read_decimal(cell).ok().flatten().map(|d| decimal_to_float(d * Decimal::from(100)))
+        }
+        _ => None,
     }
 }
 
@@ -322,6 +370,24 @@ mod tests {
         let e =
             convert(&Data::Error(calamine::CellErrorType::Div0), FieldType::Amount, MoneyUnit::Wanyuan).unwrap_err();
         assert!(e.message.contains("#DIV/0!"));
+    }
+
+    #[test]
+    fn floats_read_as_typed() {
+        for (f, want) in [
+            (0.1, "0.1"),
+            (1234.5, "1234.5"),
+            (-12.3, "-12.3"),
+            (200000.5, "200000.5"),
+            (0.000015, "0.000015"),
+            (1e-12, "0.000000000001"),
+            (123456789012345.6, "123456789012345.6"),
+            (2f64.powi(60), "1152921504606847000"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ] {
+            assert_eq!(float_to_decimal(f).unwrap().to_string(), want, "{f}");
+            assert_eq!(float_to_decimal(f).unwrap(), Decimal::from_str(&format!("{f}")).unwrap(), "{f}");
+        }
     }
 
     #[test]

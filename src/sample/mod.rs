@@ -17,6 +17,7 @@ mod catalog;
 mod codes;
 mod enterprises;
 mod items;
+pub mod messy;
 mod rng;
 mod write;
 
@@ -26,7 +27,7 @@ use rust_decimal::Decimal;
 
 pub use codes::{CREDIT_ALPHABET, credit_check_char, is_valid_credit_code};
 pub use rng::SEED;
-pub use write::{workbook_bytes, write_all, write_reference};
+pub use write::{workbook_bytes, workbook_bytes_with, write_all, write_messy, write_reference};
 
 /// The periods of the sample, cumulative from January (`2025-02` = 1—2月).
 pub const PERIODS: [&str; 8] = ["2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09"];

@@ -126,6 +126,29 @@ struct Block<'a> {
 
 /// The bytes of one county's workbook (what [`write_all`] writes as `ret.file_name`).
 pub fn workbook_bytes(data: &SampleData, ret: &CountyReturn) -> Result<Vec<u8>> {
+    workbook_bytes_with(data, ret, None)
+}
+
+/// Writes `dir/returns/*.xlsx` in "messy" mode: the same data, each county's JN101 sheet in
+/// another untidy presentation ([`super::messy::presentation_for`]), plus the reference files.
+pub fn write_messy(data: &SampleData, dir: &Path) -> Result<()> {
+    let returns_dir = dir.join("returns");
+    fs::create_dir_all(&returns_dir).with_context(|| format!("creating {}", returns_dir.display()))?;
+    for (i, ret) in data.returns.iter().enumerate() {
+        let p = super::messy::presentation_for(i);
+        let bytes = workbook_bytes_with(data, ret, Some(&p))?;
+        let path = returns_dir.join(&ret.file_name);
+        fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    write_reference(data, &dir.join("reference"))
+}
+
+/// One county's workbook; with a presentation, its JN101 sheet is written in messy mode.
+pub fn workbook_bytes_with(
+    data: &SampleData,
+    ret: &CountyReturn,
+    messy: Option<&super::messy::Presentation>,
+) -> Result<Vec<u8>> {
     let spec = REGIONS.iter().find(|r| r.code == ret.region_code).context("unknown region")?;
     let year: u16 = ret.period[..4].parse()?;
     let month: u8 = ret.period[5..].parse()?;
@@ -161,7 +184,20 @@ pub fn workbook_bytes(data: &SampleData, ret: &CountyReturn) -> Result<Vec<u8>> 
             .set_creation_datetime(&created),
     );
     let names = ctx.layout.sheet_names;
-    jn101_sheet(wb.add_worksheet().set_name(names[0])?, &fmt, &ctx, ret)?;
+    match messy {
+        None => jn101_sheet(wb.add_worksheet().set_name(names[0])?, &fmt, &ctx, ret)?,
+        Some(p) => {
+            if p.decoy_sheets {
+                super::messy::decoy_sheets(&mut wb)?;
+            }
+            let name = match p.mark {
+                super::messy::FormMark::SheetName => "规上工业",
+                super::messy::FormMark::HeadersOnly => "数据",
+                _ => names[0],
+            };
+            super::messy::jn101_sheet(wb.add_worksheet().set_name(name)?, &ret.jn101, spec.reporter, &ret.period, p)?
+        }
+    }
     jn102_sheet(wb.add_worksheet().set_name(names[1])?, &fmt, &ctx, ret)?;
     jn103_sheet(wb.add_worksheet().set_name(names[2])?, &fmt, &ctx, ret)?;
     jn104_sheet(wb.add_worksheet().set_name(names[3])?, &fmt, &ctx, ret, data)?;

@@ -1,0 +1,691 @@
+//! The ingest fixture corpus: every untidy way FORMS.md says county returns arrive, each with the
+//! exact clean rows it must give, or the exact refusal (rule id and message).
+//!
+//! Most workbooks are written here from code (the sample generator's messy mode,
+//! `gongbao::sample::messy`), so the corpus can be read as code. The .xls, .ods, encrypted and
+//! zip-bomb files are committed under tests/fixtures/ingest/, made by
+//! scripts/make_ingest_fixtures.py.
+
+mod ingest_support;
+
+use gongbao::findings::Severity;
+use gongbao::ingest::{self, IngestedFile, message, rule};
+use gongbao::sample::messy::{
+    self, FormMark, Nothing, Numbers, PeriodStyle, Presentation, TotalPlace, Unit, UnitPlace,
+};
+use ingest_support::{Env, canonical, clean, column, expected, project};
+use rust_xlsxwriter::{Format, Formula, Workbook};
+
+const FILE: &str = "邹城市_2025年1-9月_倍增监测报表.xlsx";
+
+/// Writes the canonical data in presentation `p` as `file`, ingests it and checks that it gives
+/// exactly the canonical rows for 邹城市 (370883), 2025-09, with no error of any kind.
+fn same_rows(file: &str, p: &Presentation) -> IngestedFile {
+    let env = Env::new();
+    let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", p).unwrap();
+    let f = env.ingest(file, &bytes);
+    assert!(f.refusal.is_none(), "{:?}", f.refusal);
+    assert_eq!(f.sheets.len(), 1, "one form sheet, decoys ignored: {:?}", f.findings);
+    let s = &f.sheets[0];
+    assert_eq!(s.read.form, "JN101");
+    assert!(s.refusal.is_none(), "{:?}", s.refusal);
+    assert_eq!(s.region_code.as_deref(), Some("370883"));
+    assert_eq!(s.period.unwrap().to_string(), "2025-09");
+    let expect_totals = usize::from(p.total != TotalPlace::None);
+    assert_eq!(s.read.totals.len(), expect_totals, "the 合计 row is recognised, never an enterprise");
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(f.findings.iter().all(|x| x.severity == Severity::Warning), "{:?}", f.findings);
+    f
+}
+
+fn tidy() -> Presentation {
+    Presentation::default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presentations that must give exactly the canonical rows.
+
+#[test]
+fn c01_tidy_return() {
+    let f = same_rows(FILE, &tidy());
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+}
+
+#[test]
+fn c02_unit_yuan_in_header_block() {
+    same_rows(FILE, &Presentation { unit: Unit::Yuan, ..tidy() });
+}
+
+#[test]
+fn c03_unit_qianyuan_in_header_block() {
+    same_rows(FILE, &Presentation { unit: Unit::Qianyuan, ..tidy() });
+}
+
+#[test]
+fn c04_unit_yiyuan_in_header_block() {
+    same_rows(FILE, &Presentation { unit: Unit::Yiyuan, ..tidy() });
+}
+
+#[test]
+fn c05_unit_qianyuan_in_each_header() {
+    same_rows(FILE, &Presentation { unit: Unit::Qianyuan, unit_place: UnitPlace::Headers, ..tidy() });
+}
+
+#[test]
+fn c06_unit_yiyuan_in_each_header() {
+    same_rows(FILE, &Presentation { unit: Unit::Yiyuan, unit_place: UnitPlace::Headers, ..tidy() });
+}
+
+#[test]
+fn c07_columns_in_another_order() {
+    same_rows(FILE, &Presentation { order: (0..messy::SLOTS).rev().collect(), ..tidy() });
+}
+
+#[test]
+fn c08_header_aliases() {
+    // 社会信用代码, 企业名称, 国民经济行业代码, 总产值, 增加值, 主营业务收入, 利润, 从业人员期末人数, 说明
+    same_rows(FILE, &Presentation { wording: 1, ..tidy() });
+}
+
+#[test]
+fn c09_headers_with_spaces_line_breaks_fullwidth_brackets() {
+    same_rows(FILE, &Presentation { wording: 2, ..tidy() });
+}
+
+#[test]
+fn c10_top_headers_repeated_not_merged() {
+    same_rows(FILE, &Presentation { merged: false, ..tidy() });
+}
+
+#[test]
+fn c11_numbers_typed_as_text() {
+    same_rows(FILE, &Presentation { numbers: Numbers::Text, ..tidy() });
+}
+
+#[test]
+fn c12_thousands_separators_and_trailing_spaces() {
+    same_rows(FILE, &Presentation { numbers: Numbers::TextThousands, unit: Unit::Yuan, ..tidy() });
+}
+
+#[test]
+fn c13_fullwidth_digits_and_signs() {
+    same_rows(FILE, &Presentation { numbers: Numbers::FullWidth, ..tidy() });
+}
+
+#[test]
+fn c14_formulas_read_through_cached_values() {
+    same_rows(FILE, &Presentation { numbers: Numbers::Formula, unit: Unit::Qianyuan, ..tidy() });
+}
+
+#[test]
+fn c15_dash_for_nothing() {
+    same_rows(FILE, &Presentation { nothing: Nothing::Dash, ..tidy() });
+}
+
+#[test]
+fn c16_em_dash_for_nothing() {
+    same_rows(FILE, &Presentation { nothing: Nothing::EmDash, ..tidy() });
+}
+
+#[test]
+fn c17_slash_for_nothing() {
+    same_rows(FILE, &Presentation { nothing: Nothing::Slash, ..tidy() });
+}
+
+#[test]
+fn c18_blank_rows_in_the_middle() {
+    same_rows(FILE, &Presentation { blank_after: vec![0, 1, 2], ..tidy() });
+}
+
+#[test]
+fn c19_total_row_on_top() {
+    same_rows(FILE, &Presentation { total: TotalPlace::Top, ..tidy() });
+}
+
+#[test]
+fn c20_total_row_in_the_middle() {
+    same_rows(FILE, &Presentation { total: TotalPlace::Middle, ..tidy() });
+}
+
+#[test]
+fn c21_no_total_row_no_notes() {
+    same_rows(FILE, &Presentation { total: TotalPlace::None, notes: false, ..tidy() });
+}
+
+#[test]
+fn c22_extra_columns() {
+    // 序号, 乡镇, 联系人
+    same_rows(FILE, &Presentation { extras: true, ..tidy() });
+}
+
+#[test]
+fn c23_hidden_column() {
+    same_rows(FILE, &Presentation { hidden_column: true, ..tidy() });
+}
+
+#[test]
+fn c24_form_known_by_sheet_name() {
+    same_rows(FILE, &Presentation { mark: FormMark::SheetName, ..tidy() });
+}
+
+#[test]
+fn c25_form_known_by_title() {
+    same_rows(FILE, &Presentation { mark: FormMark::Title, ..tidy() });
+}
+
+#[test]
+fn c26_form_known_by_headers_alone() {
+    same_rows(FILE, &Presentation { mark: FormMark::HeadersOnly, ..tidy() });
+}
+
+#[test]
+fn c27_instructions_and_hidden_sheets_ignored() {
+    same_rows(FILE, &Presentation { decoy_sheets: true, ..tidy() });
+}
+
+#[test]
+fn c28_credit_codes_lower_case_with_spaces() {
+    same_rows(FILE, &Presentation { messy_codes: true, ..tidy() });
+}
+
+#[test]
+fn c29_industry_codes_stored_as_numbers() {
+    // 0610 arrives as the number 610 and is restored to four digits.
+    same_rows(FILE, &Presentation { industry_as_number: true, ..tidy() });
+}
+
+#[test]
+fn c30_county_and_period_from_the_file_name_short_name() {
+    let p = Presentation { county_in_sheet: false, period: PeriodStyle::Absent, ..tidy() };
+    let f = same_rows("邹城_2025年1-9月_规上工业.xlsx", &p);
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+}
+
+#[test]
+fn c31_county_code_and_numeric_period_in_the_file_name() {
+    let p = Presentation { county_in_sheet: false, period: PeriodStyle::Absent, ..tidy() };
+    same_rows("370883_202509.xlsx", &p);
+}
+
+#[test]
+fn c32_period_written_as_a_single_month() {
+    same_rows(FILE, &Presentation { period: PeriodStyle::Month, ..tidy() });
+}
+
+#[test]
+fn c33_sheet_and_file_name_disagree_the_sheet_wins_with_a_warning() {
+    let f = same_rows("任城区_2025年1-8月_倍增监测报表.xlsx", &tidy());
+    let mut w: Vec<(String, String)> = f.findings.iter().map(|x| (x.rule_id.clone(), x.message.clone())).collect();
+    w.sort();
+    assert_eq!(
+        w,
+        vec![
+            (
+                rule::SHEET_FILE_DISAGREE.to_string(),
+                "表内填报单位(370883)与文件名(370811)不一致,以表内为准".to_string()
+            ),
+            (
+                rule::SHEET_FILE_DISAGREE.to_string(),
+                "表内报告期(2025-09)与文件名(2025-08)不一致,以表内为准".to_string()
+            ),
+        ]
+    );
+    assert!(
+        f.findings.iter().all(|x| x.severity == Severity::Warning && x.location.sheet.as_deref() == Some("Sheet1"))
+    );
+}
+
+#[test]
+fn c34_everything_at_once() {
+    for i in [3, 7, 11, 22, 29] {
+        same_rows(FILE, &messy::presentation_for(i));
+    }
+}
+
+#[test]
+fn c35_old_xls_workbook() {
+    // BIFF8, 千元, merged two-row headers, numbers as text with separators, "—", a blank row,
+    // a 合计 row, industry code 610 stored as a number (scripts/make_ingest_fixtures.py).
+    let env = Env::new();
+    let bytes = std::fs::read(project().join("tests/fixtures/ingest/zoucheng_jn101.xls")).unwrap();
+    let f = env.ingest("zoucheng_jn101.xls", &bytes);
+    assert!(f.refusal.is_none(), "{:?}", f.refusal);
+    let s = &f.sheets[0];
+    assert_eq!((s.read.form.as_str(), s.region_code.as_deref()), ("JN101", Some("370883")));
+    assert_eq!(s.period.unwrap().to_string(), "2025-09");
+    assert_eq!(s.read.totals.len(), 1);
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+}
+
+#[test]
+fn c36_ods_workbook() {
+    // OpenDocument: columns in another order, top headers repeated, lower-case credit codes,
+    // a hidden decoy sheet, a note under the data.
+    let env = Env::new();
+    let bytes = std::fs::read(project().join("tests/fixtures/ingest/zoucheng_jn101.ods")).unwrap();
+    let f = env.ingest("zoucheng_jn101.ods", &bytes);
+    assert!(f.refusal.is_none(), "{:?}", f.refusal);
+    assert_eq!(f.sheets.len(), 1, "{:?}", f.findings);
+    let s = &f.sheets[0];
+    assert_eq!((s.read.sheet.as_str(), s.region_code.as_deref()), ("规上工业", Some("370883")));
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+}
+
+#[test]
+fn c37_xlsm_workbook() {
+    // A macro-enabled workbook is read like an .xlsx (rust_xlsxwriter writes the same package).
+    let env = Env::new();
+    let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    let f = env.ingest("邹城市_2025年1-9月.xlsm", &bytes);
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+}
+
+#[test]
+fn c38_hidden_sheet_that_is_a_form_is_read() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    messy::decoy_sheets(&mut wb).unwrap();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    ws.set_hidden(true);
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(f.sheets.len(), 1);
+    assert!(f.sheets[0].read.hidden);
+    assert_eq!(clean(&env.sheet_rows(&f)[0]), expected(&canonical()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cells that are reported, never guessed.
+
+#[test]
+fn c39_error_cells_are_reported_on_their_cell_never_read_as_zero() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    // Rows 6..9 hold the data; columns D.. the amounts (output_ytd is D, va_ytd F, revenue_ytd H).
+    ws.write_formula(5, 3, Formula::new("=1/0").set_result("#DIV/0!")).unwrap();
+    ws.write_formula(6, 5, Formula::new("=#REF!").set_result("#REF!")).unwrap();
+    ws.write_formula(7, 7, Formula::new("=\"a\"+1").set_result("#VALUE!")).unwrap();
+    ws.write_formula(8, 3, Formula::new("=NA()").set_result("#N/A")).unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    let mut got: Vec<(Option<String>, String, String)> = rows
+        .findings
+        .iter()
+        .filter(|x| x.rule_id == "JN101-E03")
+        .map(|x| (x.location.cell.clone(), x.message.clone(), x.observed.clone()))
+        .collect();
+    got.sort();
+    let cell = |c: &str| Some(c.to_string());
+    assert_eq!(
+        got,
+        vec![
+            (cell("D6"), "工业总产值(本年累计)单元格为错误值#DIV/0!".into(), "output_ytd=#DIV/0!".into()),
+            (cell("D9"), "工业总产值(本年累计)单元格为错误值#N/A".into(), "output_ytd=#N/A".into()),
+            (cell("F7"), "工业增加值(本年累计)单元格为错误值#REF!".into(), "va_ytd=#REF!".into()),
+            (cell("H8"), "营业收入(本年累计)单元格为错误值#VALUE!".into(), "revenue_ytd=#VALUE!".into()),
+        ]
+    );
+    // The values are null (quarantined by the audit), not 0.
+    assert_eq!(column(&rows, "output_ytd")[0], "");
+    assert_eq!(column(&rows, "va_ytd")[1], "");
+    // Every finding names its file, hash and sheet: 表1!D6.
+    let f6 = rows.findings.iter().find(|x| x.location.cell.as_deref() == Some("D6")).unwrap();
+    assert_eq!(f6.location.sheet.as_deref(), Some("表1"));
+    assert_eq!(f6.location.sha256, f.sha256);
+    assert!(f6.one_line().starts_with(&format!("{FILE} 表1!D6 [JN101-E03 强制性]")), "{}", f6.one_line());
+}
+
+#[test]
+fn c40_total_row_that_disagrees_with_the_sums_is_a_warning_on_its_cell() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    let p = Presentation { total: TotalPlace::Top, ..tidy() };
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &p).unwrap();
+    // The 合计 row is row 6; its 营业收入(本年累计) (H6) is off by 100 万元, 利润 (J6) by 0.5.
+    ws.write_number(5, 7, 150356.8).unwrap();
+    ws.write_number(5, 9, 9600.5).unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(f.sheets[0].read.records.len(), 4, "the 合计 row is not an enterprise");
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    let w: Vec<_> =
+        rows.findings.iter().map(|x| (x.rule_id.as_str(), x.location.cell.as_deref(), x.message.as_str())).collect();
+    assert_eq!(
+        w,
+        vec![(rule::TOTAL_MISMATCH, Some("H6"), "合计行营业收入(本年累计)(150356.8)与各行之和(150256.8)相差超过1万元")]
+    );
+    assert_eq!(rows.findings[0].severity, Severity::Warning);
+}
+
+#[test]
+fn c41_percentages_as_fraction_points_or_text() {
+    // JN104 形象进度 written as 0.35 shown as 35%, as 35, as "35%" and as "３５％": all 35.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("重点项目").unwrap();
+    ws.write_string(0, 0, "表号:JN104").unwrap();
+    ws.write_string(1, 0, "填报单位:邹城市统计局 2025年1—9月").unwrap();
+    // A one-row header.
+    let h = [
+        "项目名称",
+        "所属产业链",
+        "总投资(万元)",
+        "本年计划投资(万元)",
+        "本年完成投资(万元)",
+        "累计完成投资(万元)",
+        "形象进度(%)",
+        "项目状态",
+    ];
+    for (c, t) in h.iter().enumerate() {
+        ws.write_string(2, c as u16, *t).unwrap();
+    }
+    let pct = Format::new().set_num_format("0%");
+    for r in 0..4u32 {
+        ws.write_string(3 + r, 0, format!("项目{r}")).unwrap();
+        ws.write_string(3 + r, 1, "工程机械产业链").unwrap();
+        for c in 2..6u16 {
+            ws.write_number(3 + r, c, 1000.0).unwrap();
+        }
+        ws.write_string(3 + r, 7, "在建").unwrap();
+    }
+    ws.write_number_with_format(3, 6, 0.35, &pct).unwrap();
+    ws.write_number(4, 6, 35.0).unwrap();
+    ws.write_string(5, 6, "35%").unwrap();
+    ws.write_string(6, 6, "３５％").unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(rows.form, "JN104");
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert_eq!(column(&rows, "progress_pct"), vec!["35.0", "35.0", "35.0", "35.0"]);
+    // A percentage shown as 8.3% (0.083), typed 8.3 or "8.3%" in JN102 增速.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表2").unwrap();
+    ws.write_string(0, 0, "表号:JN102  填报单位:邹城市统计局 2025年1—9月").unwrap();
+    for (c, t) in ["指标名称", "计量单位", "本年累计", "上年同期", "增速(%)"].iter().enumerate() {
+        ws.write_string(1, c as u16, *t).unwrap();
+    }
+    let pct1 = Format::new().set_num_format("0.0%");
+    for (r, label) in ["生产性服务业营业收入", "外贸进出口总额", "其中:出口"].iter().enumerate() {
+        let r = 2 + r as u32;
+        ws.write_string(r, 0, *label).unwrap();
+        ws.write_string(r, 1, "万元").unwrap();
+        ws.write_number(r, 2, 1083.0).unwrap();
+        ws.write_number(r, 3, 1000.0).unwrap();
+    }
+    ws.write_formula_with_format(2, 4, Formula::new("=C3/D3-1").set_result("0.083"), &pct1).unwrap();
+    ws.write_number(3, 4, 8.3).unwrap();
+    ws.write_string(4, 4, "8.3%").unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(column(&rows, "reported_growth"), vec!["8.3", "8.3", "8.3"]);
+}
+
+#[test]
+fn c42_units_convert_exactly_without_float_drift() {
+    // 0.1 亿元, 1234567.89 元 and 0.3 千元 are exactly 1000, 123.456789 and 0.03 万元.
+    let env = Env::new();
+    let mut rows = canonical();
+    rows.truncate(1);
+    for (unit, value, want) in [
+        (Unit::Yiyuan, "0.1", "1000.000000"),
+        (Unit::Yuan, "1234567.89", "123.456789"),
+        (Unit::Qianyuan, "0.3", "0.030000"),
+    ] {
+        let p = Presentation { unit, total: TotalPlace::None, ..tidy() };
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet().set_name("表1").unwrap();
+        messy::jn101_sheet(ws, &rows, "邹城市统计局", "2025-09", &p).unwrap();
+        ws.write_string(5, 7, value).unwrap(); // 营业收入(本年累计), as text
+        let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+        assert_eq!(column(&env.sheet_rows(&f)[0], "revenue_ytd"), vec![want]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Returns refused with the reason.
+
+fn sheet_refusal(f: &IngestedFile) -> (String, String) {
+    let (r, m) = f.sheets[0].refusal.clone().expect("sheet refused");
+    (r.to_string(), m)
+}
+
+#[test]
+fn c43_january_only_return_is_refused() {
+    let env = Env::new();
+    let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-01", &tidy()).unwrap();
+    let f = env.ingest("邹城市_2025年1月.xlsx", &bytes);
+    assert_eq!(
+        sheet_refusal(&f),
+        (rule::JANUARY_ONLY.into(), "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送".into())
+    );
+}
+
+#[test]
+fn c44_no_county_anywhere_is_refused() {
+    let env = Env::new();
+    let p = Presentation { county_in_sheet: false, ..tidy() };
+    let bytes = messy::jn101_workbook(&canonical(), "", "2025-09", &p).unwrap();
+    let f = env.ingest("2025年1-9月_报表.xlsx", &bytes);
+    assert_eq!(
+        sheet_refusal(&f),
+        (rule::NO_REGION_OR_PERIOD.into(), "无法确定填报单位:表头\"填报单位\"和文件名均未写明县市区".into())
+    );
+    let f2 = env.sheet_rows(&f);
+    assert_eq!(f2[0].refusal.as_ref().unwrap().0, rule::NO_REGION_OR_PERIOD);
+}
+
+#[test]
+fn c45_missing_required_column_is_refused() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    ws.write_string(0, 0, "表号:JN101 填报单位:邹城市统计局 2025年1—9月").unwrap();
+    for (c, t) in ["统一社会信用代码", "单位详细名称", "行业代码"].iter().enumerate() {
+        ws.write_string(1, c as u16, *t).unwrap();
+    }
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let (r, m) = sheet_refusal(&f);
+    assert_eq!(r, rule::SHEET_LAYOUT);
+    assert!(m.starts_with("缺少必填列: 工业总产值(本年累计)、工业总产值(上年同期)、"), "{m}");
+}
+
+/// A whole file refused: its exact reason, one error finding naming the file, no sheets.
+fn refused(f: &IngestedFile, why: &str) {
+    assert_eq!(f.refusal.as_deref(), Some(why));
+    assert!(f.sheets.is_empty());
+    assert_eq!(f.findings.len(), 1);
+    assert_eq!((f.findings[0].rule_id.as_str(), f.findings[0].message.as_str()), (rule::UNREADABLE, why));
+    assert_eq!(f.findings[0].severity, Severity::Error);
+}
+
+#[test]
+fn c46_not_a_spreadsheet() {
+    let env = Env::new();
+    refused(&env.ingest("邹城市_2025年1-9月.xlsx", "县区报表见附件".as_bytes()), message::NOT_SPREADSHEET);
+    // A PDF renamed .xls.
+    refused(&env.ingest("邹城市_2025年1-9月.xls", b"%PDF-1.4\n%\xe2\xe3\n"), message::NOT_SPREADSHEET);
+}
+
+#[test]
+fn c47_password_protected() {
+    let env = Env::new();
+    let bytes = std::fs::read(project().join("tests/fixtures/ingest/encrypted.xlsx")).unwrap();
+    refused(&env.ingest("任城区_2025年1-2月_加密.xlsx", &bytes), message::ENCRYPTED);
+}
+
+#[test]
+fn c48_truncated() {
+    let env = Env::new();
+    let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    refused(&env.ingest(FILE, &bytes[..bytes.len() / 2]), message::DAMAGED);
+    // Cut inside the central directory (the tail), too.
+    refused(&env.ingest(FILE, &bytes[..bytes.len() - 30]), message::DAMAGED);
+}
+
+#[test]
+fn c49_empty_file() {
+    let env = Env::new();
+    refused(&env.ingest(FILE, b""), message::EMPTY);
+}
+
+#[test]
+fn c50_zip_bomb() {
+    // 300 MB of blanks packed into 300 kB: refused from the central directory, before inflating.
+    let env = Env::new();
+    let bytes = std::fs::read(project().join("tests/fixtures/ingest/zip_bomb.xlsx")).unwrap();
+    let f = env.ingest("zip_bomb.xlsx", &bytes);
+    refused(&f, message::ZIP_BOMB);
+    assert!(f.findings[0].observed.contains("bytes unpacked"), "{}", f.findings[0].observed);
+}
+
+#[test]
+fn c51_huge_sparse_sheet_is_refused_without_allocating_it() {
+    // Two cells, A1 and XFD1048576: a bare range would be 17 billion cells.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    ws.write_string(0, 0, "表号:JN101").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert!(f.sheets.is_empty());
+    let msgs: Vec<_> = f.findings.iter().map(|x| (x.rule_id.as_str(), x.message.as_str())).collect();
+    assert_eq!(msgs[0], (rule::UNREADABLE, "工作表\"表1\"过大(1048576 行 × 16384 列),已拒收"));
+}
+
+#[test]
+fn c52_other_file_types_are_refused() {
+    let env = Env::new();
+    refused(
+        &env.ingest("邹城市_2025年1-9月.csv", "统一社会信用代码,单位详细名称".as_bytes()),
+        "文件类型 .csv 不是可接受的报表格式(.xlsx .xlsm .xls .ods)",
+    );
+}
+
+#[test]
+fn c53_workbook_without_any_form() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    messy::decoy_sheets(&mut wb).unwrap();
+    refused(&env.ingest(FILE, &wb.save_to_buffer().unwrap()), message::NO_FORM);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provenance, and a run with hostile files beside good ones.
+
+#[test]
+fn c54_every_value_traces_to_its_cell() {
+    let env = Env::new();
+    let p = Presentation { extras: true, total: TotalPlace::Top, ..tidy() };
+    let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &p).unwrap();
+    let f = env.ingest(FILE, &bytes);
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(f.sha256, gongbao::util::sha256_hex(&bytes));
+    assert_eq!(column(&rows, "_source_file"), vec![FILE; 4]);
+    assert_eq!(column(&rows, "_source_sha256"), vec![f.sha256.clone(); 4]);
+    assert_eq!(column(&rows, "_source_sheet"), vec!["Sheet1"; 4]);
+    // Title, 表号, 填报单位 lines, two header rows, 合计 on row 6: data on rows 7..10.
+    assert_eq!(column(&rows, "_source_row"), vec!["7", "8", "9", "10"]);
+    // 序号 A, credit code B, name C, 乡镇 D, industry E, 工业总产值 F/G, 工业增加值 H/I, 营业收入 J/K…
+    assert_eq!(rows.cell_of(8, "revenue_ytd").as_deref(), Some("Sheet1!J8"));
+    assert_eq!(rows.cell_of(7, "credit_code").as_deref(), Some("Sheet1!B7"));
+    assert_eq!(ingest::rows::cell_address("表1", 17, 7), "表1!H17");
+}
+
+#[test]
+fn c55_hostile_files_are_refused_alone_the_rest_of_the_run_goes_on() {
+    let env = Env::new();
+    let inbox = env.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let good = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    std::fs::write(inbox.join(FILE), &good).unwrap();
+    std::fs::write(inbox.join("truncated.xlsx"), &good[..good.len() / 3]).unwrap();
+    std::fs::write(inbox.join("empty.xlsx"), b"").unwrap();
+    std::fs::copy(project().join("tests/fixtures/ingest/encrypted.xlsx"), inbox.join("encrypted.xlsx")).unwrap();
+    std::fs::copy(project().join("tests/fixtures/ingest/zip_bomb.xlsx"), inbox.join("zip_bomb.xlsx")).unwrap();
+    std::fs::write(inbox.join("~$lockfile.xlsx"), b"lock").unwrap();
+    let files: Vec<IngestedFile> =
+        ingest::list_inbox(&inbox).unwrap().iter().map(|p| ingest::ingest_file(p, &env.forms, &env.regions)).collect();
+    let outcome: Vec<(&str, Option<&str>)> = files.iter().map(|f| (f.file.as_str(), f.refusal.as_deref())).collect();
+    assert_eq!(
+        outcome,
+        vec![
+            ("empty.xlsx", Some(message::EMPTY)),
+            ("encrypted.xlsx", Some(message::ENCRYPTED)),
+            ("truncated.xlsx", Some(message::DAMAGED)),
+            ("zip_bomb.xlsx", Some(message::ZIP_BOMB)),
+            (FILE, None),
+        ]
+    );
+    let good = files.iter().find(|f| f.refusal.is_none()).unwrap();
+    assert_eq!(clean(&env.sheet_rows(good)[0]), expected(&canonical()));
+}
+
+#[test]
+fn c56_resubmission_newest_file_wins_earlier_kept_on_record() {
+    let env = Env::new();
+    let first = env.path("邹城市_2025年1-9月_倍增监测报表.xlsx");
+    let second = env.path("邹城市_2025年1-9月_倍增监测报表(更正).xlsx");
+    let mut corrected = canonical();
+    corrected[0].revenue_ytd += rust_decimal::Decimal::from(100);
+    std::fs::write(&first, messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap()).unwrap();
+    std::fs::write(&second, messy::jn101_workbook(&corrected, "邹城市统计局", "2025-09", &tidy()).unwrap()).unwrap();
+    // The correction is sent a day later.
+    let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_760_000_000);
+    std::fs::File::options().write(true).open(&first).unwrap().set_modified(t0).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&second)
+        .unwrap()
+        .set_modified(t0 + std::time::Duration::from_secs(86_400))
+        .unwrap();
+    let mut sheets = Vec::new();
+    for p in [&first, &second] {
+        let f = ingest::ingest_file(p, &env.forms, &env.regions);
+        let rows = env.sheet_rows(&f).remove(0);
+        sheets.push((rows, f.modified.unwrap()));
+    }
+    let (kept, superseded) = gongbao::run::supersede(sheets);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].file, "邹城市_2025年1-9月_倍增监测报表(更正).xlsx");
+    assert_eq!(clean(&kept[0]), expected(&corrected));
+    assert_eq!(
+        superseded,
+        vec![gongbao::run::Superseded {
+            file: "邹城市_2025年1-9月_倍增监测报表.xlsx".into(),
+            by: "邹城市_2025年1-9月_倍增监测报表(更正).xlsx".into(),
+            form: "JN101".into(),
+            region_code: "370883".into(),
+            period: "2025-09".into(),
+        }]
+    );
+}
+
+#[test]
+fn c57_messy_sample_gives_the_rows_of_the_tidy_sample() {
+    // `gongbao sample --messy`: every 9th return of the sample, tidy and messy, read to the same rows.
+    let env = Env::new();
+    let data = gongbao::sample::generate();
+    for (i, ret) in data.returns.iter().enumerate().step_by(9) {
+        let p = messy::presentation_for(i);
+        let tidy = env.ingest(&ret.file_name, &gongbao::sample::workbook_bytes(&data, ret).unwrap());
+        let untidy = env.ingest(&ret.file_name, &gongbao::sample::workbook_bytes_with(&data, ret, Some(&p)).unwrap());
+        let (a, b) = (env.sheet_rows(&tidy), env.sheet_rows(&untidy));
+        assert_eq!(a.len(), 4, "{}", ret.file_name);
+        assert_eq!(b.len(), 4, "{} {p:?}: {:?}", ret.file_name, untidy.findings);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!((&x.form, &x.region_code, x.period), (&y.form, &y.region_code, y.period));
+            assert_eq!(clean(x), clean(y), "{} {} {p:?}", ret.file_name, x.form);
+            assert_eq!(x.findings.len(), y.findings.len(), "{} {}", ret.file_name, x.form);
+        }
+    }
+}
