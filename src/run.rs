@@ -352,6 +352,25 @@ fn pause_point(stage: &str) {
     }
 }
 
+/// Ingests workbooks in parallel across files, with a progress bar on a terminal.
+fn read_in_parallel(
+    files: &[&crate::incremental::InboxFile],
+    forms: &Forms,
+    regions: &[crate::reference::Region],
+) -> Vec<(PathBuf, IngestedFile)> {
+    let bar = progress(files.len(), "reading");
+    let read = files
+        .par_iter()
+        .map(|f| {
+            let read = ingest::ingest_file(&f.path, forms, regions);
+            bar.inc(1);
+            (f.path.clone(), read)
+        })
+        .collect();
+    bar.finish_and_clear();
+    read
+}
+
 /// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
 fn progress(len: usize, what: &'static str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
@@ -450,16 +469,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     let new_files: Vec<&incremental::InboxFile> =
         scanned.iter().filter(|f| !cache.files.contains_key(&f.sha256)).collect();
     tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
-    let bar = progress(new_files.len(), "reading");
-    let mut parsed: BTreeMap<PathBuf, IngestedFile> = new_files
-        .par_iter()
-        .map(|f| {
-            let read = ingest::ingest_file(&f.path, &forms, &reference.regions);
-            bar.inc(1);
-            (f.path.clone(), read)
-        })
-        .collect();
-    bar.finish_and_clear();
+    let mut parsed: BTreeMap<PathBuf, IngestedFile> =
+        read_in_parallel(&new_files, &forms, &reference.regions).into_iter().collect();
     for f in parsed.values() {
         let mut ps: Vec<String> =
             f.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
@@ -586,17 +597,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         .filter(|f| !parsed.contains_key(&f.path))
         .filter(|f| periods_of.get(&f.sha256).is_some_and(|ps| ps.iter().any(|p| wanted.contains(p))))
         .collect();
-    let bar = progress(to_read.len(), "reading");
-    let more: Vec<(PathBuf, IngestedFile)> = to_read
-        .par_iter()
-        .map(|f| {
-            let read = ingest::ingest_file(&f.path, &forms, &reference.regions);
-            bar.inc(1);
-            (f.path.clone(), read)
-        })
-        .collect();
-    bar.finish_and_clear();
-    parsed.extend(more);
+    parsed.extend(read_in_parallel(&to_read, &forms, &reference.regions));
     let files: Vec<IngestedFile> = parsed.into_values().collect();
     pause_point("ingested");
 

@@ -319,7 +319,8 @@ async fn check_period_column(ctx: &SessionContext, batches: &[RecordBatch]) -> R
     Ok(())
 }
 
-fn test_not_run(t: &ModelTest, why: &str) -> TestResult {
+/// A test's result before it has found anything (no failing rows, no error).
+fn blank_result(t: &ModelTest) -> TestResult {
     TestResult {
         name: t.name.clone(),
         model: t.header.model.clone(),
@@ -327,21 +328,17 @@ fn test_not_run(t: &ModelTest, why: &str) -> TestResult {
         description: t.header.description.clone(),
         failing_rows: 0,
         sample: vec![],
-        error: Some(format!("not run: model `{}` failed ({why})", t.header.model)),
+        error: None,
     }
+}
+
+fn test_not_run(t: &ModelTest, why: &str) -> TestResult {
+    TestResult { error: Some(format!("not run: model `{}` failed ({why})", t.header.model)), ..blank_result(t) }
 }
 
 /// Runs one test over the session (its model is registered): every row it returns is a failure.
 async fn run_test(ctx: &SessionContext, t: &ModelTest, failed: &BTreeSet<String>) -> TestResult {
-    let mut result = TestResult {
-        name: t.name.clone(),
-        model: t.header.model.clone(),
-        severity: t.header.severity,
-        description: t.header.description.clone(),
-        failing_rows: 0,
-        sample: vec![],
-        error: None,
-    };
+    let mut result = blank_result(t);
     if let Some(d) = t.depends_on.iter().find(|d| failed.contains(*d)) {
         result.error = Some(format!("not run: model `{d}` it reads failed"));
         return result;

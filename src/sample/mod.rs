@@ -160,6 +160,25 @@ pub struct Jn101Row {
     pub expected_error: Option<&'static str>,
 }
 
+impl Jn101Row {
+    /// The ten amounts in form order: 总产值, 增加值, 营业收入, 利润总额, 出口交货值, each
+    /// 本年累计 then 上年同期 (万元).
+    pub fn amounts(&self) -> [Decimal; 10] {
+        [
+            self.output_ytd,
+            self.output_prev,
+            self.va_ytd,
+            self.va_prev,
+            self.revenue_ytd,
+            self.revenue_prev,
+            self.profit_ytd,
+            self.profit_prev,
+            self.export_ytd,
+            self.export_prev,
+        ]
+    }
+}
+
 /// A fixed item row of JN102 / JN103 (item codes as in ARCHITECTURE.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemRow {

@@ -11,7 +11,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatB
 use super::catalog::{PEOPLE, REGIONS};
 use super::items::{JN102_ITEMS, JN103_ITEMS};
 use super::rng::Rng;
-use super::{CountyReturn, Jn101Row, MonthStyle, SampleData, SheetLayout};
+use super::{CountyReturn, MonthStyle, SampleData, SheetLayout};
 
 /// Writes `dir/returns/*.xlsx` (one workbook per county per period) and `dir/reference/*.csv`.
 /// Regenerating gives identical bytes.
@@ -282,21 +282,6 @@ const JN101_AMOUNTS: [&str; 10] = [
     "export_prev",
 ];
 
-fn amounts(r: &Jn101Row) -> [Decimal; 10] {
-    [
-        r.output_ytd,
-        r.output_prev,
-        r.va_ytd,
-        r.va_prev,
-        r.revenue_ytd,
-        r.revenue_prev,
-        r.profit_ytd,
-        r.profit_prev,
-        r.export_ytd,
-        r.export_prev,
-    ]
-}
-
 fn jn101_sheet(ws: &mut Worksheet, fmt: &Formats, ctx: &Block, ret: &CountyReturn) -> Result<()> {
     let seq = u16::from(ctx.layout.seq_column);
     let ncols = 15 + seq;
@@ -343,7 +328,7 @@ fn jn101_sheet(ws: &mut Worksheet, fmt: &Formats, ctx: &Block, ret: &CountyRetur
         } else {
             ws.write_string_with_format(row, seq + 2, &r.industry_code, &fmt.code)?;
         }
-        for (k, (field, v)) in JN101_AMOUNTS.iter().zip(amounts(r)).enumerate() {
+        for (k, (field, v)) in JN101_AMOUNTS.iter().zip(r.amounts()).enumerate() {
             let col = seq + 3 + k as u16;
             if ret.text_amounts.contains(&(r.excel_row, *field)) {
                 ws.write_string_with_format(row, col, thousands(v), &fmt.text)?;
@@ -370,7 +355,7 @@ fn jn101_sheet(ws: &mut Worksheet, fmt: &Formats, ctx: &Block, ret: &CountyRetur
         }
         ws.write_string_with_format(row, label_col, "合计", &fmt.header)?;
         for k in 0..10 {
-            let sum: Decimal = ret.jn101.iter().map(|r| amounts(r)[k]).sum();
+            let sum: Decimal = ret.jn101.iter().map(|r| r.amounts()[k]).sum();
             ws.write_number_with_format(row, seq + 3 + k as u16, f64_of(sum), &fmt.amount)?;
         }
         let employees: i64 = ret.jn101.iter().map(|r| r.employees).sum();

@@ -130,18 +130,7 @@ pub fn expected(rows: &[Jn101Row]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| {
             let mut v = vec![r.credit_code.clone(), r.name.clone(), r.industry_code.clone()];
-            for a in [
-                r.output_ytd,
-                r.output_prev,
-                r.va_ytd,
-                r.va_prev,
-                r.revenue_ytd,
-                r.revenue_prev,
-                r.profit_ytd,
-                r.profit_prev,
-                r.export_ytd,
-                r.export_prev,
-            ] {
+            for a in r.amounts() {
                 v.push(amount(a));
             }
             v.push(r.employees.to_string());
