@@ -16,6 +16,9 @@ pub struct RunRecord {
     pub ended: String,
     pub files_seen: usize,
     pub files_ingested: usize,
+    /// Workbooks opened as spreadsheets; the other ones used came from the parsed-workbook cache.
+    #[serde(default)]
+    pub files_opened: usize,
     pub files_refused: usize,
     pub rows_accepted: u64,
     pub rows_quarantined: u64,
@@ -57,6 +60,46 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
     f.write_all(line.as_bytes())?;
     f.sync_all()?;
     Ok(())
+}
+
+/// The record of the run in progress, kept beside the ledger while it runs (under the lock).
+/// A run that finishes replaces it with its ledger record; one killed or crashed leaves it, and
+/// the next run (once it holds the lock) records it as `interrupted`.
+fn marker_path(out: &Path) -> PathBuf {
+    out.join("runs").join("running.json")
+}
+
+/// Notes what the run in progress is doing (its start, then its plan, then its publication).
+pub fn mark(out: &Path, progress: &RunRecord) -> Result<()> {
+    crate::store::write_bytes(&marker_path(out), serde_json::to_string(progress)?.as_bytes())
+}
+
+/// The run finished and is recorded: no longer in progress.
+pub fn clear_mark(out: &Path) {
+    std::fs::remove_file(marker_path(out)).ok();
+}
+
+/// Records a run that ended without finishing (killed, crashed, the machine went down), from the
+/// progress it had noted. Call only while holding the lock: then no run is in progress.
+pub fn record_interrupted(out: &Path) -> Result<Option<RunRecord>> {
+    let path = marker_path(out);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
+    // A marker torn by the kill still says that a run did not finish.
+    let mut r: RunRecord = serde_json::from_str(&text).unwrap_or_default();
+    let found = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    r.ended = String::new();
+    r.outcome = "interrupted".to_string();
+    r.exit_code = crate::run::exit::FAILURE;
+    r.error = Some(format!(
+        "the run ended without finishing (killed or crashed); {}; found by the next run at {found}",
+        match &r.publication {
+            Some(p) => format!("it had published {p}"),
+            None => "nothing of it was published".to_string(),
+        }
+    ));
+    append(out, &r)?;
+    std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    Ok(Some(r))
 }
 
 /// Every record, oldest first. A torn last line (a run killed while appending) is skipped.
@@ -120,6 +163,7 @@ pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunCont
             r.run_id = s.run_id.clone();
             r.files_seen = s.files_seen;
             r.files_ingested = s.files_ingested;
+            r.files_opened = s.files_opened;
             r.files_refused = s.refusals.iter().filter(|x| x.sheet.is_none()).count();
             r.rows_accepted = s.rows_accepted;
             r.rows_quarantined = s.rows_quarantined;

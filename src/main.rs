@@ -155,8 +155,9 @@ fn print_summary(s: &RunSummary) {
         s.periods.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
     );
     println!(
-        "  新文件 {} 个; 重新生成报告期: {}; 发布 {}",
+        "  新文件 {} 个, 打开 {} 个(其余取自解析缓存); 重新生成报告期: {}; 发布 {}",
         s.files_new,
+        s.files_opened,
         s.rebuilt.join(", "),
         s.publication.as_deref().unwrap_or("-")
     );

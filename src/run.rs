@@ -103,6 +103,9 @@ pub struct RunSummary {
     pub publication: Option<String>,
     /// Workbooks not seen before (by content hash).
     pub files_new: usize,
+    /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
+    /// parsed-workbook cache (`<out>/cache/parsed/`).
+    pub files_opened: usize,
 }
 
 /// Exit codes (documented in the README).
@@ -323,24 +326,51 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
 /// run and appends the run to the ledger (`<out>/runs/runs.jsonl`), whatever the outcome.
 pub fn run_with(opts: &RunOptions, ctl: &RunControl) -> Result<RunSummary> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    // A run refused because another holds the lock is recorded too (appending needs no lock).
+    let record = |result: &Result<RunSummary>| {
+        if let Err(e) = crate::ledger::append(&opts.out, &crate::ledger::record(result, ctl, &started)) {
+            tracing::error!("the run could not be recorded in the ledger: {e:#}");
+        }
+    };
+    let mut recorded = false;
     let result = crate::lock::acquire(&opts.out).and_then(|lock| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        // Holding the lock, no other run is in progress: a run noted as in progress was killed.
+        match crate::ledger::record_interrupted(&opts.out) {
+            Ok(Some(r)) => tracing::warn!(started = %r.started, "the previous run did not finish (killed or crashed); recorded in the run ledger as interrupted"),
+            Ok(None) => {}
+            Err(e) => tracing::error!("an interrupted run could not be recorded: {e:#}"),
+        }
+        note_progress(opts, ctl, &started, |_| {});
+        let result = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .context("cannot start the query runtime")?;
-        let result = runtime.block_on(run_async(opts, ctl, &started));
+            .context("cannot start the query runtime")
+            .and_then(|runtime| runtime.block_on(run_async(opts, ctl, &started)));
+        record(&result);
+        crate::ledger::clear_mark(&opts.out);
+        recorded = true;
         drop(lock);
         result
     });
-    if opts.out.is_dir() {
-        let record = crate::ledger::record(&result, ctl, &started);
-        if let Err(e) = crate::ledger::append(&opts.out, &record) {
-            tracing::error!("the run could not be recorded in the ledger: {e:#}");
-        }
+    // A run refused because another holds the lock is recorded too (appending needs no lock).
+    if !recorded && opts.out.is_dir() {
+        record(&result);
     }
     result
+}
+
+/// Notes the run's progress beside the ledger, for the record of a run killed before it ends.
+fn note_progress(opts: &RunOptions, ctl: &RunControl, started: &str, fill: impl FnOnce(&mut crate::ledger::RunRecord)) {
+    let mut r = crate::ledger::RunRecord {
+        trigger: ctl.trigger.clone(),
+        started: started.to_string(),
+        outcome: "running".to_string(),
+        ..Default::default()
+    };
+    fill(&mut r);
+    if let Err(e) = crate::ledger::mark(&opts.out, &r) {
+        tracing::warn!("the run's progress could not be noted: {e:#}");
+    }
 }
 
 /// Test hook: `GONGBAO_TEST_PAUSE_AT=<stage>` stops the run at that stage for a minute (so that
@@ -352,23 +382,34 @@ fn pause_point(stage: &str) {
     }
 }
 
-/// Ingests workbooks in parallel across files, with a progress bar on a terminal.
+/// Ingests workbooks in parallel across files, with a progress bar on a terminal. A workbook read
+/// by an earlier run (same bytes, name and form definitions) comes from the parsed-workbook cache;
+/// the others are opened and their reads kept there. Returns the reads and how many were opened.
 fn read_in_parallel(
     files: &[&crate::incremental::InboxFile],
     forms: &Forms,
     regions: &[crate::reference::Region],
-) -> Vec<(PathBuf, IngestedFile)> {
+    cache: &ingest::cache::ParsedCache,
+) -> (Vec<(PathBuf, IngestedFile)>, usize) {
     let bar = progress(files.len(), "reading");
+    let opened = std::sync::atomic::AtomicUsize::new(0);
     let read = files
         .par_iter()
         .map(|f| {
-            let read = ingest::ingest_file(&f.path, forms, regions);
+            let read = cache.load(f).unwrap_or_else(|| {
+                opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let read = ingest::ingest_file(&f.path, forms, regions);
+                if let Err(e) = cache.store(&read) {
+                    tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
+                }
+                read
+            });
             bar.inc(1);
             (f.path.clone(), read)
         })
         .collect();
     bar.finish_and_clear();
-    read
+    (read, opened.into_inner())
 }
 
 /// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
@@ -464,13 +505,44 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
 
     // 1. Scan the inbox by content hash; read only workbooks not seen before to learn their periods.
     let paths = ingest::list_inbox(&opts.inbox)?;
-    let scanned = incremental::scan(&paths);
+    let inbox_files = incremental::scan(&paths);
+    let scanned = match ctl.job {
+        // A bulletin job publishes what has been audited: the workbooks the current publication
+        // was built from. Returns that arrived since wait for the next `run` or `audit` job.
+        crate::schedule::Job::Bulletin => {
+            let audited: BTreeSet<String> = published
+                .as_deref()
+                .map(incremental::load_submissions)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.sha256)
+                .collect();
+            let (audited, waiting): (Vec<_>, Vec<_>) =
+                inbox_files.iter().cloned().partition(|f| audited.contains(&f.sha256));
+            if !waiting.is_empty() {
+                tracing::warn!(
+                    files = waiting.len(),
+                    "bulletin job: workbooks not audited yet are left for the next run or audit job"
+                );
+            }
+            if audited.is_empty() {
+                bail!("no audited return in {}: run an `audit` or `run` job first", opts.out.display());
+            }
+            audited
+        }
+        _ => inbox_files.clone(),
+    };
     let mut cache = FileCache::load(&opts.out);
     let new_files: Vec<&incremental::InboxFile> =
         scanned.iter().filter(|f| !cache.files.contains_key(&f.sha256)).collect();
     tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
-    let mut parsed: BTreeMap<PathBuf, IngestedFile> =
-        read_in_parallel(&new_files, &forms, &reference.regions).into_iter().collect();
+    let parsed_cache = ingest::cache::ParsedCache::new(
+        &opts.out,
+        &opts.project.join("forms"),
+        reference.hashes.get("regions").map(String::as_str).unwrap_or_default(),
+    );
+    let (first_reads, mut files_opened) = read_in_parallel(&new_files, &forms, &reference.regions, &parsed_cache);
+    let mut parsed: BTreeMap<PathBuf, IngestedFile> = first_reads.into_iter().collect();
     for f in parsed.values() {
         let mut ps: Vec<String> =
             f.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
@@ -569,6 +641,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         bulletin_failed: false,
         publication: None,
         files_new: new_files.len(),
+        files_opened: 0,
     };
     if rebuild.is_empty() {
         tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
@@ -576,13 +649,21 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
             cache.save(&opts.out)?;
         }
         summary.nothing_new = true;
+        summary.files_opened = files_opened;
         let published_bulletin = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
         summary.bulletin = published_bulletin.exists().then_some(published_bulletin);
         return Ok(summary);
     }
+    let planned: Vec<String> =
+        rebuild.iter().map(|r| r.0.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
+    note_progress(opts, ctl, started, |r| {
+        r.run_id = run_id.clone();
+        r.files_seen = files_seen;
+        r.rebuilt = planned.clone();
+    });
     let rebuild_keys: BTreeSet<Option<Period>> = rebuild.iter().map(|r| r.0).collect();
     tracing::info!(
-        periods = %rebuild.iter().map(|r| r.0.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into())).collect::<Vec<_>>().join(","),
+        periods = %planned.join(","),
         "rebuilding"
     );
 
@@ -597,7 +678,11 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         .filter(|f| !parsed.contains_key(&f.path))
         .filter(|f| periods_of.get(&f.sha256).is_some_and(|ps| ps.iter().any(|p| wanted.contains(p))))
         .collect();
-    parsed.extend(read_in_parallel(&to_read, &forms, &reference.regions));
+    let (reads, opened) = read_in_parallel(&to_read, &forms, &reference.regions, &parsed_cache);
+    parsed.extend(reads);
+    files_opened += opened;
+    summary.files_opened = files_opened;
+    tracing::info!(opened = files_opened, cached = parsed.len() - files_opened, "workbooks read");
     let files: Vec<IngestedFile> = parsed.into_values().collect();
     pause_point("ingested");
 
@@ -774,6 +859,17 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
             incremental::record_submissions(&mut history, &period_name, &used, started);
         }
 
+        // County feedback on the period's findings (audit jobs too: it is what counties act on).
+        if let Some(p) = period {
+            let feedback_input = crate::feedback::FeedbackInput {
+                period: *p,
+                findings: &outcome.findings,
+                sheets,
+                files: &files,
+                regions: &reference.regions,
+            };
+            summary.feedback.extend(crate::feedback::write_feedback(&gen_dir, &feedback_input)?);
+        }
         if let (Some(p), true) = (period, with_models) {
             build_outputs(
                 &BuildInputs {
@@ -785,7 +881,6 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                     gen_dir: &gen_dir,
                     previous_publication: published.as_deref(),
                     staging: &staging,
-                    files: &files,
                 },
                 *p,
                 sheets,
@@ -822,10 +917,23 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     let manifest = crate::publish::write_manifest(&gen_dir, &publication, &run_id, previous_name, &summary.rebuilt)?;
     pause_point("before-commit");
     crate::publish::commit(&opts.out, &gen_dir)?;
+    note_progress(opts, ctl, started, |r| {
+        r.run_id = run_id.clone();
+        r.files_seen = files_seen;
+        r.rebuilt = summary.rebuilt.clone();
+        r.publication = Some(publication.clone());
+    });
     tracing::info!(publication = %publication, files = manifest.files.len(), periods = %summary.rebuilt.join(","), "published");
     summary.publication = Some(publication);
     pause_point("after-commit");
     cache.save(&opts.out)?;
+    match parsed_cache.prune(&inbox_files) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(entries = n, "parsed-workbook cache: entries of workbooks no longer in the inbox removed")
+        }
+        Err(e) => tracing::warn!("the parsed-workbook cache could not be pruned: {e:#}"),
+    }
     crate::publish::recover(&opts.out)?;
     if let Some(b) = &summary.bulletin {
         // Point at the published path (through `bulletins/`), not the publication folder.
@@ -857,10 +965,9 @@ struct BuildInputs<'a> {
     /// The published one (for the revised figures).
     previous_publication: Option<&'a Path>,
     staging: &'a Path,
-    files: &'a [IngestedFile],
 }
 
-/// Completeness, county feedback, models and the bulletin of one period.
+/// Completeness, models and the bulletin of one period.
 async fn build_outputs(
     b: &BuildInputs<'_>,
     target: Period,
@@ -897,16 +1004,6 @@ async fn build_outputs(
     if target == summary.target {
         summary.missing = missing.clone();
     }
-
-    // County feedback on the period's findings.
-    let feedback_input = crate::feedback::FeedbackInput {
-        period: target,
-        findings: &outcome.findings,
-        sheets: target_sheets,
-        files: b.files,
-        regions: &b.reference.regions,
-    };
-    summary.feedback.extend(crate::feedback::write_feedback(b.gen_dir, &feedback_input)?);
 
     // 4. Models for the period, over the publication being built.
     let ctx = exec::warehouse_session(

@@ -15,10 +15,11 @@ use crate::period::Period;
 use crate::run::{RunControl, RunOptions};
 
 /// What a schedule runs.
-/// `run`: ingest, audit, models, bulletin. `audit`: ingest and audit only (the warehouse, no
-/// models or bulletin). `bulletin`: bring models and bulletins up to date; like `run`, since a
-/// bulletin is only as new as the audited returns (a period audited by an `audit` job gets its
-/// models and bulletin from the next `bulletin` or `run` firing).
+/// `run`: ingest, audit, models, bulletin. `audit`: ingest and audit only (the warehouse and the
+/// county feedback, no models or bulletin). `bulletin`: models and bulletins from the returns
+/// already audited (the workbooks the current publication was built from); returns that arrived
+/// since wait for the next `audit` or `run`. So a nightly `audit` job can send counties feedback
+/// while a `bulletin` job on the release date publishes exactly what was audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Job {

@@ -133,8 +133,17 @@ fn killed_runs_leave_the_published_state_intact() {
     gongbao::publish::verify(&gongbao::publish::current(&out).unwrap()).unwrap();
     assert!(out.join("bulletins/2025-04/bulletin.md").exists());
     let ledger = gongbao::ledger::read(&out).unwrap();
-    // Killed runs leave no record (they could not write one); the three runs refused by the lock
-    // and the finished ones do.
+    // The three runs refused by the lock are recorded as failed; the five killed ones are recorded
+    // by the run after each as interrupted, with what they had planned and whether they published.
     assert_eq!(ledger.iter().filter(|r| r.outcome == "failed").count(), 3, "{ledger:?}");
+    let interrupted: Vec<_> = ledger.iter().filter(|r| r.outcome == "interrupted").collect();
+    assert_eq!(interrupted.len(), 5, "{ledger:?}");
+    assert!(interrupted.iter().all(|r| r.exit_code == 1 && !r.started.is_empty() && !r.run_id.is_empty()));
+    assert_eq!(interrupted[0].rebuilt, ["2025-03"]);
+    let published_by_killed: Vec<_> = interrupted.iter().map(|r| r.publication.is_some()).collect();
+    assert_eq!(published_by_killed, [false, false, false, true, false]);
+    assert!(interrupted[3].error.as_deref().unwrap().contains("it had published"));
     assert_eq!(ledger.last().unwrap().rebuilt, ["2025-04"]);
+    assert_eq!(ledger.last().unwrap().outcome, "published-with-audit-errors");
+    assert!(!out.join("runs/running.json").exists(), "the finished run is no longer noted as in progress");
 }

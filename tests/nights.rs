@@ -162,6 +162,7 @@ fn a_month_of_nights() {
     assert_eq!(s.rebuilt, ["2025-04"]);
     assert_eq!(s.files_new, 3);
     assert_eq!(s.files_ingested, 3, "only the new workbooks are read");
+    assert_eq!(s.files_opened, 3);
     assert_eq!(inodes_of(&w.out, "2025-02"), before_02);
     assert_eq!(inodes_of(&w.out, "2025-03"), before_03);
     assert_same_as_scratch(&w, 2);
@@ -177,6 +178,9 @@ fn a_month_of_nights() {
     std::fs::write(w.inbox.join(&name), gongbao::sample::workbook_bytes(&w.data, &corrected).unwrap()).unwrap();
     let s = w.night();
     assert_eq!(s.rebuilt, ["2025-03", "2025-04"]);
+    // The rebuilt periods use seven workbooks; only the new one is opened, the others come from
+    // the parsed-workbook cache (and the from-scratch comparison below shows they give the same).
+    assert_eq!((s.files_ingested, s.files_opened), (7, 1));
     assert_eq!(inodes_of(&w.out, "2025-02"), before_02);
     assert!(s.superseded.iter().any(|x| x.file == original.file_name && x.by == name), "{:?}", s.superseded);
     assert_eq!(jn101_sum(&w.out, "2025-03", "370811", "output_ytd"), old_sum + Decimal::from(5_000));
@@ -203,12 +207,14 @@ fn a_month_of_nights() {
     assert_eq!(ledger[3].outcome, "nothing-new");
     assert_eq!(ledger[2].rebuilt, ["2025-03", "2025-04"]);
     assert_eq!(ledger[0].files_ingested, 6);
+    assert_eq!(ledger.iter().map(|r| r.files_opened).collect::<Vec<_>>(), [6, 3, 1, 0]);
 
     // Night 5: the reference data changes (a PPI): every period is rebuilt.
     let ppi = std::fs::read_to_string(w.reference.join("ppi.csv")).unwrap();
     std::fs::write(w.reference.join("ppi.csv"), ppi.replace("2025-03,98.1", "2025-03,97.9")).unwrap();
     let s = w.night();
     assert_eq!(s.rebuilt, ["2025-02", "2025-03", "2025-04"]);
+    assert_eq!((s.files_ingested, s.files_opened), (10, 0), "a price index does not change how a workbook reads");
     assert_same_as_scratch(&w, 5);
 
     // Backfill: --from/--to rebuilds the range in order even though nothing changed.
@@ -221,4 +227,48 @@ fn a_month_of_nights() {
     let s = gongbao::run::run_with(&w.options(&w.out), &ctl).unwrap();
     assert_eq!(s.rebuilt, ["2025-03", "2025-04"]);
     assert_same_as_scratch(&w, 6);
+}
+
+/// An `audit` job audits and sends county feedback without models or bulletin; a `bulletin` job
+/// then publishes from exactly the audited returns, leaving returns that arrived since for later.
+#[test]
+fn a_bulletin_job_publishes_what_was_audited() {
+    use gongbao::schedule::Job;
+    let w = World::new();
+    let job = |job: Job| gongbao::run::RunControl { job, ..Default::default() };
+    let bulletin = |p: &str| w.out.join(format!("bulletins/{p}/bulletin.md"));
+
+    // Nothing audited yet: a bulletin job has nothing to publish.
+    w.arrive("2025-02");
+    // One county's return has a negative revenue (an error the county must fix).
+    let mut bad = w.data.return_for("370812", "2025-02").unwrap().clone();
+    let row = bad.jn101.iter_mut().find(|r| r.expected_error.is_none()).unwrap();
+    row.revenue_ytd = -row.revenue_ytd;
+    std::fs::write(w.inbox.join(&bad.file_name), gongbao::sample::workbook_bytes(&w.data, &bad).unwrap()).unwrap();
+    let err = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap_err();
+    assert!(format!("{err:#}").contains("no audited return"), "{err:#}");
+
+    let s = gongbao::run::run_with(&w.options(&w.out), &job(Job::Audit)).unwrap();
+    assert_eq!(s.rebuilt, ["2025-02"]);
+    assert!(s.models.is_empty() && !bulletin("2025-02").exists());
+    assert_eq!(s.rows_quarantined, 1);
+    let feedback: Vec<_> = s.feedback.iter().map(|f| f.workbook.clone()).collect();
+    assert_eq!(feedback.len(), 1, "the county with the error gets its feedback from the audit job: {feedback:?}");
+    assert!(feedback[0].exists() && feedback[0].starts_with(w.out.join("feedback/2025-02")), "{feedback:?}");
+
+    // 2025-03 arrives after the audit; the bulletin job uses only the audited 2025-02 returns.
+    w.arrive("2025-03");
+    let s = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap();
+    assert_eq!(s.rebuilt, ["2025-02"]);
+    assert_eq!((s.files_seen, s.files_opened), (3, 0));
+    assert!(bulletin("2025-02").exists() && !bulletin("2025-03").exists());
+    assert!(s.models.iter().all(|m| m.2.is_none()) && !s.models.is_empty());
+    let again = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap();
+    assert!(again.nothing_new);
+
+    // The next full run takes the new returns.
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["2025-03"]);
+    assert!(bulletin("2025-03").exists());
+    assert_same_as_scratch(&w, 1);
 }

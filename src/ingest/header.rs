@@ -55,7 +55,7 @@ pub fn matches_header(col: &Column, text: &str) -> bool {
 }
 
 /// What the header block (title, 表号, 填报单位, period, 计量单位 lines) says.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BlockInfo {
     pub form_code: Option<String>,
     pub region_code: Option<String>,
@@ -65,7 +65,7 @@ pub struct BlockInfo {
 
 /// A period as written: `2025年1—9月` (cumulative) or `2025年9月`; `january_only` for a return
 /// labelled January alone, which the reporting system does not accept.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PeriodMention {
     pub period: Period,
     pub january_only: bool,

@@ -3,6 +3,7 @@
 //! Each workbook is read on its own (in parallel across workbooks, memory bounded by one
 //! workbook); a file that cannot be read is refused on its own and the run goes on.
 
+pub mod cache;
 pub mod header;
 pub mod rows;
 pub mod sheet;
@@ -48,16 +49,16 @@ pub mod rule {
     pub const TOTAL_MISMATCH: &str = "INGEST-W03";
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IngestedSheet {
     pub read: SheetRead,
     pub region_code: Option<String>,
     pub period: Option<Period>,
     /// Why every row of this sheet is quarantined: (rule id, message).
-    pub refusal: Option<(&'static str, String)>,
+    pub refusal: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IngestedFile {
     pub path: PathBuf,
     /// File name as shown to people (no folders).
@@ -276,7 +277,7 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         // County and period: the sheet wins over the file name, with a warning when they differ.
         let region_code = read.block.region_code.clone().or_else(|| name_hint_region.clone());
         let mention = read.block.period.or(name_hint_period);
-        let refusal = read.refusal.clone().map(|m| (rule::SHEET_LAYOUT, m));
+        let refusal = read.refusal.clone().map(|m| (rule::SHEET_LAYOUT.to_string(), m));
         let mut sheet_out = IngestedSheet { read, region_code, period: mention.map(|m| m.period), refusal };
         let loc = out.location(Some(&name));
         let mut warn = |what: &str, sheet_says: String, file_says: String| {
@@ -305,17 +306,19 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         }
         if mention.is_some_and(|m| m.january_only) {
             // The most basic reason first: the whole return is for a period that is not reported.
-            sheet_out.refusal =
-                Some((rule::JANUARY_ONLY, "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送".to_string()));
+            sheet_out.refusal = Some((
+                rule::JANUARY_ONLY.to_string(),
+                "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送".to_string(),
+            ));
         } else if sheet_out.refusal.is_none() {
             if sheet_out.region_code.is_none() {
                 sheet_out.refusal = Some((
-                    rule::NO_REGION_OR_PERIOD,
+                    rule::NO_REGION_OR_PERIOD.to_string(),
                     "无法确定填报单位:表头\"填报单位\"和文件名均未写明县市区".to_string(),
                 ));
             } else if sheet_out.period.is_none() {
                 sheet_out.refusal = Some((
-                    rule::NO_REGION_OR_PERIOD,
+                    rule::NO_REGION_OR_PERIOD.to_string(),
                     "无法确定报告期:表头和文件名均未写明年月(如\"2025年1—9月\")".to_string(),
                 ));
             }

@@ -30,7 +30,7 @@ const NOTE_PREFIXES: &[&str] = &[
 ];
 
 /// One data row of a sheet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// 1-based Excel row.
     pub row: u32,
@@ -45,7 +45,7 @@ pub struct Record {
 }
 
 /// A sheet read through its form.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SheetRead {
     pub form: String,
     pub sheet: String,

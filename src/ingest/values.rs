@@ -14,11 +14,11 @@ use crate::forms::FieldType;
 /// Decimal places of stored amounts (万元): enough for 元 with 分 (0.01 元 = 0.000001 万元).
 pub const AMOUNT_SCALE: u32 = 6;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Null,
     Text(String),
-    Decimal(Decimal),
+    Decimal(#[serde(with = "decimal_bytes")] Decimal),
     Int(i64),
     Float(f64),
 }
@@ -40,8 +40,24 @@ impl Value {
     }
 }
 
+/// Decimals in the parsed-workbook cache as their exact 16-byte form (the cache's format is not
+/// self-describing, and a decimal must come back with its scale).
+mod decimal_bytes {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        Serialize::serialize(&d.serialize(), s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let bytes = <[u8; 16]>::deserialize(d)?;
+        Ok(Decimal::deserialize(bytes))
+    }
+}
+
 /// The unit of money a sheet or a column is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MoneyUnit {
     Yuan,
     Qianyuan,
@@ -122,7 +138,7 @@ fn clean_numeric_text(raw: &str) -> Option<String> {
 }
 
 /// The reason a cell could not be read; `cell_error` when the cell holds an Excel error value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellProblem {
     pub message: String,
     pub raw: String,

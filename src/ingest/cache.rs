@@ -1,0 +1,169 @@
+//! The parsed-workbook cache: a workbook read once is not opened again.
+//!
+//! A rebuilt period needs every one of its workbooks, not only the new ones, and a change to the
+//! SQL or the templates rebuilds every period. Opening a workbook (unzip, XML, header detection,
+//! typed conversion of every cell) costs far more than loading what it gave, so each read is
+//! kept under `<out>/cache/parsed/`. An entry is keyed by the workbook's SHA-256, its file name
+//! (the county and period may come from it) and a hash of everything reading depends on (the form
+//! definitions, the region list, gongbao's version): a change to any of them reads again.
+//!
+//! It is only a cache: a missing, stale or damaged entry (checked by its own SHA-256) is read
+//! from the workbook again, never trusted.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use bincode::Options;
+
+use super::IngestedFile;
+use crate::incremental::InboxFile;
+
+const MAGIC: &[u8] = b"gongbao-parsed-1\n";
+/// An entry larger than this is not loaded (the largest accepted workbook gives far less).
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+pub struct ParsedCache {
+    dir: PathBuf,
+    /// Hash of what reading a workbook depends on besides its bytes and name.
+    key: String,
+}
+
+fn codec() -> impl Options {
+    bincode::options().with_limit(MAX_ENTRY_BYTES)
+}
+
+impl ParsedCache {
+    /// The cache of the output folder `out`, for workbooks read through the form definitions in
+    /// `forms_dir` with the region list whose SHA-256 is `regions_sha256`.
+    pub fn new(out: &Path, forms_dir: &Path, regions_sha256: &str) -> Self {
+        let mut parts = vec![format!("gongbao={}", env!("CARGO_PKG_VERSION")), format!("regions={regions_sha256}")];
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(forms_dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        for p in paths {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            parts.push(format!("forms/{name}={}", crate::util::sha256_hex(&bytes)));
+        }
+        ParsedCache { dir: out.join("cache").join("parsed"), key: crate::util::sha256_hex(parts.join("\n").as_bytes()) }
+    }
+
+    fn entry(&self, sha256: &str, name: &str) -> PathBuf {
+        let id = crate::util::sha256_hex(format!("{}\n{sha256}\n{name}", self.key).as_bytes());
+        self.dir.join(format!("{}.bin", &id[..32]))
+    }
+
+    /// The workbook as it was read before, at its current path and modification time.
+    pub fn load(&self, f: &InboxFile) -> Option<IngestedFile> {
+        let path = self.entry(&f.sha256, &f.name);
+        let bytes = std::fs::read(&path).ok()?;
+        let decoded = (|| {
+            let rest = bytes.strip_prefix(MAGIC)?;
+            let (sum, payload) = rest.split_at_checked(65)?;
+            (sum[..64] == *crate::util::sha256_hex(payload).as_bytes() && sum[64] == b'\n').then_some(())?;
+            codec().deserialize::<IngestedFile>(payload).ok()
+        })();
+        match decoded {
+            Some(mut read) if read.sha256 == f.sha256 && read.file == f.name => {
+                read.path = f.path.clone();
+                read.modified = Some(f.modified);
+                Some(read)
+            }
+            _ => {
+                tracing::warn!(file = %f.name, cache = %path.display(), "damaged cache entry; the workbook is read again");
+                None
+            }
+        }
+    }
+
+    /// Keeps a read for later runs. A file that could not be read at all is not kept.
+    pub fn store(&self, read: &IngestedFile) -> Result<()> {
+        if read.sha256.is_empty() {
+            return Ok(());
+        }
+        let payload = codec().serialize(read).context("cannot encode a parsed workbook")?;
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 65 + payload.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(crate::util::sha256_hex(&payload).as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&payload);
+        crate::store::write_bytes(&self.entry(&read.sha256, &read.file), &bytes)
+    }
+
+    /// Removes the entries of workbooks no longer in the inbox (and of older definitions), so the
+    /// cache stays the size of the inbox.
+    pub fn prune(&self, inbox: &[InboxFile]) -> Result<usize> {
+        let keep: std::collections::BTreeSet<PathBuf> = inbox.iter().map(|f| self.entry(&f.sha256, &f.name)).collect();
+        let mut removed = 0;
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Ok(0) };
+        for e in entries.flatten() {
+            let p = e.path();
+            if !keep.contains(&p) {
+                std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::Forms;
+
+    fn project() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn inbox_file(path: &Path) -> InboxFile {
+        crate::incremental::scan(&[path.to_path_buf()]).remove(0)
+    }
+
+    #[test]
+    fn a_cached_read_equals_a_fresh_one_and_damage_is_detected() {
+        let root = project();
+        let forms = Forms::load(&root.join("forms")).unwrap();
+        let reference = crate::reference::Reference::load(&root.join("sample_data/reference")).unwrap();
+        let mut paths = crate::ingest::list_inbox(&root.join("sample_data/returns")).unwrap();
+        paths.sort();
+        let path = paths.iter().find(|p| p.to_string_lossy().contains("2025年1-9月")).unwrap_or(&paths[0]);
+        let f = inbox_file(path);
+        let fresh = crate::ingest::ingest_file(path, &forms, &reference.regions);
+        assert!(fresh.sheets.iter().map(|s| s.read.records.len()).sum::<usize>() > 10);
+
+        let out = tempfile::tempdir().unwrap();
+        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        assert!(cache.load(&f).is_none(), "empty cache");
+        cache.store(&fresh).unwrap();
+        let cached = cache.load(&f).expect("a stored entry loads");
+        // Everything the run uses is identical, down to the exact decimals and their scale.
+        assert_eq!(format!("{:?}", cached.sheets), format!("{:?}", fresh.sheets));
+        assert_eq!(cached.findings, fresh.findings);
+        assert_eq!(
+            (cached.refusal.clone(), cached.bytes, cached.sha256.clone()),
+            (fresh.refusal.clone(), fresh.bytes, fresh.sha256.clone())
+        );
+
+        // Another name for the same bytes, or other form definitions: not the same entry.
+        let renamed = InboxFile { name: "other.xlsx".into(), ..f.clone() };
+        assert!(cache.load(&renamed).is_none());
+        let other_forms = tempfile::tempdir().unwrap();
+        assert!(ParsedCache::new(out.path(), other_forms.path(), &reference.hashes["regions"]).load(&f).is_none());
+
+        // A flipped byte in the payload is caught by the entry's checksum.
+        let entry = cache.entry(&f.sha256, &f.name);
+        let mut bytes = std::fs::read(&entry).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x01;
+        std::fs::write(&entry, &bytes).unwrap();
+        assert!(cache.load(&f).is_none());
+
+        // Pruning keeps only the entries of the inbox given.
+        cache.store(&fresh).unwrap();
+        assert_eq!(cache.prune(std::slice::from_ref(&f)).unwrap(), 0);
+        assert_eq!(cache.prune(&[]).unwrap(), 1);
+        assert!(cache.load(&f).is_none());
+    }
+}
