@@ -593,6 +593,14 @@ fn jn101_w07_total_row_disagrees() {
     let o = env.audit(&[(F, a), (G, b)]);
     finding(&o, "JN101-W07", Severity::Warning, F, "D8");
     no_finding(&o, "JN101-W07", G, 8);
+    // One warning on the cell: ingest's generic 合计 check of the same cell gives way to the rule.
+    let on_d8: Vec<&str> = o
+        .findings
+        .iter()
+        .filter(|f| f.location.file == F && f.location.cell.as_deref() == Some("D8"))
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    assert_eq!(on_d8, ["JN101-W07"], "{}", show(&o));
     // The 合计 row is never an enterprise: neither accepted nor quarantined; the data rows are used.
     for (file, row) in [(F, 8), (G, 8)] {
         assert!(!accepted(&o, file, row) && quarantined(&o, file, row).is_none(), "{file} 合计 row");

@@ -297,6 +297,27 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     stats.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     summary.sort_by(|a, b| (&a.rule_id, &a.region_code).cmp(&(&b.rule_id, &b.region_code)));
 
+    // One warning per 合计 cell: where a rule of rules/ (the statisticians' own, e.g. JN101-W07)
+    // reports a 合计 row's cell, ingest's generic check of the same cell (INGEST-W03) is dropped.
+    let ruled: std::collections::HashSet<(&str, Option<&str>, Option<&str>)> = findings
+        .iter()
+        .filter(|f| !f.rule_id.starts_with("INGEST-") && f.location.cell.is_some())
+        .map(|f| (f.location.sha256.as_str(), f.location.sheet.as_deref(), f.location.cell.as_deref()))
+        .collect();
+    let duplicate: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            f.rule_id == crate::ingest::rule::TOTAL_MISMATCH
+                && ruled.contains(&(
+                    f.location.sha256.as_str(),
+                    f.location.sheet.as_deref(),
+                    f.location.cell.as_deref(),
+                ))
+        })
+        .collect();
+    let mut duplicate = duplicate.into_iter();
+    findings.retain(|_| !duplicate.next().unwrap_or(false));
+
     // Quarantine: rows with an error finding, and every row of a refused sheet.
     let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for f in &findings {
