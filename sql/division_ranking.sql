@@ -1,6 +1,6 @@
 -- description: 全市规上工业分行业大类增加值排名(前十)
 -- grain: division
--- column rank BIGINT: 位次(按工业增加值从高到低)
+-- column rank BIGINT: 位次(按工业增加值从高到低;因保密隐去的行业排在最后,不排位次)
 -- column division TEXT: 行业大类代码(GB/T 4754-2017 两位)
 -- column enterprises BIGINT: 企业数(个)
 -- column va_ytd DOUBLE: 工业增加值 本年累计(万元,当年价)

@@ -480,3 +480,15 @@ fn the_shipped_indicator_tests_catch_bad_values() {
     assert!(run.error.as_deref().unwrap().starts_with("not published: error-severity test"), "{:?}", run.error);
     assert!(run.schema.is_none() && run.batches.is_empty());
 }
+
+/// The worked example of sql/README.md is the shipped model, word for word.
+#[test]
+fn the_readme_worked_example_is_the_real_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let model = std::fs::read_to_string(dir.join("division_ranking.sql")).unwrap();
+    assert!(
+        readme.contains(&format!("```sql\n{model}```\n")),
+        "sql/README.md's worked example differs from division_ranking.sql"
+    );
+}

@@ -26,8 +26,9 @@
 //!
 //! **What is hidden.** Of a suppressed cell: every amount, growth rate and share (value NULL and
 //! status `C` in `indicator_values`; NULL and `suppressed = true` in `county_ranking`,
-//! `chain_summary`, `division_ranking`, whose county ranks are recomputed among the published
-//! counties). Enterprise counts stay published. The bulletin prints `…` for them.
+//! `chain_summary`, `division_ranking`). Rankings rank the published rows only: suppressed
+//! counties and divisions move to the end without a rank, so their place cannot reveal their
+//! size. Enterprise counts stay published. The bulletin prints `…` for them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -342,7 +343,7 @@ pub fn apply(model: &str, batches: &[RecordBatch], s: &Suppression) -> Result<Ve
             "division_ranking" => {
                 let cells = keys(b, model, Some(CITY_CODE), |x| format!("division:{x}"), "division")?;
                 let hide: Vec<bool> = cells.iter().map(|c| s.cells.contains_key(c)).collect();
-                hide_rows(b, &hide, &["va_ytd", "va_growth", "va_share"])?
+                rank_published_first(&hide_rows(b, &hide, &["va_ytd", "va_growth", "va_share"])?, "division")?
             }
             _ => b.clone(),
         };
@@ -373,6 +374,30 @@ fn rerank(b: &RecordBatch) -> Result<RecordBatch> {
         other => arrow::compute::cast(&(Arc::new(ranks) as ArrayRef), other)?,
     };
     Ok(RecordBatch::try_new(b.schema(), cols)?)
+}
+
+/// A ranking by size (`rank`, 1 = largest, rows already in that order): the published rows keep
+/// their order and are ranked 1, 2, …; the suppressed ones follow, ordered by `key`, with no rank,
+/// so that a suppressed row's position cannot say how large it is.
+fn rank_published_first(b: &RecordBatch, key: &str) -> Result<RecordBatch> {
+    let flag = col(b, "division_ranking", "suppressed")?;
+    let keys = col(b, "division_ranking", key)?;
+    let hidden: Vec<bool> = (0..b.num_rows()).map(|r| text_cell(flag, r).as_deref() == Some("true")).collect();
+    let mut suppressed: Vec<u32> = (0..b.num_rows() as u32).filter(|i| hidden[*i as usize]).collect();
+    suppressed.sort_by_key(|i| text_cell(keys, *i as usize));
+    let published = (0..b.num_rows() as u32).filter(|i| !hidden[*i as usize]).count();
+    let order: Vec<u32> = (0..b.num_rows() as u32).filter(|i| !hidden[*i as usize]).chain(suppressed).collect();
+    let b = arrow::compute::take_record_batch(b, &arrow::array::UInt32Array::from(order))?;
+    let ranks: Int64Array = (0..b.num_rows()).map(|r| (r < published).then_some(r as i64 + 1)).collect();
+    let idx = b.schema().index_of("rank")?;
+    let mut cols = b.columns().to_vec();
+    cols[idx] = match b.schema().field(idx).data_type() {
+        DataType::Int64 => Arc::new(ranks),
+        other => arrow::compute::cast(&(Arc::new(ranks) as ArrayRef), other)?,
+    };
+    let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[idx] = fields[idx].clone().with_nullable(true);
+    Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, b.schema().metadata().clone())), cols)?)
 }
 
 /// Decides from the run's `jn101_cells` and applies the result to every model of `runs` whose

@@ -194,6 +194,45 @@ fn county_ranks_are_recomputed_among_published_counties() {
 }
 
 #[test]
+fn suppressed_divisions_leave_the_ranking_by_size() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rank", DataType::Int64, false),
+        Field::new("division", DataType::Utf8, false),
+        Field::new("enterprises", DataType::Int64, false),
+        Field::new("va_ytd", DataType::Float64, true),
+        Field::new("suppressed", DataType::Boolean, false),
+    ]));
+    let b = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+            Arc::new(StringArray::from(vec!["39", "26", "13", "17"])),
+            Arc::new(Int64Array::from(vec![40, 2, 30, 5])),
+            Arc::new(Float64Array::from(vec![900.0, 800.0, 700.0, 600.0])),
+            Arc::new(arrow::array::BooleanArray::from(vec![false; 4])),
+        ],
+    )
+    .unwrap();
+    let mut s = Suppression::default();
+    s.cells.insert(cell(CITY, "division:26"), Reason::TooFew);
+    s.cells.insert(cell(CITY, "division:17"), Reason::Secondary);
+    let out = apply("division_ranking", &[b], &s).unwrap();
+    let b = &out[0];
+    let division = b.column_by_name("division").unwrap().as_string::<i32>();
+    // Published divisions keep their order by size and are ranked 1, 2; the suppressed ones
+    // follow by code, unranked, so that the second place no longer says how large 26 is.
+    assert_eq!((0..4).map(|i| division.value(i)).collect::<Vec<_>>(), ["39", "13", "17", "26"]);
+    let rank = b.column_by_name("rank").unwrap().as_primitive::<Int64Type>();
+    assert_eq!(
+        (0..4).map(|i| (!rank.is_null(i)).then(|| rank.value(i))).collect::<Vec<_>>(),
+        [Some(1), Some(2), None, None]
+    );
+    let va = b.column_by_name("va_ytd").unwrap();
+    assert!(va.is_null(2) && va.is_null(3) && !va.is_null(1));
+    assert_eq!(b.column_by_name("enterprises").unwrap().as_primitive::<Int64Type>().value(3), 2);
+}
+
+#[test]
 fn config_loads_and_rejects_nonsense() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.toml");
