@@ -382,6 +382,24 @@ fn pause_point(stage: &str) {
     }
 }
 
+/// One workbook: from the parsed-workbook cache, else opened (counted in `opened`) and cached.
+fn read_one(
+    f: &crate::incremental::InboxFile,
+    forms: &Forms,
+    regions: &[crate::reference::Region],
+    cache: &ingest::cache::ParsedCache,
+    opened: &std::sync::atomic::AtomicUsize,
+) -> IngestedFile {
+    cache.load(f).unwrap_or_else(|| {
+        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let read = ingest::ingest_file(&f.path, forms, regions);
+        if let Err(e) = cache.store(&read) {
+            tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
+        }
+        read
+    })
+}
+
 /// Ingests workbooks in parallel across files, with a progress bar on a terminal. A workbook read
 /// by an earlier run (same bytes, name and form definitions) comes from the parsed-workbook cache;
 /// the others are opened and their reads kept there. Returns the reads and how many were opened.
@@ -396,20 +414,49 @@ fn read_in_parallel(
     let read = files
         .par_iter()
         .map(|f| {
-            let read = cache.load(f).unwrap_or_else(|| {
-                opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let read = ingest::ingest_file(&f.path, forms, regions);
-                if let Err(e) = cache.store(&read) {
-                    tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
-                }
-                read
-            });
+            let read = read_one(f, forms, regions, cache, &opened);
             bar.inc(1);
             (f.path.clone(), read)
         })
         .collect();
     bar.finish_and_clear();
     (read, opened.into_inner())
+}
+
+/// Opens workbooks not seen before, to learn which periods they hold (their reads go to the
+/// parsed-workbook cache, not into memory: the periods are built one at a time). A file refused
+/// as a whole belongs to the period its name gives, so that its county hears of it in that
+/// period's feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a
+/// refused file must not go unreported.
+fn learn_periods(
+    files: &[&crate::incremental::InboxFile],
+    forms: &Forms,
+    regions: &[crate::reference::Region],
+    cache: &ingest::cache::ParsedCache,
+) -> (Vec<(String, Vec<String>)>, usize) {
+    let bar = progress(files.len(), "reading");
+    let opened = std::sync::atomic::AtomicUsize::new(0);
+    let learned = files
+        .par_iter()
+        .map(|f| {
+            let read = read_one(f, forms, regions, cache, &opened);
+            bar.inc(1);
+            let mut periods: Vec<String> = read
+                .sheets
+                .iter()
+                .map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string()))
+                .collect();
+            if periods.is_empty() {
+                let named = ingest::header::find_period(&read.file).filter(|m| !m.january_only);
+                periods.push(named.map(|m| m.period.to_string()).unwrap_or_else(|| "unknown".to_string()));
+            }
+            periods.sort();
+            periods.dedup();
+            (f.sha256.clone(), periods)
+        })
+        .collect();
+    bar.finish_and_clear();
+    (learned, opened.into_inner())
 }
 
 /// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
@@ -533,22 +580,18 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         _ => inbox_files.clone(),
     };
     let mut cache = FileCache::load(&opts.out);
+    // (An entry without periods is from before refused files were given one: look again.)
     let new_files: Vec<&incremental::InboxFile> =
-        scanned.iter().filter(|f| !cache.files.contains_key(&f.sha256)).collect();
+        scanned.iter().filter(|f| cache.files.get(&f.sha256).is_none_or(|c| c.periods.is_empty())).collect();
     tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
     let parsed_cache = ingest::cache::ParsedCache::new(
         &opts.out,
         &opts.project.join("forms"),
         reference.hashes.get("regions").map(String::as_str).unwrap_or_default(),
     );
-    let (first_reads, mut files_opened) = read_in_parallel(&new_files, &forms, &reference.regions, &parsed_cache);
-    let mut parsed: BTreeMap<PathBuf, IngestedFile> = first_reads.into_iter().collect();
-    for f in parsed.values() {
-        let mut ps: Vec<String> =
-            f.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
-        ps.sort();
-        ps.dedup();
-        cache.files.insert(f.sha256.clone(), incremental::CachedFile { periods: ps });
+    let (learned, mut files_opened) = learn_periods(&new_files, &forms, &reference.regions, &parsed_cache);
+    for (sha256, periods) in learned {
+        cache.files.insert(sha256, incremental::CachedFile { periods });
     }
     let periods_of: BTreeMap<String, Vec<String>> =
         cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
@@ -645,7 +688,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     };
     if rebuild.is_empty() {
         tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
-        if !parsed.is_empty() {
+        if !new_files.is_empty() {
             cache.save(&opts.out)?;
         }
         summary.nothing_new = true;
@@ -661,65 +704,12 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         r.files_seen = files_seen;
         r.rebuilt = planned.clone();
     });
-    let rebuild_keys: BTreeSet<Option<Period>> = rebuild.iter().map(|r| r.0).collect();
-    tracing::info!(
-        periods = %planned.join(","),
-        "rebuilding"
-    );
+    tracing::info!(periods = %planned.join(","), "rebuilding");
 
-    // Read the workbooks of the periods to rebuild that are not read yet.
-    let wanted: BTreeSet<&String> = rebuild
-        .iter()
-        .map(|r| r.0.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string()))
-        .filter_map(|k| files_of.get_key_value(&k).map(|(k, _)| k))
-        .collect();
-    let to_read: Vec<&incremental::InboxFile> = scanned
-        .iter()
-        .filter(|f| !parsed.contains_key(&f.path))
-        .filter(|f| periods_of.get(&f.sha256).is_some_and(|ps| ps.iter().any(|p| wanted.contains(p))))
-        .collect();
-    let (reads, opened) = read_in_parallel(&to_read, &forms, &reference.regions, &parsed_cache);
-    parsed.extend(reads);
-    files_opened += opened;
-    summary.files_opened = files_opened;
-    tracing::info!(opened = files_opened, cached = parsed.len() - files_opened, "workbooks read");
-    let files: Vec<IngestedFile> = parsed.into_values().collect();
-    pause_point("ingested");
-
-    let mut refusals = Vec::new();
-    let mut file_findings: Vec<Finding> = Vec::new();
-    let mut all_sheets = Vec::new();
-    for f in &files {
-        if let Some(why) = &f.refusal {
-            refusals.push(Refusal { file: f.file.clone(), sheet: None, reason: why.clone() });
-        }
-        for s in &f.sheets {
-            if !rebuild_keys.contains(&s.period) {
-                continue;
-            }
-            if let Some((_, why)) = &s.refusal {
-                refusals.push(Refusal { file: f.file.clone(), sheet: Some(s.read.sheet.clone()), reason: why.clone() });
-            }
-            let form = forms.get(&s.read.form).expect("sheet of a known form");
-            let rows = sheet_rows(form, f, s);
-            all_sheets.push((rows, f.modified.unwrap_or(std::time::UNIX_EPOCH)));
-        }
-        file_findings.extend(f.findings.iter().cloned());
-    }
-    let (sheets, superseded) = supersede(all_sheets);
-    for s in &superseded {
-        tracing::warn!("{} ({}, {}, {}) is superseded by {}", s.file, s.form, s.region_code, s.period, s.by);
-    }
-    summary.files_ingested = files.iter().filter(|f| f.refusal.is_none()).count();
-    summary.refusals = refusals;
-    summary.superseded = superseded.clone();
-
-    // 2. Audit each period to rebuild, oldest first, in a new publication; cross-period rules read
-    // last month's accepted rows from it (rebuilt just before, or carried over unchanged).
-    let mut by_period: BTreeMap<Option<Period>, Vec<SheetRows>> = BTreeMap::new();
-    for s in sheets {
-        by_period.entry(s.period).or_default().push(s);
-    }
+    // 2. Period by period, oldest first, in a new publication: read the period's workbooks (from
+    // the parsed-workbook cache when unchanged), audit, store, build. One period's rows are in
+    // memory at a time; cross-period rules read last month's accepted rows from the publication
+    // being built (rebuilt just before, or carried over unchanged).
     let publication = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"), &run_id[..8]);
     let gen_dir = crate::publish::begin(&opts.out, &publication)?;
     let warehouse = gen_dir.join("warehouse");
@@ -729,11 +719,48 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     }
     let mut history = incremental::load_submissions(&gen_dir);
     let form_tables: Vec<String> = forms.forms.iter().map(|f| f.table.clone()).collect();
-    let no_sheets: Vec<SheetRows> = Vec::new();
+    let mut files_used: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut files_refused: BTreeSet<PathBuf> = BTreeSet::new();
     let bar = progress(rebuild.len(), "periods");
-    for (period, fingerprint) in &rebuild {
-        let sheets = by_period.get(period).unwrap_or(&no_sheets);
+    for (i, (period, fingerprint)) in rebuild.iter().enumerate() {
         let period_name = period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
+        let period_files: Vec<&incremental::InboxFile> = files_of.get(&period_name).cloned().unwrap_or_default();
+        let (reads, opened) = read_in_parallel(&period_files, &forms, &reference.regions, &parsed_cache);
+        files_opened += opened;
+        tracing::info!(period = %period_name, files = reads.len(), opened, "workbooks read");
+        let files: Vec<IngestedFile> = reads.into_iter().map(|(_, f)| f).collect();
+        if i == 0 {
+            pause_point("ingested");
+        }
+        let mut period_sheets = Vec::new();
+        for f in &files {
+            match &f.refusal {
+                Some(why) if files_refused.insert(f.path.clone()) => {
+                    summary.refusals.push(Refusal { file: f.file.clone(), sheet: None, reason: why.clone() })
+                }
+                Some(_) => {}
+                None => {
+                    files_used.insert(f.path.clone());
+                }
+            }
+            for sh in f.sheets.iter().filter(|sh| sh.period == *period) {
+                if let Some((_, why)) = &sh.refusal {
+                    summary.refusals.push(Refusal {
+                        file: f.file.clone(),
+                        sheet: Some(sh.read.sheet.clone()),
+                        reason: why.clone(),
+                    });
+                }
+                let form = forms.get(&sh.read.form).expect("sheet of a known form");
+                period_sheets.push((sheet_rows(form, f, sh), f.modified.unwrap_or(std::time::UNIX_EPOCH)));
+            }
+        }
+        let (sheets, superseded) = supersede(period_sheets);
+        for x in &superseded {
+            tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
+        }
+        summary.superseded.extend(superseded.iter().cloned());
+        let sheets = &sheets;
         let build_id = &fingerprint[..16];
         let params = match period {
             Some(p) => exec::params_batch(*p),
@@ -770,12 +797,14 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
             params,
         };
         let mut outcome = audit::audit_period(period.unwrap_or(target), sheets, &cx).await?;
-        // File-level findings belong to the period of the file's sheets, or to `unknown`.
+        // File-level findings belong to the periods of the file's sheets still used (not those of
+        // a superseded return); a file refused as a whole belongs to the period its name gives,
+        // else to `unknown` (see `learn_periods`).
         let shas: BTreeSet<&str> = sheets.iter().map(|s| s.sha256.as_str()).collect();
-        for f in &file_findings {
-            let belongs = shas.contains(f.location.sha256.as_str())
-                || (period.is_none() && !by_period.values().flatten().any(|s| s.sha256 == f.location.sha256));
-            if belongs && !outcome.findings.contains(f) {
+        let file_findings =
+            files.iter().filter(|f| f.sheets.is_empty() || shas.contains(f.sha256.as_str())).flat_map(|f| &f.findings);
+        for f in file_findings {
+            if !outcome.findings.contains(f) {
                 let mut f = f.clone();
                 f.period = Some(period_name.clone());
                 outcome.findings.push(f);
@@ -906,6 +935,9 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         pause_point("period-built");
     }
     bar.finish_and_clear();
+    summary.files_ingested = files_used.len();
+    summary.files_opened = files_opened;
+    summary.superseded.sort();
 
     if let Err(e) = models::docs::write_data_dictionary(&gen_dir, &forms, &reference.tables, &model_defs) {
         tracing::error!("the data dictionary could not be written: {e:#}");

@@ -272,3 +272,41 @@ fn a_bulletin_job_publishes_what_was_audited() {
     assert!(bulletin("2025-03").exists());
     assert_same_as_scratch(&w, 1);
 }
+
+/// A file that is not a workbook is reported on the night it arrives, to the county and period
+/// its name gives (or under `unknown`), never passed over as "nothing new".
+#[test]
+fn a_refused_file_is_reported_on_the_night_it_arrives() {
+    let w = World::new();
+    w.arrive("2025-02");
+    w.night();
+
+    let junk = "任城区_2025年1-2月_倍增监测报表(补报).xlsx";
+    std::fs::write(w.inbox.join(junk), "这不是一个Excel文件").unwrap();
+    let s = w.night();
+    assert!(!s.nothing_new);
+    assert_eq!(s.rebuilt, ["2025-02"]);
+    assert_eq!(s.refusals.iter().map(|r| (r.file.as_str(), r.sheet.is_none())).collect::<Vec<_>>(), [(junk, true)]);
+    // 任城区 is told in its feedback for 2025-02; the finding is in the warehouse.
+    let feedback: Vec<_> = s.feedback.iter().filter(|f| f.region_code == "370811").collect();
+    assert_eq!(feedback.len(), 1, "{:?}", s.feedback);
+    let md = std::fs::read_to_string(&feedback[0].markdown).unwrap();
+    assert!(md.contains("补报"), "{md}");
+    let findings = gongbao::store::read_dir_batches(&w.out.join("warehouse/findings/period=2025-02")).unwrap();
+    let files: Vec<String> = findings
+        .iter()
+        .flat_map(|b| {
+            let c = b.column_by_name("file").unwrap().as_string::<i32>().clone();
+            (0..b.num_rows()).map(move |i| c.value(i).to_string())
+        })
+        .collect();
+    assert!(files.iter().any(|f| f == junk), "{files:?}");
+    assert_eq!(gongbao::ledger::read(&w.out).unwrap().last().unwrap().files_refused, 1);
+
+    // A file whose name gives no period goes to `unknown`, still reported.
+    std::fs::write(w.inbox.join("说明.xlsx"), "notes").unwrap();
+    let s = w.night();
+    assert_eq!(s.rebuilt, ["unknown"]);
+    assert!(s.refusals.iter().any(|r| r.file == "说明.xlsx"), "{:?}", s.refusals);
+    assert!(w.night().nothing_new);
+}
