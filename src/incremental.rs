@@ -104,8 +104,9 @@ impl BuildState {
 /// Hash of the project definitions and the reference data: a change rebuilds every period.
 pub fn definitions_hash(project: &Path, reference_hashes: &BTreeMap<String, String>) -> String {
     let mut parts: Vec<String> = reference_hashes.iter().map(|(k, v)| format!("ref:{k}={v}")).collect();
-    // A new gongbao may compute differently: its version is part of every period's fingerprint.
-    parts.push(format!("gongbao={}", env!("CARGO_PKG_VERSION")));
+    // A new gongbao may compute differently: its version and a hash of its source (build.rs) are
+    // part of every period's fingerprint.
+    parts.push(format!("gongbao={}+{}", env!("CARGO_PKG_VERSION"), env!("GONGBAO_CODE_HASH")));
     for dir in ["forms", "rules", "sql", "sql/tests", "templates", "config", "fonts"] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())

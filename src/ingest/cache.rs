@@ -5,7 +5,8 @@
 //! typed conversion of every cell) costs far more than loading what it gave, so each read is
 //! kept under `<out>/cache/parsed/`. An entry is keyed by the workbook's SHA-256, its file name
 //! (the county and period may come from it) and a hash of everything reading depends on (the form
-//! definitions, the region list, gongbao's version): a change to any of them reads again.
+//! definitions, the region list, gongbao's version and a hash of its source): a change to any of
+//! them reads again.
 //!
 //! It is only a cache: a missing, stale or damaged entry (checked by its own SHA-256) is read
 //! from the workbook again, never trusted.
@@ -36,7 +37,10 @@ impl ParsedCache {
     /// The cache of the output folder `out`, for workbooks read through the form definitions in
     /// `forms_dir` with the region list whose SHA-256 is `regions_sha256`.
     pub fn new(out: &Path, forms_dir: &Path, regions_sha256: &str) -> Self {
-        let mut parts = vec![format!("gongbao={}", env!("CARGO_PKG_VERSION")), format!("regions={regions_sha256}")];
+        let mut parts = vec![
+            format!("gongbao={}+{}", env!("CARGO_PKG_VERSION"), env!("GONGBAO_CODE_HASH")),
+            format!("regions={regions_sha256}"),
+        ];
         let mut paths: Vec<PathBuf> = std::fs::read_dir(forms_dir)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
             .unwrap_or_default();
