@@ -382,81 +382,52 @@ fn pause_point(stage: &str) {
     }
 }
 
-/// One workbook: from the parsed-workbook cache, else opened (counted in `opened`) and cached.
-fn read_one(
-    f: &crate::incremental::InboxFile,
-    forms: &Forms,
-    regions: &[crate::reference::Region],
-    cache: &ingest::cache::ParsedCache,
-    opened: &std::sync::atomic::AtomicUsize,
-) -> IngestedFile {
-    cache.load(f).unwrap_or_else(|| {
-        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let read = ingest::ingest_file(&f.path, forms, regions);
-        if let Err(e) = cache.store(&read) {
-            tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
-        }
-        read
-    })
-}
-
-/// Ingests workbooks in parallel across files, with a progress bar on a terminal. A workbook read
-/// by an earlier run (same bytes, name and form definitions) comes from the parsed-workbook cache;
-/// the others are opened and their reads kept there. Returns the reads and how many were opened.
-fn read_in_parallel(
+/// Reads workbooks in parallel across files, with a progress bar on a terminal, and hands each
+/// read to `keep` (which decides what of it stays in memory). A workbook read by an earlier run
+/// (same bytes, name, form definitions and code) comes from the parsed-workbook cache; the others
+/// are opened and their reads kept there. Returns what `keep` kept and how many were opened.
+fn read_each<T: Send>(
     files: &[&crate::incremental::InboxFile],
     forms: &Forms,
     regions: &[crate::reference::Region],
     cache: &ingest::cache::ParsedCache,
-) -> (Vec<(PathBuf, IngestedFile)>, usize) {
+    keep: impl Fn(&crate::incremental::InboxFile, IngestedFile) -> T + Sync,
+) -> (Vec<T>, usize) {
     let bar = progress(files.len(), "reading");
     let opened = std::sync::atomic::AtomicUsize::new(0);
-    let read = files
+    let kept = files
         .par_iter()
         .map(|f| {
-            let read = read_one(f, forms, regions, cache, &opened);
+            let read = cache.load(f).unwrap_or_else(|| {
+                opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let read = ingest::ingest_file(&f.path, forms, regions);
+                if let Err(e) = cache.store(&read) {
+                    tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
+                }
+                read
+            });
             bar.inc(1);
-            (f.path.clone(), read)
+            keep(f, read)
         })
         .collect();
     bar.finish_and_clear();
-    (read, opened.into_inner())
+    (kept, opened.into_inner())
 }
 
-/// Opens workbooks not seen before, to learn which periods they hold (their reads go to the
-/// parsed-workbook cache, not into memory: the periods are built one at a time). A file refused
-/// as a whole belongs to the period its name gives, so that its county hears of it in that
-/// period's feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a
-/// refused file must not go unreported.
-fn learn_periods(
-    files: &[&crate::incremental::InboxFile],
-    forms: &Forms,
-    regions: &[crate::reference::Region],
-    cache: &ingest::cache::ParsedCache,
-) -> (Vec<(String, Vec<String>)>, usize) {
-    let bar = progress(files.len(), "reading");
-    let opened = std::sync::atomic::AtomicUsize::new(0);
-    let learned = files
-        .par_iter()
-        .map(|f| {
-            let read = read_one(f, forms, regions, cache, &opened);
-            bar.inc(1);
-            let mut periods: Vec<String> = read
-                .sheets
-                .iter()
-                .map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string()))
-                .collect();
-            if periods.is_empty() {
-                let named = ingest::header::find_period(&read.file).filter(|m| !m.january_only);
-                periods.push(named.map(|m| m.period.to_string()).unwrap_or_else(|| "unknown".to_string()));
-            }
-            periods.sort();
-            periods.dedup();
-            (f.sha256.clone(), periods)
-        })
-        .collect();
-    bar.finish_and_clear();
-    (learned, opened.into_inner())
+/// The periods a workbook holds, as `cache/files.json` records them. A file refused as a whole
+/// belongs to the period its name gives, so that its county hears of it in that period's
+/// feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a refused
+/// file must not go unreported.
+fn periods_of_read(read: &IngestedFile) -> Vec<String> {
+    let mut periods: Vec<String> =
+        read.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
+    if periods.is_empty() {
+        let named = ingest::header::find_period(&read.file).filter(|m| !m.january_only);
+        periods.push(named.map(|m| m.period.to_string()).unwrap_or_else(|| "unknown".to_string()));
+    }
+    periods.sort();
+    periods.dedup();
+    periods
 }
 
 /// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
@@ -589,7 +560,11 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         &opts.project.join("forms"),
         reference.hashes.get("regions").map(String::as_str).unwrap_or_default(),
     );
-    let (learned, mut files_opened) = learn_periods(&new_files, &forms, &reference.regions, &parsed_cache);
+    // Workbooks not seen before are opened to learn their periods; their reads go to the cache,
+    // not into memory (the periods are built one at a time).
+    let (learned, mut files_opened) = read_each(&new_files, &forms, &reference.regions, &parsed_cache, |f, read| {
+        (f.sha256.clone(), periods_of_read(&read))
+    });
     for (sha256, periods) in learned {
         cache.files.insert(sha256, incremental::CachedFile { periods });
     }
@@ -725,10 +700,9 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     for (i, (period, fingerprint)) in rebuild.iter().enumerate() {
         let period_name = period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
         let period_files: Vec<&incremental::InboxFile> = files_of.get(&period_name).cloned().unwrap_or_default();
-        let (reads, opened) = read_in_parallel(&period_files, &forms, &reference.regions, &parsed_cache);
+        let (files, opened) = read_each(&period_files, &forms, &reference.regions, &parsed_cache, |_, read| read);
         files_opened += opened;
-        tracing::info!(period = %period_name, files = reads.len(), opened, "workbooks read");
-        let files: Vec<IngestedFile> = reads.into_iter().map(|(_, f)| f).collect();
+        tracing::info!(period = %period_name, files = files.len(), opened, "workbooks read");
         if i == 0 {
             pause_point("ingested");
         }
@@ -799,7 +773,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         let mut outcome = audit::audit_period(period.unwrap_or(target), sheets, &cx).await?;
         // File-level findings belong to the periods of the file's sheets still used (not those of
         // a superseded return); a file refused as a whole belongs to the period its name gives,
-        // else to `unknown` (see `learn_periods`).
+        // else to `unknown` (see `periods_of_read`).
         let shas: BTreeSet<&str> = sheets.iter().map(|s| s.sha256.as_str()).collect();
         let file_findings =
             files.iter().filter(|f| f.sheets.is_empty() || shas.contains(f.sha256.as_str())).flat_map(|f| &f.findings);

@@ -352,48 +352,47 @@ pub fn apply(model: &str, batches: &[RecordBatch], s: &Suppression) -> Result<Ve
     Ok(out)
 }
 
-/// Recomputes `rank_no` (1 = highest `va_growth`, ties share a rank) among the rows that still
-/// have a growth rate, and moves the suppressed rows to the end (keeping the order of the rest),
-/// so that neither a gap in the ranks nor a row's position can place a suppressed county.
+/// Recomputes `rank_no` (1 = highest `va_growth`, ties share a rank) among the published
+/// counties; the suppressed ones follow, unranked (see [`suppressed_last`]), so that neither a gap
+/// in the ranks nor a row's position can place a suppressed county.
 fn rerank(b: &RecordBatch) -> Result<RecordBatch> {
-    let flag = col(b, "county_ranking", "suppressed")?;
-    let hidden: Vec<bool> = (0..b.num_rows()).map(|r| text_cell(flag, r).as_deref() == Some("true")).collect();
-    let order: Vec<u32> = (0..b.num_rows() as u32)
-        .filter(|i| !hidden[*i as usize])
-        .chain((0..b.num_rows() as u32).filter(|i| hidden[*i as usize]))
-        .collect();
-    let b = &arrow::compute::take_record_batch(b, &arrow::array::UInt32Array::from(order))?;
-    let growth = col(b, "county_ranking", "va_growth")?;
+    let (b, _) = suppressed_last(b, "county_ranking", "region_code")?;
+    let growth = col(&b, "county_ranking", "va_growth")?;
     let g: Vec<Option<f64>> = (0..b.num_rows()).map(|r| number_cell(growth, r)).collect();
     let ranks: Int64Array =
         g.iter().map(|v| v.map(|v| 1 + g.iter().flatten().filter(|o| **o > v).count() as i64)).collect();
-    let idx = b.schema().index_of("rank_no")?;
-    let mut cols = b.columns().to_vec();
-    cols[idx] = match b.schema().field(idx).data_type() {
-        DataType::Int64 => Arc::new(ranks),
-        other => arrow::compute::cast(&(Arc::new(ranks) as ArrayRef), other)?,
-    };
-    Ok(RecordBatch::try_new(b.schema(), cols)?)
+    with_column(&b, "rank_no", ranks)
 }
 
 /// A ranking by size (`rank`, 1 = largest, rows already in that order): the published rows keep
-/// their order and are ranked 1, 2, …; the suppressed ones follow, ordered by `key`, with no rank,
-/// so that a suppressed row's position cannot say how large it is.
+/// their order and are ranked 1, 2, …; the suppressed ones follow, unranked.
 fn rank_published_first(b: &RecordBatch, key: &str) -> Result<RecordBatch> {
-    let flag = col(b, "division_ranking", "suppressed")?;
-    let keys = col(b, "division_ranking", key)?;
-    let hidden: Vec<bool> = (0..b.num_rows()).map(|r| text_cell(flag, r).as_deref() == Some("true")).collect();
-    let mut suppressed: Vec<u32> = (0..b.num_rows() as u32).filter(|i| hidden[*i as usize]).collect();
-    suppressed.sort_by_key(|i| text_cell(keys, *i as usize));
-    let published = (0..b.num_rows() as u32).filter(|i| !hidden[*i as usize]).count();
-    let order: Vec<u32> = (0..b.num_rows() as u32).filter(|i| !hidden[*i as usize]).chain(suppressed).collect();
-    let b = arrow::compute::take_record_batch(b, &arrow::array::UInt32Array::from(order))?;
+    let (b, published) = suppressed_last(b, "division_ranking", key)?;
     let ranks: Int64Array = (0..b.num_rows()).map(|r| (r < published).then_some(r as i64 + 1)).collect();
-    let idx = b.schema().index_of("rank")?;
+    with_column(&b, "rank", ranks)
+}
+
+/// The published rows in their order, then the suppressed ones ordered by `key` (not by the
+/// ranking, which would say how large they are); and how many are published.
+fn suppressed_last(b: &RecordBatch, model: &str, key: &str) -> Result<(RecordBatch, usize)> {
+    let flag = col(b, model, "suppressed")?;
+    let keys = col(b, model, key)?;
+    let hidden: Vec<bool> = (0..b.num_rows()).map(|r| text_cell(flag, r).as_deref() == Some("true")).collect();
+    let (published, mut suppressed): (Vec<u32>, Vec<u32>) =
+        (0..b.num_rows() as u32).partition(|i| !hidden[*i as usize]);
+    suppressed.sort_by_key(|i| text_cell(keys, *i as usize));
+    let n = published.len();
+    let order = arrow::array::UInt32Array::from(published.into_iter().chain(suppressed).collect::<Vec<_>>());
+    Ok((arrow::compute::take_record_batch(b, &order)?, n))
+}
+
+/// `b` with the integer column `name` replaced by `values` (cast to its type, made nullable).
+fn with_column(b: &RecordBatch, name: &str, values: Int64Array) -> Result<RecordBatch> {
+    let idx = b.schema().index_of(name)?;
     let mut cols = b.columns().to_vec();
     cols[idx] = match b.schema().field(idx).data_type() {
-        DataType::Int64 => Arc::new(ranks),
-        other => arrow::compute::cast(&(Arc::new(ranks) as ArrayRef), other)?,
+        DataType::Int64 => Arc::new(values),
+        other => arrow::compute::cast(&(Arc::new(values) as ArrayRef), other)?,
     };
     let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     fields[idx] = fields[idx].clone().with_nullable(true);
