@@ -116,7 +116,7 @@ pub fn read(out: &Path) -> Result<Vec<RunRecord>> {
 /// The ledger as a table for the terminal.
 pub fn listing(records: &[RunRecord]) -> String {
     let mut s = String::from(
-        "run_id            trigger            started                    ended                      files(seen/in/refused)  rows(accepted/quarantined)  findings(E/W)  models  rebuilt            outcome\n",
+        "run_id            trigger            started                    ended                      files(seen/in/opened/refused)  rows(accepted/quarantined)  findings(E/W)  models  rebuilt            outcome\n",
     );
     for r in records {
         let rebuilt = if r.rebuilt.is_empty() {
@@ -127,13 +127,14 @@ pub fn listing(records: &[RunRecord]) -> String {
             format!("{}…{} ({})", r.rebuilt[0], r.rebuilt[r.rebuilt.len() - 1], r.rebuilt.len())
         };
         s.push_str(&format!(
-            "{:<17} {:<18} {:<26} {:<26} {:>6}/{}/{:<12} {:>10}/{:<15} {:>6}/{:<6} {:>3}/{:<2} {:<18} {}{}\n",
+            "{:<17} {:<18} {:<26} {:<26} {:>6}/{}/{}/{:<12} {:>10}/{:<15} {:>6}/{:<6} {:>3}/{:<2} {:<18} {}{}\n",
             r.run_id,
             r.trigger,
             r.started,
             r.ended,
             r.files_seen,
             r.files_ingested,
+            r.files_opened,
             r.files_refused,
             r.rows_accepted,
             r.rows_quarantined,
