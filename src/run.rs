@@ -700,7 +700,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     for (i, (period, fingerprint)) in rebuild.iter().enumerate() {
         let period_name = period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
         let period_files: Vec<&incremental::InboxFile> = files_of.get(&period_name).cloned().unwrap_or_default();
-        let (files, opened) = read_each(&period_files, &forms, &reference.regions, &parsed_cache, |_, read| read);
+        let (mut files, opened) = read_each(&period_files, &forms, &reference.regions, &parsed_cache, |_, read| read);
         files_opened += opened;
         tracing::info!(period = %period_name, files = files.len(), opened, "workbooks read");
         if i == 0 {
@@ -727,6 +727,13 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                 }
                 let form = forms.get(&sh.read.form).expect("sheet of a known form");
                 period_sheets.push((sheet_rows(form, f, sh), f.modified.unwrap_or(std::time::UNIX_EPOCH)));
+            }
+        }
+        // The rows now live in Arrow (`period_sheets`); the parsed cells are not needed again.
+        for f in &mut files {
+            for sh in &mut f.sheets {
+                sh.read.records = Vec::new();
+                sh.read.totals = Vec::new();
             }
         }
         let (sheets, superseded) = supersede(period_sheets);
