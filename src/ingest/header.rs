@@ -3,6 +3,7 @@
 //! Header matching is by content: spaces, line breaks and full-width forms are ignored, and a
 //! "(...)" part is compared separately, so "工业总产值\n(当年价格)" matches "工业总产值".
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use calamine::Data;
@@ -13,13 +14,13 @@ use crate::forms::{Column, FormDef};
 use crate::period::Period;
 use crate::reference::Region;
 
-/// Normalised header text: half-width, no white space.
-pub fn normalize(s: &str) -> String {
+/// Normalised header text: half-width, no white space (borrowed when there is nothing to change).
+pub fn normalize(s: &str) -> Cow<'_, str> {
     let h = halfwidth(s);
     if !h.chars().any(char::is_whitespace) {
         return h;
     }
-    h.chars().filter(|c| !c.is_whitespace()).collect()
+    Cow::Owned(h.chars().filter(|c| !c.is_whitespace()).collect())
 }
 
 /// The comparison key of a header: normalised, with every "(...)" part removed.
@@ -31,21 +32,31 @@ pub fn header_key(s: &str) -> String {
         match c {
             '(' | '[' | '【' => depth += 1,
             ')' | ']' | '】' => depth = depth.saturating_sub(1),
+            // Colons are dropped wherever they stand, inside brackets or not.
+            ':' | '：' => {}
             _ if depth == 0 => out.push(c),
             _ => {}
         }
     }
-    out.replace([':', '：'], "")
+    out
 }
 
-/// Text of a cell for header purposes.
-pub fn cell_text(cell: &Data) -> String {
+/// Text of a cell for header purposes (borrowed for text cells).
+pub fn cell_text(cell: &Data) -> Cow<'_, str> {
     match cell {
-        Data::String(s) => s.clone(),
-        Data::Empty => String::new(),
-        Data::Float(f) => format!("{f}"),
-        Data::Int(i) => i.to_string(),
-        other => other.to_string(),
+        Data::String(s) => Cow::Borrowed(s),
+        Data::Empty => Cow::Borrowed(""),
+        Data::Float(f) => Cow::Owned(format!("{f}")),
+        Data::Int(i) => Cow::Owned(i.to_string()),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+/// [`normalize`]d text of a cell (borrowed for text cells that need no change).
+pub fn normalized_text(cell: &Data) -> Cow<'_, str> {
+    match cell_text(cell) {
+        Cow::Borrowed(s) => normalize(s),
+        Cow::Owned(s) => Cow::Owned(normalize(&s).into_owned()),
     }
 }
 
@@ -121,7 +132,8 @@ pub fn find_region(text: &str, regions: &[Region]) -> Option<String> {
 
 /// Reads the header block: the text of the rows above the column headers.
 pub fn parse_block(lines: &[String], regions: &[Region]) -> BlockInfo {
-    let text = halfwidth(&lines.join(" "));
+    let joined = lines.join(" ");
+    let text = halfwidth(&joined);
     let form_code = FORM_CODE
         .captures(&text)
         .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase());

@@ -154,25 +154,62 @@ fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// The cells of an .xlsx sheet displayed as a percentage (a number format with `%`: Excel
+/// stores 8.3% as 0.083), found in the same pass over the sheet as the values.
+enum PercentCells {
+    /// Sorted positions (0-based row, column).
+    Cells(Vec<(u32, u32)>),
+    /// The workbook's default cell format is itself a percentage (never seen in practice): the
+    /// sheet's full style map, where unstyled cells inside the styled area take the default.
+    Styles(calamine::StyleRange),
+}
+
+impl PercentCells {
+    fn contains(&self, r: u32, c: u32) -> bool {
+        match self {
+            PercentCells::Cells(v) => v.binary_search(&(r, c)).is_ok(),
+            PercentCells::Styles(styles) => {
+                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
+            }
+        }
+    }
+}
+
 /// Reads a worksheet into a range, refusing sheets whose cells or used area exceed
 /// [`MAX_SHEET_CELLS`]. For .xlsx the cells are streamed and counted before any rectangle is
-/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes).
-fn read_range<RS: std::io::Read + std::io::Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<Range<Data>, String> {
+/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes),
+/// and the cells displayed as percentages are noted on the way.
+fn read_range<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+) -> Result<(Range<Data>, Option<PercentCells>), String> {
     let too_big = |h: u64, w: u64| format!("工作表\"{name}\"过大({h} 行 × {w} 列),已拒收");
     if let Sheets::Xlsx(x) = workbook {
         let mut reader = match x.worksheet_cells_reader(name) {
             Ok(r) => r,
             // A chart sheet holds no cells: like calamine's own reader, an empty range.
-            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok((Range::default(), None)),
             Err(e) => return Err(format!("工作表\"{name}\"无法读取: {e}")),
         };
+        let is_percent: Vec<bool> = reader
+            .styles()
+            .iter()
+            .map(|st| st.number_format.as_ref().is_some_and(|f| f.format_code.contains('%')))
+            .collect();
+        let default_is_percent = is_percent.first().copied().unwrap_or(false);
+        let mut percent: Vec<(u32, u32)> = Vec::new();
         let mut cells: Vec<Cell<Data>> = Vec::new();
         let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
-        while let Some(cell) = reader.next_cell().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))? {
+        while let Some((cell, style)) =
+            reader.next_cell_with_style_id().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?
+        {
+            let (r, c) = cell.get_position();
+            if style > 0 && is_percent.get(style).copied().unwrap_or(false) {
+                percent.push((r, c));
+            }
             if matches!(cell.get_value(), calamine::DataRef::Empty) {
                 continue;
             }
-            let (r, c) = cell.get_position();
             (r0, c0, r1, c1) = (r0.min(r), c0.min(c), r1.max(r), c1.max(c));
             let (h, w) = (u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1);
             if h * w > MAX_SHEET_CELLS {
@@ -180,26 +217,21 @@ fn read_range<RS: std::io::Read + std::io::Seek>(workbook: &mut Sheets<RS>, name
             }
             cells.push(Cell::new((r, c), cell.get_value().clone().into()));
         }
-        return Ok(Range::from_sparse(cells));
+        drop(reader);
+        let percent = if default_is_percent {
+            x.worksheet_style(name).ok().map(PercentCells::Styles)
+        } else {
+            percent.sort_unstable();
+            Some(PercentCells::Cells(percent))
+        };
+        return Ok((Range::from_sparse(cells), percent));
     }
     let range = workbook.worksheet_range(name).map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?;
     let (h, w) = range.get_size();
     if (h as u64) * (w as u64) > MAX_SHEET_CELLS {
         return Err(too_big(h as u64, w as u64));
     }
-    Ok(range)
-}
-
-/// Cells of an .xlsx sheet displayed as a percentage (number format with `%`): Excel stores
-/// 8.3% as 0.083.
-fn percent_cells<RS: std::io::Read + std::io::Seek>(
-    workbook: &mut Sheets<RS>,
-    name: &str,
-) -> Option<calamine::StyleRange> {
-    match workbook {
-        Sheets::Xlsx(x) => x.worksheet_style(name).ok(),
-        _ => None,
-    }
+    Ok((range, None))
 }
 
 /// Reads one workbook through the forms. Never fails: problems become a refusal or findings.
@@ -254,7 +286,7 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     let name_hint_region = header::find_region(&file, regions);
     let name_hint_period = header::find_period(&file);
     for (name, hidden) in metas {
-        let range = match read_range(&mut workbook, &name) {
+        let (range, percent) = match read_range(&mut workbook, &name) {
             Ok(r) => r,
             Err(why) => {
                 out.findings.push(refusal_finding(&out, Some(&name), why));
@@ -267,11 +299,9 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         };
         if let Some(form) = forms.get(&read.form)
             && form.columns.iter().any(|c| c.ty == crate::forms::FieldType::Percent)
-            && let Some(styles) = percent_cells(&mut workbook, &name)
+            && let Some(percent) = &percent
         {
-            sheet::scale_percent_cells(&mut read, form, &range, &|r, c| {
-                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
-            });
+            sheet::scale_percent_cells(&mut read, form, &range, &|r, c| percent.contains(r, c));
         }
         // County and period: the sheet wins over the file name, with a warning when they differ.
         let region_code = read.block.region_code.clone().or_else(|| name_hint_region.clone());

@@ -1,5 +1,6 @@
 //! Sheet records → Arrow batches with provenance; unreadable cells → findings.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder};
@@ -152,12 +153,40 @@ impl Builder {
 
 /// A decimal as the unscaled i128 of Decimal128(24, 6).
 pub fn decimal_to_i128(d: Decimal) -> i128 {
+    // Amounts are rounded to at most AMOUNT_SCALE decimals: scaling the mantissa up is exact
+    // (and what `rescale` does) as long as it stays within Decimal's 96 bits.
+    if d.scale() <= AMOUNT_SCALE {
+        let m = d.mantissa() * 10i128.pow(AMOUNT_SCALE - d.scale());
+        if m.unsigned_abs() < 1u128 << 96 {
+            return m;
+        }
+    }
     let mut d = d;
     d.rescale(AMOUNT_SCALE);
     d.mantissa()
 }
 
-fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, records: &[Record]) -> RecordBatch {
+/// A blank amount the form reads as 0 (`blank_is_zero`): the cell is empty, not unreadable.
+static ZERO: Value = Value::Decimal(Decimal::ZERO);
+
+/// The value of form column `i` in a record as stored; with `zero_fill`, blanks of
+/// `blank_is_zero` columns (without a cell problem) are 0.
+fn stored_value<'r>(form: &FormDef, rec: &'r Record, i: usize, zero_fill: bool) -> &'r Value {
+    let v = &rec.values[i];
+    if zero_fill && v.is_null() && form.columns[i].blank_is_zero && !rec.problems.iter().any(|(j, _, _)| *j == i) {
+        &ZERO
+    } else {
+        v
+    }
+}
+
+fn build_batch(
+    form: &FormDef,
+    sheet: &IngestedSheet,
+    file: &IngestedFile,
+    records: &[Record],
+    zero_fill: bool,
+) -> RecordBatch {
     let schema = form_schema(form);
     let period = sheet.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
     let region = sheet.region_code.clone().unwrap_or_else(|| "unknown".into());
@@ -174,7 +203,7 @@ fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, recor
     for (i, c) in form.columns.iter().enumerate() {
         let mut b = Builder::new(c.ty);
         for r in records {
-            b.push(&r.values[i]);
+            b.push(stored_value(form, r, i, zero_fill));
         }
         arrays.push(b.finish());
     }
@@ -204,16 +233,22 @@ fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, recor
     arrays.push(const_col(&file.sha256));
     arrays.push(const_col(&sheet.read.sheet));
     arrays.push(Arc::new(arrow::array::Int64Array::from(records.iter().map(|r| r.row as i64).collect::<Vec<_>>())));
-    arrays.push(Arc::new(arrow::array::StringArray::from(
-        records.iter().map(|r| row_key(&file.sha256, &sheet.read.sheet, r.row)).collect::<Vec<_>>(),
-    )));
+    // Row keys (`row_key`), written straight into the array.
+    let prefix = row_key(&file.sha256, &sheet.read.sheet, 0);
+    let prefix = &prefix[..prefix.len() - 1];
+    let mut keys = StringBuilder::with_capacity(n, n * (prefix.len() + 6));
+    for r in records {
+        write!(keys, "{prefix}{}", r.row).expect("write to a string builder");
+        keys.append_value("");
+    }
+    arrays.push(Arc::new(keys.finish()));
     RecordBatch::try_new(schema, arrays).expect("batch matches its schema")
 }
 
 /// Converts a read sheet into rows, totals and cell findings.
 pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) -> SheetRows {
     let read = &sheet.read;
-    let mut records = read.records.clone();
+    let records = &read.records;
     let mut findings = Vec::new();
     let period = sheet.period.map(|p| p.to_string());
     let loc = |row: u32, col: Option<u32>| Location {
@@ -230,15 +265,14 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             None => c.header.clone(),
         }
     };
-    for rec in &mut records {
-        let key = row_key(&file.sha256, &read.sheet, rec.row);
+    for rec in records {
         let mut finding = |rule_id: &str, col: Option<u32>, observed: String, message: String| {
             findings.push(Finding {
                 period: period.clone(),
                 region_code: sheet.region_code.clone(),
                 form: Some(form.code.clone()),
                 location: loc(rec.row, col),
-                row_key: Some(key.clone()),
+                row_key: Some(row_key(&file.sha256, &read.sheet, rec.row)),
                 rule_id: rule_id.to_string(),
                 severity: Severity::Error,
                 observed,
@@ -258,12 +292,14 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             let col = read.columns.iter().position(|c| c.is_some()).and_then(|i| read.columns[i]);
             finding(rule::UNKNOWN_ITEM, col, String::new(), p.clone());
         }
+        // Blanks of `blank_is_zero` columns are stored as 0 (`stored_value`); other required
+        // blanks are findings.
         for (i, c) in form.columns.iter().enumerate() {
             if !rec.values[i].is_null() || rec.problems.iter().any(|(j, _, _)| *j == i) {
                 continue;
             }
             if c.blank_is_zero {
-                rec.values[i] = Value::Decimal(Decimal::ZERO);
+                continue;
             } else if c.required && read.columns[i].is_some() {
                 finding(
                     &form.invalid_value_rule,
@@ -320,8 +356,8 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         file: file.file.clone(),
         sha256: file.sha256.clone(),
         sheet: read.sheet.clone(),
-        rows: build_batch(form, sheet, file, &records),
-        totals: build_batch(form, sheet, file, &read.totals),
+        rows: build_batch(form, sheet, file, records, true),
+        totals: build_batch(form, sheet, file, &read.totals, false),
         findings,
         refusal: sheet.refusal.as_ref().map(|(r, m)| (r.to_string(), m.clone())),
         column_map,

@@ -3,9 +3,11 @@
 //! The sheet is read as cells first; the header block, the header rows and every column are
 //! located by content, never by position, and a column's type comes from the form definition.
 
+use std::borrow::Cow;
+
 use calamine::{Data, Range};
 
-use super::header::{self, BlockInfo, cell_text, header_key, normalize};
+use super::header::{self, BlockInfo, cell_text, header_key, normalize, normalized_text};
 use super::values::{self, CellProblem, MoneyUnit, Value};
 use crate::forms::{FieldType, FormDef, Forms, Layout};
 use crate::reference::Region;
@@ -80,17 +82,24 @@ impl<'a> Grid<'a> {
         let (r1, c1) = range.end()?;
         Some(Grid { range, r0, c0, r1, c1 })
     }
-    fn get(&self, r: u32, c: u32) -> &Data {
+    fn get(&self, r: u32, c: u32) -> &'a Data {
         self.range.get_value((r, c)).unwrap_or(&EMPTY)
     }
-    fn row_texts(&self, r: u32) -> impl Iterator<Item = (u32, String)> + '_ {
+    fn row_texts(&self, r: u32) -> impl Iterator<Item = (u32, Cow<'a, str>)> + '_ {
         (self.c0..=self.c1).filter_map(move |c| {
             let t = cell_text(self.get(r, c));
             (!t.trim().is_empty()).then_some((c, t))
         })
     }
     fn row_line(&self, r: u32) -> String {
-        self.row_texts(r).map(|(_, t)| t).collect::<Vec<_>>().join(" ")
+        let mut line = String::new();
+        for (_, t) in self.row_texts(r) {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&t);
+        }
+        line
     }
 }
 
@@ -146,7 +155,8 @@ fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Regi
         return Some(f);
     }
     let title = top_lines.iter().take(3).map(|l| normalize(l)).collect::<String>();
-    if let Some(f) = forms.forms.iter().find(|f| f.title_keywords.iter().any(|k| title.contains(&normalize(k)))) {
+    if let Some(f) = forms.forms.iter().find(|f| f.title_keywords.iter().any(|k| title.contains(normalize(k).as_ref())))
+    {
         return Some(f);
     }
     forms
@@ -200,8 +210,8 @@ pub fn read_sheet(
     let mut tops: Vec<(u32, String, String)> = Vec::new(); // (col, top, sub)
     let mut last_top = String::new();
     for c in grid.c0..=grid.c1 {
-        let top = cell_text(grid.get(h, c));
-        let sub = if two_rows { cell_text(grid.get(h + 1, c)) } else { String::new() };
+        let top = cell_text(grid.get(h, c)).into_owned();
+        let sub = if two_rows { cell_text(grid.get(h + 1, c)).into_owned() } else { String::new() };
         let top = if top.trim().is_empty() && !sub.trim().is_empty() && subs.contains(&header_key(&sub)) {
             last_top.clone()
         } else {
@@ -247,9 +257,20 @@ pub fn read_sheet(
     }
 
     let sheet_unit = out.block.unit.unwrap_or(MoneyUnit::Wanyuan);
-    let note_prefixes: Vec<String> = NOTE_PREFIXES.iter().map(|p| normalize(p)).collect();
+    let note_prefixes: Vec<String> = NOTE_PREFIXES.iter().map(|p| normalize(p).into_owned()).collect();
     let label_idx = form.columns.iter().position(|c| c.field == form.label_field).expect("validated");
     let unit_idx = form.columns.iter().position(|c| c.field == "unit");
+    // Items: the comparison keys of every label and alias of each item, computed once.
+    let item_keys: Vec<Vec<String>> = form
+        .items
+        .iter()
+        .map(|it| {
+            std::iter::once(&it.label)
+                .chain(&it.aliases)
+                .map(|l| header_key(l).trim_start_matches("其中").to_string())
+                .collect()
+        })
+        .collect();
     for r in data_start..=grid.r1 {
         // The first cell with anything in it (an error value counts); none: a blank row.
         let Some(first_cell) = (grid.c0..=grid.c1).map(|c| grid.get(r, c)).find(|d| match d {
@@ -260,12 +281,12 @@ pub fn read_sheet(
             out.skipped_rows += 1;
             continue;
         };
-        let first = normalize(&cell_text(first_cell));
+        let first = normalized_text(first_cell);
         if note_prefixes.iter().any(|p| first.starts_with(p.as_str())) {
             out.skipped_rows += 1;
             continue;
         }
-        let label = out.columns[label_idx].map(|c| normalize(&cell_text(grid.get(r, c)))).unwrap_or_default();
+        let label = out.columns[label_idx].map(|c| normalized_text(grid.get(r, c))).unwrap_or_default();
         let is_total = ["合计", "总计", "全县合计", "全区合计", "全市合计"].iter().any(|t| label == *t || first == *t)
             || (label.is_empty() && first.contains("合计"));
 
@@ -276,15 +297,13 @@ pub fn read_sheet(
         if form.layout == Layout::Items && !is_total {
             let key = header_key(&label);
             let key = key.trim_start_matches("其中");
-            match form.items.iter().find(|it| {
-                std::iter::once(&it.label).chain(&it.aliases).any(|l| header_key(l).trim_start_matches("其中") == key)
-            }) {
+            match form.items.iter().zip(&item_keys).find(|(_, keys)| keys.iter().any(|k| k == key)).map(|(it, _)| it) {
                 Some(it) => {
                     item = Some(it.code.clone());
                     let declared_money = MoneyUnit::find_in(&it.unit).is_some();
                     let written = unit_idx
                         .and_then(|u| out.columns[u])
-                        .and_then(|c| MoneyUnit::find_in(&normalize(&cell_text(grid.get(r, c)))));
+                        .and_then(|c| MoneyUnit::find_in(&normalized_text(grid.get(r, c))));
                     row_unit = Some(if declared_money { written.unwrap_or(sheet_unit) } else { MoneyUnit::Wanyuan });
                 }
                 None => row_problem = Some(format!("未知的指标名称\"{}\"", label)),
