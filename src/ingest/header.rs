@@ -16,6 +16,15 @@ use crate::reference::Region;
 
 /// Normalised header text: half-width, no white space (borrowed when there is nothing to change).
 pub fn normalize(s: &str) -> Cow<'_, str> {
+    // One pass for the common case: nothing full-width and no white space (the CJK ideographs
+    // of names and labels are neither).
+    if !s.chars().any(|c| match c {
+        '\0'..='\x7f' => c.is_ascii_whitespace() || c == '\x0b',
+        '\u{80}'..='\u{3000}' => c.is_whitespace() || c == '\u{00A0}' || c == '\u{3000}',
+        _ => matches!(c, '\u{FF01}'..='\u{FF5E}'),
+    }) {
+        return Cow::Borrowed(s);
+    }
     let h = halfwidth(s);
     if !h.chars().any(char::is_whitespace) {
         return h;
@@ -25,8 +34,16 @@ pub fn normalize(s: &str) -> Cow<'_, str> {
 
 /// The comparison key of a header: normalised, with every "(...)" part removed.
 pub fn header_key(s: &str) -> String {
+    let mut out = String::new();
+    header_key_into(s, &mut out);
+    out
+}
+
+/// [`header_key`] written into `out` (cleared first), to reuse one buffer over many cells.
+pub fn header_key_into(s: &str, out: &mut String) {
+    out.clear();
     let n = normalize(s);
-    let mut out = String::with_capacity(n.len());
+    out.reserve(n.len());
     let mut depth = 0usize;
     for c in n.chars() {
         match c {
@@ -38,7 +55,6 @@ pub fn header_key(s: &str) -> String {
             _ => {}
         }
     }
-    out
 }
 
 /// Text of a cell for header purposes (borrowed for text cells).
@@ -130,13 +146,24 @@ pub fn find_region(text: &str, regions: &[Region]) -> Option<String> {
     best.map(|(_, r)| r.code.clone())
 }
 
+/// The 表号 written in half-width text, upper-case without separators (`JN101`).
+fn form_code_in(text: &str) -> Option<String> {
+    FORM_CODE
+        .captures(text)
+        .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase())
+}
+
+/// The 表号 of a header block, as [`parse_block`] reads it (without reading the rest).
+pub fn find_form_code(lines: &[String]) -> Option<String> {
+    let joined = lines.join(" ");
+    form_code_in(&halfwidth(&joined))
+}
+
 /// Reads the header block: the text of the rows above the column headers.
 pub fn parse_block(lines: &[String], regions: &[Region]) -> BlockInfo {
     let joined = lines.join(" ");
     let text = halfwidth(&joined);
-    let form_code = FORM_CODE
-        .captures(&text)
-        .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase());
+    let form_code = form_code_in(&text);
     let region_code =
         REPORTER.captures(&text).and_then(|c| find_region(&c[1], regions)).or_else(|| find_region(&text, regions));
     let period = find_period(&text);

@@ -198,7 +198,9 @@ fn read_range<RS: std::io::Read + std::io::Seek>(
             .collect();
         let default_is_percent = is_percent.first().copied().unwrap_or(false);
         let mut percent: Vec<(u32, u32)> = Vec::new();
-        let mut cells: Vec<Cell<Data>> = Vec::new();
+        // As calamine's own reader: room for the cells the sheet declares, when they are few.
+        let declared = reader.dimensions().len();
+        let mut cells: Vec<Cell<Data>> = Vec::with_capacity(if declared < 100_000 { declared as usize } else { 0 });
         let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
         while let Some((cell, style)) =
             reader.next_cell_with_style_id().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?

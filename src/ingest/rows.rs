@@ -182,12 +182,12 @@ fn stored_value<'r>(form: &FormDef, rec: &'r Record, i: usize, zero_fill: bool) 
 
 fn build_batch(
     form: &FormDef,
+    schema: &SchemaRef,
     sheet: &IngestedSheet,
     file: &IngestedFile,
     records: &[Record],
     zero_fill: bool,
 ) -> RecordBatch {
-    let schema = form_schema(form);
     let period = sheet.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
     let region = sheet.region_code.clone().unwrap_or_else(|| "unknown".into());
     let n = records.len();
@@ -242,7 +242,33 @@ fn build_batch(
         keys.append_value("");
     }
     arrays.push(Arc::new(keys.finish()));
-    RecordBatch::try_new(schema, arrays).expect("batch matches its schema")
+    RecordBatch::try_new(schema.clone(), arrays).expect("batch matches its schema")
+}
+
+/// The sum of the amounts of form column `i` (blanks count as 0). Amounts have at most
+/// AMOUNT_SCALE decimals, so the sum is taken exactly on the scaled integers.
+fn column_sum(records: &[Record], i: usize) -> Decimal {
+    let mut acc: i128 = 0;
+    let mut exact = true;
+    for r in records {
+        if let Value::Decimal(d) = &r.values[i] {
+            if d.scale() > AMOUNT_SCALE {
+                exact = false;
+                break;
+            }
+            acc += d.mantissa() * 10i128.pow(AMOUNT_SCALE - d.scale());
+        }
+    }
+    if exact && let Ok(sum) = Decimal::try_from_i128_with_scale(acc, AMOUNT_SCALE) {
+        return sum;
+    }
+    records
+        .iter()
+        .filter_map(|r| match &r.values[i] {
+            Value::Decimal(d) => Some(*d),
+            _ => None,
+        })
+        .sum()
 }
 
 /// Converts a read sheet into rows, totals and cell findings.
@@ -314,13 +340,7 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
     for t in &read.totals {
         for (i, c) in form.columns.iter().enumerate() {
             let (FieldType::Amount, Value::Decimal(total)) = (c.ty, &t.values[i]) else { continue };
-            let sum: Decimal = records
-                .iter()
-                .filter_map(|r| match &r.values[i] {
-                    Value::Decimal(d) => Some(*d),
-                    _ => None,
-                })
-                .sum();
+            let sum = column_sum(records, i);
             if (*total - sum).abs() > Decimal::ONE {
                 findings.push(Finding {
                     period: period.clone(),
@@ -342,6 +362,7 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             }
         }
     }
+    let schema = form_schema(form);
     let column_map = form
         .columns
         .iter()
@@ -356,8 +377,8 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         file: file.file.clone(),
         sha256: file.sha256.clone(),
         sheet: read.sheet.clone(),
-        rows: build_batch(form, sheet, file, records, true),
-        totals: build_batch(form, sheet, file, &read.totals, false),
+        rows: build_batch(form, &schema, sheet, file, records, true),
+        totals: build_batch(form, &schema, sheet, file, &read.totals, false),
         findings,
         refusal: sheet.refusal.as_ref().map(|(r, m)| (r.to_string(), m.clone())),
         column_map,

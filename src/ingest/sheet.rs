@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use calamine::{Data, Range};
 
-use super::header::{self, BlockInfo, cell_text, header_key, normalize, normalized_text};
+use super::header::{self, BlockInfo, cell_text, header_key, header_key_into, normalize, normalized_text};
 use super::values::{self, CellProblem, MoneyUnit, Value};
 use crate::forms::{FieldType, FormDef, Forms, Layout};
 use crate::reference::Region;
@@ -109,24 +109,22 @@ fn header_keys(form: &FormDef) -> Vec<Vec<String>> {
 }
 
 /// How many distinct columns of `form` have their top header in row `r`.
-fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32) -> usize {
-    // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
-    let texts: Vec<String> = (grid.c0..=grid.c1)
-        .filter_map(|c| match grid.get(r, c) {
-            Data::String(s) => Some(header_key(s)),
-            _ => None,
-        })
-        .filter(|k| !k.is_empty())
-        .collect();
-    if texts.is_empty() {
-        return 0;
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for (col, col_keys) in form.columns.iter().zip(keys) {
-        if seen.contains(&col.header.as_str()) {
+fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32, buf: &mut String) -> usize {
+    let mut matched = vec![false; keys.len()];
+    for c in grid.c0..=grid.c1 {
+        // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
+        let Data::String(s) = grid.get(r, c) else { continue };
+        header_key_into(s, buf);
+        if buf.is_empty() {
             continue;
         }
-        if texts.iter().any(|t| col_keys.contains(t)) {
+        for (m, col_keys) in matched.iter_mut().zip(keys) {
+            *m = *m || col_keys.iter().any(|k| k == buf);
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (col, _) in form.columns.iter().zip(&matched).filter(|(_, m)| **m) {
+        if !seen.contains(&col.header.as_str()) {
             seen.push(&col.header);
         }
     }
@@ -136,16 +134,17 @@ fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32) -> us
 fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
     let keys = header_keys(form);
     let last = grid.r1.min(grid.r0 + HEADER_SCAN_ROWS);
+    let mut buf = String::new();
     (grid.r0..=last)
-        .map(|r| (r, header_score(grid, form, &keys, r)))
+        .map(|r| (r, header_score(grid, form, &keys, r, &mut buf)))
         .filter(|(_, s)| *s >= 2)
         .max_by_key(|(r, s)| (*s, std::cmp::Reverse(*r)))
 }
 
 /// Which form a sheet holds: 表号, else sheet name, else title, else the best header match.
-fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Region]) -> Option<&'f FormDef> {
-    let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
-    if let Some(code) = header::parse_block(&top_lines, regions).form_code
+/// `top_lines`: the text of the sheet's first 9 rows.
+fn identify<'f>(grid: &Grid, top_lines: &[String], sheet_name: &str, forms: &'f Forms) -> Option<&'f FormDef> {
+    if let Some(code) = header::find_form_code(top_lines)
         && let Some(f) = forms.get(&code)
     {
         return Some(f);
@@ -177,7 +176,8 @@ pub fn read_sheet(
     regions: &[Region],
 ) -> Option<SheetRead> {
     let grid = Grid::new(range)?;
-    let form = identify(&grid, sheet_name, forms, regions)?;
+    let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
+    let form = identify(&grid, &top_lines, sheet_name, forms)?;
     let mut out = SheetRead {
         form: form.code.clone(),
         sheet: sheet_name.to_string(),
@@ -191,12 +191,13 @@ pub fn read_sheet(
         skipped_rows: 0,
     };
     let Some((h, _)) = best_header_row(&grid, form) else {
-        let lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
-        out.block = header::parse_block(&lines, regions);
+        out.block = header::parse_block(&top_lines, regions);
         out.refusal = Some(format!("未找到{}的表头行(应含\"{}\"等列)", form.code, form.columns[0].header));
         return Some(out);
     };
-    let block_lines: Vec<String> = (grid.r0..h).map(|r| grid.row_line(r)).collect();
+    let block_lines: Vec<String> = (grid.r0..h)
+        .map(|r| top_lines.get((r - grid.r0) as usize).cloned().unwrap_or_else(|| grid.row_line(r)))
+        .collect();
     out.block = header::parse_block(&block_lines, regions);
 
     // A second header row holds the sub-headers (本年累计 / 上年同期) under merged top headers.
