@@ -90,6 +90,16 @@ pub struct FormDef {
     pub items: Vec<Item>,
 }
 
+impl Column {
+    /// The column as a person names it: `工业总产值(本年累计)`, or the header alone.
+    pub fn display_name(&self) -> String {
+        match &self.sub_header {
+            Some(s) => format!("{}({s})", self.header),
+            None => self.header.clone(),
+        }
+    }
+}
+
 impl FormDef {
     pub fn column(&self, field: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.field == field)

@@ -301,6 +301,69 @@ fn c38_hidden_sheet_that_is_a_form_is_read() {
     assert_eq!(clean(&env.sheet_rows(&f)[0]), expected(&canonical()));
 }
 
+#[test]
+fn c58_hidden_stale_copy_of_a_column_is_not_read_over_the_visible_one() {
+    // Column D is hidden (内部编号); here it holds a stale copy of 营业收入(本年累计), left of the
+    // visible column I with the same headers. The visible column is read, without a warning.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    let p = Presentation { hidden_column: true, ..tidy() };
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &p).unwrap();
+    // Header rows 4 and 5, data rows 6..9 (1-based).
+    ws.write_string(3, 3, "营业收入").unwrap();
+    ws.write_string(4, 3, "本年累计").unwrap();
+    for r in 5..9 {
+        ws.write_number(r, 3, 1.0).unwrap();
+    }
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+    assert!(f.sheets[0].read.from_hidden.is_empty());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert_eq!(rows.cell_of(6, "revenue_ytd").as_deref(), Some("表1!I6"));
+}
+
+#[test]
+fn c59_column_only_a_hidden_column_supplies_is_read_with_a_warning() {
+    // 营业收入(本年累计) (H) is hidden and no visible column has its headers: its values are read,
+    // and a warning names the file, the sheet and the column.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    ws.set_column_hidden(7).unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    let w: Vec<_> = f
+        .findings
+        .iter()
+        .map(|x| {
+            (
+                x.rule_id.as_str(),
+                x.severity,
+                x.location.sheet.as_deref(),
+                x.location.cell.as_deref(),
+                x.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        w,
+        vec![(
+            rule::HIDDEN_COLUMN,
+            Severity::Warning,
+            Some("表1"),
+            Some("H4"),
+            "文件\"邹城市_2025年1-9月_倍增监测报表.xlsx\"工作表\"表1\"第H列(营业收入(本年累计))为隐藏列,已按其数据读入,请核实"
+        )]
+    );
+    assert_eq!(f.findings[0].location.file, FILE);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cells that are reported, never guessed.
 

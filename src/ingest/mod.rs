@@ -7,6 +7,7 @@ pub mod header;
 pub mod rows;
 pub mod sheet;
 pub mod values;
+pub mod xlsx_cols;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ pub mod rule {
     pub const SUPERSEDED: &str = "INGEST-W02";
     /// A 合计 row whose amount differs from the sum of the rows by more than 1 万元.
     pub const TOTAL_MISMATCH: &str = "INGEST-W03";
+    /// A form column read from a hidden sheet column, no visible column having its header.
+    pub const HIDDEN_COLUMN: &str = "INGEST-W04";
 }
 
 #[derive(Debug, Clone)]
@@ -137,7 +140,7 @@ fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
 
 /// Checks a zip-based workbook's central directory before any part is inflated: the number of
 /// parts and their declared unpacked sizes. `Err` holds (message, detail).
-fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
+fn check_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, (&'static str, String)> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| (message::DAMAGED, format!("zip central directory: {e}")))?;
     if archive.len() > MAX_ZIP_ENTRIES {
@@ -151,7 +154,7 @@ fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
     if total > MAX_UNZIPPED_BYTES {
         return Err((message::ZIP_BOMB, format!("{total} bytes unpacked (at most {MAX_UNZIPPED_BYTES})")));
     }
-    Ok(())
+    Ok(archive)
 }
 
 /// The cells of an .xlsx sheet displayed as a percentage (a number format with `%`: Excel
@@ -270,10 +273,16 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     if !EXTENSIONS.contains(&ext.as_str()) {
         return refuse(out, format!("文件类型 .{ext} 不是可接受的报表格式(.xlsx .xlsm .xls .ods)"));
     }
-    if bytes.starts_with(b"PK")
-        && let Err((why, detail)) = check_zip(&bytes)
-    {
-        return refuse_with(out, why.to_string(), detail);
+    // Hidden columns: read from the sheets' XML for .xlsx / .xlsm (calamine does not expose them).
+    let mut hidden_columns = xlsx_cols::HiddenColumns::new();
+    if bytes.starts_with(b"PK") {
+        match check_zip(&bytes) {
+            Err((why, detail)) => return refuse_with(out, why.to_string(), detail),
+            Ok(mut archive) if ext == "xlsx" || ext == "xlsm" => {
+                hidden_columns = xlsx_cols::hidden_columns(&mut archive);
+            }
+            Ok(_) => {}
+        }
     }
     let mut workbook = match open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..])) {
         Ok(wb) => wb,
@@ -295,7 +304,8 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
                 continue;
             }
         };
-        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, forms, regions) else {
+        let hidden_cols = hidden_columns.get(&name).map(Vec::as_slice).unwrap_or_default();
+        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, hidden_cols, forms, regions) else {
             tracing::debug!(file = %file, sheet = %name, "sheet holds no known form; ignored");
             continue;
         };
@@ -350,6 +360,32 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
                     rule::NO_REGION_OR_PERIOD,
                     "无法确定报告期:表头和文件名均未写明年月(如\"2025年1—9月\")".to_string(),
                 ));
+            }
+        }
+        // A form column only a hidden sheet column supplies: read, with a warning to check it.
+        if let Some(form) = forms.get(&sheet_out.read.form) {
+            for &i in &sheet_out.read.from_hidden {
+                let Some(c) = sheet_out.read.columns[i] else { continue };
+                let letter = crate::util::col_letter(c);
+                let header = form.columns[i].display_name();
+                let mut loc = out.location(Some(&name));
+                loc.row = Some(sheet_out.read.header_rows.0);
+                loc.cell = Some(crate::util::cell_ref(sheet_out.read.header_rows.0 - 1, c));
+                out.findings.push(Finding {
+                    period: None,
+                    region_code: sheet_out.region_code.clone(),
+                    form: Some(form.code.clone()),
+                    location: loc,
+                    row_key: None,
+                    rule_id: rule::HIDDEN_COLUMN.into(),
+                    severity: Severity::Warning,
+                    observed: format!("{}={letter} (hidden)", form.columns[i].field),
+                    message: format!(
+                        "文件\"{}\"工作表\"{name}\"第{letter}列({header})为隐藏列,已按其数据读入,请核实",
+                        out.file
+                    ),
+                    explained: false,
+                });
             }
         }
         if let Some((rule_id, message)) = &sheet_out.refusal {

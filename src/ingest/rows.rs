@@ -284,13 +284,7 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         row: Some(row),
         cell: col.map(|c| crate::util::cell_ref(row - 1, c)),
     };
-    let header_name = |i: usize| {
-        let c = &form.columns[i];
-        match &c.sub_header {
-            Some(s) => format!("{}({s})", c.header),
-            None => c.header.clone(),
-        }
-    };
+    let header_name = |i: usize| form.columns[i].display_name();
     for rec in records {
         let mut finding = |rule_id: &str, col: Option<u32>, observed: String, message: String| {
             findings.push(Finding {

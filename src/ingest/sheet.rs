@@ -9,6 +9,7 @@ use calamine::{Data, Range};
 
 use super::header::{self, BlockInfo, cell_text, header_key, header_key_into, normalize, normalized_text};
 use super::values::{self, CellProblem, MoneyUnit, Value};
+use super::xlsx_cols::is_hidden;
 use crate::forms::{FieldType, FormDef, Forms, Layout};
 use crate::reference::Region;
 
@@ -64,6 +65,8 @@ pub struct SheetRead {
     pub refusal: Option<String>,
     /// Rows skipped as blank or notes, for the record.
     pub skipped_rows: u32,
+    /// Form columns read from a hidden sheet column (no visible column has their header).
+    pub from_hidden: Vec<usize>,
 }
 
 struct Grid<'a> {
@@ -168,10 +171,12 @@ fn identify<'f>(grid: &Grid, top_lines: &[String], sheet_name: &str, forms: &'f 
 }
 
 /// Reads a sheet. `None` when the sheet holds none of the forms (an instructions sheet, say).
+/// `hidden_columns`: the sheet's hidden columns (0-based inclusive ranges; .xlsx / .xlsm only).
 pub fn read_sheet(
     range: &Range<Data>,
     sheet_name: &str,
     hidden: bool,
+    hidden_columns: &[(u32, u32)],
     forms: &Forms,
     regions: &[Region],
 ) -> Option<SheetRead> {
@@ -189,6 +194,7 @@ pub fn read_sheet(
         totals: Vec::new(),
         refusal: None,
         skipped_rows: 0,
+        from_hidden: Vec::new(),
     };
     let Some((h, _)) = best_header_row(&grid, form) else {
         out.block = header::parse_block(&top_lines, regions);
@@ -229,15 +235,24 @@ pub fn read_sheet(
     let mut col_units: Vec<Option<MoneyUnit>> = vec![None; form.columns.len()];
     for (i, col) in form.columns.iter().enumerate() {
         let sub_key = col.sub_header.as_deref().map(header_key);
-        let found = tops.iter().zip(&top_keys).find(|((c, top, _), (tk, sk))| {
-            !out.columns.contains(&Some(*c))
-                && match &sub_key {
-                    Some(sh) => keys[i].contains(tk) && sk == sh,
-                    None => keys[i].contains(tk) || (top.trim().is_empty() && keys[i].contains(sk)),
-                }
-        });
+        // The first sheet column with the header, visible ones first: a hidden column (a stale
+        // copy, say) supplies a form column only when no visible column has its header.
+        let found = tops
+            .iter()
+            .zip(&top_keys)
+            .filter(|((c, top, _), (tk, sk))| {
+                !out.columns.contains(&Some(*c))
+                    && match &sub_key {
+                        Some(sh) => keys[i].contains(tk) && sk == sh,
+                        None => keys[i].contains(tk) || (top.trim().is_empty() && keys[i].contains(sk)),
+                    }
+            })
+            .min_by_key(|((c, _, _), _)| is_hidden(hidden_columns, *c));
         if let Some(((c, top, sub), _)) = found {
             out.columns[i] = Some(*c);
+            if is_hidden(hidden_columns, *c) {
+                out.from_hidden.push(i);
+            }
             if col.ty == FieldType::Amount {
                 col_units[i] = MoneyUnit::find_in(&normalize(top)).or_else(|| MoneyUnit::find_in(&normalize(sub)));
             }
@@ -248,10 +263,7 @@ pub fn read_sheet(
         .iter()
         .zip(&out.columns)
         .filter(|(c, found)| c.required && found.is_none())
-        .map(|(c, _)| match &c.sub_header {
-            Some(s) => format!("{}({s})", c.header),
-            None => c.header.clone(),
-        })
+        .map(|(c, _)| c.display_name())
         .collect();
     if !missing.is_empty() {
         out.refusal = Some(format!("缺少必填列: {}", missing.join("、")));
