@@ -121,6 +121,21 @@ fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) && bytes.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Is this a legacy .xls (BIFF8) with a FILEPASS record, i.e. saved with a password to open
+/// (RC4 encryption or XOR obfuscation)? FILEPASS immediately follows the BOF record of the
+/// workbook globals, at the start of the `Workbook` stream. calamine reports only the RC4 case,
+/// and `open_workbook_auto_from_rs` then hides it behind "Cannot detect file format".
+fn is_encrypted_xls(bytes: &[u8]) -> bool {
+    // BOF (0x0809), 16 bytes long, BIFF8 (0x0600), workbook globals (0x0005).
+    const BOF_GLOBALS: [u8; 8] = [0x09, 0x08, 0x10, 0x00, 0x00, 0x06, 0x05, 0x00];
+    const FILEPASS: [u8; 2] = [0x2F, 0x00];
+    bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+        && bytes
+            .windows(BOF_GLOBALS.len())
+            .enumerate()
+            .any(|(i, w)| w == BOF_GLOBALS && bytes.get(i + 4 + 16..i + 4 + 16 + 2) == Some(&FILEPASS[..]))
+}
+
 /// Explains a file calamine could not open in words a county bureau understands; the technical
 /// detail goes to the finding's `observed` field.
 fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
@@ -129,7 +144,11 @@ fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
     let lower = err.to_lowercase();
     if bytes.is_empty() {
         message::EMPTY
-    } else if is_encrypted_ooxml(bytes) || lower.contains("password") || lower.contains("encrypt") {
+    } else if is_encrypted_ooxml(bytes)
+        || is_encrypted_xls(bytes)
+        || lower.contains("password")
+        || lower.contains("encrypt")
+    {
         message::ENCRYPTED
     } else if !is_cfb && !is_zip {
         message::NOT_SPREADSHEET
@@ -283,6 +302,11 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
             }
             Ok(_) => {}
         }
+    }
+    // An .xls with a password to open: refused before calamine, which would read an
+    // XOR-obfuscated one as if it were plain.
+    if is_encrypted_xls(&bytes) {
+        return refuse_with(out, message::ENCRYPTED.to_string(), "BIFF8 FILEPASS record".to_string());
     }
     let mut workbook = match open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..])) {
         Ok(wb) => wb,
