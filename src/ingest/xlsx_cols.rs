@@ -55,7 +55,9 @@ fn part_reader<'a, R: Read + Seek>(
     path: &str,
 ) -> Option<Reader<BufReader<std::io::Take<zip::read::ZipFile<'a, R>>>>> {
     let file = archive.by_name(path).ok()?;
-    Some(Reader::from_reader(BufReader::new(file.take(MAX_HEAD_BYTES))))
+    // A small buffer: only the head of a worksheet is wanted, and each byte buffered is a byte
+    // inflated.
+    Some(Reader::from_reader(BufReader::with_capacity(1024, file.take(MAX_HEAD_BYTES))))
 }
 
 fn attr(e: &BytesStart, local: &str) -> Option<String> {
