@@ -88,6 +88,9 @@ pub struct FormDef {
     pub columns: Vec<Column>,
     #[serde(default)]
     pub items: Vec<Item>,
+    /// The Arrow row schema, built once (`ingest::rows::form_schema`).
+    #[serde(skip)]
+    pub(crate) schema: std::sync::OnceLock<arrow::datatypes::SchemaRef>,
 }
 
 impl Column {

@@ -68,6 +68,18 @@ pub fn cell_text(cell: &Data) -> Cow<'_, str> {
     }
 }
 
+/// Appends the [`cell_text`] of a cell to `out`.
+pub fn push_cell_text(out: &mut String, cell: &Data) {
+    use std::fmt::Write;
+    match cell {
+        Data::String(s) => out.push_str(s),
+        Data::Empty => {}
+        Data::Float(f) => write!(out, "{f}").expect("write to a string"),
+        Data::Int(i) => write!(out, "{i}").expect("write to a string"),
+        other => write!(out, "{other}").expect("write to a string"),
+    }
+}
+
 /// [`normalize`]d text of a cell (borrowed for text cells that need no change).
 pub fn normalized_text(cell: &Data) -> Cow<'_, str> {
     match cell_text(cell) {

@@ -32,6 +32,10 @@ fn arrow_type(ty: FieldType) -> DataType {
 /// The row schema of a form: `period`, `region_code`, [`item`], the form's columns, derived
 /// classification columns, provenance.
 pub fn form_schema(form: &FormDef) -> SchemaRef {
+    form.schema.get_or_init(|| build_schema(form)).clone()
+}
+
+fn build_schema(form: &FormDef) -> SchemaRef {
     let mut fields =
         vec![Field::new("period", DataType::Utf8, false), Field::new("region_code", DataType::Utf8, false)];
     if form.layout == Layout::Items {
@@ -192,7 +196,7 @@ fn build_batch(
     let region = sheet.region_code.clone().unwrap_or_else(|| "unknown".into());
     let n = records.len();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    let const_col = |v: &str| -> ArrayRef { Arc::new(arrow::array::StringArray::from(vec![v; n])) };
+    let const_col = |v: &str| -> ArrayRef { Arc::new(arrow::array::StringArray::new_repeated(v, n)) };
     arrays.push(const_col(&period));
     arrays.push(const_col(&region));
     if form.layout == Layout::Items {

@@ -94,13 +94,23 @@ impl<'a> Grid<'a> {
             (!t.trim().is_empty()).then_some((c, t))
         })
     }
+    /// The texts of a row's non-blank cells, joined by spaces (numbers written straight in).
     fn row_line(&self, r: u32) -> String {
         let mut line = String::new();
-        for (_, t) in self.row_texts(r) {
-            if !line.is_empty() {
+        for c in self.c0..=self.c1 {
+            let cell = self.get(r, c);
+            if matches!(cell, Data::Empty) {
+                continue;
+            }
+            let start = line.len();
+            if start > 0 {
                 line.push(' ');
             }
-            line.push_str(&t);
+            let text = line.len();
+            header::push_cell_text(&mut line, cell);
+            if line[text..].trim().is_empty() {
+                line.truncate(start);
+            }
         }
         line
     }
@@ -134,14 +144,26 @@ fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32, buf: 
     seen.len()
 }
 
+/// The row with the most of the form's headers (the first such row), if it has at least two.
 fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
     let keys = header_keys(form);
     let last = grid.r1.min(grid.r0 + HEADER_SCAN_ROWS);
+    // A row holding every distinct header cannot be bettered by a later one: stop there.
+    let mut distinct: Vec<&str> = form.columns.iter().map(|c| c.header.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
     let mut buf = String::new();
-    (grid.r0..=last)
-        .map(|r| (r, header_score(grid, form, &keys, r, &mut buf)))
-        .filter(|(_, s)| *s >= 2)
-        .max_by_key(|(r, s)| (*s, std::cmp::Reverse(*r)))
+    let mut best: Option<(u32, usize)> = None;
+    for r in grid.r0..=last {
+        let s = header_score(grid, form, &keys, r, &mut buf);
+        if s >= 2 && best.is_none_or(|(_, b)| s > b) {
+            best = Some((r, s));
+            if s == distinct.len() {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// Which form a sheet holds: 表号, else sheet name, else title, else the best header match.
