@@ -10,7 +10,8 @@
 //!   percent styles) and `sheet_rows` (Arrow rows with provenance, cell findings) for every sheet.
 //!
 //! Both are timed sequentially (one thread) and in parallel over files (rayon, as `gongbao run`
-//! does). The median of the rounds is printed with the ratio, as a Markdown table.
+//! does), in alternating rounds (calamine, gongbao, calamine, …) so that the machine's load
+//! weighs on both alike. The median of the rounds is printed with the ratio, as a Markdown table.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -55,15 +56,24 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time(rounds: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
-    let mut times = Vec::new();
-    let mut out = 0;
+/// Times `a` and `b` in alternating rounds (a, b, a, b, …), so that a change in the machine's
+/// load during the run weighs on both sides alike; the medians of both and their last results.
+fn time_pair(
+    rounds: usize,
+    mut a: impl FnMut() -> u64,
+    mut b: impl FnMut() -> u64,
+) -> ((Duration, u64), (Duration, u64)) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    let (mut oa, mut ob) = (0, 0);
     for _ in 0..rounds {
         let t = Instant::now();
-        out = f();
-        times.push(t.elapsed());
+        oa = a();
+        ta.push(t.elapsed());
+        let t = Instant::now();
+        ob = b();
+        tb.push(t.elapsed());
     }
-    (median(times), out)
+    ((median(ta), oa), (median(tb), ob))
 }
 
 fn main() {
@@ -82,10 +92,16 @@ fn main() {
         gongbao_ingest(p, &forms, &reference);
     });
 
-    let (cal_seq, cells) = time(rounds, || files.iter().map(|p| bare_calamine(p)).sum());
-    let (gb_seq, rows) = time(rounds, || files.iter().map(|p| gongbao_ingest(p, &forms, &reference)).sum());
-    let (cal_par, _) = time(rounds, || files.par_iter().map(|p| bare_calamine(p)).sum());
-    let (gb_par, _) = time(rounds, || files.par_iter().map(|p| gongbao_ingest(p, &forms, &reference)).sum());
+    let ((cal_seq, cells), (gb_seq, rows)) = time_pair(
+        rounds,
+        || files.iter().map(|p| bare_calamine(p)).sum(),
+        || files.iter().map(|p| gongbao_ingest(p, &forms, &reference)).sum(),
+    );
+    let ((cal_par, _), (gb_par, _)) = time_pair(
+        rounds,
+        || files.par_iter().map(|p| bare_calamine(p)).sum(),
+        || files.par_iter().map(|p| gongbao_ingest(p, &forms, &reference)).sum(),
+    );
 
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     let ratio = |a: Duration, b: Duration| format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64());

@@ -88,6 +88,19 @@ pub struct FormDef {
     pub columns: Vec<Column>,
     #[serde(default)]
     pub items: Vec<Item>,
+    /// The Arrow row schema, built once (`ingest::rows::form_schema`).
+    #[serde(skip)]
+    pub(crate) schema: std::sync::OnceLock<arrow::datatypes::SchemaRef>,
+}
+
+impl Column {
+    /// The column as a person names it: `工业总产值(本年累计)`, or the header alone.
+    pub fn display_name(&self) -> String {
+        match &self.sub_header {
+            Some(s) => format!("{}({s})", self.header),
+            None => self.header.clone(),
+        }
+    }
 }
 
 impl FormDef {

@@ -2,9 +2,10 @@
 //! exact clean rows it must give, or the exact refusal (rule id and message).
 //!
 //! Most workbooks are written here from code (the sample generator's messy mode,
-//! `gongbao::sample::messy`), so the corpus can be read as code. The .xls, .ods, encrypted and
-//! zip-bomb files are committed under tests/fixtures/ingest/, made by
-//! scripts/make_ingest_fixtures.py.
+//! `gongbao::sample::messy`), so the corpus can be read as code. The .xls, .ods, encrypted .xlsx
+//! and zip-bomb files are committed under tests/fixtures/ingest/, made by
+//! scripts/make_ingest_fixtures.py; the password-protected .xls is built from bytes here (a
+//! minimal compound file whose `Workbook` stream holds BOF, FILEPASS, EOF).
 
 mod ingest_support;
 
@@ -301,6 +302,69 @@ fn c38_hidden_sheet_that_is_a_form_is_read() {
     assert_eq!(clean(&env.sheet_rows(&f)[0]), expected(&canonical()));
 }
 
+#[test]
+fn c58_hidden_stale_copy_of_a_column_is_not_read_over_the_visible_one() {
+    // Column D is hidden (内部编号); here it holds a stale copy of 营业收入(本年累计), left of the
+    // visible column I with the same headers. The visible column is read, without a warning.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    let p = Presentation { hidden_column: true, ..tidy() };
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &p).unwrap();
+    // Header rows 4 and 5, data rows 6..9 (1-based).
+    ws.write_string(3, 3, "营业收入").unwrap();
+    ws.write_string(4, 3, "本年累计").unwrap();
+    for r in 5..9 {
+        ws.write_number(r, 3, 1.0).unwrap();
+    }
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+    assert!(f.sheets[0].read.from_hidden.is_empty());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert_eq!(rows.cell_of(6, "revenue_ytd").as_deref(), Some("表1!I6"));
+}
+
+#[test]
+fn c59_column_only_a_hidden_column_supplies_is_read_with_a_warning() {
+    // 营业收入(本年累计) (H) is hidden and no visible column has its headers: its values are read,
+    // and a warning names the file, the sheet and the column.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    ws.set_column_hidden(7).unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&rows), expected(&canonical()));
+    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    let w: Vec<_> = f
+        .findings
+        .iter()
+        .map(|x| {
+            (
+                x.rule_id.as_str(),
+                x.severity,
+                x.location.sheet.as_deref(),
+                x.location.cell.as_deref(),
+                x.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        w,
+        vec![(
+            rule::HIDDEN_COLUMN,
+            Severity::Warning,
+            Some("表1"),
+            Some("H4"),
+            "文件\"邹城市_2025年1-9月_倍增监测报表.xlsx\"工作表\"表1\"第H列(营业收入(本年累计))为隐藏列,已按其数据读入,请核实"
+        )]
+    );
+    assert_eq!(f.findings[0].location.file, FILE);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cells that are reported, never guessed.
 
@@ -521,6 +585,106 @@ fn c47_password_protected() {
     let env = Env::new();
     let bytes = std::fs::read(project().join("tests/fixtures/ingest/encrypted.xlsx")).unwrap();
     refused(&env.ingest("任城区_2025年1-2月_加密.xlsx", &bytes), message::ENCRYPTED);
+}
+
+/// A minimal OLE2 compound file (CFB v3, 512-byte sectors) holding one stream, `Workbook`, of at
+/// least 4096 bytes (so it lives in regular sectors, no mini stream): header, directory sector,
+/// FAT sector, then the stream.
+fn compound_file_with_workbook(stream: &[u8]) -> Vec<u8> {
+    const END: u32 = 0xFFFF_FFFE;
+    const FREE: u32 = 0xFFFF_FFFF;
+    let mut stream = stream.to_vec();
+    stream.resize(stream.len().max(4096).div_ceil(512) * 512, 0);
+    let n = (stream.len() / 512) as u32;
+    let mut out = Vec::new();
+    let u16le = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
+    let u32le = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+    // Header.
+    out.extend_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    out.extend_from_slice(&[0; 16]); // CLSID
+    for x in [0x003E, 0x0003, 0xFFFE, 9, 6] {
+        u16le(&mut out, x); // minor, major (v3), byte order, sector shift, mini sector shift
+    }
+    out.extend_from_slice(&[0; 6]);
+    for x in [0, 1, 0, 0, 4096, END, 0, END, 0] {
+        // dir sectors, FAT sectors, first dir sector (0), transaction, mini cutoff,
+        // first mini FAT, mini FAT sectors, first DIFAT, DIFAT sectors
+        u32le(&mut out, x);
+    }
+    u32le(&mut out, 1); // DIFAT[0]: the FAT is sector 1
+    (1..109).for_each(|_| u32le(&mut out, FREE));
+    assert_eq!(out.len(), 512);
+    // Sector 0: the directory (root entry, Workbook, two unused entries).
+    let entry = |out: &mut Vec<u8>, name: &str, kind: u8, child: u32, start: u32, size: u32| {
+        let mut e = Vec::new();
+        let utf16: Vec<u16> = name.encode_utf16().collect();
+        utf16.iter().for_each(|c| u16le(&mut e, *c));
+        e.resize(64, 0);
+        let name_len = if name.is_empty() { 0 } else { (utf16.len() as u16 + 1) * 2 };
+        u16le(&mut e, name_len);
+        e.extend_from_slice(&[kind, 1]); // type, black
+        for x in [FREE, FREE, child] {
+            u32le(&mut e, x); // left, right sibling, child
+        }
+        e.extend_from_slice(&[0; 36]); // CLSID, state bits, times
+        u32le(&mut e, start);
+        u32le(&mut e, size);
+        u32le(&mut e, 0);
+        assert_eq!(e.len(), 128);
+        out.extend_from_slice(&e);
+    };
+    entry(&mut out, "Root Entry", 5, 1, END, 0);
+    entry(&mut out, "Workbook", 2, FREE, 2, stream.len() as u32);
+    entry(&mut out, "", 0, FREE, 0, 0);
+    entry(&mut out, "", 0, FREE, 0, 0);
+    // Sector 1: the FAT. Sector 0: directory (one sector); 1: the FAT itself; 2..: the stream.
+    let mut fat = vec![END, 0xFFFF_FFFD];
+    fat.extend((2..2 + n).map(|s| if s == 1 + n { END } else { s + 1 }));
+    fat.resize(128, FREE);
+    fat.iter().for_each(|x| u32le(&mut out, *x));
+    out.extend_from_slice(&stream);
+    out
+}
+
+/// The start of a BIFF8 `Workbook` stream saved with a password to open: BOF (workbook
+/// globals), FILEPASS with `encryption` (1: RC4, its 54-byte header; 0: XOR obfuscation, key and
+/// verifier), EOF.
+fn biff8_with_filepass(encryption: u16) -> Vec<u8> {
+    let mut s = Vec::new();
+    let record = |s: &mut Vec<u8>, typ: u16, data: &[u8]| {
+        s.extend_from_slice(&typ.to_le_bytes());
+        s.extend_from_slice(&(data.len() as u16).to_le_bytes());
+        s.extend_from_slice(data);
+    };
+    // BOF: BIFF8, workbook globals, build 0x0DBB, year 1996, no flags, lowest version 6.
+    record(&mut s, 0x0809, &[0x00, 0x06, 0x05, 0x00, 0xBB, 0x0D, 0xCC, 0x07, 0, 0, 0, 0, 0x06, 0, 0, 0]);
+    let mut filepass = encryption.to_le_bytes().to_vec();
+    if encryption == 1 {
+        filepass.extend_from_slice(&[1, 0, 1, 0]); // RC4 header version 1.1
+        filepass.extend((0..48).map(|i| (i * 37 % 251) as u8)); // salt, verifier, verifier hash
+    } else {
+        filepass.extend_from_slice(&[0x34, 0x12, 0x78, 0x56]); // XOR key, verifier
+    }
+    record(&mut s, 0x002F, &filepass);
+    record(&mut s, 0x000A, &[]);
+    s
+}
+
+#[test]
+fn c60_password_protected_xls() {
+    // Excel 97-2003 with a password to open: RC4 (what Excel writes) and XOR obfuscation (older
+    // versions) are refused like the encrypted .xlsx, not as damaged files.
+    let env = Env::new();
+    for encryption in [1, 0] {
+        let bytes = compound_file_with_workbook(&biff8_with_filepass(encryption));
+        let f = env.ingest("任城区_2025年1-2月_加密.xls", &bytes);
+        refused(&f, message::ENCRYPTED);
+        assert_eq!(f.findings[0].observed, "BIFF8 FILEPASS record");
+    }
+    // The same compound file without FILEPASS opens (and holds no form).
+    let mut plain = biff8_with_filepass(1);
+    plain.drain(20..20 + 4 + 56);
+    refused(&env.ingest("任城区_2025年1-2月.xls", &compound_file_with_workbook(&plain)), message::NO_FORM);
 }
 
 #[test]

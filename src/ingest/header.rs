@@ -3,6 +3,7 @@
 //! Header matching is by content: spaces, line breaks and full-width forms are ignored, and a
 //! "(...)" part is compared separately, so "工业总产值\n(当年价格)" matches "工业总产值".
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use calamine::Data;
@@ -13,39 +14,77 @@ use crate::forms::{Column, FormDef};
 use crate::period::Period;
 use crate::reference::Region;
 
-/// Normalised header text: half-width, no white space.
-pub fn normalize(s: &str) -> String {
+/// Normalised header text: half-width, no white space (borrowed when there is nothing to change).
+pub fn normalize(s: &str) -> Cow<'_, str> {
+    // One pass for the common case: nothing full-width and no white space (the CJK ideographs
+    // of names and labels are neither).
+    if !s.chars().any(|c| match c {
+        '\0'..='\x7f' => c.is_ascii_whitespace() || c == '\x0b',
+        '\u{80}'..='\u{3000}' => c.is_whitespace() || c == '\u{00A0}' || c == '\u{3000}',
+        _ => matches!(c, '\u{FF01}'..='\u{FF5E}'),
+    }) {
+        return Cow::Borrowed(s);
+    }
     let h = halfwidth(s);
     if !h.chars().any(char::is_whitespace) {
         return h;
     }
-    h.chars().filter(|c| !c.is_whitespace()).collect()
+    Cow::Owned(h.chars().filter(|c| !c.is_whitespace()).collect())
 }
 
 /// The comparison key of a header: normalised, with every "(...)" part removed.
 pub fn header_key(s: &str) -> String {
+    let mut out = String::new();
+    header_key_into(s, &mut out);
+    out
+}
+
+/// [`header_key`] written into `out` (cleared first), to reuse one buffer over many cells.
+pub fn header_key_into(s: &str, out: &mut String) {
+    out.clear();
     let n = normalize(s);
-    let mut out = String::with_capacity(n.len());
+    out.reserve(n.len());
     let mut depth = 0usize;
     for c in n.chars() {
         match c {
             '(' | '[' | '【' => depth += 1,
             ')' | ']' | '】' => depth = depth.saturating_sub(1),
+            // Colons are dropped wherever they stand, inside brackets or not.
+            ':' | '：' => {}
             _ if depth == 0 => out.push(c),
             _ => {}
         }
     }
-    out.replace([':', '：'], "")
 }
 
-/// Text of a cell for header purposes.
-pub fn cell_text(cell: &Data) -> String {
+/// Text of a cell for header purposes (borrowed for text cells).
+pub fn cell_text(cell: &Data) -> Cow<'_, str> {
     match cell {
-        Data::String(s) => s.clone(),
-        Data::Empty => String::new(),
-        Data::Float(f) => format!("{f}"),
-        Data::Int(i) => i.to_string(),
-        other => other.to_string(),
+        Data::String(s) => Cow::Borrowed(s),
+        Data::Empty => Cow::Borrowed(""),
+        Data::Float(f) => Cow::Owned(format!("{f}")),
+        Data::Int(i) => Cow::Owned(i.to_string()),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+/// Appends the [`cell_text`] of a cell to `out`.
+pub fn push_cell_text(out: &mut String, cell: &Data) {
+    use std::fmt::Write;
+    match cell {
+        Data::String(s) => out.push_str(s),
+        Data::Empty => {}
+        Data::Float(f) => write!(out, "{f}").expect("write to a string"),
+        Data::Int(i) => write!(out, "{i}").expect("write to a string"),
+        other => write!(out, "{other}").expect("write to a string"),
+    }
+}
+
+/// [`normalize`]d text of a cell (borrowed for text cells that need no change).
+pub fn normalized_text(cell: &Data) -> Cow<'_, str> {
+    match cell_text(cell) {
+        Cow::Borrowed(s) => normalize(s),
+        Cow::Owned(s) => Cow::Owned(normalize(&s).into_owned()),
     }
 }
 
@@ -119,12 +158,24 @@ pub fn find_region(text: &str, regions: &[Region]) -> Option<String> {
     best.map(|(_, r)| r.code.clone())
 }
 
+/// The 表号 written in half-width text, upper-case without separators (`JN101`).
+fn form_code_in(text: &str) -> Option<String> {
+    FORM_CODE
+        .captures(text)
+        .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase())
+}
+
+/// The 表号 of a header block, as [`parse_block`] reads it (without reading the rest).
+pub fn find_form_code(lines: &[String]) -> Option<String> {
+    let joined = lines.join(" ");
+    form_code_in(&halfwidth(&joined))
+}
+
 /// Reads the header block: the text of the rows above the column headers.
 pub fn parse_block(lines: &[String], regions: &[Region]) -> BlockInfo {
-    let text = halfwidth(&lines.join(" "));
-    let form_code = FORM_CODE
-        .captures(&text)
-        .map(|c| c[1].chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase());
+    let joined = lines.join(" ");
+    let text = halfwidth(&joined);
+    let form_code = form_code_in(&text);
     let region_code =
         REPORTER.captures(&text).and_then(|c| find_region(&c[1], regions)).or_else(|| find_region(&text, regions));
     let period = find_period(&text);

@@ -8,6 +8,7 @@ pub mod header;
 pub mod rows;
 pub mod sheet;
 pub mod values;
+pub mod xlsx_cols;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub mod rule {
     pub const SUPERSEDED: &str = "INGEST-W02";
     /// A 合计 row whose amount differs from the sum of the rows by more than 1 万元.
     pub const TOTAL_MISMATCH: &str = "INGEST-W03";
+    /// A form column read from a hidden sheet column, no visible column having its header.
+    pub const HIDDEN_COLUMN: &str = "INGEST-W04";
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -119,6 +122,21 @@ fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) && bytes.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Is this a legacy .xls (BIFF8) with a FILEPASS record, i.e. saved with a password to open
+/// (RC4 encryption or XOR obfuscation)? FILEPASS immediately follows the BOF record of the
+/// workbook globals, at the start of the `Workbook` stream. calamine reports only the RC4 case,
+/// and `open_workbook_auto_from_rs` then hides it behind "Cannot detect file format".
+fn is_encrypted_xls(bytes: &[u8]) -> bool {
+    // BOF (0x0809), 16 bytes long, BIFF8 (0x0600), workbook globals (0x0005).
+    const BOF_GLOBALS: [u8; 8] = [0x09, 0x08, 0x10, 0x00, 0x00, 0x06, 0x05, 0x00];
+    const FILEPASS: [u8; 2] = [0x2F, 0x00];
+    bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+        && bytes
+            .windows(BOF_GLOBALS.len())
+            .enumerate()
+            .any(|(i, w)| w == BOF_GLOBALS && bytes.get(i + 4 + 16..i + 4 + 16 + 2) == Some(&FILEPASS[..]))
+}
+
 /// Explains a file calamine could not open in words a county bureau understands; the technical
 /// detail goes to the finding's `observed` field.
 fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
@@ -127,7 +145,11 @@ fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
     let lower = err.to_lowercase();
     if bytes.is_empty() {
         message::EMPTY
-    } else if is_encrypted_ooxml(bytes) || lower.contains("password") || lower.contains("encrypt") {
+    } else if is_encrypted_ooxml(bytes)
+        || is_encrypted_xls(bytes)
+        || lower.contains("password")
+        || lower.contains("encrypt")
+    {
         message::ENCRYPTED
     } else if !is_cfb && !is_zip {
         message::NOT_SPREADSHEET
@@ -138,7 +160,7 @@ fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
 
 /// Checks a zip-based workbook's central directory before any part is inflated: the number of
 /// parts and their declared unpacked sizes. `Err` holds (message, detail).
-fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
+fn check_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, (&'static str, String)> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| (message::DAMAGED, format!("zip central directory: {e}")))?;
     if archive.len() > MAX_ZIP_ENTRIES {
@@ -152,28 +174,67 @@ fn check_zip(bytes: &[u8]) -> Result<(), (&'static str, String)> {
     if total > MAX_UNZIPPED_BYTES {
         return Err((message::ZIP_BOMB, format!("{total} bytes unpacked (at most {MAX_UNZIPPED_BYTES})")));
     }
-    Ok(())
+    Ok(archive)
+}
+
+/// The cells of an .xlsx sheet displayed as a percentage (a number format with `%`: Excel
+/// stores 8.3% as 0.083), found in the same pass over the sheet as the values.
+enum PercentCells {
+    /// Sorted positions (0-based row, column).
+    Cells(Vec<(u32, u32)>),
+    /// The workbook's default cell format is itself a percentage (never seen in practice): the
+    /// sheet's full style map, where unstyled cells inside the styled area take the default.
+    Styles(calamine::StyleRange),
+}
+
+impl PercentCells {
+    fn contains(&self, r: u32, c: u32) -> bool {
+        match self {
+            PercentCells::Cells(v) => v.binary_search(&(r, c)).is_ok(),
+            PercentCells::Styles(styles) => {
+                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
+            }
+        }
+    }
 }
 
 /// Reads a worksheet into a range, refusing sheets whose cells or used area exceed
 /// [`MAX_SHEET_CELLS`]. For .xlsx the cells are streamed and counted before any rectangle is
-/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes).
-fn read_range<RS: std::io::Read + std::io::Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<Range<Data>, String> {
+/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes),
+/// and the cells displayed as percentages are noted on the way.
+fn read_range<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+) -> Result<(Range<Data>, Option<PercentCells>), String> {
     let too_big = |h: u64, w: u64| format!("工作表\"{name}\"过大({h} 行 × {w} 列),已拒收");
     if let Sheets::Xlsx(x) = workbook {
         let mut reader = match x.worksheet_cells_reader(name) {
             Ok(r) => r,
             // A chart sheet holds no cells: like calamine's own reader, an empty range.
-            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok((Range::default(), None)),
             Err(e) => return Err(format!("工作表\"{name}\"无法读取: {e}")),
         };
-        let mut cells: Vec<Cell<Data>> = Vec::new();
+        let is_percent: Vec<bool> = reader
+            .styles()
+            .iter()
+            .map(|st| st.number_format.as_ref().is_some_and(|f| f.format_code.contains('%')))
+            .collect();
+        let default_is_percent = is_percent.first().copied().unwrap_or(false);
+        let mut percent: Vec<(u32, u32)> = Vec::new();
+        // As calamine's own reader: room for the cells the sheet declares, when they are few.
+        let declared = reader.dimensions().len();
+        let mut cells: Vec<Cell<Data>> = Vec::with_capacity(if declared < 100_000 { declared as usize } else { 0 });
         let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
-        while let Some(cell) = reader.next_cell().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))? {
+        while let Some((cell, style)) =
+            reader.next_cell_with_style_id().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?
+        {
+            let (r, c) = cell.get_position();
+            if style > 0 && is_percent.get(style).copied().unwrap_or(false) {
+                percent.push((r, c));
+            }
             if matches!(cell.get_value(), calamine::DataRef::Empty) {
                 continue;
             }
-            let (r, c) = cell.get_position();
             (r0, c0, r1, c1) = (r0.min(r), c0.min(c), r1.max(r), c1.max(c));
             let (h, w) = (u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1);
             if h * w > MAX_SHEET_CELLS {
@@ -181,26 +242,21 @@ fn read_range<RS: std::io::Read + std::io::Seek>(workbook: &mut Sheets<RS>, name
             }
             cells.push(Cell::new((r, c), cell.get_value().clone().into()));
         }
-        return Ok(Range::from_sparse(cells));
+        drop(reader);
+        let percent = if default_is_percent {
+            x.worksheet_style(name).ok().map(PercentCells::Styles)
+        } else {
+            percent.sort_unstable();
+            Some(PercentCells::Cells(percent))
+        };
+        return Ok((Range::from_sparse(cells), percent));
     }
     let range = workbook.worksheet_range(name).map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?;
     let (h, w) = range.get_size();
     if (h as u64) * (w as u64) > MAX_SHEET_CELLS {
         return Err(too_big(h as u64, w as u64));
     }
-    Ok(range)
-}
-
-/// Cells of an .xlsx sheet displayed as a percentage (number format with `%`): Excel stores
-/// 8.3% as 0.083.
-fn percent_cells<RS: std::io::Read + std::io::Seek>(
-    workbook: &mut Sheets<RS>,
-    name: &str,
-) -> Option<calamine::StyleRange> {
-    match workbook {
-        Sheets::Xlsx(x) => x.worksheet_style(name).ok(),
-        _ => None,
-    }
+    Ok((range, None))
 }
 
 /// Reads one workbook through the forms. Never fails: problems become a refusal or findings.
@@ -237,10 +293,21 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     if !EXTENSIONS.contains(&ext.as_str()) {
         return refuse(out, format!("文件类型 .{ext} 不是可接受的报表格式(.xlsx .xlsm .xls .ods)"));
     }
-    if bytes.starts_with(b"PK")
-        && let Err((why, detail)) = check_zip(&bytes)
-    {
-        return refuse_with(out, why.to_string(), detail);
+    // Hidden columns: read from the sheets' XML for .xlsx / .xlsm (calamine does not expose them).
+    let mut hidden_columns = xlsx_cols::HiddenColumns::new();
+    if bytes.starts_with(b"PK") {
+        match check_zip(&bytes) {
+            Err((why, detail)) => return refuse_with(out, why.to_string(), detail),
+            Ok(mut archive) if ext == "xlsx" || ext == "xlsm" => {
+                hidden_columns = xlsx_cols::hidden_columns(&mut archive);
+            }
+            Ok(_) => {}
+        }
+    }
+    // An .xls with a password to open: refused before calamine, which would read an
+    // XOR-obfuscated one as if it were plain.
+    if is_encrypted_xls(&bytes) {
+        return refuse_with(out, message::ENCRYPTED.to_string(), "BIFF8 FILEPASS record".to_string());
     }
     let mut workbook = match open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..])) {
         Ok(wb) => wb,
@@ -255,24 +322,23 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
     let name_hint_region = header::find_region(&file, regions);
     let name_hint_period = header::find_period(&file);
     for (name, hidden) in metas {
-        let range = match read_range(&mut workbook, &name) {
+        let (range, percent) = match read_range(&mut workbook, &name) {
             Ok(r) => r,
             Err(why) => {
                 out.findings.push(refusal_finding(&out, Some(&name), why));
                 continue;
             }
         };
-        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, forms, regions) else {
+        let hidden_cols = hidden_columns.get(&name).map(Vec::as_slice).unwrap_or_default();
+        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, hidden_cols, forms, regions) else {
             tracing::debug!(file = %file, sheet = %name, "sheet holds no known form; ignored");
             continue;
         };
         if let Some(form) = forms.get(&read.form)
             && form.columns.iter().any(|c| c.ty == crate::forms::FieldType::Percent)
-            && let Some(styles) = percent_cells(&mut workbook, &name)
+            && let Some(percent) = &percent
         {
-            sheet::scale_percent_cells(&mut read, form, &range, &|r, c| {
-                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
-            });
+            sheet::scale_percent_cells(&mut read, form, &range, &|r, c| percent.contains(r, c));
         }
         // County and period: the sheet wins over the file name, with a warning when they differ.
         let region_code = read.block.region_code.clone().or_else(|| name_hint_region.clone());
@@ -321,6 +387,32 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
                     rule::NO_REGION_OR_PERIOD.to_string(),
                     "无法确定报告期:表头和文件名均未写明年月(如\"2025年1—9月\")".to_string(),
                 ));
+            }
+        }
+        // A form column only a hidden sheet column supplies: read, with a warning to check it.
+        if let Some(form) = forms.get(&sheet_out.read.form) {
+            for &i in &sheet_out.read.from_hidden {
+                let Some(c) = sheet_out.read.columns[i] else { continue };
+                let letter = crate::util::col_letter(c);
+                let header = form.columns[i].display_name();
+                let mut loc = out.location(Some(&name));
+                loc.row = Some(sheet_out.read.header_rows.0);
+                loc.cell = Some(crate::util::cell_ref(sheet_out.read.header_rows.0 - 1, c));
+                out.findings.push(Finding {
+                    period: None,
+                    region_code: sheet_out.region_code.clone(),
+                    form: Some(form.code.clone()),
+                    location: loc,
+                    row_key: None,
+                    rule_id: rule::HIDDEN_COLUMN.into(),
+                    severity: Severity::Warning,
+                    observed: format!("{}={letter} (hidden)", form.columns[i].field),
+                    message: format!(
+                        "文件\"{}\"工作表\"{name}\"第{letter}列({header})为隐藏列,已按其数据读入,请核实",
+                        out.file
+                    ),
+                    explained: false,
+                });
             }
         }
         if let Some((rule_id, message)) = &sheet_out.refusal {

@@ -1,5 +1,6 @@
 //! Sheet records → Arrow batches with provenance; unreadable cells → findings.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder};
@@ -31,6 +32,10 @@ fn arrow_type(ty: FieldType) -> DataType {
 /// The row schema of a form: `period`, `region_code`, [`item`], the form's columns, derived
 /// classification columns, provenance.
 pub fn form_schema(form: &FormDef) -> SchemaRef {
+    form.schema.get_or_init(|| build_schema(form)).clone()
+}
+
+fn build_schema(form: &FormDef) -> SchemaRef {
     let mut fields =
         vec![Field::new("period", DataType::Utf8, false), Field::new("region_code", DataType::Utf8, false)];
     if form.layout == Layout::Items {
@@ -152,18 +157,46 @@ impl Builder {
 
 /// A decimal as the unscaled i128 of Decimal128(24, 6).
 pub fn decimal_to_i128(d: Decimal) -> i128 {
+    // Amounts are rounded to at most AMOUNT_SCALE decimals: scaling the mantissa up is exact
+    // (and what `rescale` does) as long as it stays within Decimal's 96 bits.
+    if d.scale() <= AMOUNT_SCALE {
+        let m = d.mantissa() * 10i128.pow(AMOUNT_SCALE - d.scale());
+        if m.unsigned_abs() < 1u128 << 96 {
+            return m;
+        }
+    }
     let mut d = d;
     d.rescale(AMOUNT_SCALE);
     d.mantissa()
 }
 
-fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, records: &[Record]) -> RecordBatch {
-    let schema = form_schema(form);
+/// A blank amount the form reads as 0 (`blank_is_zero`): the cell is empty, not unreadable.
+static ZERO: Value = Value::Decimal(Decimal::ZERO);
+
+/// The value of form column `i` in a record as stored; with `zero_fill`, blanks of
+/// `blank_is_zero` columns (without a cell problem) are 0.
+fn stored_value<'r>(form: &FormDef, rec: &'r Record, i: usize, zero_fill: bool) -> &'r Value {
+    let v = &rec.values[i];
+    if zero_fill && v.is_null() && form.columns[i].blank_is_zero && !rec.problems.iter().any(|(j, _, _)| *j == i) {
+        &ZERO
+    } else {
+        v
+    }
+}
+
+fn build_batch(
+    form: &FormDef,
+    schema: &SchemaRef,
+    sheet: &IngestedSheet,
+    file: &IngestedFile,
+    records: &[Record],
+    zero_fill: bool,
+) -> RecordBatch {
     let period = sheet.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
     let region = sheet.region_code.clone().unwrap_or_else(|| "unknown".into());
     let n = records.len();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    let const_col = |v: &str| -> ArrayRef { Arc::new(arrow::array::StringArray::from(vec![v; n])) };
+    let const_col = |v: &str| -> ArrayRef { Arc::new(arrow::array::StringArray::new_repeated(v, n)) };
     arrays.push(const_col(&period));
     arrays.push(const_col(&region));
     if form.layout == Layout::Items {
@@ -174,7 +207,7 @@ fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, recor
     for (i, c) in form.columns.iter().enumerate() {
         let mut b = Builder::new(c.ty);
         for r in records {
-            b.push(&r.values[i]);
+            b.push(stored_value(form, r, i, zero_fill));
         }
         arrays.push(b.finish());
     }
@@ -204,16 +237,48 @@ fn build_batch(form: &FormDef, sheet: &IngestedSheet, file: &IngestedFile, recor
     arrays.push(const_col(&file.sha256));
     arrays.push(const_col(&sheet.read.sheet));
     arrays.push(Arc::new(arrow::array::Int64Array::from(records.iter().map(|r| r.row as i64).collect::<Vec<_>>())));
-    arrays.push(Arc::new(arrow::array::StringArray::from(
-        records.iter().map(|r| row_key(&file.sha256, &sheet.read.sheet, r.row)).collect::<Vec<_>>(),
-    )));
-    RecordBatch::try_new(schema, arrays).expect("batch matches its schema")
+    // Row keys (`row_key`), written straight into the array.
+    let prefix = row_key(&file.sha256, &sheet.read.sheet, 0);
+    let prefix = &prefix[..prefix.len() - 1];
+    let mut keys = StringBuilder::with_capacity(n, n * (prefix.len() + 6));
+    for r in records {
+        write!(keys, "{prefix}{}", r.row).expect("write to a string builder");
+        keys.append_value("");
+    }
+    arrays.push(Arc::new(keys.finish()));
+    RecordBatch::try_new(schema.clone(), arrays).expect("batch matches its schema")
+}
+
+/// The sum of the amounts of form column `i` (blanks count as 0). Amounts have at most
+/// AMOUNT_SCALE decimals, so the sum is taken exactly on the scaled integers.
+fn column_sum(records: &[Record], i: usize) -> Decimal {
+    let mut acc: i128 = 0;
+    let mut exact = true;
+    for r in records {
+        if let Value::Decimal(d) = &r.values[i] {
+            if d.scale() > AMOUNT_SCALE {
+                exact = false;
+                break;
+            }
+            acc += d.mantissa() * 10i128.pow(AMOUNT_SCALE - d.scale());
+        }
+    }
+    if exact && let Ok(sum) = Decimal::try_from_i128_with_scale(acc, AMOUNT_SCALE) {
+        return sum;
+    }
+    records
+        .iter()
+        .filter_map(|r| match &r.values[i] {
+            Value::Decimal(d) => Some(*d),
+            _ => None,
+        })
+        .sum()
 }
 
 /// Converts a read sheet into rows, totals and cell findings.
 pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) -> SheetRows {
     let read = &sheet.read;
-    let mut records = read.records.clone();
+    let records = &read.records;
     let mut findings = Vec::new();
     let period = sheet.period.map(|p| p.to_string());
     let loc = |row: u32, col: Option<u32>| Location {
@@ -223,22 +288,15 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         row: Some(row),
         cell: col.map(|c| crate::util::cell_ref(row - 1, c)),
     };
-    let header_name = |i: usize| {
-        let c = &form.columns[i];
-        match &c.sub_header {
-            Some(s) => format!("{}({s})", c.header),
-            None => c.header.clone(),
-        }
-    };
-    for rec in &mut records {
-        let key = row_key(&file.sha256, &read.sheet, rec.row);
+    let header_name = |i: usize| form.columns[i].display_name();
+    for rec in records {
         let mut finding = |rule_id: &str, col: Option<u32>, observed: String, message: String| {
             findings.push(Finding {
                 period: period.clone(),
                 region_code: sheet.region_code.clone(),
                 form: Some(form.code.clone()),
                 location: loc(rec.row, col),
-                row_key: Some(key.clone()),
+                row_key: Some(row_key(&file.sha256, &read.sheet, rec.row)),
                 rule_id: rule_id.to_string(),
                 severity: Severity::Error,
                 observed,
@@ -258,12 +316,14 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             let col = read.columns.iter().position(|c| c.is_some()).and_then(|i| read.columns[i]);
             finding(rule::UNKNOWN_ITEM, col, String::new(), p.clone());
         }
+        // Blanks of `blank_is_zero` columns are stored as 0 (`stored_value`); other required
+        // blanks are findings.
         for (i, c) in form.columns.iter().enumerate() {
             if !rec.values[i].is_null() || rec.problems.iter().any(|(j, _, _)| *j == i) {
                 continue;
             }
             if c.blank_is_zero {
-                rec.values[i] = Value::Decimal(Decimal::ZERO);
+                continue;
             } else if c.required && read.columns[i].is_some() {
                 finding(
                     &form.invalid_value_rule,
@@ -278,13 +338,7 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
     for t in &read.totals {
         for (i, c) in form.columns.iter().enumerate() {
             let (FieldType::Amount, Value::Decimal(total)) = (c.ty, &t.values[i]) else { continue };
-            let sum: Decimal = records
-                .iter()
-                .filter_map(|r| match &r.values[i] {
-                    Value::Decimal(d) => Some(*d),
-                    _ => None,
-                })
-                .sum();
+            let sum = column_sum(records, i);
             if (*total - sum).abs() > Decimal::ONE {
                 findings.push(Finding {
                     period: period.clone(),
@@ -306,6 +360,7 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             }
         }
     }
+    let schema = form_schema(form);
     let column_map = form
         .columns
         .iter()
@@ -320,8 +375,8 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         file: file.file.clone(),
         sha256: file.sha256.clone(),
         sheet: read.sheet.clone(),
-        rows: build_batch(form, sheet, file, &records),
-        totals: build_batch(form, sheet, file, &read.totals),
+        rows: build_batch(form, &schema, sheet, file, records, true),
+        totals: build_batch(form, &schema, sheet, file, &read.totals, false),
         findings,
         refusal: sheet.refusal.as_ref().map(|(r, m)| (r.to_string(), m.clone())),
         column_map,

@@ -3,10 +3,13 @@
 //! The sheet is read as cells first; the header block, the header rows and every column are
 //! located by content, never by position, and a column's type comes from the form definition.
 
+use std::borrow::Cow;
+
 use calamine::{Data, Range};
 
-use super::header::{self, BlockInfo, cell_text, header_key, normalize};
+use super::header::{self, BlockInfo, cell_text, header_key, header_key_into, normalize, normalized_text};
 use super::values::{self, CellProblem, MoneyUnit, Value};
+use super::xlsx_cols::is_hidden;
 use crate::forms::{FieldType, FormDef, Forms, Layout};
 use crate::reference::Region;
 
@@ -62,6 +65,8 @@ pub struct SheetRead {
     pub refusal: Option<String>,
     /// Rows skipped as blank or notes, for the record.
     pub skipped_rows: u32,
+    /// Form columns read from a hidden sheet column (no visible column has their header).
+    pub from_hidden: Vec<usize>,
 }
 
 struct Grid<'a> {
@@ -80,17 +85,34 @@ impl<'a> Grid<'a> {
         let (r1, c1) = range.end()?;
         Some(Grid { range, r0, c0, r1, c1 })
     }
-    fn get(&self, r: u32, c: u32) -> &Data {
+    fn get(&self, r: u32, c: u32) -> &'a Data {
         self.range.get_value((r, c)).unwrap_or(&EMPTY)
     }
-    fn row_texts(&self, r: u32) -> impl Iterator<Item = (u32, String)> + '_ {
+    fn row_texts(&self, r: u32) -> impl Iterator<Item = (u32, Cow<'a, str>)> + '_ {
         (self.c0..=self.c1).filter_map(move |c| {
             let t = cell_text(self.get(r, c));
             (!t.trim().is_empty()).then_some((c, t))
         })
     }
+    /// The texts of a row's non-blank cells, joined by spaces (numbers written straight in).
     fn row_line(&self, r: u32) -> String {
-        self.row_texts(r).map(|(_, t)| t).collect::<Vec<_>>().join(" ")
+        let mut line = String::new();
+        for c in self.c0..=self.c1 {
+            let cell = self.get(r, c);
+            if matches!(cell, Data::Empty) {
+                continue;
+            }
+            let start = line.len();
+            if start > 0 {
+                line.push(' ');
+            }
+            let text = line.len();
+            header::push_cell_text(&mut line, cell);
+            if line[text..].trim().is_empty() {
+                line.truncate(start);
+            }
+        }
+        line
     }
 }
 
@@ -100,43 +122,54 @@ fn header_keys(form: &FormDef) -> Vec<Vec<String>> {
 }
 
 /// How many distinct columns of `form` have their top header in row `r`.
-fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32) -> usize {
-    // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
-    let texts: Vec<String> = (grid.c0..=grid.c1)
-        .filter_map(|c| match grid.get(r, c) {
-            Data::String(s) => Some(header_key(s)),
-            _ => None,
-        })
-        .filter(|k| !k.is_empty())
-        .collect();
-    if texts.is_empty() {
-        return 0;
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for (col, col_keys) in form.columns.iter().zip(keys) {
-        if seen.contains(&col.header.as_str()) {
+fn header_score(grid: &Grid, form: &FormDef, keys: &[Vec<String>], r: u32, buf: &mut String) -> usize {
+    let mut matched = vec![false; keys.len()];
+    for c in grid.c0..=grid.c1 {
+        // Headers are text: number cells (most of a sheet's first rows once data starts) never are.
+        let Data::String(s) = grid.get(r, c) else { continue };
+        header_key_into(s, buf);
+        if buf.is_empty() {
             continue;
         }
-        if texts.iter().any(|t| col_keys.contains(t)) {
+        for (m, col_keys) in matched.iter_mut().zip(keys) {
+            *m = *m || col_keys.iter().any(|k| k == buf);
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (col, _) in form.columns.iter().zip(&matched).filter(|(_, m)| **m) {
+        if !seen.contains(&col.header.as_str()) {
             seen.push(&col.header);
         }
     }
     seen.len()
 }
 
+/// The row with the most of the form's headers (the first such row), if it has at least two.
 fn best_header_row(grid: &Grid, form: &FormDef) -> Option<(u32, usize)> {
     let keys = header_keys(form);
     let last = grid.r1.min(grid.r0 + HEADER_SCAN_ROWS);
-    (grid.r0..=last)
-        .map(|r| (r, header_score(grid, form, &keys, r)))
-        .filter(|(_, s)| *s >= 2)
-        .max_by_key(|(r, s)| (*s, std::cmp::Reverse(*r)))
+    // A row holding every distinct header cannot be bettered by a later one: stop there.
+    let mut distinct: Vec<&str> = form.columns.iter().map(|c| c.header.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut buf = String::new();
+    let mut best: Option<(u32, usize)> = None;
+    for r in grid.r0..=last {
+        let s = header_score(grid, form, &keys, r, &mut buf);
+        if s >= 2 && best.is_none_or(|(_, b)| s > b) {
+            best = Some((r, s));
+            if s == distinct.len() {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// Which form a sheet holds: 表号, else sheet name, else title, else the best header match.
-fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Region]) -> Option<&'f FormDef> {
-    let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
-    if let Some(code) = header::parse_block(&top_lines, regions).form_code
+/// `top_lines`: the text of the sheet's first 9 rows.
+fn identify<'f>(grid: &Grid, top_lines: &[String], sheet_name: &str, forms: &'f Forms) -> Option<&'f FormDef> {
+    if let Some(code) = header::find_form_code(top_lines)
         && let Some(f) = forms.get(&code)
     {
         return Some(f);
@@ -146,7 +179,8 @@ fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Regi
         return Some(f);
     }
     let title = top_lines.iter().take(3).map(|l| normalize(l)).collect::<String>();
-    if let Some(f) = forms.forms.iter().find(|f| f.title_keywords.iter().any(|k| title.contains(&normalize(k)))) {
+    if let Some(f) = forms.forms.iter().find(|f| f.title_keywords.iter().any(|k| title.contains(normalize(k).as_ref())))
+    {
         return Some(f);
     }
     forms
@@ -159,15 +193,18 @@ fn identify<'f>(grid: &Grid, sheet_name: &str, forms: &'f Forms, regions: &[Regi
 }
 
 /// Reads a sheet. `None` when the sheet holds none of the forms (an instructions sheet, say).
+/// `hidden_columns`: the sheet's hidden columns (0-based inclusive ranges; .xlsx / .xlsm only).
 pub fn read_sheet(
     range: &Range<Data>,
     sheet_name: &str,
     hidden: bool,
+    hidden_columns: &[(u32, u32)],
     forms: &Forms,
     regions: &[Region],
 ) -> Option<SheetRead> {
     let grid = Grid::new(range)?;
-    let form = identify(&grid, sheet_name, forms, regions)?;
+    let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
+    let form = identify(&grid, &top_lines, sheet_name, forms)?;
     let mut out = SheetRead {
         form: form.code.clone(),
         sheet: sheet_name.to_string(),
@@ -179,14 +216,16 @@ pub fn read_sheet(
         totals: Vec::new(),
         refusal: None,
         skipped_rows: 0,
+        from_hidden: Vec::new(),
     };
     let Some((h, _)) = best_header_row(&grid, form) else {
-        let lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
-        out.block = header::parse_block(&lines, regions);
+        out.block = header::parse_block(&top_lines, regions);
         out.refusal = Some(format!("未找到{}的表头行(应含\"{}\"等列)", form.code, form.columns[0].header));
         return Some(out);
     };
-    let block_lines: Vec<String> = (grid.r0..h).map(|r| grid.row_line(r)).collect();
+    let block_lines: Vec<String> = (grid.r0..h)
+        .map(|r| top_lines.get((r - grid.r0) as usize).cloned().unwrap_or_else(|| grid.row_line(r)))
+        .collect();
     out.block = header::parse_block(&block_lines, regions);
 
     // A second header row holds the sub-headers (本年累计 / 上年同期) under merged top headers.
@@ -200,8 +239,8 @@ pub fn read_sheet(
     let mut tops: Vec<(u32, String, String)> = Vec::new(); // (col, top, sub)
     let mut last_top = String::new();
     for c in grid.c0..=grid.c1 {
-        let top = cell_text(grid.get(h, c));
-        let sub = if two_rows { cell_text(grid.get(h + 1, c)) } else { String::new() };
+        let top = cell_text(grid.get(h, c)).into_owned();
+        let sub = if two_rows { cell_text(grid.get(h + 1, c)).into_owned() } else { String::new() };
         let top = if top.trim().is_empty() && !sub.trim().is_empty() && subs.contains(&header_key(&sub)) {
             last_top.clone()
         } else {
@@ -218,15 +257,24 @@ pub fn read_sheet(
     let mut col_units: Vec<Option<MoneyUnit>> = vec![None; form.columns.len()];
     for (i, col) in form.columns.iter().enumerate() {
         let sub_key = col.sub_header.as_deref().map(header_key);
-        let found = tops.iter().zip(&top_keys).find(|((c, top, _), (tk, sk))| {
-            !out.columns.contains(&Some(*c))
-                && match &sub_key {
-                    Some(sh) => keys[i].contains(tk) && sk == sh,
-                    None => keys[i].contains(tk) || (top.trim().is_empty() && keys[i].contains(sk)),
-                }
-        });
+        // The first sheet column with the header, visible ones first: a hidden column (a stale
+        // copy, say) supplies a form column only when no visible column has its header.
+        let found = tops
+            .iter()
+            .zip(&top_keys)
+            .filter(|((c, top, _), (tk, sk))| {
+                !out.columns.contains(&Some(*c))
+                    && match &sub_key {
+                        Some(sh) => keys[i].contains(tk) && sk == sh,
+                        None => keys[i].contains(tk) || (top.trim().is_empty() && keys[i].contains(sk)),
+                    }
+            })
+            .min_by_key(|((c, _, _), _)| is_hidden(hidden_columns, *c));
         if let Some(((c, top, sub), _)) = found {
             out.columns[i] = Some(*c);
+            if is_hidden(hidden_columns, *c) {
+                out.from_hidden.push(i);
+            }
             if col.ty == FieldType::Amount {
                 col_units[i] = MoneyUnit::find_in(&normalize(top)).or_else(|| MoneyUnit::find_in(&normalize(sub)));
             }
@@ -237,19 +285,27 @@ pub fn read_sheet(
         .iter()
         .zip(&out.columns)
         .filter(|(c, found)| c.required && found.is_none())
-        .map(|(c, _)| match &c.sub_header {
-            Some(s) => format!("{}({s})", c.header),
-            None => c.header.clone(),
-        })
+        .map(|(c, _)| c.display_name())
         .collect();
     if !missing.is_empty() {
         out.refusal = Some(format!("缺少必填列: {}", missing.join("、")));
     }
 
     let sheet_unit = out.block.unit.unwrap_or(MoneyUnit::Wanyuan);
-    let note_prefixes: Vec<String> = NOTE_PREFIXES.iter().map(|p| normalize(p)).collect();
+    let note_prefixes: Vec<String> = NOTE_PREFIXES.iter().map(|p| normalize(p).into_owned()).collect();
     let label_idx = form.columns.iter().position(|c| c.field == form.label_field).expect("validated");
     let unit_idx = form.columns.iter().position(|c| c.field == "unit");
+    // Items: the comparison keys of every label and alias of each item, computed once.
+    let item_keys: Vec<Vec<String>> = form
+        .items
+        .iter()
+        .map(|it| {
+            std::iter::once(&it.label)
+                .chain(&it.aliases)
+                .map(|l| header_key(l).trim_start_matches("其中").to_string())
+                .collect()
+        })
+        .collect();
     for r in data_start..=grid.r1 {
         // The first cell with anything in it (an error value counts); none: a blank row.
         let Some(first_cell) = (grid.c0..=grid.c1).map(|c| grid.get(r, c)).find(|d| match d {
@@ -260,12 +316,12 @@ pub fn read_sheet(
             out.skipped_rows += 1;
             continue;
         };
-        let first = normalize(&cell_text(first_cell));
+        let first = normalized_text(first_cell);
         if note_prefixes.iter().any(|p| first.starts_with(p.as_str())) {
             out.skipped_rows += 1;
             continue;
         }
-        let label = out.columns[label_idx].map(|c| normalize(&cell_text(grid.get(r, c)))).unwrap_or_default();
+        let label = out.columns[label_idx].map(|c| normalized_text(grid.get(r, c))).unwrap_or_default();
         let is_total = ["合计", "总计", "全县合计", "全区合计", "全市合计"].iter().any(|t| label == *t || first == *t)
             || (label.is_empty() && first.contains("合计"));
 
@@ -276,15 +332,13 @@ pub fn read_sheet(
         if form.layout == Layout::Items && !is_total {
             let key = header_key(&label);
             let key = key.trim_start_matches("其中");
-            match form.items.iter().find(|it| {
-                std::iter::once(&it.label).chain(&it.aliases).any(|l| header_key(l).trim_start_matches("其中") == key)
-            }) {
+            match form.items.iter().zip(&item_keys).find(|(_, keys)| keys.iter().any(|k| k == key)).map(|(it, _)| it) {
                 Some(it) => {
                     item = Some(it.code.clone());
                     let declared_money = MoneyUnit::find_in(&it.unit).is_some();
                     let written = unit_idx
                         .and_then(|u| out.columns[u])
-                        .and_then(|c| MoneyUnit::find_in(&normalize(&cell_text(grid.get(r, c)))));
+                        .and_then(|c| MoneyUnit::find_in(&normalized_text(grid.get(r, c))));
                     row_unit = Some(if declared_money { written.unwrap_or(sheet_unit) } else { MoneyUnit::Wanyuan });
                 }
                 None => row_problem = Some(format!("未知的指标名称\"{}\"", label)),

@@ -4,6 +4,7 @@
 //! spaces, and write "—", "-" or "/" for nothing. Amounts are converted to 万元 with decimal
 //! arithmetic so that no float drift reaches the stored figures.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use calamine::Data;
@@ -102,19 +103,21 @@ impl MoneyUnit {
 }
 
 /// Full-width ASCII (Ａ１，（）：％) and the ideographic space to their ASCII forms.
-pub fn halfwidth(s: &str) -> String {
-    // Most cells hold nothing to map: copy them whole rather than char by char.
+pub fn halfwidth(s: &str) -> Cow<'_, str> {
+    // Most cells hold nothing to map: borrow them whole rather than copy them char by char.
     if !s.chars().any(|c| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}' | '\u{00A0}')) {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
-    s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            '\u{00A0}' => ' ',
-            _ => c,
-        })
-        .collect()
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                '\u{00A0}' => ' ',
+                _ => c,
+            })
+            .collect(),
+    )
 }
 
 /// Does this text stand for "nothing" (an empty cell in all but name)?
@@ -260,20 +263,32 @@ pub fn read_text(cell: &Data) -> Result<Option<String>, CellProblem> {
     Ok((!s.is_empty()).then_some(s))
 }
 
+/// A code without white space, full-width characters made half-width.
+fn compact(s: String) -> String {
+    if s.bytes().all(|b| b.is_ascii() && !(b as char).is_whitespace()) {
+        return s;
+    }
+    halfwidth(&s).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// Converts one cell to the declared type. `money` applies to amounts only.
 pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, CellProblem> {
     match ty {
         FieldType::Text => Ok(read_text(cell)?.map(Value::Text).unwrap_or(Value::Null)),
         FieldType::Code => Ok(read_text(cell)?
             .map(|s| {
-                let s: String = halfwidth(&s).chars().filter(|c| !c.is_whitespace()).collect();
+                // Most codes are already upper-case ASCII without spaces: kept as they are.
+                if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase() && !(b as char).is_whitespace()) {
+                    return Value::Text(s);
+                }
+                let s = compact(s);
                 Value::Text(s.to_uppercase())
             })
             .filter(|v| !matches!(v, Value::Text(s) if s.is_empty()))
             .unwrap_or(Value::Null)),
         FieldType::IndustryCode => Ok(read_text(cell)?
             .map(|s| {
-                let s: String = halfwidth(&s).chars().filter(|c| !c.is_whitespace()).collect();
+                let s = compact(s);
                 // Stored as a number, 0610 arrives as 610: restore the leading zero.
                 if s.len() == 3 && s.chars().all(|c| c.is_ascii_digit()) {
                     Value::Text(format!("0{s}"))
