@@ -6,8 +6,10 @@
 //! supersedes, newest first) and the fingerprint the previous period was built with (cross-period
 //! rules and year-to-date models read the earlier periods). The fingerprints each period was built
 //! with are kept in the publication (`state/periods.json`), so they change exactly when the
-//! outputs do. `cache/files.json` remembers which periods each workbook (by hash) holds, so an
-//! unchanged workbook is not opened to find that out.
+//! outputs do. `cache/files.json` remembers which periods each workbook (by hash and name) holds,
+//! so an unchanged workbook is not opened to find that out; it is valid for one reading of the
+//! workbooks (the parsed-workbook cache's key: form definitions, region list, code), and starts
+//! empty when that changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,6 +26,14 @@ pub struct InboxFile {
     pub name: String,
     pub sha256: String,
     pub modified: SystemTime,
+}
+
+impl InboxFile {
+    /// What `cache/files.json` knows a workbook by: its bytes and its name (a sheet without a
+    /// period, or a file refused as a whole, takes its period from the name).
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.sha256, self.name)
+    }
 }
 
 /// Hashes every file of the inbox (in parallel).
@@ -51,6 +61,9 @@ pub struct CachedFile {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FileCache {
+    /// The reading the periods were learned with ([`crate::ingest::cache::ParsedCache::key`]).
+    #[serde(default)]
+    pub reading: String,
     pub files: BTreeMap<String, CachedFile>,
 }
 
@@ -75,6 +88,10 @@ pub struct PeriodState {
     pub fingerprint: String,
     /// Whether models and the bulletin were built too (not by an audit-only job).
     pub models: bool,
+    /// The workbooks the period was built from, (file name, SHA-256); a `bulletin` job uses only
+    /// these.
+    #[serde(default)]
+    pub files: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -142,7 +159,7 @@ pub fn files_by_period<'a>(
 ) -> BTreeMap<String, Vec<&'a InboxFile>> {
     let mut out: BTreeMap<String, Vec<&InboxFile>> = BTreeMap::new();
     for f in files {
-        let ps: BTreeSet<&String> = periods_of.get(&f.sha256).into_iter().flatten().collect();
+        let ps: BTreeSet<&String> = periods_of.get(&f.key()).into_iter().flatten().collect();
         for p in ps {
             out.entry(p.clone()).or_default().push(f);
         }

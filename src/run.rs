@@ -526,17 +526,13 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     let inbox_files = incremental::scan(&paths);
     let scanned = match ctl.job {
         // A bulletin job publishes what has been audited: the workbooks the current publication
-        // was built from. Returns that arrived since wait for the next `run` or `audit` job.
+        // was built from (refused ones included). Returns that arrived since wait for the next
+        // `run` or `audit` job.
         crate::schedule::Job::Bulletin => {
-            let audited: BTreeSet<String> = published
-                .as_deref()
-                .map(incremental::load_submissions)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| s.sha256)
-                .collect();
+            let audited: BTreeSet<(&str, &str)> =
+                state.periods.values().flat_map(|p| &p.files).map(|(n, h)| (n.as_str(), h.as_str())).collect();
             let (audited, waiting): (Vec<_>, Vec<_>) =
-                inbox_files.iter().cloned().partition(|f| audited.contains(&f.sha256));
+                inbox_files.iter().cloned().partition(|f| audited.contains(&(f.name.as_str(), f.sha256.as_str())));
             if !waiting.is_empty() {
                 tracing::warn!(
                     files = waiting.len(),
@@ -550,23 +546,26 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         }
         _ => inbox_files.clone(),
     };
-    let mut cache = FileCache::load(&opts.out);
-    // (An entry without periods is from before refused files were given one: look again.)
-    let new_files: Vec<&incremental::InboxFile> =
-        scanned.iter().filter(|f| cache.files.get(&f.sha256).is_none_or(|c| c.periods.is_empty())).collect();
-    tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
     let parsed_cache = ingest::cache::ParsedCache::new(
         &opts.out,
         &opts.project.join("forms"),
         reference.hashes.get("regions").map(String::as_str).unwrap_or_default(),
     );
+    let mut cache = FileCache::load(&opts.out);
+    // Periods learned by another reading (other forms, regions or code) may be wrong now.
+    if cache.reading != parsed_cache.key() {
+        cache = FileCache { reading: parsed_cache.key().to_string(), ..Default::default() };
+    }
+    // (An entry without periods is from before refused files were given one: look again.)
+    let new_files: Vec<&incremental::InboxFile> =
+        scanned.iter().filter(|f| cache.files.get(&f.key()).is_none_or(|c| c.periods.is_empty())).collect();
+    tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %opts.inbox.display(), "inbox scanned");
     // Workbooks not seen before are opened to learn their periods; their reads go to the cache,
     // not into memory (the periods are built one at a time).
-    let (learned, mut files_opened) = read_each(&new_files, &forms, &reference.regions, &parsed_cache, |f, read| {
-        (f.sha256.clone(), periods_of_read(&read))
-    });
-    for (sha256, periods) in learned {
-        cache.files.insert(sha256, incremental::CachedFile { periods });
+    let (learned, mut files_opened) =
+        read_each(&new_files, &forms, &reference.regions, &parsed_cache, |f, read| (f.key(), periods_of_read(&read)));
+    for (key, periods) in learned {
+        cache.files.insert(key, incremental::CachedFile { periods });
     }
     let periods_of: BTreeMap<String, Vec<String>> =
         cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
@@ -700,6 +699,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     for (i, (period, fingerprint)) in rebuild.iter().enumerate() {
         let period_name = period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
         let period_files: Vec<&incremental::InboxFile> = files_of.get(&period_name).cloned().unwrap_or_default();
+        let built_from: Vec<(String, String)> =
+            period_files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect();
         let (mut files, opened) = read_each(&period_files, &forms, &reference.regions, &parsed_cache, |_, read| read);
         files_opened += opened;
         tracing::info!(period = %period_name, files = files.len(), opened, "workbooks read");
@@ -908,9 +909,10 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                     .collect();
             }
         }
-        state
-            .periods
-            .insert(period_name.clone(), PeriodState { fingerprint: fingerprint.clone(), models: with_models });
+        state.periods.insert(
+            period_name.clone(),
+            PeriodState { fingerprint: fingerprint.clone(), models: with_models, files: built_from },
+        );
         summary.rebuilt.push(period_name);
         bar.inc(1);
         pause_point("period-built");

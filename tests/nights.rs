@@ -248,27 +248,37 @@ fn a_bulletin_job_publishes_what_was_audited() {
     let err = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap_err();
     assert!(format!("{err:#}").contains("no audited return"), "{err:#}");
 
+    std::fs::write(w.inbox.join("嘉祥县_2025年1-2月_倍增监测报表(补报).xlsx"), "not a workbook").unwrap();
     let s = gongbao::run::run_with(&w.options(&w.out), &job(Job::Audit)).unwrap();
     assert_eq!(s.rebuilt, ["2025-02"]);
+    assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
     assert!(s.models.is_empty() && !bulletin("2025-02").exists());
     assert_eq!(s.rows_quarantined, 1);
     let feedback: Vec<_> = s.feedback.iter().map(|f| f.workbook.clone()).collect();
-    assert_eq!(feedback.len(), 1, "the county with the error gets its feedback from the audit job: {feedback:?}");
-    assert!(feedback[0].exists() && feedback[0].starts_with(w.out.join("feedback/2025-02")), "{feedback:?}");
+    // The counties with the negative revenue and the refused file get their feedback from the
+    // audit job.
+    let counties: Vec<&str> = s.feedback.iter().map(|f| f.region_code.as_str()).collect();
+    assert_eq!(counties, ["370812", "370829"], "{feedback:?}");
+    assert!(feedback.iter().all(|f| f.exists() && f.starts_with(w.out.join("feedback/2025-02"))), "{feedback:?}");
 
-    // 2025-03 arrives after the audit; the bulletin job uses only the audited 2025-02 returns.
+    // 2025-03 arrives after the audit, with a file that is not a workbook; the bulletin job uses
+    // only the audited 2025-02 returns.
     w.arrive("2025-03");
+    std::fs::write(w.inbox.join("任城区_2025年1-3月_倍增监测报表(补报).xlsx"), "not a workbook").unwrap();
     let s = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap();
     assert_eq!(s.rebuilt, ["2025-02"]);
-    assert_eq!((s.files_seen, s.files_opened), (3, 0));
+    // The refused file was audited with 2025-02: it stays part of it (its finding too).
+    assert_eq!((s.files_seen, s.files_opened), (4, 0));
+    assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
     assert!(bulletin("2025-02").exists() && !bulletin("2025-03").exists());
     assert!(s.models.iter().all(|m| m.2.is_none()) && !s.models.is_empty());
     let again = gongbao::run::run_with(&w.options(&w.out), &job(Job::Bulletin)).unwrap();
     assert!(again.nothing_new);
 
-    // The next full run takes the new returns.
+    // The next full run takes the new returns (and reports the refused file).
     let s = w.night();
     assert_eq!(s.rebuilt, ["2025-03"]);
+    assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
     assert!(bulletin("2025-03").exists());
     assert_same_as_scratch(&w, 1);
 }

@@ -53,6 +53,11 @@ impl ParsedCache {
         ParsedCache { dir: out.join("cache").join("parsed"), key: crate::util::sha256_hex(parts.join("\n").as_bytes()) }
     }
 
+    /// Hash of what reading a workbook depends on besides its bytes and name.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     fn entry(&self, sha256: &str, name: &str) -> PathBuf {
         let id = crate::util::sha256_hex(format!("{}\n{sha256}\n{name}", self.key).as_bytes());
         self.dir.join(format!("{}.bin", &id[..32]))
