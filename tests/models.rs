@@ -207,7 +207,13 @@ fn a_new_model_and_its_tests_are_picked_up_without_a_rebuild() {
     assert!(dict.contains("  - `top_counties_leader_flagged` (warning): 第一名单独核实"), "{dict}");
     assert!(dict.contains("### jn101\n"), "{dict}");
     assert!(dict.contains("| `credit_code` | TEXT | 统一社会信用代码(GB 32100) | 统一社会信用代码 |"), "{dict}");
-    for table in ["quarantine", "findings", "sources", "audit_rule_stats"] {
+    // Every table of the warehouse is in it, under its own name.
+    let tables: Vec<String> = std::fs::read_dir(p.out().join("warehouse"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(tables.len() > 10 && tables.contains(&"audit_summary".to_string()), "{tables:?}");
+    for table in &tables {
         assert!(dict.contains(&format!("### {table}\n")), "{table}: {dict}");
     }
     // `gongbao models docs` writes the same file from the same project (no run needed).

@@ -156,13 +156,15 @@ const AUDIT_TABLES: &[TableCatalogue] = &[
         ],
     ),
     (
-        "audit_rule_stats",
-        "每条审核规则:检查行数、未通过行数、无法判断行数",
+        "audit_summary",
+        "每条审核规则在每个县市区(370800 为全市合计)的执行情况:检查、通过、未通过、无法判断的行数",
         &[
             ("rule_id", "TEXT", "规则编号"),
             ("form", "TEXT", "表号"),
             ("severity", "TEXT", "error / warning"),
+            ("region_code", "TEXT", "县市区代码(370800 = 全部县市区)"),
             ("checked", "BIGINT", "检查的行数"),
+            ("passed", "BIGINT", "通过的行数"),
             ("failed", "BIGINT", "未通过的行数"),
             ("not_evaluable", "BIGINT", "无法判断的行数(值为空,或规则无法执行)"),
             ("error", "TEXT", "规则无法执行的原因"),
