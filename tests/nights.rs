@@ -320,3 +320,38 @@ fn a_refused_file_is_reported_on_the_night_it_arrives() {
     assert!(s.refusals.iter().any(|r| r.file == "说明.xlsx"), "{:?}", s.refusals);
     assert!(w.night().nothing_new);
 }
+
+/// A change to the form definitions reads every workbook again: the periods learned and the
+/// parsed workbooks cached under the old definitions are not trusted.
+#[test]
+fn a_change_to_the_forms_reads_every_workbook_again() {
+    let w = World::new();
+    // A project whose forms/ can change (the rest links to the repository's).
+    let proj = w.root.join("project");
+    std::fs::create_dir_all(proj.join("forms")).unwrap();
+    for dir in ["rules", "sql", "templates", "config", "fonts"] {
+        std::os::unix::fs::symlink(project().join(dir), proj.join(dir)).unwrap();
+    }
+    for e in std::fs::read_dir(project().join("forms")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), proj.join("forms").join(e.file_name())).unwrap();
+    }
+    let opts = RunOptions { project: proj.clone(), ..w.options(&w.out) };
+    w.arrive("2025-02");
+    let s = gongbao::run::run(&opts).unwrap();
+    assert_eq!((s.rebuilt.len(), s.files_opened), (1, 3));
+    let learned = gongbao::incremental::FileCache::load(&w.out);
+    assert_eq!(learned.files.len(), 3);
+    assert!(gongbao::run::run(&opts).unwrap().nothing_new);
+
+    let jn101 = proj.join("forms/JN101.toml");
+    let text = std::fs::read_to_string(&jn101).unwrap();
+    std::fs::write(&jn101, format!("{text}\n# 口径说明已更新\n")).unwrap();
+    let s = gongbao::run::run(&opts).unwrap();
+    assert_eq!(s.rebuilt, ["2025-02"]);
+    assert_eq!(s.files_opened, 3, "every workbook is read again under the new definitions");
+    let relearned = gongbao::incremental::FileCache::load(&w.out);
+    assert_ne!(relearned.reading, learned.reading);
+    assert_eq!(relearned.files.keys().collect::<Vec<_>>(), learned.files.keys().collect::<Vec<_>>());
+    assert!(gongbao::run::run(&opts).unwrap().nothing_new);
+}
