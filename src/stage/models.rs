@@ -43,13 +43,16 @@ pub async fn build(
     Ok(Built { period, runs, missing })
 }
 
+/// One county × form of the period: (region code, form, sent, quarantined rows).
+type Submission = (String, String, bool, i64);
+
 /// Completeness for the period: every county × form, whether it was sent and how many of its
 /// rows are quarantined (a form with unresolved errors makes the figures built on it status E).
 fn completeness(
     project: &Project,
     returns: &PeriodReturns,
     outcome: &AuditOutcome,
-) -> (Vec<(String, String, bool, i64)>, Vec<(String, String)>) {
+) -> (Vec<Submission>, Vec<(String, String)>) {
     let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
     let q = &outcome.quarantine;
     let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
