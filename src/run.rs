@@ -103,6 +103,10 @@ pub struct RunSummary {
     pub publication: Option<String>,
     /// Workbooks not seen before (by content hash).
     pub files_new: usize,
+    /// Why a bulletin could not be rendered (its period is published with a draft notice).
+    pub bulletin_error: Option<String>,
+    /// An error after the publication was made visible: the run published, then failed.
+    pub after_publish: Option<String>,
     /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
     /// parsed-workbook cache (`<out>/cache/parsed/`).
     pub files_opened: usize,
@@ -129,7 +133,11 @@ impl RunSummary {
     }
 
     pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
-        if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin_failed {
+        if !self.rule_failures.is_empty()
+            || self.models.iter().any(|m| m.2.is_some())
+            || self.bulletin_failed
+            || self.after_publish.is_some()
+        {
             exit::FAILURE
         } else if fail_on_audit_errors && self.has_audit_errors() {
             exit::AUDIT_ERRORS
@@ -401,6 +409,8 @@ fn read_each<T: Send>(
             let read = cache.load(f).unwrap_or_else(|| {
                 opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let read = ingest::ingest_file(&f.path, forms, regions);
+                // Replaced since the inbox was hashed: never published under the other hash.
+                let read = ingest::replaced_since_scan(read, &f.sha256);
                 if let Err(e) = cache.store(&read) {
                     tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
                 }
@@ -515,9 +525,11 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     }
     let with_models = ctl.job != crate::schedule::Job::Audit;
     let disclosure = crate::disclosure::Config::load(&opts.project.join("config/disclosure.toml"))?;
+    ingest::guard::install(ingest::guard::Limits::load(&opts.project.join("config/limits.toml"))?);
 
     // 0. Recover from a killed run; read how the published periods were built.
     crate::publish::recover(&opts.out)?;
+    crate::publish::verify_current(&opts.out)?;
     let published = crate::publish::current(&opts.out);
     let mut state = BuildState::load(published.as_deref())?;
 
@@ -659,6 +671,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         publication: None,
         files_new: new_files.len(),
         files_opened: 0,
+        after_publish: None,
+        bulletin_error: None,
     };
     if rebuild.is_empty() {
         tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
@@ -941,7 +955,11 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     tracing::info!(publication = %publication, files = manifest.files.len(), periods = %summary.rebuilt.join(","), "published");
     summary.publication = Some(publication);
     pause_point("after-commit");
-    cache.save(&opts.out)?;
+    // Published: a failure from here on is recorded as what it is (published, then failed).
+    if let Err(e) = cache.save(&opts.out).and_then(|()| crate::publish::recover(&opts.out)) {
+        tracing::error!("published {}, then failed: {e:#}", summary.publication.as_deref().unwrap_or_default());
+        summary.after_publish = Some(format!("{e:#}"));
+    }
     match parsed_cache.prune(&inbox_files) {
         Ok(0) => {}
         Ok(n) => {
@@ -949,7 +967,6 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         }
         Err(e) => tracing::warn!("the parsed-workbook cache could not be pruned: {e:#}"),
     }
-    crate::publish::recover(&opts.out)?;
     if let Some(b) = &summary.bulletin {
         // Point at the published path (through `bulletins/`), not the publication folder.
         let published_bulletin = opts.out.join("bulletins").join(target.to_string()).join("bulletin.md");
@@ -1059,6 +1076,12 @@ async fn build_outputs(
                 findings_warnings: outcome.count(Severity::Warning),
                 missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
                 revisions,
+                rules_not_evaluated: outcome
+                    .stats
+                    .iter()
+                    .filter(|s| s.error.is_some())
+                    .map(|s| s.rule_id.clone())
+                    .collect(),
             },
             issued_on,
             office: "济宁市统计局".to_string(),
@@ -1074,6 +1097,9 @@ async fn build_outputs(
         Err(e) => {
             summary.bulletin_failed = true;
             tracing::error!("the bulletin of {target} could not be rendered: {e:#}");
+            let dir = b.gen_dir.join("bulletins").join(target.to_string());
+            crate::bulletin::write_failure_notice(&dir, &target.full_label(), &format!("{e:#}"))?;
+            summary.bulletin_error = Some(format!("{target}: {e:#}"));
         }
     }
     Ok(())
