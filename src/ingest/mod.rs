@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod guard;
 pub mod header;
+pub mod parallel;
 pub mod rows;
 pub mod sheet;
 pub mod values;
