@@ -41,11 +41,13 @@ pub fn scan(paths: &[PathBuf]) -> Vec<InboxFile> {
     paths
         .par_iter()
         .map(|p| {
-            let bytes = std::fs::read(p).unwrap_or_default();
+            // Streamed: a file of any size is hashed in bounded memory (ingest refuses one
+            // beyond the size cap). An unreadable file hashes as empty and is refused by ingest.
+            let sha256 = crate::ingest::guard::hash_file(p).unwrap_or_else(|_| crate::util::sha256_hex(b""));
             InboxFile {
                 path: p.clone(),
                 name: p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
-                sha256: crate::util::sha256_hex(&bytes),
+                sha256,
                 modified: std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
             }
         })

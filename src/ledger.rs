@@ -30,7 +30,8 @@ pub struct RunRecord {
     pub rebuilt: Vec<String>,
     /// The publication made visible by this run, if it published.
     pub publication: Option<String>,
-    /// `nothing-new`, `published`, `published-with-audit-errors`, `failed`.
+    /// `nothing-new`, `published`, `published-with-audit-errors`, `published-then-failed` (an error
+    /// after the publication was made visible), `failed`.
     pub outcome: String,
     pub exit_code: i32,
     pub error: Option<String>,
@@ -190,8 +191,11 @@ pub fn record(result: &Result<crate::summary::RunSummary>, ctl: &crate::job::Run
             r.rebuilt = s.rebuilt.clone();
             r.publication = s.publication.clone();
             r.exit_code = s.exit_code(true);
+            r.error = s.after_publish.clone();
             r.outcome = if s.nothing_new {
                 "nothing-new"
+            } else if s.after_publish.is_some() {
+                "published-then-failed"
             } else {
                 match r.exit_code {
                     crate::summary::exit::FAILURE => "failed",

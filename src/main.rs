@@ -193,6 +193,9 @@ fn print_summary(s: &RunSummary) {
         let dir = first.workbook.parent().map(|d| d.display().to_string()).unwrap_or_default();
         println!("  审核反馈: {} 个县市区 ({dir})", s.feedback.len());
     }
+    for fb in s.feedback.iter().filter(|f| f.failed.is_some()) {
+        println!("    审核反馈未能生成 {}: {}", fb.region_name, fb.failed.as_deref().unwrap_or_default());
+    }
     let failed: Vec<_> = s.models.iter().filter(|m| m.2.is_some()).collect();
     println!("  模型: {} 个, 失败 {}", s.models.len(), failed.len());
     for (name, _, e) in failed {
@@ -209,6 +212,12 @@ fn print_summary(s: &RunSummary) {
     match &s.bulletin {
         Some(p) => println!("  公报: {}", p.display()),
         None => println!("  公报: 未生成"),
+    }
+    if let Some(e) = &s.bulletin_error {
+        println!("  公报未能生成(已发布草稿说明): {e}");
+    }
+    if let Some(e) = &s.after_publish {
+        println!("  已发布 {}, 随后出错: {e}", s.publication.as_deref().unwrap_or("-"));
     }
 }
 
@@ -365,8 +374,12 @@ fn models_command(
     match action {
         None => print!("{}", docs::listing(&models, &out.join("warehouse"))),
         Some(ModelsAction::Docs) => {
-            let path = docs::write_data_dictionary(out, &forms, &reference.tables, &models)?;
-            println!("data dictionary written to {}", path.display());
+            // It writes into the published outputs: under the lock, as a new publication.
+            let _lock = gongbao::lock::acquire(out)?;
+            gongbao::publish::publish_change(out, "docs", |dir| {
+                docs::write_data_dictionary(dir, &forms, &reference.tables, &models).map(|_| ())
+            })?;
+            println!("data dictionary written to {}", out.join("docs/data_dictionary.md").display());
         }
     }
     Ok(())

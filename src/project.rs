@@ -41,6 +41,7 @@ impl Project {
         }
         let disclosure = crate::disclosure::Config::load(&dir.join("config/disclosure.toml"))
             .context("disclosure control configuration")?;
+        crate::ingest::guard::install(crate::ingest::guard::Limits::load(&dir.join("config/limits.toml"))?);
         let definitions = crate::incremental::definitions_hash(dir, &reference.hashes);
         Ok(Project { dir: dir.to_path_buf(), forms, rules, reference, models, templates, disclosure, definitions })
     }

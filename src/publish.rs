@@ -213,13 +213,66 @@ pub fn verify(dir: &Path) -> Result<usize> {
     Ok(m.files.len())
 }
 
-/// Makes `dir` the published publication: one atomic rename of the `current` symlink. The
-/// folders readers use (`warehouse`, `bulletins`, …) are symlinks through `current`.
+/// Flushes every file and folder of a publication to disk, folders after what they hold, so
+/// that the rename publishing it can never expose a file the disk has not got (after a power
+/// loss, the published publication is complete or the rename did not happen).
+pub fn sync_tree(dir: &Path) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            sync_tree(&e.path())?;
+        } else if e.file_type()?.is_file() {
+            std::fs::File::open(e.path())
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("cannot flush {}", e.path().display()))?;
+        }
+    }
+    std::fs::File::open(dir).and_then(|f| f.sync_all()).with_context(|| format!("cannot flush {}", dir.display()))
+}
+
+/// Checks the published publication against its manifest before a run builds on it: a damaged
+/// one (a file missing, changed or added) is refused, naming the file.
+pub fn verify_current(out: &Path) -> Result<()> {
+    let Some(dir) = current(out) else { return Ok(()) };
+    verify(&dir).with_context(|| {
+        format!(
+            "the published outputs in {} are damaged; nothing was built on them. Restore the file \
+             (or remove {} to rebuild every period from the inbox)",
+            out.display(),
+            out.join("current").display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Publishes a change to the published outputs made outside a run (e.g. `gongbao models docs`):
+/// a new publication linked to the current one, `change` applied to it, its manifest written and
+/// flushed, then committed. The caller holds the output folder's lock.
+pub fn publish_change(out: &Path, what: &str, change: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    recover(out)?;
+    verify_current(out)?;
+    let previous = current(out).and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()));
+    let id = format!("{}-{what}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"));
+    let dir = begin(out, &id)?;
+    change(&dir)?;
+    write_manifest(&dir, &id, what, previous, &[])?;
+    commit(out, &dir)?;
+    recover(out)?;
+    Ok(dir)
+}
+
+/// Makes `dir` the published publication: one atomic rename of the `current` symlink, after
+/// every file and folder of it is on disk. The folders readers use (`warehouse`, `bulletins`, …)
+/// are symlinks through `current`.
 pub fn commit(out: &Path, dir: &Path) -> Result<()> {
     let name = dir.file_name().context("publication folder has no name")?;
     let target = Path::new("gen").join(name);
     for d in PUBLISHED {
         std::fs::create_dir_all(dir.join(d))?;
+    }
+    sync_tree(dir)?;
+    if let Some(gen_root) = dir.parent() {
+        std::fs::File::open(gen_root).and_then(|f| f.sync_all()).ok();
     }
     let tmp = out.join(".current.tmp");
     std::fs::remove_file(&tmp).ok();

@@ -93,7 +93,11 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
     });
     summary.publication = Some(publication.id.clone());
     ctl.checkpoint(Checkpoint::AfterCommit);
-    stage::publish::tidy(out, &plan, &parsed).at(Stage::Publish, "")?;
+    // Published: a failure from here on is recorded as what it is (published, then failed).
+    if let Err(e) = stage::publish::tidy(out, &plan, &parsed) {
+        tracing::error!("published {}, then failed: {e:#}", publication.id);
+        summary.after_publish = Some(format!("{e:#}"));
+    }
     summary.point_at_published(out, &publication.dir);
     Ok(summary)
 }
@@ -141,6 +145,11 @@ impl PeriodRun<'_> {
                 Err(e) => {
                     summary.bulletin_failed = true;
                     tracing::error!("{}: the bulletin could not be rendered: {e:#}", Stage::Bulletin.context(name));
+                    // Never the previous bulletin beside the new tables: a draft notice instead.
+                    let dir = publication.dir.join("bulletins").join(period.to_string());
+                    crate::bulletin::write_failure_notice(&dir, &period.full_label(), &format!("{e:#}"))
+                        .at(Stage::Bulletin, name)?;
+                    summary.bulletin_error = Some(format!("{period}: {e:#}"));
                 }
             }
         }

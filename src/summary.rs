@@ -57,6 +57,10 @@ pub struct RunSummary {
     pub nothing_new: bool,
     /// A bulletin of a rebuilt period could not be rendered.
     pub bulletin_failed: bool,
+    /// Why a bulletin could not be rendered (its period is published with a draft notice).
+    pub bulletin_error: Option<String>,
+    /// An error after the publication was made visible: the run published, then failed.
+    pub after_publish: Option<String>,
     /// The publication this run made visible (`<out>/gen/<id>`).
     pub publication: Option<String>,
     /// Workbooks not seen before (by content hash).
@@ -97,6 +101,8 @@ impl RunSummary {
             rebuilt: Vec::new(),
             nothing_new: false,
             bulletin_failed: false,
+            bulletin_error: None,
+            after_publish: None,
             publication: None,
             files_new: 0,
             files_opened: 0,
@@ -148,7 +154,11 @@ impl RunSummary {
     }
 
     pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
-        if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin_failed {
+        if !self.rule_failures.is_empty()
+            || self.models.iter().any(|m| m.2.is_some())
+            || self.bulletin_failed
+            || self.after_publish.is_some()
+        {
             exit::FAILURE
         } else if fail_on_audit_errors && self.has_audit_errors() {
             exit::AUDIT_ERRORS

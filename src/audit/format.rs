@@ -39,8 +39,12 @@ pub fn cell(array: &ArrayRef, i: usize) -> String {
         DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
         DataType::LargeUtf8 => array.as_string::<i64>().value(i).to_string(),
         DataType::Utf8View => array.as_string_view().value(i).to_string(),
+        // A sum beyond a 96-bit decimal (Decimal128(38, _) holds more) is shown as Arrow writes it.
         DataType::Decimal128(_, s) => {
-            amount(Decimal::from_i128_with_scale(array.as_primitive::<Decimal128Type>().value(i), *s as u32))
+            match Decimal::try_from_i128_with_scale(array.as_primitive::<Decimal128Type>().value(i), *s as u32) {
+                Ok(d) => amount(d),
+                Err(_) => arrow::util::display::array_value_to_string(array, i).unwrap_or_default(),
+            }
         }
         DataType::Float64 => {
             let v = array.as_primitive::<Float64Type>().value(i);

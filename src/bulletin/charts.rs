@@ -83,6 +83,9 @@ fn bars(
     // room for the longest label (about one em of 17 px per character)
     let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as i32;
     let (left, right) = ((24 + 17 * longest).max(90), width - 80);
+    let rows: Vec<(String, f64)> = rows.iter().filter(|r| r.1.is_finite()).cloned().collect();
+    let rows = &rows[..];
+    let reference = reference.filter(|r| r.1.is_finite());
     let lo = rows.iter().map(|r| r.1).fold(0.0_f64, f64::min).min(reference.as_ref().map_or(0.0, |r| r.1));
     let mut hi = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(reference.as_ref().map_or(0.0, |r| r.1));
     if let Some(m) = scale_max {
@@ -130,10 +133,28 @@ fn bars(
     })
 }
 
+/// Most grid lines of a chart's value axis.
+const MAX_GRID_LINES: usize = 10;
+
+/// The grid step for a value range: 2, 5, 10, 20, 50, 100, … (1, 2, 5 × 10^k, at least 2), the
+/// smallest giving at most 8 steps. Any finite range gives a finite step.
+fn grid_step(range: f64) -> f64 {
+    if !range.is_finite() || range <= 16.0 {
+        return 2.0;
+    }
+    let raw = range / 8.0;
+    let magnitude = 10f64.powi(raw.log10().floor() as i32);
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| range / s <= 8.0).unwrap_or(10.0 * magnitude)
+}
+
 /// Lines over categorical periods; `series`: (name, colour, values).
 fn lines(title: &str, periods: &[String], series: &[(&str, RGBColor, Vec<Option<f64>>)]) -> Result<String, String> {
     let (width, height) = (760i32, 400i32);
     let (left, right, top, bottom) = (60i32, width - 30, 70i32, height - 50);
+    // A value that is not a finite number has no place on an axis: drawn as a gap.
+    let series: Vec<(&str, RGBColor, Vec<Option<f64>>)> =
+        series.iter().map(|(n, c, v)| (*n, *c, v.iter().map(|x| x.filter(|x| x.is_finite())).collect())).collect();
+    let series = &series[..];
     let vals: Vec<f64> = series.iter().flat_map(|s| s.2.iter().flatten().copied()).collect();
     let mut lo = vals.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
     let mut hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(0.0);
@@ -150,15 +171,19 @@ fn lines(title: &str, periods: &[String], series: &[(&str, RGBColor, Vec<Option<
     svg_of((width as u32, height as u32), |root| {
         root.draw(&Text::new(title.to_string(), (width / 2, 22), style(21, &BLACK, HPos::Center, VPos::Center)))
             .map_err(e)?;
-        // grid and y labels every 2 (or 5, 10) points
-        let step = [2.0, 5.0, 10.0, 20.0, 50.0].into_iter().find(|s| (hi - lo) / s <= 8.0).unwrap_or(100.0);
-        let mut g = (lo / step).ceil() * step;
-        while g <= hi + 1e-9 {
-            let c = if g.abs() < 1e-9 { BLACK } else { LIGHT };
+        // grid and y labels every 2, 5, 10, 20, 50, 100 … points: at most 8 steps, whatever
+        // the range (an absurd growth rate gives a wide axis, never millions of lines)
+        let step = grid_step(hi - lo);
+        let first = (lo / step).ceil();
+        for k in 0..=MAX_GRID_LINES {
+            let g = (first + k as f64) * step;
+            if g > hi + step * 1e-9 {
+                break;
+            }
+            let c = if g.abs() < step * 1e-9 { BLACK } else { LIGHT };
             root.draw(&PathElement::new(vec![(left, y(g)), (right, y(g))], c.stroke_width(1))).map_err(e)?;
             root.draw(&Text::new(format!("{g:.0}"), (left - 8, y(g)), style(15, &BLACK, HPos::Right, VPos::Center)))
                 .map_err(e)?;
-            g += step;
         }
         root.draw(&Text::new("%", (left - 8, top - 16), style(15, &BLACK, HPos::Right, VPos::Center))).map_err(e)?;
         for (i, p) in periods.iter().enumerate() {
@@ -339,6 +364,30 @@ mod tests {
         assert!(svg.contains("\n-1.3\n"), "{svg}");
         assert!(svg.contains("\n全市 8.3\n"), "{svg}");
         assert!(svg.contains(FONT));
+    }
+
+    #[test]
+    fn an_absurd_value_gives_a_wide_axis_not_a_dense_grid() {
+        // A revenue of 1E+17 万元 against a normal base: growth of about 10^11 %.
+        let svg = lines(
+            "趋势",
+            &["1—2月".into(), "1—3月".into()],
+            &[
+                ("营业收入", GREEN, vec![Some(8.0), Some(1.2e11)]),
+                ("x", BLUE, vec![Some(f64::NAN), Some(f64::INFINITY)]),
+            ],
+        )
+        .unwrap();
+        let grid = svg.matches("stroke=\"#E2E6EC\"").count() + svg.matches("stroke=\"#000000\"").count();
+        assert!((2..=MAX_GRID_LINES + 2).contains(&grid), "{grid} grid lines");
+        assert!(svg.len() < 20_000, "{} bytes", svg.len());
+        for range in [1.0, 17.0, 99.0, 1e3, 1.23e11, 1e300, f64::MAX] {
+            let step = grid_step(range);
+            assert!(step.is_finite() && range / step <= 8.0 + 1e-9, "{range}: {step}");
+        }
+        let bars =
+            bars("x", &[("a".into(), 1e17), ("b".into(), f64::NAN)], Some(("全市".into(), 5.0)), None, "").unwrap();
+        assert!(bars.len() < 20_000);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! | `period_label` `full_label` | `1—9月`, `2025年1—9月` |
 //! | `city` | `370800` |
 //! | `office` `issued_on` | `济宁市统计局`, `2025年10月15日` |
-//! | `draft` | true when a county's form is missing or errors are unresolved (the title then carries （草稿）) |
-//! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names) |
+//! | `draft` | true when a county's form is missing, errors are unresolved or an audit rule could not be evaluated (the title then carries （草稿）) |
+//! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names), `rules_not_evaluated` (rule ids) |
 //! | `charts.<name>` | `src`, `alt` of each chart drawn for the period (`trend`, `doublings_progress`, `county_va_growth`; absent when its model is) |
 //!
 //! and the filters `growth`, `pct1`, `pct(dp)`, `num(dp)`, `yi(dp)`, `wan(dp)`, `wanren`,
@@ -63,6 +63,9 @@ pub struct AuditSummary {
     pub missing: Vec<String>,
     /// City figures revised since the last publication (`revisions` in the template).
     pub revisions: Vec<RevisedFigure>,
+    /// Audit rules that could not be evaluated this period (their rows are not fully checked).
+    #[serde(default)]
+    pub rules_not_evaluated: Vec<String>,
 }
 
 /// A published figure that changed since the last publication (a county resubmitted).
@@ -77,7 +80,7 @@ pub struct RevisedFigure {
 impl AuditSummary {
     /// A bulletin is a draft while a county's return is missing or errors are unresolved.
     pub fn is_draft(&self) -> bool {
-        !self.missing.is_empty() || self.findings_errors > 0
+        !self.missing.is_empty() || self.findings_errors > 0 || !self.rules_not_evaluated.is_empty()
     }
 }
 
@@ -219,6 +222,7 @@ fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
         ("findings_errors", Value::from(audit.findings_errors)),
         ("findings_warnings", Value::from(audit.findings_warnings)),
         ("missing", Value::from(missing)),
+        ("rules_not_evaluated", Value::from(audit.rules_not_evaluated.clone())),
     ]);
     let revisions = Value::from_serialize(&audit.revisions);
 
@@ -363,6 +367,22 @@ pub fn write(dir: &Path, r: &Rendered) -> Result<std::path::PathBuf> {
     crate::store::write_bytes(&dir.join("bulletin.pdf"), &r.pdf)?;
     let md = dir.join("bulletin.md");
     crate::store::write_bytes(&md, r.markdown.as_bytes())?;
+    Ok(md)
+}
+
+/// In place of a bulletin that could not be rendered: the period's bulletin folder holds only a
+/// draft notice saying so (never the previous bulletin beside the new tables).
+pub fn write_failure_notice(dir: &Path, full_label: &str, reason: &str) -> Result<std::path::PathBuf> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let md = dir.join("bulletin.md");
+    let text = format!(
+        "# 济宁市工业经济倍增监测月报（草稿）\n\n（{full_label}）\n\n> **草稿**：本期公报未能生成，\
+         数据表已按本次审核结果更新，请勿引用本期公报。原因：{}\n",
+        reason.replace('\n', " ")
+    );
+    crate::store::write_bytes(&md, text.as_bytes())?;
     Ok(md)
 }
 

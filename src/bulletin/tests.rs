@@ -241,6 +241,9 @@ fn draft_when_a_county_is_missing_or_errors_remain() {
     let md = render(AuditSummary { findings_errors: 3, ..Default::default() });
     assert!(md.starts_with("# 济宁市工业经济倍增监测月报（草稿）\n"), "{md}");
     assert!(md.contains("尚有3条强制性审核问题"), "{md}");
+    let md = render(AuditSummary { rules_not_evaluated: vec!["JN101-W07".into()], ..Default::default() });
+    assert!(md.starts_with("# 济宁市工业经济倍增监测月报（草稿）\n"), "{md}");
+    assert!(md.contains("审核规则JN101-W07未能执行"), "{md}");
 }
 
 #[test]

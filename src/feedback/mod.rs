@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use calamine::{Data, Reader, open_workbook_auto_from_rs};
+use calamine::Data;
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Note, Url, Workbook, Worksheet};
 
 use crate::findings::{Finding, Severity};
@@ -40,6 +40,13 @@ pub const ERROR_FILL: u32 = 0xFF7C80;
 pub const WARNING_FILL: u32 = 0xFFFF00;
 /// Longest text written into one cell or note (Excel's limit is 32,767 UTF-16 units).
 const MAX_TEXT_CHARS: usize = 16_000;
+/// Most findings listed on the findings sheet (Excel holds 1,048,576 rows); a line says how many
+/// more there are.
+pub const MAX_FINDING_ROWS: usize = 100_000;
+/// Most marked cells (each with a note) on a copy of a sheet.
+pub const MAX_MARKS: usize = 20_000;
+/// Excel's last row and column (0-based): cells beyond are not copied.
+const EXCEL_ROWS: u32 = 1_048_576;
 
 /// What the feedback of one period is made from.
 pub struct FeedbackInput<'a> {
@@ -64,6 +71,8 @@ pub struct CountyFeedback {
     pub warnings: usize,
     pub workbook: PathBuf,
     pub markdown: PathBuf,
+    /// Why this county's feedback could not be written (the other counties' still are).
+    pub failed: Option<String>,
 }
 
 /// `<out>/feedback/YYYY-MM`.
@@ -117,11 +126,24 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
         };
         let xlsx_name = format!("{stem}.xlsx");
         let md_name = format!("{stem}.md");
-        let bytes = workbook_bytes(input, findings, &mut sources)
-            .with_context(|| format!("cannot build the feedback workbook of {}", region.name))?;
-        store::write_bytes(&staging.join(&xlsx_name), &bytes)?;
-        let md = markdown::summary(region, input.period, findings, &xlsx_name);
-        store::write_bytes(&staging.join(&md_name), md.as_bytes())?;
+        // One county's feedback that cannot be built or written is reported, never fatal to the
+        // others' (nor to the run).
+        let one = || -> Result<()> {
+            let bytes = workbook_bytes(input, findings, &mut sources)
+                .with_context(|| format!("cannot build the feedback workbook of {}", region.name))?;
+            store::write_bytes(&staging.join(&xlsx_name), &bytes)?;
+            let md = markdown::summary(region, input.period, findings, &xlsx_name);
+            store::write_bytes(&staging.join(&md_name), md.as_bytes())
+        };
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(one))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error (panic) building the feedback of {}", region.name)))
+            .err()
+            .map(|e| {
+                tracing::error!(region = %region.code, "county feedback not written: {e:#}");
+                std::fs::remove_file(staging.join(&xlsx_name)).ok();
+                std::fs::remove_file(staging.join(&md_name)).ok();
+                format!("{e:#}")
+            });
         written.push(CountyFeedback {
             region_code: region.code.clone(),
             region_name: region.name.clone(),
@@ -129,6 +151,7 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
             warnings: findings.iter().filter(|f| f.severity == Severity::Warning).count(),
             workbook: published.join(xlsx_name),
             markdown: published.join(md_name),
+            failed,
         });
     }
     store::publish_dir(&staging, &published)?;
@@ -209,17 +232,21 @@ impl SourceCache {
     }
 }
 
-/// The sheet as the county sent it, read again from its workbook; `None` when the file is gone
-/// or no longer the one audited (its hash changed).
+/// The sheet as the county sent it, read again from its workbook through the same guarded path
+/// and caps as ingest; `None` when the file is gone, refused, or no longer the one audited (its
+/// hash changed).
 fn read_source(input: &FeedbackInput, sha: &str, sheet: &str) -> Option<Cells> {
+    use crate::ingest::guard;
     let file = input.files.iter().find(|f| !sha.is_empty() && f.sha256 == sha)?;
-    let bytes = std::fs::read(&file.path).ok()?;
-    if crate::util::sha256_hex(&bytes) != sha {
+    let limits = guard::limits();
+    let read = guard::read_file(&file.path, &limits).ok()?.ok()?;
+    if read.sha256 != sha {
         tracing::warn!(file = %file.file, "changed since it was read; its feedback sheet is rebuilt from the rows");
         return None;
     }
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).ok()?;
-    let range = wb.worksheet_range(sheet).ok()?;
+    let ext = file.path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let (mut wb, _) = guard::open_workbook(&read.bytes, &ext, &limits).ok()?;
+    let (range, _) = guard::read_range(&mut wb, sheet, &limits).ok()?;
     let (r0, c0) = range.start().unwrap_or((0, 0));
     Some(
         range
@@ -351,7 +378,17 @@ fn workbook_bytes(input: &FeedbackInput, findings: &[&Finding], sources: &mut So
         ws.set_column_width(c as u16, w)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    for (i, f) in findings.iter().enumerate() {
+    let listed = &findings[..findings.len().min(MAX_FINDING_ROWS)];
+    if listed.len() < findings.len() {
+        let more = findings.len() - listed.len();
+        ws.write_string_with_format(
+            listed.len() as u32 + 1,
+            0,
+            format!("另有 {more} 条问题未列出(每表最多列出 {MAX_FINDING_ROWS} 条),请先更正以上问题后重新报送"),
+            &header,
+        )?;
+    }
+    for (i, f) in listed.iter().enumerate() {
         let r = i as u32 + 1;
         let fill = if f.severity == Severity::Error { &error_fmt } else { &warning_fmt };
         ws.write_string(r, 0, clip(&f.location.file))?;
@@ -384,13 +421,16 @@ fn workbook_bytes(input: &FeedbackInput, findings: &[&Finding], sources: &mut So
             ws.write_string(r, 9, name)?;
         }
     }
-    if !findings.is_empty() {
-        ws.autofilter(0, 0, findings.len() as u32, FINDINGS_COLUMNS.len() as u16 - 1)?;
+    if !listed.is_empty() {
+        ws.autofilter(0, 0, listed.len() as u32, FINDINGS_COLUMNS.len() as u16 - 1)?;
     }
 
     for ((sha, sheet), name) in &copies {
         let mut marks: BTreeMap<(u32, u16), Mark> = BTreeMap::new();
         for f in findings.iter().filter(|f| f.location.sha256 == *sha && f.location.sheet.as_ref() == Some(sheet)) {
+            if marks.len() >= MAX_MARKS && !marks.contains_key(&mark_position(f)) {
+                continue; // the findings sheet says how many there are
+            }
             let m = marks.entry(mark_position(f)).or_insert(Mark { severity: f.severity, lines: Vec::new() });
             m.severity = m.severity.min(f.severity); // Error < Warning: an error wins.
             let line = format!("[{} {}] {}", f.rule_id, f.severity.chinese(), f.message);
@@ -431,7 +471,7 @@ fn copy_sheet(
     for c in 0..=max_col {
         ws.set_column_width(c, 14)?;
     }
-    for (r, c, v) in cells {
+    for (r, c, v) in cells.iter().filter(|(r, _, _)| *r < EXCEL_ROWS) {
         let fill = fill_of(&(*r, *c));
         match v {
             Data::Empty => {}
@@ -478,7 +518,7 @@ fn copy_sheet(
     }
     let filled: std::collections::HashSet<(u32, u16)> =
         cells.iter().filter(|(_, _, v)| !matches!(v, Data::Empty)).map(|(r, c, _)| (*r, *c)).collect();
-    for ((r, c), m) in marks {
+    for ((r, c), m) in marks.iter().filter(|((r, _), _)| *r < EXCEL_ROWS) {
         if !filled.contains(&(*r, *c)) {
             ws.write_blank(*r, *c, if m.severity == Severity::Error { error_fmt } else { warning_fmt })?;
         }

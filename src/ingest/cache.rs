@@ -88,7 +88,8 @@ impl ParsedCache {
 
     /// Keeps a read for later runs. A file that could not be read at all is not kept.
     pub fn store(&self, read: &IngestedFile) -> Result<()> {
-        if read.sha256.is_empty() {
+        // A file replaced while it was read is read again next time, whatever it then holds.
+        if read.sha256.is_empty() || read.refusal.as_deref() == Some(super::message::REPLACED) {
             return Ok(());
         }
         let payload = codec().serialize(read).context("cannot encode a parsed workbook")?;

@@ -4,36 +4,25 @@
 //! workbook); a file that cannot be read is refused on its own and the run goes on.
 
 pub mod cache;
+pub mod guard;
 pub mod header;
 pub mod parallel;
 pub mod rows;
 pub mod sheet;
 pub mod values;
+pub mod xls_scan;
 pub mod xlsx_cols;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use calamine::{Cell, Data, Range, Reader, SheetVisible, Sheets, open_workbook_auto_from_rs};
+use calamine::{Reader, SheetVisible};
 
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::Forms;
 use crate::period::Period;
 use crate::reference::Region;
 pub use sheet::{Record, SheetRead};
-
-/// Largest workbook accepted, in bytes: a county return is a few hundred kB.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-/// Largest sheet accepted, in cells (a guard against zip bombs and runaway used ranges).
-pub const MAX_SHEET_CELLS: u64 = 5_000_000;
-
-/// Largest total size of the parts of a zip-based workbook (.xlsx .xlsm .ods) once unpacked, as
-/// its central directory declares it (the zip reader never inflates a part beyond its declared
-/// size, so this bounds the memory a zip bomb can take).
-pub const MAX_UNZIPPED_BYTES: u64 = 256 * 1024 * 1024;
-/// Most parts a zip-based workbook may hold (a county return has a few dozen).
-pub const MAX_ZIP_ENTRIES: usize = 10_000;
 
 /// Extensions read as spreadsheets.
 pub const EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xls", "ods"];
@@ -114,6 +103,8 @@ pub mod message {
     pub const DAMAGED: &str = "文件已损坏或不完整(可能传输中断),无法打开,请重新导出后报送";
     pub const ZIP_BOMB: &str = "文件解压后过大或结构异常(疑似压缩炸弹),已拒收";
     pub const NO_FORM: &str = "文件中没有可识别的报表(表号 JN101—JN104)";
+    pub const REPLACED: &str = "文件在读取过程中被替换,本次未采用,将在下次运行时读取新文件";
+    pub const INTERNAL: &str = "读取文件时发生内部错误,本文件暂未采用,请联系市统计局";
 }
 
 /// Is this an OLE (CFB) container holding an encrypted Office package (`EncryptedPackage`,
@@ -127,7 +118,7 @@ fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
 /// (RC4 encryption or XOR obfuscation)? FILEPASS immediately follows the BOF record of the
 /// workbook globals, at the start of the `Workbook` stream. calamine reports only the RC4 case,
 /// and `open_workbook_auto_from_rs` then hides it behind "Cannot detect file format".
-fn is_encrypted_xls(bytes: &[u8]) -> bool {
+pub(crate) fn is_encrypted_xls(bytes: &[u8]) -> bool {
     // BOF (0x0809), 16 bytes long, BIFF8 (0x0600), workbook globals (0x0005).
     const BOF_GLOBALS: [u8; 8] = [0x09, 0x08, 0x10, 0x00, 0x00, 0x06, 0x05, 0x00];
     const FILEPASS: [u8; 2] = [0x2F, 0x00];
@@ -140,7 +131,7 @@ fn is_encrypted_xls(bytes: &[u8]) -> bool {
 
 /// Explains a file calamine could not open in words a county bureau understands; the technical
 /// detail goes to the finding's `observed` field.
-fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
+pub(crate) fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
     let is_cfb = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     let is_zip = bytes.starts_with(b"PK");
     let lower = err.to_lowercase();
@@ -159,109 +150,47 @@ fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
     }
 }
 
-/// Checks a zip-based workbook's central directory before any part is inflated: the number of
-/// parts and their declared unpacked sizes. `Err` holds (message, detail).
-fn check_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, (&'static str, String)> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| (message::DAMAGED, format!("zip central directory: {e}")))?;
-    if archive.len() > MAX_ZIP_ENTRIES {
-        return Err((message::ZIP_BOMB, format!("{} zip entries (at most {MAX_ZIP_ENTRIES})", archive.len())));
-    }
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| (message::DAMAGED, format!("zip entry {i}: {e}")))?;
-        total = total.saturating_add(entry.size());
-    }
-    if total > MAX_UNZIPPED_BYTES {
-        return Err((message::ZIP_BOMB, format!("{total} bytes unpacked (at most {MAX_UNZIPPED_BYTES})")));
-    }
-    Ok(archive)
-}
-
-/// The cells of an .xlsx sheet displayed as a percentage (a number format with `%`: Excel
-/// stores 8.3% as 0.083), found in the same pass over the sheet as the values.
-enum PercentCells {
-    /// Sorted positions (0-based row, column).
-    Cells(Vec<(u32, u32)>),
-    /// The workbook's default cell format is itself a percentage (never seen in practice): the
-    /// sheet's full style map, where unstyled cells inside the styled area take the default.
-    Styles(calamine::StyleRange),
-}
-
-impl PercentCells {
-    fn contains(&self, r: u32, c: u32) -> bool {
-        match self {
-            PercentCells::Cells(v) => v.binary_search(&(r, c)).is_ok(),
-            PercentCells::Styles(styles) => {
-                styles.get((r, c)).and_then(|st| st.number_format.as_ref()).is_some_and(|f| f.format_code.contains('%'))
-            }
-        }
-    }
-}
-
-/// Reads a worksheet into a range, refusing sheets whose cells or used area exceed
-/// [`MAX_SHEET_CELLS`]. For .xlsx the cells are streamed and counted before any rectangle is
-/// allocated (a sheet with one cell at A1 and one at XFD1048576 would otherwise take gigabytes),
-/// and the cells displayed as percentages are noted on the way.
-fn read_range<RS: std::io::Read + std::io::Seek>(
-    workbook: &mut Sheets<RS>,
-    name: &str,
-) -> Result<(Range<Data>, Option<PercentCells>), String> {
-    let too_big = |h: u64, w: u64| format!("工作表\"{name}\"过大({h} 行 × {w} 列),已拒收");
-    if let Sheets::Xlsx(x) = workbook {
-        let mut reader = match x.worksheet_cells_reader(name) {
-            Ok(r) => r,
-            // A chart sheet holds no cells: like calamine's own reader, an empty range.
-            Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok((Range::default(), None)),
-            Err(e) => return Err(format!("工作表\"{name}\"无法读取: {e}")),
-        };
-        let is_percent: Vec<bool> = reader
-            .styles()
-            .iter()
-            .map(|st| st.number_format.as_ref().is_some_and(|f| f.format_code.contains('%')))
-            .collect();
-        let default_is_percent = is_percent.first().copied().unwrap_or(false);
-        let mut percent: Vec<(u32, u32)> = Vec::new();
-        // As calamine's own reader: room for the cells the sheet declares, when they are few.
-        let declared = reader.dimensions().len();
-        let mut cells: Vec<Cell<Data>> = Vec::with_capacity(if declared < 100_000 { declared as usize } else { 0 });
-        let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
-        while let Some((cell, style)) =
-            reader.next_cell_with_style_id().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?
-        {
-            let (r, c) = cell.get_position();
-            if style > 0 && is_percent.get(style).copied().unwrap_or(false) {
-                percent.push((r, c));
-            }
-            if matches!(cell.get_value(), calamine::DataRef::Empty) {
-                continue;
-            }
-            (r0, c0, r1, c1) = (r0.min(r), c0.min(c), r1.max(r), c1.max(c));
-            let (h, w) = (u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1);
-            if h * w > MAX_SHEET_CELLS {
-                return Err(too_big(h, w));
-            }
-            cells.push(Cell::new((r, c), cell.get_value().clone().into()));
-        }
-        drop(reader);
-        let percent = if default_is_percent {
-            x.worksheet_style(name).ok().map(PercentCells::Styles)
-        } else {
-            percent.sort_unstable();
-            Some(PercentCells::Cells(percent))
-        };
-        return Ok((Range::from_sparse(cells), percent));
-    }
-    let range = workbook.worksheet_range(name).map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?;
-    let (h, w) = range.get_size();
-    if (h as u64) * (w as u64) > MAX_SHEET_CELLS {
-        return Err(too_big(h as u64, w as u64));
-    }
-    Ok((range, None))
-}
-
-/// Reads one workbook through the forms. Never fails: problems become a refusal or findings.
+/// Reads one workbook through the forms. Never fails: problems become a refusal or findings,
+/// and a panic while reading it (a defect of gongbao or of a library) becomes the refusal of this
+/// file alone, with the panic's message in the log and the finding.
 pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(path, forms, regions))) {
+        Ok(read) => read,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            tracing::error!(file = %path.display(), "internal error while reading the workbook: {what}");
+            internal_error(path, what)
+        }
+    }
+}
+
+/// The refusal of a file whose reading failed inside gongbao.
+fn internal_error(path: &Path, what: String) -> IngestedFile {
+    let out = IngestedFile {
+        path: path.to_path_buf(),
+        file: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+        sha256: guard::hash_file(path).unwrap_or_default(),
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        sheets: Vec::new(),
+        refusal: None,
+        findings: Vec::new(),
+    };
+    refuse_with(out, message::INTERNAL.to_string(), format!("internal error: {what}"))
+}
+
+/// [`ingest_file`] without its guard against panics (for the fuzz targets, where a panic is a finding).
+#[doc(hidden)]
+pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    // Test hook: `GONGBAO_TEST_PANIC_ON=<file name>` makes the reading of that file panic, to show
+    // that a defect reading one file refuses that file alone.
+    if std::env::var_os("GONGBAO_TEST_PANIC_ON").is_some_and(|n| Some(n.as_os_str()) == path.file_name()) {
+        panic!("GONGBAO_TEST_PANIC_ON {}", path.display());
+    }
     let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let mut out = IngestedFile {
         path: path.to_path_buf(),
@@ -273,57 +202,38 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         refusal: None,
         findings: Vec::new(),
     };
-    let bytes = match std::fs::File::open(path).and_then(|f| {
-        let mut buf = Vec::new();
-        f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
-        Ok(buf)
-    }) {
-        Ok(b) => b,
+    let limits = guard::limits();
+    let read = match guard::read_file(path, &limits) {
+        Ok(Ok(read)) => read,
+        Ok(Err(refusal)) => {
+            // Too large to read: hashed as a stream, so its refusal still names its content.
+            out.sha256 = guard::hash_file(path).unwrap_or_default();
+            return refuse_with(out, refusal.message, refusal.detail);
+        }
         Err(e) => {
             out.refusal = Some(format!("无法读取文件: {e}"));
             out.findings.push(refusal_finding(&out, None, out.refusal.clone().unwrap_or_default()));
             return out;
         }
     };
-    out.sha256 = crate::util::sha256_hex(&bytes);
+    // Hashed and parsed from the same bytes: what is published is what was hashed.
+    let bytes = read.bytes;
+    out.sha256 = read.sha256;
     out.bytes = bytes.len() as u64;
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    if out.bytes > MAX_FILE_BYTES {
-        return refuse(out, format!("文件过大(超过 {} MB),不像一份县区报表", MAX_FILE_BYTES / 1024 / 1024));
-    }
     if !EXTENSIONS.contains(&ext.as_str()) {
         return refuse(out, format!("文件类型 .{ext} 不是可接受的报表格式(.xlsx .xlsm .xls .ods)"));
     }
-    // Hidden columns: read from the sheets' XML for .xlsx / .xlsm (calamine does not expose them).
-    let mut hidden_columns = xlsx_cols::HiddenColumns::new();
-    if bytes.starts_with(b"PK") {
-        match check_zip(&bytes) {
-            Err((why, detail)) => return refuse_with(out, why.to_string(), detail),
-            Ok(mut archive) if ext == "xlsx" || ext == "xlsm" => {
-                hidden_columns = xlsx_cols::hidden_columns(&mut archive);
-            }
-            Ok(_) => {}
-        }
-    }
-    // An .xls with a password to open: refused before calamine, which would read an
-    // XOR-obfuscated one as if it were plain.
-    if is_encrypted_xls(&bytes) {
-        return refuse_with(out, message::ENCRYPTED.to_string(), "BIFF8 FILEPASS record".to_string());
-    }
-    let mut workbook = match open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..])) {
-        Ok(wb) => wb,
-        Err(e) => {
-            let detail = e.to_string();
-            let why = explain_open_error(&bytes, &detail);
-            return refuse_with(out, why.to_string(), detail);
-        }
+    let (mut workbook, hidden_columns) = match guard::open_workbook(&bytes, &ext, &limits) {
+        Ok(w) => w,
+        Err(refusal) => return refuse_with(out, refusal.message, refusal.detail),
     };
     let metas: Vec<(String, bool)> =
         workbook.sheets_metadata().iter().map(|s| (s.name.clone(), s.visible != SheetVisible::Visible)).collect();
     let name_hint_region = header::find_region(&file, regions);
     let name_hint_period = header::find_period(&file);
     for (name, hidden) in metas {
-        let (range, percent) = match read_range(&mut workbook, &name) {
+        let (range, percent) = match guard::read_range(&mut workbook, &name, &limits) {
             Ok(r) => r,
             Err(why) => {
                 out.findings.push(refusal_finding(&out, Some(&name), why));
@@ -428,6 +338,24 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
         return refuse(out, message::NO_FORM.to_string());
     }
     out
+}
+
+/// A workbook whose bytes, when read, were not those the inbox scan hashed (the file was replaced
+/// in between): refused for this run under the hash the run knows it by; the next run reads the
+/// new file.
+pub fn replaced_since_scan(read: IngestedFile, scanned_sha256: &str) -> IngestedFile {
+    if read.sha256.is_empty() || read.sha256 == scanned_sha256 {
+        return read;
+    }
+    let detail = format!("sha256 {} when scanned, {} when read", scanned_sha256, read.sha256);
+    let out = IngestedFile {
+        sha256: scanned_sha256.to_string(),
+        sheets: Vec::new(),
+        refusal: None,
+        findings: Vec::new(),
+        ..read
+    };
+    refuse_with(out, message::REPLACED.to_string(), detail)
 }
 
 fn refusal_finding(file: &IngestedFile, sheet: Option<&str>, message: String) -> Finding {

@@ -38,6 +38,8 @@ pub fn read_each<T: Send>(
             let read = cache.load(f).unwrap_or_else(|| {
                 opened.fetch_add(1, Ordering::Relaxed);
                 let read = super::ingest_file(&f.path, forms, regions);
+                // Replaced since the inbox was hashed: never published under the other hash.
+                let read = super::replaced_since_scan(read, &f.sha256);
                 if writes == CacheWrites::Keep
                     && let Err(e) = cache.store(&read)
                 {

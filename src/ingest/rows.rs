@@ -249,30 +249,17 @@ fn build_batch(
     RecordBatch::try_new(schema.clone(), arrays).expect("batch matches its schema")
 }
 
-/// The sum of the amounts of form column `i` (blanks count as 0). Amounts have at most
-/// AMOUNT_SCALE decimals, so the sum is taken exactly on the scaled integers.
-fn column_sum(records: &[Record], i: usize) -> Decimal {
+/// The sum of the amounts of form column `i` (blanks count as 0), taken exactly on the scaled
+/// integers (amounts have at most AMOUNT_SCALE decimals); `None` if it does not fit a decimal.
+fn column_sum(records: &[Record], i: usize) -> Option<Decimal> {
     let mut acc: i128 = 0;
-    let mut exact = true;
     for r in records {
         if let Value::Decimal(d) = &r.values[i] {
-            if d.scale() > AMOUNT_SCALE {
-                exact = false;
-                break;
-            }
-            acc += d.mantissa() * 10i128.pow(AMOUNT_SCALE - d.scale());
+            let d = d.round_dp(AMOUNT_SCALE);
+            acc = acc.checked_add(d.mantissa().checked_mul(10i128.pow(AMOUNT_SCALE - d.scale()))?)?;
         }
     }
-    if exact && let Ok(sum) = Decimal::try_from_i128_with_scale(acc, AMOUNT_SCALE) {
-        return sum;
-    }
-    records
-        .iter()
-        .filter_map(|r| match &r.values[i] {
-            Value::Decimal(d) => Some(*d),
-            _ => None,
-        })
-        .sum()
+    Decimal::try_from_i128_with_scale(acc, AMOUNT_SCALE).ok()
 }
 
 /// Converts a read sheet into rows, totals and cell findings.
@@ -339,7 +326,9 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
         for (i, c) in form.columns.iter().enumerate() {
             let (FieldType::Amount, Value::Decimal(total)) = (c.ty, &t.values[i]) else { continue };
             let sum = column_sum(records, i);
-            if (*total - sum).abs() > Decimal::ONE {
+            let differs = sum.is_none_or(|sum| total.checked_sub(sum).is_none_or(|d| d.abs() > Decimal::ONE));
+            let sum = sum.map(|s| s.normalize().to_string()).unwrap_or_else(|| "超出可计算范围".to_string());
+            if differs {
                 findings.push(Finding {
                     period: period.clone(),
                     region_code: sheet.region_code.clone(),
@@ -348,13 +337,8 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
                     row_key: Some(row_key(&file.sha256, &read.sheet, t.row)),
                     rule_id: rule::TOTAL_MISMATCH.to_string(),
                     severity: Severity::Warning,
-                    observed: format!("{}: 合计={}; 各行之和={}", c.field, total.normalize(), sum.normalize()),
-                    message: format!(
-                        "合计行{}({})与各行之和({})相差超过1万元",
-                        header_name(i),
-                        total.normalize(),
-                        sum.normalize()
-                    ),
+                    observed: format!("{}: 合计={}; 各行之和={sum}", c.field, total.normalize()),
+                    message: format!("合计行{}({})与各行之和({sum})相差超过1万元", header_name(i), total.normalize()),
                     explained: false,
                 });
             }

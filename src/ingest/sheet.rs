@@ -393,7 +393,14 @@ pub fn scale_percent_cells(
                 && let Some(cell) = range.get_value((r, c))
                 && let Some(v) = values::percent_points(cell)
             {
-                rec.values[i] = v;
+                rec.problems.retain(|(j, _, _)| *j != i);
+                match v {
+                    Ok(v) => rec.values[i] = v,
+                    Err(p) => {
+                        rec.values[i] = Value::Null;
+                        rec.problems.push((i, c, p));
+                    }
+                }
             }
         }
     }

@@ -14,6 +14,12 @@ use crate::forms::FieldType;
 
 /// Decimal places of stored amounts (万元): enough for 元 with 分 (0.01 元 = 0.000001 万元).
 pub const AMOUNT_SCALE: u32 = 6;
+/// Integer digits of stored amounts: Decimal128(24, 6) holds less than 10^18 万元. A larger
+/// amount is a cell problem (强制性), so no sum or message downstream can overflow.
+pub const AMOUNT_INTEGER_DIGITS: u32 = 18;
+/// Largest percentage read, in percent points (far beyond any real growth rate, small enough
+/// that sums and charts of percentages stay finite and drawable).
+pub const MAX_PERCENT_POINTS: f64 = 1e12;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
@@ -91,13 +97,14 @@ impl MoneyUnit {
         }
     }
 
-    /// Converts an amount in this unit to 万元, exactly.
-    pub fn to_wanyuan(&self, d: Decimal) -> Decimal {
+    /// Converts an amount in this unit to 万元, exactly; `None` when the result does not fit a
+    /// decimal (an amount of 10^28 亿元).
+    pub fn to_wanyuan(&self, d: Decimal) -> Option<Decimal> {
         match self {
-            MoneyUnit::Yuan => d / Decimal::from(10_000),
-            MoneyUnit::Qianyuan => d / Decimal::from(10),
-            MoneyUnit::Wanyuan => d,
-            MoneyUnit::Yiyuan => d * Decimal::from(10_000),
+            MoneyUnit::Yuan => d.checked_div(Decimal::from(10_000)),
+            MoneyUnit::Qianyuan => d.checked_div(Decimal::from(10)),
+            MoneyUnit::Wanyuan => Some(d),
+            MoneyUnit::Yiyuan => d.checked_mul(Decimal::from(10_000)),
         }
     }
 }
@@ -299,11 +306,9 @@ pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, Ce
             .unwrap_or(Value::Null)),
         FieldType::Amount => match read_decimal(cell)? {
             None => Ok(Value::Null),
-            Some(d) => {
-                let d =
-                    money.to_wanyuan(d).round_dp_with_strategy(AMOUNT_SCALE, RoundingStrategy::MidpointAwayFromZero);
-                Ok(Value::Decimal(d))
-            }
+            Some(d) => amount_in_wanyuan(d, money).map(Value::Decimal).ok_or_else(|| {
+                out_of_range(cell, &format!("超出可存储范围(金额须小于10^{AMOUNT_INTEGER_DIGITS}万元)"))
+            }),
         },
         FieldType::Count => match read_decimal(cell)? {
             None => Ok(Value::Null),
@@ -318,26 +323,65 @@ pub fn convert(cell: &Data, ty: FieldType, money: MoneyUnit) -> Result<Value, Ce
                 && let Some(t) = clean_numeric_text(s)
                 && let Some(p) = t.strip_suffix('%')
             {
-                return Decimal::from_str(p.strip_prefix('+').unwrap_or(p))
-                    .map(decimal_to_float)
-                    .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()));
+                let d = Decimal::from_str(p.strip_prefix('+').unwrap_or(p))
+                    .map_err(|_| problem(format!("\"{}\"不是有效百分比", s.trim()), s.clone()))?;
+                return percent_value(d).ok_or_else(|| out_of_range(cell, PERCENT_RANGE));
             }
-            Ok(read_decimal(cell)?.map(decimal_to_float).unwrap_or(Value::Null))
+            match read_decimal(cell)? {
+                None => Ok(Value::Null),
+                Some(d) => percent_value(d).ok_or_else(|| out_of_range(cell, PERCENT_RANGE)),
+            }
         }
         FieldType::Month => read_month(cell),
     }
 }
 
-fn decimal_to_float(d: Decimal) -> Value {
-    Value::Float(d.normalize().to_string().parse().unwrap_or(f64::NAN))
+/// An amount in `money` as stored: 万元 rounded to AMOUNT_SCALE decimals, within
+/// AMOUNT_INTEGER_DIGITS digits; `None` when it does not fit.
+pub fn amount_in_wanyuan(d: Decimal, money: MoneyUnit) -> Option<Decimal> {
+    let d = money.to_wanyuan(d)?.round_dp_with_strategy(AMOUNT_SCALE, RoundingStrategy::MidpointAwayFromZero);
+    (d.abs() < Decimal::from(10u64.pow(AMOUNT_INTEGER_DIGITS))).then_some(d)
 }
 
-/// A percentage cell displayed with a `%` format (Excel stores 8.3% as 0.083), in percent points.
-pub fn percent_points(cell: &Data) -> Option<Value> {
-    match cell {
-        Data::Float(_) | Data::Int(_) => {
-            read_decimal(cell).ok().flatten().map(|d| decimal_to_float(d * Decimal::from(100)))
+const PERCENT_RANGE: &str = "超出合理范围(百分比绝对值须不超过10^12个百分点)";
+
+/// A cell whose number cannot be stored: the message shows the value (a huge number as Excel
+/// shows it, `5E+28`) and names the limit.
+fn out_of_range(cell: &Data, what: &str) -> CellProblem {
+    let raw = match cell {
+        Data::Float(f) if f.abs() >= 1e15 => {
+            let s = format!("{f:E}");
+            match s.split_once('E') {
+                Some((m, e)) if !e.starts_with('-') => format!("{m}E+{e}"),
+                _ => s,
+            }
         }
+        _ => cell_raw(cell),
+    };
+    problem(format!("数值{}{what}", clip_chars(&raw, 40)), raw)
+}
+
+/// The first `n` characters of `s` (never cut inside a character), with "…" when cut.
+pub fn clip_chars(s: &str, n: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => Cow::Borrowed(s),
+        Some((i, _)) => Cow::Owned(format!("{}…", &s[..i])),
+    }
+}
+
+/// A percentage in percent points as stored, `None` beyond MAX_PERCENT_POINTS.
+fn percent_value(d: Decimal) -> Option<Value> {
+    let f: f64 = d.normalize().to_string().parse().ok()?;
+    (f.is_finite() && f.abs() <= MAX_PERCENT_POINTS).then_some(Value::Float(f))
+}
+
+/// A percentage cell displayed with a `%` format (Excel stores 8.3% as 0.083), in percent points;
+/// a cell problem when the value is beyond what is stored.
+pub fn percent_points(cell: &Data) -> Option<Result<Value, CellProblem>> {
+    match cell {
+        Data::Float(_) | Data::Int(_) => read_decimal(cell).ok().flatten().map(|d| {
+            d.checked_mul(Decimal::from(100)).and_then(percent_value).ok_or_else(|| out_of_range(cell, PERCENT_RANGE))
+        }),
         _ => None,
     }
 }
@@ -346,13 +390,23 @@ fn read_month(cell: &Data) -> Result<Value, CellProblem> {
     match cell {
         Data::Empty => Ok(Value::Null),
         Data::DateTime(dt) => {
-            // Excel serial days since 1899-12-30 (the 1900 system's usual epoch).
+            // Excel serial days since 1899-12-30 (the 1900 system's usual epoch); a serial
+            // beyond 9999-12-31 (2958465) is no date Excel can show.
             let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
-            let days = dt.as_f64().floor() as i64;
-            let date = base + chrono::Duration::days(days);
-            Ok(Value::Text(date.format("%Y-%m").to_string()))
+            let serial = dt.as_f64();
+            let date = (serial.is_finite() && (0.0..2_958_466.0).contains(&serial))
+                .then(|| chrono::TimeDelta::try_days(serial.floor() as i64))
+                .flatten()
+                .and_then(|days| base.checked_add_signed(days));
+            match date {
+                Some(date) => Ok(Value::Text(date.format("%Y-%m").to_string())),
+                None => Err(problem(format!("数值{serial}不是有效日期(超出 Excel 日期范围)"), cell_raw(cell))),
+            }
         }
-        Data::DateTimeIso(s) if s.len() >= 7 => Ok(Value::Text(s[..7].to_string())),
+        // An ISO date from .ods: `2025-03-01…`; anything else is read as text below.
+        Data::DateTimeIso(s) if s.get(..7).is_some_and(|ym| ym.as_bytes()[4] == b'-') => {
+            read_month(&Data::String(s[..7].to_string()))
+        }
         _ => {
             let Some(s) = read_text(cell)? else { return Ok(Value::Null) };
             let t = halfwidth(&s);
@@ -418,6 +472,100 @@ mod tests {
         ] {
             assert_eq!(float_to_decimal(f).unwrap().to_string(), want, "{f}");
             assert_eq!(float_to_decimal(f).unwrap(), Decimal::from_str(&format!("{f}")).unwrap(), "{f}");
+        }
+    }
+
+    #[test]
+    fn values_beyond_what_is_stored_are_cell_problems_not_panics() {
+        // 1E+28 in a 亿元 sheet: 10^32 万元 does not fit a decimal.
+        let e = convert(&Data::Float(1e28), FieldType::Amount, MoneyUnit::Yiyuan).unwrap_err();
+        assert_eq!(e.message, "数值1E+28超出可存储范围(金额须小于10^18万元)");
+        let e = convert(&Data::String("1E+28".into()), FieldType::Amount, MoneyUnit::Yiyuan).unwrap_err();
+        assert!(e.message.contains("1E+28"), "{e:?}");
+        // 5E+28 万元 fits a decimal but not Decimal128(24, 6).
+        assert!(convert(&Data::Float(5e28), FieldType::Amount, MoneyUnit::Wanyuan).is_err());
+        assert!(convert(&Data::Float(1e18), FieldType::Amount, MoneyUnit::Wanyuan).is_err());
+        let max = "999999999999999999.999999";
+        assert_eq!(
+            convert(&Data::String(max.into()), FieldType::Amount, MoneyUnit::Wanyuan).unwrap(),
+            Value::Decimal(d(max))
+        );
+        assert!(convert(&Data::Float(-1e14), FieldType::Amount, MoneyUnit::Yiyuan).is_err());
+        assert_eq!(
+            convert(&Data::Float(-1e13), FieldType::Amount, MoneyUnit::Yiyuan).unwrap(),
+            Value::Decimal(d("-100000000000000000"))
+        );
+        // Percent 1E+27, typed, as text with %, and displayed as a percentage (×100 overflows).
+        for cell in [Data::Float(1e27), Data::String("1E+27%".into()), Data::String("1e27".into())] {
+            let e = convert(&cell, FieldType::Percent, MoneyUnit::Wanyuan).unwrap_err();
+            assert!(e.message.contains("超出合理范围(百分比"), "{e:?}");
+        }
+        assert!(percent_points(&Data::Float(1e27)).unwrap().is_err());
+        assert!(percent_points(&Data::Float(7e28)).unwrap().is_err());
+        assert_eq!(percent_points(&Data::Float(0.083)).unwrap().unwrap(), Value::Float(8.3));
+        // A date-formatted 2E+8 as 计划投产时间: beyond 9999-12-31.
+        for serial in [2e8, -1.0, f64::MAX, 2_958_466.0] {
+            let cell =
+                Data::DateTime(calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false));
+            let e = convert(&cell, FieldType::Month, MoneyUnit::Wanyuan).unwrap_err();
+            assert!(e.message.contains("不是有效日期"), "{serial}: {e:?}");
+            assert!(serial < 0.0 || e.message.contains(&format!("{serial}")[..3]), "{e:?}");
+        }
+        let cell = Data::DateTime(calamine::ExcelDateTime::new(45_900.0, calamine::ExcelDateTimeType::DateTime, false));
+        assert_eq!(convert(&cell, FieldType::Month, MoneyUnit::Wanyuan).unwrap(), Value::Text("2025-08".into()));
+        // An .ods date value that is not a date: sliced on characters, never inside one.
+        for iso in ["二〇二五年三月", "2025年3月", "2025-0", "2025-03-01T00:00:00", "ab"] {
+            let r = convert(&Data::DateTimeIso(iso.into()), FieldType::Month, MoneyUnit::Wanyuan);
+            if iso.starts_with("2025-03") || iso == "2025年3月" {
+                assert_eq!(r.unwrap(), Value::Text("2025-03".into()), "{iso}");
+            } else {
+                assert!(r.is_err(), "{iso}: {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_cell_converts_without_panicking() {
+        // Generated, not listed: numbers across the whole double range and text forms of them,
+        // through every field type and unit.
+        let mut cells = Vec::new();
+        for exp in -320..=308 {
+            for m in [1.0, -1.0, 9.999_999, 5.0] {
+                let f = m * 10f64.powi(exp);
+                cells.push(Data::Float(f));
+                cells.push(Data::String(format!("{f:e}")));
+                cells.push(Data::String(format!("{f:e}%")));
+                cells.push(Data::DateTime(calamine::ExcelDateTime::new(
+                    f,
+                    calamine::ExcelDateTimeType::DateTime,
+                    false,
+                )));
+            }
+        }
+        cells.extend([Data::Float(f64::NAN), Data::Float(f64::INFINITY), Data::Int(i64::MIN), Data::Int(i64::MAX)]);
+        cells.extend(
+            ["济宁", "１２３４５６７８９０１２３４５６７８９０１２３４５６７８９０", "é", "-"]
+                .map(|s| Data::String(s.into())),
+        );
+        let types = [
+            FieldType::Text,
+            FieldType::Code,
+            FieldType::IndustryCode,
+            FieldType::Amount,
+            FieldType::Count,
+            FieldType::Percent,
+            FieldType::Month,
+        ];
+        let units = [MoneyUnit::Yuan, MoneyUnit::Qianyuan, MoneyUnit::Wanyuan, MoneyUnit::Yiyuan];
+        for cell in &cells {
+            for ty in types {
+                for unit in units {
+                    if let Ok(Value::Decimal(v)) = convert(cell, ty, unit) {
+                        assert!(v.abs() < Decimal::from(10u64.pow(AMOUNT_INTEGER_DIGITS)), "{cell:?}");
+                    }
+                }
+            }
+            let _ = percent_points(cell);
         }
     }
 

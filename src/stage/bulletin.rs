@@ -43,6 +43,12 @@ pub fn render(
                 findings_warnings: outcome.count(Severity::Warning),
                 missing: built.missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
                 revisions,
+                rules_not_evaluated: outcome
+                    .stats
+                    .iter()
+                    .filter(|s| s.error.is_some())
+                    .map(|s| s.rule_id.clone())
+                    .collect(),
             },
             issued_on: issued_on.unwrap_or_else(|| default_issue_date(period)),
             office: "济宁市统计局".to_string(),

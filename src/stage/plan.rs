@@ -110,6 +110,7 @@ pub fn plan(
     if !dry_run {
         crate::publish::recover(out)?;
     }
+    crate::publish::verify_current(out)?;
     let published = crate::publish::current(out);
     let state = BuildState::load(published.as_deref())?;
 
