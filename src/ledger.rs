@@ -28,6 +28,9 @@ pub struct RunRecord {
     pub models_failed: usize,
     /// Periods rebuilt (empty on a night with nothing new).
     pub rebuilt: Vec<String>,
+    /// Returns held for periods released as final (`period: file`), waiting for `--revise`.
+    #[serde(default)]
+    pub pending_revisions: Vec<String>,
     /// The publication made visible by this run, if it published.
     pub publication: Option<String>,
     /// `nothing-new`, `published`, `published-with-audit-errors`, `failed`.
@@ -173,6 +176,8 @@ pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunCont
             r.models_built = s.models.iter().filter(|m| m.2.is_none()).count();
             r.models_failed = s.models.iter().filter(|m| m.2.is_some()).count();
             r.rebuilt = s.rebuilt.clone();
+            r.pending_revisions =
+                s.pending_revisions.iter().map(|p| format!("{}: {} ({})", p.period, p.file, p.change)).collect();
             r.publication = s.publication.clone();
             r.exit_code = s.exit_code(true);
             r.outcome = if s.nothing_new {

@@ -106,6 +106,10 @@ pub struct RunSummary {
     /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
     /// parsed-workbook cache (`<out>/cache/parsed/`).
     pub files_opened: usize,
+    /// Returns held for periods released as final (frozen), waiting for `--revise`.
+    pub pending_revisions: Vec<crate::incremental::PendingRevision>,
+    /// Periods whose bulletin this run published as final (not 草稿): frozen from now on.
+    pub released: Vec<String>,
 }
 
 /// Exit codes (documented in the README).
@@ -150,8 +154,10 @@ fn run_id(files: &[crate::incremental::InboxFile], definitions: &str) -> String 
 }
 
 /// Picks, for each form × county × period, the newest return; the others are kept on record.
-pub fn supersede(mut sheets: Vec<(SheetRows, std::time::SystemTime)>) -> (Vec<SheetRows>, Vec<Superseded>) {
-    // Newest first: modification time, then file name (a later upload usually sorts later).
+/// "Newest" is by `K`: the run passes when gongbao first saw each file
+/// ([`crate::incremental::first_seen`]), never its modification time, which the sender controls.
+pub fn supersede<K: Ord>(mut sheets: Vec<(SheetRows, K)>) -> (Vec<SheetRows>, Vec<Superseded>) {
+    // Newest first, then by file name (files first seen together: a later upload usually sorts later).
     sheets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.file.cmp(&a.0.file)));
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
     let mut kept = Vec::new();
@@ -305,6 +311,8 @@ pub struct RunControl {
     pub to: Option<Period>,
     /// Rebuild the selected periods even when nothing they depend on changed (backfill).
     pub force: bool,
+    /// Periods released as final whose held returns are to be applied (`--revise`).
+    pub revise: Vec<Period>,
     pub job: crate::schedule::Job,
     /// `manual`, or `schedule:<name>` (recorded in the run ledger).
     pub trigger: String,
@@ -312,7 +320,14 @@ pub struct RunControl {
 
 impl Default for RunControl {
     fn default() -> Self {
-        RunControl { from: None, to: None, force: false, job: crate::schedule::Job::Run, trigger: "manual".to_string() }
+        RunControl {
+            from: None,
+            to: None,
+            force: false,
+            revise: Vec::new(),
+            job: crate::schedule::Job::Run,
+            trigger: "manual".to_string(),
+        }
     }
 }
 
@@ -400,7 +415,7 @@ fn read_each<T: Send>(
         .map(|f| {
             let read = cache.load(f).unwrap_or_else(|| {
                 opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let read = ingest::ingest_file(&f.path, forms, regions);
+                let read = ingest::sender::read(f, forms, regions);
                 if let Err(e) = cache.store(&read) {
                     tracing::warn!(file = %f.name, "the parsed workbook could not be cached: {e:#}");
                 }
@@ -506,6 +521,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     use crate::incremental::{self, BuildState, FileCache, PeriodState};
     let forms = Forms::load(&opts.project.join("forms"))?;
     let rule_files = audit::rules::load(&opts.project.join("rules"))?;
+    let explanations = audit::rules::Explanations::load(&opts.project.join("rules"))?;
     let reference = Reference::load(&opts.reference)?;
     let base_tables = exec::base_table_names(&forms, &reference.tables);
     let model_defs = models::load(&opts.project.join("sql"), &base_tables)?;
@@ -523,7 +539,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
 
     // 1. Scan the inbox by content hash; read only workbooks not seen before to learn their periods.
     let paths = ingest::list_inbox(&opts.inbox)?;
-    let inbox_files = incremental::scan(&paths);
+    let inbox_files = incremental::scan_inbox(&opts.inbox, &paths);
     let scanned = match ctl.job {
         // A bulletin job publishes what has been audited: the workbooks the current publication
         // was built from (refused ones included). Returns that arrived since wait for the next
@@ -569,7 +585,10 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     }
     let periods_of: BTreeMap<String, Vec<String>> =
         cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
-    let files_of = incremental::files_by_period(&scanned, &periods_of);
+    let mut files_of = incremental::files_by_period(&scanned, &periods_of);
+    // Periods released as final are frozen: later returns for them are held (see `--revise`).
+    let revise: Vec<String> = ctl.revise.iter().map(|p| p.to_string()).collect();
+    let (pending_revisions, untouched) = incremental::hold_frozen(&state, &mut files_of, &revise);
     let definitions = incremental::definitions_hash(&opts.project, &reference.hashes);
     let run_id = run_id(&scanned, &definitions);
 
@@ -621,7 +640,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         let files: Vec<&incremental::InboxFile> = files_of.get(&key).cloned().unwrap_or_default();
         let fp = incremental::fingerprint(&definitions, previous_built.as_deref(), &files);
         let built = state.periods.get(&key);
-        let stale = built.is_none_or(|b| b.fingerprint != fp || (with_models && !b.models));
+        let stale =
+            !untouched.contains(&key) && built.is_none_or(|b| b.fingerprint != fp || (with_models && !b.models));
         let built_fp = if selected.contains(p) && (stale || ctl.force) {
             rebuild.push((Some(*p), fp.clone()));
             fp
@@ -659,8 +679,12 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         publication: None,
         files_new: new_files.len(),
         files_opened: 0,
+        pending_revisions,
+        released: Vec::new(),
     };
-    if rebuild.is_empty() {
+    let pending_notes = crate::feedback::pending::notes(&summary.pending_revisions, &reference.regions);
+    let notes_published = published.as_deref().is_none_or(|p| crate::feedback::pending::are_written(p, &pending_notes));
+    if rebuild.is_empty() && notes_published {
         tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
         if !new_files.is_empty() {
             cache.save(&opts.out)?;
@@ -692,6 +716,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         std::fs::remove_dir_all(&staging)?;
     }
     let mut history = incremental::load_submissions(&gen_dir);
+    // When this run first sees a return (orders the versions of a county's return).
+    let seen_now = chrono::Utc::now();
     let form_tables: Vec<String> = forms.forms.iter().map(|f| f.table.clone()).collect();
     let mut files_used: BTreeSet<PathBuf> = BTreeSet::new();
     let mut files_refused: BTreeSet<PathBuf> = BTreeSet::new();
@@ -727,7 +753,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                     });
                 }
                 let form = forms.get(&sh.read.form).expect("sheet of a known form");
-                period_sheets.push((sheet_rows(form, f, sh), f.modified.unwrap_or(std::time::UNIX_EPOCH)));
+                let seen = incremental::first_seen(&history, &f.file, &f.sha256).unwrap_or(seen_now);
+                period_sheets.push((sheet_rows(form, f, sh), seen));
             }
         }
         // The rows now live in Arrow (`period_sheets`); the parsed cells are not needed again.
@@ -774,6 +801,8 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
             forms: &forms,
             rules: &rule_files,
             previous: prev_tables,
+            last_year: audit::last_year_tables(&warehouse, &form_tables, *period)?,
+            explanations: explanations.clone(),
             previous_column_maps,
             reference: &reference.tables,
             params,
@@ -867,7 +896,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         used.sort();
         used.dedup();
         if period.is_some() {
-            incremental::record_submissions(&mut history, &period_name, &used, started);
+            incremental::record_submissions(&mut history, &period_name, &used, &incremental::seen_at(seen_now));
         }
 
         // County feedback on the period's findings (audit jobs too: it is what counties act on).
@@ -911,7 +940,13 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         }
         state.periods.insert(
             period_name.clone(),
-            PeriodState { fingerprint: fingerprint.clone(), models: with_models, files: built_from },
+            PeriodState {
+                fingerprint: fingerprint.clone(),
+                models: with_models,
+                files: built_from,
+                released: summary.released.contains(&period_name)
+                    || state.periods.get(&period_name).is_some_and(|s| s.released),
+            },
         );
         summary.rebuilt.push(period_name);
         bar.inc(1);
@@ -922,6 +957,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
     summary.files_opened = files_opened;
     summary.superseded.sort();
 
+    crate::feedback::pending::write(&gen_dir, &pending_notes)?;
     if let Err(e) = models::docs::write_data_dictionary(&gen_dir, &forms, &reference.tables, &model_defs) {
         tracing::error!("the data dictionary could not be written: {e:#}");
     }
@@ -1047,19 +1083,22 @@ async fn build_outputs(
     // 5. The bulletin (Markdown, PDF, charts), with the figures revised since the last publication.
     let revisions = revised_figures(b.previous_publication, target, outputs.get("indicator_values"))?;
     let issued_on = b.opts.issued_on.unwrap_or_else(|| default_issue_date(target));
+    let audit = crate::bulletin::AuditSummary {
+        accepted: outcome.accepted_rows(),
+        quarantined: outcome.quarantined_rows(),
+        findings_errors: outcome.count(Severity::Error),
+        findings_warnings: outcome.count(Severity::Warning),
+        missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+        revisions,
+        rule_failures: outcome.stats.iter().filter(|s| s.error.is_some()).map(|s| s.rule_id.clone()).collect(),
+    };
+    let draft = audit.is_draft();
     match crate::bulletin::render(
         &crate::bulletin::Templates::in_project(&b.opts.project),
         &crate::bulletin::BulletinInput {
             period: &target.to_string(),
             models: &outputs,
-            audit: crate::bulletin::AuditSummary {
-                accepted: outcome.accepted_rows(),
-                quarantined: outcome.quarantined_rows(),
-                findings_errors: outcome.count(Severity::Error),
-                findings_warnings: outcome.count(Severity::Warning),
-                missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
-                revisions,
-            },
+            audit,
             issued_on,
             office: "济宁市统计局".to_string(),
         },
@@ -1067,6 +1106,9 @@ async fn build_outputs(
         Ok(rendered) => {
             let dir = b.gen_dir.join("bulletins").join(target.to_string());
             let path = crate::bulletin::write(&dir, &rendered)?;
+            if !draft {
+                summary.released.push(target.to_string());
+            }
             if target == summary.target {
                 summary.bulletin = Some(path);
             }

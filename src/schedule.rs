@@ -97,7 +97,8 @@ impl ScheduleDef {
             period: None,
             issued_on: None,
         };
-        let ctl = RunControl { from, to, force: false, job: self.job, trigger: format!("schedule:{}", self.name) };
+        let ctl =
+            RunControl { from, to, job: self.job, trigger: format!("schedule:{}", self.name), ..Default::default() };
         Ok((opts, ctl))
     }
 }

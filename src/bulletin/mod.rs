@@ -10,8 +10,8 @@
 //! | `period_label` `full_label` | `1—9月`, `2025年1—9月` |
 //! | `city` | `370800` |
 //! | `office` `issued_on` | `济宁市统计局`, `2025年10月15日` |
-//! | `draft` | true when a county's form is missing or errors are unresolved (the title then carries （草稿）) |
-//! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names) |
+//! | `draft` | true when a county's form is missing, errors are unresolved or an audit rule could not run (the title then carries （草稿）) |
+//! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names), `rule_failures` (rule ids that could not run) |
 //! | `charts.<name>` | `src`, `alt` of each chart drawn for the period (`trend`, `doublings_progress`, `county_va_growth`; absent when its model is) |
 //!
 //! and the filters `growth`, `pct1`, `pct(dp)`, `num(dp)`, `yi(dp)`, `wan(dp)`, `wanren`,
@@ -62,6 +62,10 @@ pub struct AuditSummary {
     pub missing: Vec<String>,
     /// City figures revised since the last publication (`revisions` in the template).
     pub revisions: Vec<RevisedFigure>,
+    /// Audit rules that failed to run (or failed on some rows) for the period: its rows were not
+    /// fully checked, so the bulletin is a draft.
+    #[serde(default)]
+    pub rule_failures: Vec<String>,
 }
 
 /// A published figure that changed since the last publication (a county resubmitted).
@@ -74,9 +78,10 @@ pub struct RevisedFigure {
 }
 
 impl AuditSummary {
-    /// A bulletin is a draft while a county's return is missing or errors are unresolved.
+    /// A bulletin is a draft while a county's return is missing, errors are unresolved or an
+    /// audit rule could not be run.
     pub fn is_draft(&self) -> bool {
-        !self.missing.is_empty() || self.findings_errors > 0
+        !self.missing.is_empty() || self.findings_errors > 0 || !self.rule_failures.is_empty()
     }
 }
 
@@ -218,6 +223,7 @@ fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
         ("findings_errors", Value::from(audit.findings_errors)),
         ("findings_warnings", Value::from(audit.findings_warnings)),
         ("missing", Value::from(missing)),
+        ("rule_failures", Value::from_serialize(&audit.rule_failures)),
     ]);
     let revisions = Value::from_serialize(&audit.revisions);
 

@@ -241,6 +241,10 @@ fn draft_when_a_county_is_missing_or_errors_remain() {
     let md = render(AuditSummary { findings_errors: 3, ..Default::default() });
     assert!(md.starts_with("# 济宁市工业经济倍增监测月报（草稿）\n"), "{md}");
     assert!(md.contains("尚有3条强制性审核问题"), "{md}");
+    // An audit rule that could not run: the rows were not fully checked.
+    let md = render(AuditSummary { rule_failures: vec!["JN101-E02".into()], ..Default::default() });
+    assert!(md.starts_with("# 济宁市工业经济倍增监测月报（草稿）\n"), "{md}");
+    assert!(md.contains("审核规则JN101-E02未能完整运行"), "{md}");
 }
 
 #[test]
