@@ -59,10 +59,9 @@ enum Command {
         /// Last period of a backfill (YYYY-MM).
         #[arg(long, conflicts_with = "period", requires = "from")]
         to: Option<Period>,
-        /// Apply the returns held for a period released as final (YYYY-MM; repeatable): it is
-        /// rebuilt with them, and its bulletin's notes list the revised figures.
+        /// Show the plan (which periods would be rebuilt and why) and change nothing.
         #[arg(long)]
-        revise: Vec<Period>,
+        dry_run: bool,
     },
     /// Schedules (schedules/*.toml): `list` shows the next fire times, `run` fires them until
     /// SIGTERM or SIGINT.
@@ -143,21 +142,11 @@ fn init_logging(format: LogFormat) {
 }
 
 fn print_summary(s: &RunSummary) {
-    let pending = || {
-        for p in &s.pending_revisions {
-            let what = if p.change == "withdrawn" { "已撤回" } else { "暂存" };
-            println!(
-                "  修订{what}: {} 的 {} (该期已正式发布; 审定后用 gongbao run --revise {} 发布修订)",
-                p.period, p.file, p.period
-            );
-        }
-    };
     if s.nothing_new {
         println!(
             "gongbao 运行摘要  run {}  没有新的或变更的报表({} 个文件均已处理),各报告期已是最新,未改写任何输出。",
             s.run_id, s.files_seen
         );
-        pending();
         return;
     }
     println!("gongbao 运行摘要  run {}  报告期 {} ({})", s.run_id, s.target, s.target.full_label());
@@ -186,7 +175,6 @@ fn print_summary(s: &RunSummary) {
     for x in &s.superseded {
         println!("    {} 已被 {} 替代 ({} {} {})", x.file, x.by, x.form, x.region_code, x.period);
     }
-    pending();
     println!(
         "  数据行: 读入 {}, 采用 {}, 隔离 {} ({})",
         s.rows_input,
@@ -228,9 +216,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {
-        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to, revise } => {
+        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to, dry_run } => {
             let opts = RunOptions { project, inbox, reference, out, period, issued_on };
-            let ctl = RunControl { from, to, force: from.is_some(), revise, ..RunControl::default() };
+            let ctl = RunControl { from, to, force: from.is_some(), ..RunControl::default() };
+            if dry_run {
+                return ExitCode::from(match gongbao::run::dry_run(&opts, &ctl) {
+                    Ok(plan) => {
+                        print!("{plan}");
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("gongbao: {e:#}");
+                        exit::FAILURE
+                    }
+                } as u8);
+            }
             match gongbao::run::run_with(&opts, &ctl) {
                 Ok(summary) => {
                     print_summary(&summary);
