@@ -23,9 +23,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone)]
 pub struct InboxFile {
     pub path: PathBuf,
+    /// The name it is known by: the file name, or `<region code>/<file name>` in a sender's
+    /// folder ([`crate::ingest::sender`]).
     pub name: String,
     pub sha256: String,
     pub modified: SystemTime,
+    /// The county account that sent it, in an inbox laid out by sender.
+    pub sender: Option<String>,
 }
 
 impl InboxFile {
@@ -36,22 +40,37 @@ impl InboxFile {
     }
 }
 
-/// Hashes every file of the inbox (in parallel).
+/// Hashes files (in parallel), each known by its file name.
 pub fn scan(paths: &[PathBuf]) -> Vec<InboxFile> {
     paths
         .par_iter()
+        .map(|p| hashed(p, None, p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()))
+        .collect()
+}
+
+/// Hashes every file of `inbox` (as [`crate::ingest::list_inbox`] lists them), each with its
+/// sender when it lies in a county account's folder.
+pub fn scan_inbox(inbox: &Path, paths: &[PathBuf]) -> Vec<InboxFile> {
+    paths
+        .par_iter()
         .map(|p| {
-            // Streamed: a file of any size is hashed in bounded memory (ingest refuses one
-            // beyond the size cap). An unreadable file hashes as empty and is refused by ingest.
-            let sha256 = crate::ingest::guard::hash_file(p).unwrap_or_else(|_| crate::util::sha256_hex(b""));
-            InboxFile {
-                path: p.clone(),
-                name: p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
-                sha256,
-                modified: std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
-            }
+            let (sender, name) = crate::ingest::sender::sender_and_name(inbox, p);
+            hashed(p, sender, name)
         })
         .collect()
+}
+
+fn hashed(p: &Path, sender: Option<String>, name: String) -> InboxFile {
+    // Streamed: a file of any size is hashed in bounded memory (ingest refuses one beyond the
+    // size cap). An unreadable file hashes as empty and is refused by ingest.
+    let sha256 = crate::ingest::guard::hash_file(p).unwrap_or_else(|_| crate::util::sha256_hex(b""));
+    InboxFile {
+        path: p.to_path_buf(),
+        name,
+        sha256,
+        modified: std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
+        sender,
+    }
 }
 
 /// What a workbook (by content hash) held when it was last read.
@@ -94,6 +113,69 @@ pub struct PeriodState {
     /// these.
     #[serde(default)]
     pub files: Vec<(String, String)>,
+    /// Its bulletin was published as final (not 草稿): the period is frozen, and returns for it
+    /// that arrive later are held as pending revisions until `gongbao run --revise YYYY-MM`.
+    #[serde(default)]
+    pub released: bool,
+}
+
+/// A return for a frozen period, held back (see [`hold_frozen`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PendingRevision {
+    pub period: String,
+    /// The workbook as the inbox knows it, and its SHA-256.
+    pub file: String,
+    pub sha256: String,
+    /// `new` (a workbook the period was not built from) or `withdrawn` (one it was built from
+    /// left the inbox).
+    pub change: String,
+    /// The county account that sent it, in an inbox laid out by sender.
+    pub sender: Option<String>,
+}
+
+/// Holds back the returns of frozen periods (released as final, [`PeriodState::released`]) that
+/// are not being revised (`revise`): such a period keeps exactly the workbooks it was built
+/// from; any other workbook of it is removed from `files_of` and returned as a pending revision.
+/// When a workbook it was built from has left the inbox, the period cannot be built as released:
+/// it is returned in the second set, to be left as published.
+pub fn hold_frozen(
+    state: &BuildState,
+    files_of: &mut BTreeMap<String, Vec<&InboxFile>>,
+    revise: &[String],
+) -> (Vec<PendingRevision>, BTreeSet<String>) {
+    let mut pending = Vec::new();
+    let mut untouched = BTreeSet::new();
+    for (period, built) in state.periods.iter().filter(|(p, b)| b.released && !revise.contains(p)) {
+        let files = files_of.entry(period.clone()).or_default();
+        let from: BTreeSet<(&str, &str)> = built.files.iter().map(|(n, h)| (n.as_str(), h.as_str())).collect();
+        let (kept, held): (Vec<&InboxFile>, Vec<&InboxFile>) =
+            files.iter().copied().partition(|f| from.contains(&(f.name.as_str(), f.sha256.as_str())));
+        for f in held {
+            pending.push(PendingRevision {
+                period: period.clone(),
+                file: f.name.clone(),
+                sha256: f.sha256.clone(),
+                change: "new".to_string(),
+                sender: f.sender.clone(),
+            });
+        }
+        for (name, sha) in &built.files {
+            if !kept.iter().any(|f| &f.name == name && &f.sha256 == sha) {
+                pending.push(PendingRevision {
+                    period: period.clone(),
+                    file: name.clone(),
+                    sha256: sha.clone(),
+                    change: "withdrawn".to_string(),
+                    sender: None,
+                });
+                untouched.insert(period.clone());
+            }
+        }
+        *files = kept;
+    }
+    files_of.retain(|_, v| !v.is_empty());
+    pending.sort();
+    (pending, untouched)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -144,11 +226,12 @@ pub fn definitions_hash(project: &Path, reference_hashes: &BTreeMap<String, Stri
     crate::util::sha256_hex(parts.join("\n").as_bytes())
 }
 
-/// The fingerprint of one period (see the module documentation).
+/// The fingerprint of one period (see the module documentation). The files' modification times
+/// play no part: which return supersedes which follows when gongbao first saw each (the
+/// submission history), which only new files can change.
 pub fn fingerprint(definitions: &str, previous: Option<&str>, files: &[&InboxFile]) -> String {
     let mut files = files.to_vec();
-    // The order in which a resubmission supersedes: newest first, then by name.
-    files.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| b.name.cmp(&a.name)));
+    files.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.sha256.cmp(&b.sha256)));
     let mut parts = vec![format!("definitions={definitions}"), format!("previous={}", previous.unwrap_or("-"))];
     parts.extend(files.iter().map(|f| format!("{}={}", f.name, f.sha256)));
     crate::util::sha256_hex(parts.join("\n").as_bytes())
@@ -182,6 +265,23 @@ pub struct Submission {
     /// `current`, `superseded` (by a newer return) or `refused`.
     pub status: String,
     pub superseded_by: Option<String>,
+}
+
+/// When gongbao first saw a version of a return (file name and SHA-256), from the submission
+/// history: the earliest `first_seen` recorded for it. `None` for a file not seen before.
+pub fn first_seen(history: &[Submission], file: &str, sha256: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    history
+        .iter()
+        .filter(|h| h.file == file && h.sha256 == sha256)
+        .filter_map(|h| chrono::DateTime::parse_from_rfc3339(&h.first_seen).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .min()
+}
+
+/// How a first-seen time is recorded (RFC 3339, UTC, milliseconds: two runs in one second
+/// still order their returns).
+pub fn seen_at(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn submissions_path(gen_dir: &Path) -> PathBuf {
@@ -276,19 +376,64 @@ mod tests {
             name: name.into(),
             sha256: sha.into(),
             modified: std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            sender: None,
         }
     }
 
     #[test]
-    fn fingerprint_follows_content_order_and_the_previous_period() {
+    fn fingerprint_follows_content_and_the_previous_period() {
         let (a, b) = (f("a.xlsx", "1", 10), f("b.xlsx", "2", 20));
         let base = fingerprint("d", None, &[&a, &b]);
         assert_eq!(base, fingerprint("d", None, &[&b, &a]), "listing order does not matter");
         assert_ne!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "3", 20)]), "content");
-        assert_ne!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 5)]), "which file is newer");
-        assert_eq!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 25)]), "a touch that keeps the order");
+        // Modification times are the sender's to set: they change nothing.
+        assert_eq!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 5)]), "an older mtime");
+        assert_eq!(base, fingerprint("d", None, &[&a, &f("b.xlsx", "2", 25)]), "a touch");
         assert_ne!(base, fingerprint("e", None, &[&a, &b]), "definitions");
         assert_ne!(base, fingerprint("d", Some("x"), &[&a, &b]), "previous period");
+    }
+
+    #[test]
+    fn a_frozen_period_holds_later_returns() {
+        let (a, b, c) = (f("a.xlsx", "1", 10), f("b.xlsx", "2", 20), f("c.xlsx", "3", 30));
+        let mut state = BuildState::default();
+        let built = |files: &[&InboxFile], released| PeriodState {
+            fingerprint: "x".into(),
+            models: true,
+            files: files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect(),
+            released,
+        };
+        state.periods.insert("2025-08".into(), built(&[&a], true));
+        state.periods.insert("2025-09".into(), built(&[&b], false));
+        // b2: a corrected b; c: a late return for the frozen August.
+        let b2 = f("b.xlsx", "4", 40);
+        let inbox = || -> BTreeMap<String, Vec<&InboxFile>> {
+            [("2025-08".to_string(), vec![&a, &c]), ("2025-09".to_string(), vec![&b2])].into_iter().collect()
+        };
+        let mut files_of = inbox();
+        let (pending, untouched) = hold_frozen(&state, &mut files_of, &[]);
+        assert_eq!(files_of["2025-08"].iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["a.xlsx"]);
+        assert_eq!(files_of["2025-09"][0].sha256, "4", "a draft period takes every return");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].period.as_str(), pending[0].file.as_str(), pending[0].change.as_str()),
+            ("2025-08", "c.xlsx", "new")
+        );
+        assert!(untouched.is_empty());
+        // --revise 2025-08 takes it.
+        let mut files_of = inbox();
+        let (pending, _) = hold_frozen(&state, &mut files_of, &["2025-08".to_string()]);
+        assert!(pending.is_empty());
+        assert_eq!(files_of["2025-08"].len(), 2);
+        // A workbook of the released period left the inbox: left as published.
+        let mut files_of: BTreeMap<String, Vec<&InboxFile>> = [("2025-08".to_string(), vec![&c])].into_iter().collect();
+        let (pending, untouched) = hold_frozen(&state, &mut files_of, &[]);
+        assert_eq!(
+            pending.iter().map(|p| (p.file.as_str(), p.change.as_str())).collect::<Vec<_>>(),
+            [("a.xlsx", "withdrawn"), ("c.xlsx", "new")]
+        );
+        assert!(untouched.contains("2025-08"));
+        assert!(!files_of.contains_key("2025-08"));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub struct Project {
     pub dir: PathBuf,
     pub forms: Forms,
     pub rules: Vec<RuleFile>,
+    /// What counts as an explanation in 备注 (`rules/explanations.toml`).
+    pub explanations: crate::audit::rules::Explanations,
     pub reference: Reference,
     /// The report definitions (`sql/*.sql` and their tests), in run order.
     pub models: Vec<crate::models::Model>,
@@ -32,6 +34,7 @@ impl Project {
     pub fn load(dir: &Path, reference: &Path) -> Result<Project> {
         let forms = Forms::load(&dir.join("forms"))?;
         let rules = crate::audit::rules::load(&dir.join("rules"))?;
+        let explanations = crate::audit::rules::Explanations::load(&dir.join("rules"))?;
         let reference = Reference::load(reference)?;
         let base_tables = crate::models::exec::base_table_names(&forms, &reference.tables);
         let models = crate::models::load(&dir.join("sql"), &base_tables)?;
@@ -43,7 +46,17 @@ impl Project {
             .context("disclosure control configuration")?;
         crate::ingest::guard::install(crate::ingest::guard::Limits::load(&dir.join("config/limits.toml"))?);
         let definitions = crate::incremental::definitions_hash(dir, &reference.hashes);
-        Ok(Project { dir: dir.to_path_buf(), forms, rules, reference, models, templates, disclosure, definitions })
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            forms,
+            rules,
+            explanations,
+            reference,
+            models,
+            templates,
+            disclosure,
+            definitions,
+        })
     }
 
     /// SHA-256 of the region list (part of the parsed-workbook cache's key).

@@ -123,7 +123,10 @@ impl PeriodRun<'_> {
         summary: &mut RunSummary,
     ) -> Result<()> {
         let (project, name) = (self.project, planned.name.as_str());
-        let returns = stage::read::read_period(project, planned, self.parsed);
+        let seen_now = chrono::DateTime::parse_from_rfc3339(self.started)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|_| chrono::Utc::now());
+        let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, seen_now);
         returns.tally(planned, summary);
         if first {
             self.ctl.checkpoint(Checkpoint::Ingested);

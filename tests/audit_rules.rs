@@ -298,11 +298,24 @@ impl Env {
         sheets: &[SheetRows],
         previous: Option<(&AuditOutcome, &[SheetRows])>,
     ) -> AuditOutcome {
+        self.audit_full(period, sheets, previous, None)
+    }
+
+    /// [`Env::audit_with`], with the same period last year's outcome for the prior-year check.
+    fn audit_full(
+        &self,
+        period: &str,
+        sheets: &[SheetRows],
+        previous: Option<(&AuditOutcome, &[SheetRows])>,
+        last_year: Option<&AuditOutcome>,
+    ) -> AuditOutcome {
         let period = period.parse().unwrap();
         let cx = AuditContext {
             forms: &self.forms,
             rules: &self.rules,
             previous: previous.map(|(o, _)| o.accepted.clone()).unwrap_or_default(),
+            last_year: last_year.map(|o| o.accepted.clone()).unwrap_or_default(),
+            explanations: audit::rules::Explanations::load(&project().join("rules")).unwrap(),
             previous_column_maps: previous.map(|(_, s)| audit::column_maps(s)).unwrap_or_default(),
             reference: &self.reference.tables,
             params: gongbao::models::exec::params_batch(period),
@@ -516,12 +529,13 @@ fn jn101_e08_same_code_in_two_counties() {
     twin.code = code(1);
     b.jn101 = vec![ent(4), twin];
     let o = env.audit(&[(F, a), (G, b)]);
-    // Both counties are told, both rows quarantined; a code in one county only passes.
+    // Neither county reported it last period: both are told, both rows quarantined; a code in
+    // one county only passes.
     let fa = check(&o, "JN101-E08", Severity::Error, F, "A6", (F, 7));
     let fb = check(&o, "JN101-E08", Severity::Error, G, "A7", (G, 6));
     assert_eq!(fa.region_code.as_deref(), Some("370811"));
     assert_eq!(fb.region_code.as_deref(), Some("370812"));
-    assert!(fa.message.contains("370811、370812"), "{}", fa.message);
+    assert!(fa.message.contains("任城区、兖州区") && fa.message.contains("无法确定归属"), "{}", fa.message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -838,6 +852,8 @@ fn every_rule_has_a_test() {
         "JN102-E04",
         "JN102-E06",
         "JN102-W01",
+        "JN101-W08",
+        "JN101-W09",
         "JN102-W02",
         "JN103-E04",
         "JN103-E06",
@@ -926,7 +942,9 @@ fn project_copy(extra: &str, books: &[(&str, Book)]) -> (tempfile::TempDir, RunO
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     for (file, b) in books {
-        write_book(&inbox.join(file), b);
+        let path = inbox.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_book(&path, b);
     }
     let opts = RunOptions {
         project: p,
@@ -1114,4 +1132,482 @@ message = "不会出现"
     let (checked, passed, not_evaluable, error) = seen.get("370811").cloned().expect("summary row for 370811");
     assert_eq!((checked, passed, not_evaluable), (2, 0, 2));
     assert!(error.is_some_and(|e| e.contains("JN101-X02")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit integrity (issue 16)
+
+const H: &str = "微山县_2025年1-9月.xlsx";
+
+/// Whether a 4754 industry code is a class of divisions 06–46, computed in plain Rust.
+fn industry_code_ok(code: &str) -> bool {
+    code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) && (6..=46).contains(&code[..2].parse::<u32>().unwrap())
+}
+
+/// The rows quarantined for `rule`, as (file, row).
+fn quarantined_for(o: &AuditOutcome, rule: &str) -> std::collections::BTreeSet<(String, i64)> {
+    let q = &o.quarantine;
+    let files = q.column_by_name("_source_file").unwrap().as_string::<i32>();
+    let rows = q.column_by_name("_source_row").unwrap().as_primitive::<Int64Type>();
+    let rules = q.column_by_name("rule_ids").unwrap().as_string::<i32>();
+    (0..q.num_rows())
+        .filter(|&i| rules.value(i).split(',').any(|r| r == rule))
+        .map(|i| (files.value(i).to_string(), rows.value(i)))
+        .collect()
+}
+
+/// One code like `C3311` among many rows of three counties: every rule still runs, and E02
+/// quarantines exactly the bad codes of every county. Amounts at the edges too (huge, tiny,
+/// zero), where decimal division would overflow.
+#[test]
+fn rules_are_total_one_bad_code_does_not_disable_a_rule() {
+    let env = Env::new();
+    let codes = ["3311", "C3311", "4711", "0610", "0511", "33A1", "4690", "331", "9999", "1310", "c331", "3311 "];
+    let mut books = Vec::new();
+    let mut expected = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for (file, county) in [(F, "任城区"), (G, "兖州区"), (H, "微山县")] {
+        let mut b = book(county);
+        for (i, c) in codes.iter().enumerate() {
+            n += 1;
+            let mut e = ent(n);
+            e.industry = c.to_string();
+            // Extreme but legal amounts: a 1e12 output over a 0.1 last year, a zero output.
+            match i % 3 {
+                0 => e = e.set(OUTPUT, 1e12).set(VA, 1e11).set(OUTPUT_PREV, 0.1).set(VA_PREV, 0.01),
+                1 => e = e.set(OUTPUT, 0.0).set(VA, 0.0).set(EXPORT, 0.0),
+                _ => {}
+            }
+            // The code as ingest stores it (spaces removed, a 3-digit number gets its 0 back).
+            let stored: String = c.chars().filter(|c| !c.is_whitespace()).collect();
+            if !industry_code_ok(&stored) {
+                expected.insert((file.to_string(), 6 + i as i64));
+            }
+            b.jn101.push(e);
+        }
+        books.push((file, b));
+    }
+    // `env.audit` asserts that no rule failed to run.
+    let o = env.audit(&books);
+    assert_eq!(quarantined_for(&o, "JN101-E02"), expected, "{}", show(&o));
+    assert!(expected.iter().any(|(f, _)| f == H) && expected.len() >= 3 * 6, "the case covers every county");
+    // Every rule of rules/ ran over the period and was evaluable on every row (no NULL verdicts
+    // hidden as failures).
+    for st in &o.stats {
+        assert!(st.error.is_none(), "{} failed: {:?}", st.rule_id, st.error);
+    }
+}
+
+/// A rule that does fail on some rows (a CAST of a code with a letter) is still run on the
+/// others: the rows it can check in every county are checked, the rows it cannot are not
+/// evaluable, and the rule is reported as failed.
+#[test]
+fn a_rule_failing_on_some_rows_checks_the_others() {
+    let mut env = Env::new();
+    let fragile: audit::rules::RuleFile = toml::from_str(
+        r#"
+form = "JN101"
+[[rule]]
+id = "JN101-X03"
+severity = "error"
+fields = ["industry_code"]
+when = "CAST(substr(industry_code, 1, 2) AS INT) > 40"
+message = "大类{industry_code}大于40"
+"#,
+    )
+    .unwrap();
+    env.rules.push(fragile);
+    let mut books = Vec::new();
+    let mut n = 0;
+    for (file, county) in [(F, "任城区"), (G, "兖州区")] {
+        let mut b = book(county);
+        for c in ["4111", "3311", "C3311", "4411", "1311", "4511"] {
+            n += 1;
+            let mut e = ent(n);
+            e.industry = c.into();
+            b.jn101.push(e);
+        }
+        books.push((file, b));
+    }
+    let sheets = env.sheets(&books);
+    let o = env.audit_with("2025-09", &sheets, None);
+    let st = o.stats.iter().find(|s| s.rule_id == "JN101-X03").unwrap();
+    let err = st.error.as_deref().expect("the rule is reported as failed");
+    assert!(err.contains("2 row(s)"), "{err}");
+    // Divisions above 40 (41, 44, 45) are caught in both counties despite the two bad codes.
+    let mut want = std::collections::BTreeSet::new();
+    for file in [F, G] {
+        for row in [6, 9, 11] {
+            want.insert((file.to_string(), row));
+        }
+    }
+    assert_eq!(quarantined_for(&o, "JN101-X03"), want, "{}", show(&o));
+    assert_eq!(st.not_evaluable, 2);
+    assert_eq!(st.failed, 6);
+    let county = o.summary.iter().find(|c| c.rule_id == "JN101-X03" && c.region_code == "370811").unwrap();
+    assert_eq!((county.checked, county.failed, county.not_evaluable, county.passed), (6, 3, 1, 2));
+}
+
+/// A run where a rule fails on a row: the run exits 1 (the bulletin's draft marking for a rule
+/// failure is shown in `bulletin::tests::draft_when_a_county_is_missing_or_errors_remain`).
+#[test]
+fn a_failing_rule_fails_the_run() {
+    let fragile = r#"
+form = "JN101"
+[[rule]]
+id = "JN101-X04"
+severity = "warning"
+fields = ["industry_code"]
+when = "CAST(industry_code AS INT) > 4000"
+message = "行业代码{industry_code}"
+"#;
+    let mut b = book("任城区");
+    let mut bad = ent(2);
+    bad.industry = "C3311".into();
+    b.jn101 = vec![ent(1), bad];
+    let (_tmp, opts) = project_copy(fragile, &[(F, b)]);
+    let summary = gongbao::run::run(&opts).unwrap();
+    assert!(summary.rule_failures.iter().any(|f| f.contains("JN101-X04")), "{:?}", summary.rule_failures);
+    assert_eq!(summary.exit_code(false), gongbao::run::exit::FAILURE);
+}
+
+/// JN101-E08 cannot be aimed at a neighbour: an enterprise stays in the county that reported it
+/// last period (quarantined elsewhere, both told); only when no single county reported it last
+/// period are all its rows quarantined. Every combination of last period's and this period's
+/// claimants over three counties, the expectation computed in plain Rust.
+#[test]
+fn jn101_e08_keeps_the_enterprise_where_it_reported_last_period() {
+    let env = Env::new();
+    let counties = [("任城区", "370811"), ("兖州区", "370812"), ("微山县", "370826")];
+    let subsets = |min: usize| -> Vec<Vec<usize>> {
+        (0u32..8)
+            .filter(|m| m.count_ones() as usize >= min)
+            .map(|m| (0..3).filter(|i| m & (1 << i) != 0).collect())
+            .collect()
+    };
+    // (enterprise, last period's claimants, this period's claimants)
+    let mut cases = Vec::new();
+    let mut n = 0;
+    for before in subsets(0).into_iter().filter(|s| s.len() <= 2) {
+        for now in subsets(1) {
+            n += 1;
+            cases.push((n, before.clone(), now));
+        }
+    }
+    let books_for = |period: &'static str, this_period: bool| {
+        counties
+            .iter()
+            .enumerate()
+            .map(|(c, (name, _))| {
+                let mut b = book(*name);
+                b.period = period;
+                // Every county reports one enterprise of its own, so that no return is empty.
+                b.jn101 = vec![ent(1000 + c as u32)];
+                let claims =
+                    |k: &(u32, Vec<usize>, Vec<usize>)| if this_period { k.2.contains(&c) } else { k.1.contains(&c) };
+                b.jn101.extend(cases.iter().filter(|k| claims(k)).map(|k| ent(k.0)));
+                (c, b)
+            })
+            .collect::<Vec<_>>()
+    };
+    let file = |c: usize, month: &str| format!("{}_2025年1-{month}月.xlsx", counties[c].0);
+    let aug: Vec<(String, Book)> =
+        books_for("2025年1—8月", false).into_iter().map(|(c, b)| (file(c, "8"), b)).collect();
+    let aug_refs: Vec<(&str, Book)> = aug.iter().map(|(f, b)| (f.as_str(), b.clone())).collect();
+    let aug_sheets = env.sheets(&aug_refs);
+    let aug_outcome = env.audit_with("2025-08", &aug_sheets, None);
+    let sep: Vec<(String, Book)> = books_for("2025年1—9月", true).into_iter().map(|(c, b)| (file(c, "9"), b)).collect();
+    let sep_refs: Vec<(&str, Book)> = sep.iter().map(|(f, b)| (f.as_str(), b.clone())).collect();
+    let sep_sheets = env.sheets(&sep_refs);
+    let o = env.audit_with("2025-09", &sep_sheets, Some((&aug_outcome, &aug_sheets)));
+    assert!(o.stats.iter().all(|s| s.error.is_none()), "{:?}", o.stats);
+
+    // Where each case's enterprise sits in each county's September sheet.
+    let row_in = |c: usize, k: u32| -> i64 {
+        let pos = cases.iter().filter(|x| x.2.contains(&c)).position(|x| x.0 == k).unwrap();
+        7 + pos as i64
+    };
+    let mut want_e08 = std::collections::BTreeSet::new();
+    let mut want_w08 = std::collections::BTreeSet::new();
+    for (k, before, now) in &cases {
+        if now.len() < 2 {
+            continue;
+        }
+        // Last period's accepted home: exactly one claimant then (two were both quarantined).
+        let home = if before.len() == 1 { Some(before[0]) } else { None };
+        for &c in now {
+            if home == Some(c) {
+                want_w08.insert((file(c, "9"), row_in(c, *k)));
+            } else {
+                want_e08.insert((file(c, "9"), row_in(c, *k)));
+            }
+        }
+    }
+    assert_eq!(quarantined_for(&o, "JN101-E08"), want_e08, "{}", show(&o));
+    let w08: std::collections::BTreeSet<(String, i64)> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "JN101-W08")
+        .map(|f| (f.location.file.clone(), f.location.row.unwrap() as i64))
+        .collect();
+    assert_eq!(w08, want_w08, "{}", show(&o));
+    for (f, row) in &want_w08 {
+        assert!(accepted(&o, f, *row), "the home county's row {f} {row} is kept");
+    }
+    // Both counties are told, by name: the kept one by W08 naming the other, the other by E08
+    // naming the home county.
+    let (k, _, _) = cases.iter().find(|(_, b, nw)| *b == vec![0] && *nw == vec![0, 1]).unwrap();
+    let w = o
+        .findings
+        .iter()
+        .find(|f| {
+            f.rule_id == "JN101-W08" && f.location.row == Some(row_in(0, *k) as u32) && f.location.file == file(0, "9")
+        })
+        .unwrap();
+    assert_eq!(w.region_code.as_deref(), Some("370811"));
+    assert!(w.message.contains("兖州区"), "{}", w.message);
+    let e = o
+        .findings
+        .iter()
+        .find(|f| {
+            f.rule_id == "JN101-E08" && f.location.row == Some(row_in(1, *k) as u32) && f.location.file == file(1, "9")
+        })
+        .unwrap();
+    assert_eq!(e.region_code.as_deref(), Some("370812"));
+    assert!(e.message.contains("上期在任城区报送"), "{}", e.message);
+}
+
+/// "无", "/", "-", "正常" and every phrase of the stop list (read here from the file, decorated
+/// with spaces and punctuation) explain nothing; a substantive note does, and the feedback
+/// names the note each warning was taken to be explained by.
+#[test]
+fn boilerplate_notes_do_not_explain_warnings() {
+    let text = std::fs::read_to_string(project().join("rules/explanations.toml")).unwrap();
+    let conf: toml::Value = toml::from_str(&text).unwrap();
+    let mut notes: Vec<String> = ["无", "/", "-", "正常", "无。", " / "].iter().map(|s| s.to_string()).collect();
+    for s in conf["stop_list"].as_array().unwrap() {
+        notes.push(format!(" {}。", s.as_str().unwrap()));
+    }
+    let min = conf["min_chars"].as_integer().unwrap() as usize;
+    notes.push("停".repeat(min - 1)); // too short
+    let good = "新增两条生产线,7月起满产,产值翻番";
+    let mut b = book("任城区");
+    // Each row breaks W01 (output doubled and more).
+    let doubled = |n: u32| ent(n).set(OUTPUT, 30000.0).set(VA, 9000.0);
+    for (i, note) in notes.iter().enumerate() {
+        let mut e = doubled(i as u32 + 1);
+        e.note = note.clone();
+        b.jn101.push(e);
+    }
+    let mut e = doubled(900);
+    e.note = good.into();
+    b.jn101.push(e);
+    let (_tmp, opts) = project_copy("form = \"JN101\"\n", &[(F, b.clone())]);
+    let summary = gongbao::run::run(&opts).unwrap();
+    let env = Env::new();
+    let o = env.audit(&[(F, b)]);
+    let w01: Vec<&Finding> = o.findings.iter().filter(|f| f.rule_id == "JN101-W01").collect();
+    assert_eq!(w01.len(), notes.len() + 1, "{}", show(&o));
+    for f in &w01 {
+        let row = f.location.row.unwrap() as usize;
+        let is_good = row == 6 + notes.len();
+        assert_eq!(f.explained, is_good, "row {row} note {:?}", notes.get(row - 6));
+    }
+    assert_eq!(
+        (summary.warnings, summary.warnings_explained),
+        (notes.len() as u64 + 1, 1),
+        "{:?}",
+        summary.findings_sample
+    );
+    // The feedback says which note explained which warning, and which notes were not taken.
+    let xlsx = opts.out.join("feedback/2025-09/370811_任城区_审核反馈.xlsx");
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = wb.worksheet_range(gongbao::feedback::FINDINGS_SHEET).unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let good_row = rows.iter().find(|r| r[4] == "JN101-W01" && r[2] == (6 + notes.len()).to_string()).unwrap();
+    assert_eq!(good_row[7], format!("是:备注“{good}”"));
+    let bare = rows.iter().find(|r| r[4] == "JN101-W01" && r[2] == "6").unwrap();
+    assert!(bare[7].starts_with("否:备注“无”"), "{:?}", bare);
+    let md = std::fs::read_to_string(opts.out.join("feedback/2025-09/370811_任城区_审核反馈.md")).unwrap();
+    // The summary lists the first findings: the bare notes, each with why it was not taken.
+    assert!(md.contains("否:备注“无”过短或为套话"), "{md}");
+}
+
+/// 上年同期 checked against what the enterprise reported as 本年累计 for the same period last
+/// year: within the tolerance (0.5%, at least 1 万元) it passes, beyond it is a warning on the
+/// first field that differs; an enterprise not in last year's returns is not checked.
+#[test]
+fn jn101_w09_prior_year_figures() {
+    let env = Env::new();
+    let mut last = book("任城区");
+    last.period = "2024年1—9月";
+    // Last year's 本年累计 = this year's 上年同期 of the tidy enterprise (9000, 2700, 9000, 450, 0).
+    let prior = |n: u32| {
+        let e = ent(n);
+        let a = e.amounts;
+        e.set(OUTPUT, a[OUTPUT_PREV])
+            .set(VA, a[VA_PREV])
+            .set(REVENUE, a[5])
+            .set(6, a[7])
+            .set(EXPORT, a[EXPORT_PREV])
+            .set(OUTPUT_PREV, 8000.0)
+            .set(VA_PREV, 2400.0)
+            .set(5, 8000.0)
+            .set(7, 400.0)
+    };
+    last.jn101 = vec![prior(1), prior(2), prior(3), prior(4), prior(6)];
+    let last_file = "任城区_2024年1-9月.xlsx";
+    let last_sheets = env.sheets(&[(last_file, last)]);
+    let last_outcome = env.audit_with("2024-09", &last_sheets, None);
+
+    let mut now = book("任城区");
+    now.jn101 = vec![
+        ent(1),                                  // same: passes
+        ent(2).set(OUTPUT_PREV, 9000.0 * 1.004), // 0.4%: within tolerance
+        ent(3).set(OUTPUT_PREV, 9000.0 * 1.006), // 0.6%: flagged on 总产值 上年同期 (E)
+        ent(4).set(VA_PREV, 2690.0),             // 10 万元 = 0.37% of 2700: within
+        ent(5).set(OUTPUT_PREV, 1.0),            // not in last year's returns: not checked
+        ent(6).set(VA_PREV, 2000.0),             // 增加值 上年同期 (G) off by 26%
+    ];
+    let sheets = env.sheets(&[(F, now)]);
+    let o = env.audit_full("2025-09", &sheets, None, Some(&last_outcome));
+    assert!(o.stats.iter().all(|s| s.error.is_none()), "{:?}", o.stats);
+    let f = finding(&o, "JN101-W09", Severity::Warning, F, "E8");
+    assert!(
+        f.message.contains("工业总产值") && f.message.contains("9,054") && f.message.contains("9,000"),
+        "{}",
+        f.message
+    );
+    let hits: Vec<u32> =
+        o.findings.iter().filter(|f| f.rule_id == "JN101-W09").map(|f| f.location.row.unwrap()).collect();
+    assert_eq!(hits, vec![8, 11], "{}", show(&o));
+    let f = finding(&o, "JN101-W09", Severity::Warning, F, "G11");
+    assert!(f.message.contains("工业增加值") && f.message.contains("2,700"), "{}", f.message);
+    // Without last year's period in the warehouse, nothing is checked.
+    let o = env.audit_with("2025-09", &sheets, None);
+    assert!(o.findings.iter().all(|f| f.rule_id != "JN101-W09"));
+}
+
+/// The credit codes of the accepted JN101 rows of a period, by county.
+fn accepted_codes(out: &Path, period: &str) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut by = BTreeMap::new();
+    let dir = out.join("warehouse/jn101").join(format!("period={period}"));
+    for region in std::fs::read_dir(&dir).unwrap() {
+        let region = region.unwrap();
+        let code = region.file_name().to_string_lossy().trim_start_matches("region=").to_string();
+        for b in gongbao::store::read_dir_batches(&region.path()).unwrap() {
+            for c in text_col(&b, "credit_code").into_iter().flatten() {
+                by.entry(code.clone()).or_insert_with(std::collections::BTreeSet::new).insert(c);
+            }
+        }
+    }
+    by
+}
+
+fn findings_of(out: &Path, period: &str) -> Vec<(String, String, String, String)> {
+    let mut v = Vec::new();
+    for b in gongbao::store::read_dir_batches(&out.join("warehouse/findings").join(format!("period={period}"))).unwrap()
+    {
+        let (r, rule, file, msg) =
+            (text_col(&b, "region_code"), text_col(&b, "rule_id"), text_col(&b, "file"), text_col(&b, "message"));
+        for i in 0..b.num_rows() {
+            v.push((
+                r[i].clone().unwrap_or_default(),
+                rule[i].clone().unwrap(),
+                file[i].clone().unwrap(),
+                msg[i].clone().unwrap(),
+            ));
+        }
+    }
+    v
+}
+
+/// An inbox laid out by sender: a sheet claiming another county is refused (强制性) and told to
+/// the sender, never taken as the other county's return nor superseding it; a sheet of the
+/// sender's own is used; a file directly in the inbox is read as before.
+#[test]
+fn a_county_cannot_file_for_another() {
+    let mut own = book("任城区");
+    own.jn101 = vec![ent(1), ent(2)];
+    // The forged sheet lists 兖州区's own enterprise (credit codes are public) and another.
+    let mut forged = book("兖州区");
+    forged.jn101 = vec![ent(3), ent(4)];
+    let mut genuine = book("兖州区");
+    genuine.jn101 = vec![ent(4)];
+    let mut flat = book("微山县");
+    flat.jn101 = vec![ent(5)];
+    let forged_name = "370811/兖州区_2025年1-9月.xlsx";
+    let (_tmp, opts) = project_copy(
+        "form = \"JN101\"\n",
+        &[
+            ("370811/任城区_2025年1-9月.xlsx", own),
+            ("370812/兖州区_2025年1-9月.xlsx", genuine),
+            (forged_name, forged),
+            ("微山县_2025年1-9月.xlsx", flat),
+        ],
+    );
+    // The forged file is the newest on disk, and would have superseded by modification time.
+    let future = std::time::SystemTime::now() + std::time::Duration::from_secs(86_400);
+    std::fs::File::options().write(true).open(opts.inbox.join(forged_name)).unwrap().set_modified(future).unwrap();
+    let summary = gongbao::run::run(&opts).unwrap();
+    assert!(summary.superseded.is_empty(), "{:?}", summary.superseded);
+    assert!(summary.refusals.iter().any(|r| r.file == forged_name && r.sheet.is_some()), "{:?}", summary.refusals);
+
+    let codes = accepted_codes(&opts.out, "2025-09");
+    let set = |v: &[u32]| v.iter().map(|n| code(*n)).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(codes.get("370811"), Some(&set(&[1, 2])));
+    assert_eq!(codes.get("370812"), Some(&set(&[4])), "the genuine return of 兖州区 is used, the forged one not");
+    assert_eq!(codes.get("370826"), Some(&set(&[5])), "a flat inbox file is read as before");
+
+    let f = findings_of(&opts.out, "2025-09");
+    let refusal = f.iter().find(|x| x.1 == "INGEST-E06").expect("the forged sheet is refused");
+    assert_eq!(refusal.0, "370811", "the sender is told");
+    assert_eq!(refusal.2, forged_name);
+    assert!(refusal.3.contains("本表填报单位为兖州区") && refusal.3.contains("任城区的报送账户"), "{}", refusal.3);
+    // Its rows are quarantined, not lost.
+    let q = gongbao::store::read_dir_batches(&opts.out.join("warehouse/quarantine/period=2025-09")).unwrap();
+    let quarantined: Vec<String> = q.iter().flat_map(|b| text_col(b, "_source_file")).flatten().collect();
+    assert_eq!(quarantined, vec![forged_name.to_string(); 2]);
+    assert!(f.iter().all(|x| x.1 != "JN101-E08"), "a refused sheet triggers no rule against 兖州区: {f:?}");
+    // The sender's feedback carries it.
+    let md = std::fs::read_to_string(opts.out.join("feedback/2025-09/370811_任城区_审核反馈.md")).unwrap();
+    assert!(md.contains("INGEST-E06"), "{md}");
+}
+
+/// Versions of a return are ordered by when gongbao first saw them, never by modification time:
+/// a correction sent later wins even when its file claims to be older; touching the old file
+/// afterwards changes nothing.
+#[test]
+fn a_resubmission_wins_by_first_seen_not_by_mtime() {
+    let mut first = book("任城区");
+    first.jn101 = vec![ent(1), ent(2)];
+    let (_tmp, opts) = project_copy("form = \"JN101\"\n", &[("任城区_2025年1-9月_b.xlsx", first)]);
+    let s1 = gongbao::run::run(&opts).unwrap();
+    assert!(s1.superseded.is_empty());
+
+    // The correction (ent(3) instead of ent(2)) arrives a night later, under a name that sorts
+    // first and with a modification time a year back.
+    let mut second = book("任城区");
+    second.jn101 = vec![ent(1), ent(3)];
+    let corrected = opts.inbox.join("任城区_2025年1-9月_a.xlsx");
+    write_book(&corrected, &second);
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(365 * 86_400);
+    std::fs::File::options().write(true).open(&corrected).unwrap().set_modified(past).unwrap();
+    let s2 = gongbao::run::run(&opts).unwrap();
+    assert_eq!(s2.superseded.len(), 1, "{:?}", s2.superseded);
+    assert_eq!(s2.superseded[0].file, "任城区_2025年1-9月_b.xlsx");
+    let set = |v: &[u32]| v.iter().map(|n| code(*n)).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(accepted_codes(&opts.out, "2025-09").get("370811"), Some(&set(&[1, 3])));
+
+    // The sender touches the old file to make it look newest: nothing changes, nothing is rebuilt.
+    let future = std::time::SystemTime::now() + std::time::Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(opts.inbox.join("任城区_2025年1-9月_b.xlsx"))
+        .unwrap()
+        .set_modified(future)
+        .unwrap();
+    let s3 = gongbao::run::run(&opts).unwrap();
+    assert!(s3.nothing_new, "{:?}", s3.rebuilt);
+    assert_eq!(accepted_codes(&opts.out, "2025-09").get("370811"), Some(&set(&[1, 3])));
 }

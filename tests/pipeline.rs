@@ -369,7 +369,8 @@ fn sample_run_end_to_end() {
     let out = tmp.path();
     let summary = run_sample(out, None);
     assert_eq!(summary.target.to_string(), "2025-09");
-    assert_eq!(summary.files_seen, 112, "14 counties × 8 periods");
+    let prior = sample::prior_year_returns(&data);
+    assert_eq!(summary.files_seen, 112 + prior.len(), "14 counties × 8 periods, and the prior-year returns");
     assert!(summary.refusals.is_empty(), "{:?}", summary.refusals);
     assert!(summary.missing.is_empty(), "{:?}", summary.missing);
     assert!(summary.models.iter().all(|m| m.2.is_none()), "{:?}", summary.models);
@@ -378,8 +379,12 @@ fn sample_run_end_to_end() {
     assert_eq!(summary.exit_code(true), 2);
 
     // Nothing lost: every data row written to the workbooks is accepted or quarantined.
-    let written: u64 =
-        data.returns.iter().map(|r| (r.jn101.len() + r.jn102.len() + r.jn103.len() + r.jn104.len()) as u64).sum();
+    let written: u64 = data
+        .returns
+        .iter()
+        .chain(&prior)
+        .map(|r| (r.jn101.len() + r.jn102.len() + r.jn103.len() + r.jn104.len()) as u64)
+        .sum();
     assert_eq!(summary.rows_input, written);
     assert_eq!(summary.rows_accepted + summary.rows_quarantined, written);
     let expected_bad: Vec<(&str, &Jn101Row)> = data
@@ -410,6 +415,26 @@ fn sample_run_end_to_end() {
             .unwrap_or_else(|| panic!("{file} row {} ({:?}) was not quarantined", row.excel_row, row.expected_error));
         assert!(rules.split(',').any(|r| Some(r) == row.expected_error), "{file} row {}: {rules}", row.excel_row);
     }
+
+    // The prior-year check flags the one enterprise whose 2024-09 本年累计 disagrees with its
+    // 2025-09 上年同期, on that cell, and nothing else.
+    let (region, credit_code, _, flagged_in) = sample::disagreement(&data);
+    let ret = data.return_for(&region, flagged_in).unwrap();
+    let row = ret.jn101.iter().find(|r| r.credit_code == credit_code).unwrap();
+    let findings =
+        gongbao::store::read_dir_batches(&out.join(format!("warehouse/findings/period={flagged_in}"))).unwrap();
+    let mut w09 = Vec::new();
+    for b in &findings {
+        let rule = b.column_by_name("rule_id").unwrap().as_string::<i32>();
+        let file = b.column_by_name("file").unwrap().as_string::<i32>();
+        let r = b.column_by_name("row").unwrap().as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            if rule.value(i) == "JN101-W09" {
+                w09.push((file.value(i).to_string(), r.value(i)));
+            }
+        }
+    }
+    assert_eq!(w09, vec![(ret.file_name.clone(), row.excel_row as i64)]);
 
     // Indicators against plain Rust sums of the generator's rows.
     let iv = read_indicators(out, "2025-09");

@@ -93,6 +93,11 @@ pub struct AuditContext<'a> {
     pub rules: &'a [RuleFile],
     /// Accepted rows of the previous period, by table (for cross-period rules).
     pub previous: BTreeMap<String, Vec<RecordBatch>>,
+    /// Accepted rows of the same period last year, by table (`<table>_last_year`, for the
+    /// prior-year check), when that period is in the warehouse.
+    pub last_year: BTreeMap<String, Vec<RecordBatch>>,
+    /// What counts as an explanation in 备注 (`rules/explanations.toml`).
+    pub explanations: rules::Explanations,
     /// Column maps of the previous period's sheets, so that a finding on one of last month's
     /// rows (an enterprise gone missing) points at its cell; see [`column_maps`].
     pub previous_column_maps: ColumnMaps,
@@ -127,6 +132,24 @@ pub fn column_maps_from_sources(batches: &[RecordBatch]) -> ColumnMaps {
         }
     }
     out
+}
+
+/// The accepted rows of the same period last year, by table, from a warehouse (empty when that
+/// period is not there, or for the `unknown` period).
+pub fn last_year_tables(
+    warehouse: &std::path::Path,
+    tables: &[String],
+    period: Option<Period>,
+) -> Result<BTreeMap<String, Vec<RecordBatch>>> {
+    let mut out = BTreeMap::new();
+    let Some(p) = period else { return Ok(out) };
+    for table in tables {
+        let batches = crate::store::read_dir_batches(&warehouse.join(table).join(format!("period={}", p.year_ago())))?;
+        if !batches.is_empty() {
+            out.insert(table.clone(), batches);
+        }
+    }
+    Ok(out)
 }
 
 /// Where a row came from, for findings and quarantine.
@@ -191,16 +214,19 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     let mut input_rows = BTreeMap::new();
     // Data rows per form and county, for the per-county summary.
     let mut rows_by_region: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for s in sheets {
+    // A refused sheet (its rows all quarantined) is no return: the rules do not see it, so that
+    // e.g. a forged sheet listing a neighbour's enterprise cannot trigger JN101-E08 against it.
+    for s in sheets.iter().filter(|s| s.refusal.is_none()) {
         let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
         *rows_by_region.entry(s.form.clone()).or_default().entry(region).or_default() += s.rows.num_rows() as u64;
     }
     for form in &cx.forms.forms {
         let schema = form_schema(form);
         let mine: Vec<&SheetRows> = sheets.iter().filter(|s| s.form == form.code).collect();
-        let rows: Vec<RecordBatch> = mine.iter().map(|s| s.rows.clone()).collect();
-        let totals: Vec<RecordBatch> = mine.iter().map(|s| s.totals.clone()).collect();
-        input_rows.insert(form.code.clone(), rows.iter().map(|b| b.num_rows() as u64).sum());
+        let checked: Vec<&&SheetRows> = mine.iter().filter(|s| s.refusal.is_none()).collect();
+        let rows: Vec<RecordBatch> = checked.iter().map(|s| s.rows.clone()).collect();
+        let totals: Vec<RecordBatch> = checked.iter().map(|s| s.totals.clone()).collect();
+        input_rows.insert(form.code.clone(), mine.iter().map(|s| s.rows.num_rows() as u64).sum());
         for s in &mine {
             findings.extend(s.findings.iter().cloned());
             collect_origins(&mut origins, form, &s.rows, &s.column_map);
@@ -211,6 +237,9 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         let prev = cx.previous.get(&form.table).cloned().unwrap_or_default();
         let prev_schema = prev.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
         register(&ctx, &format!("{}_prev", form.table), prev_schema, prev)?;
+        let last = cx.last_year.get(&form.table).cloned().unwrap_or_default();
+        let last_schema = last.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
+        register(&ctx, &format!("{}_last_year", form.table), last_schema, last)?;
     }
     // This period's sheets, and last month's (for findings on last month's rows).
     let mut all_maps = cx.previous_column_maps.clone();
@@ -227,6 +256,7 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         })
         .collect();
 
+    let lookup = Lookup { origins: &origins, column_maps: &column_maps, explanations: &cx.explanations };
     // Error rules first; then `<table>_accepted` (the rows no error rule or sheet refusal
     // quarantined) is registered, so that warning rules can compare with what will be used.
     let mut stats = Vec::new();
@@ -240,7 +270,8 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
         }
         let new: Vec<&Finding> = findings.iter().filter(|f| &f.rule_id == rule_id).collect();
         let checked = input_rows.get(&form.code).copied().unwrap_or(0);
-        let (stat, county) = tally(rule_id, &form.code, Severity::Error, &new, &rows_by_region, &BTreeMap::new(), None);
+        let (stat, county) =
+            tally(rule_id, &form.code, Severity::Error, &new, &rows_by_region, &BTreeMap::new(), None, false);
         if checked > 0 || stat.failed > 0 {
             stats.push(stat);
             summary.extend(county);
@@ -272,23 +303,33 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
                 let first_new = findings.len();
                 let mut unknown = BTreeMap::new();
                 let mut error = None;
+                // The rule failed for every row (`true`) or only for some (`false`).
+                let mut whole = false;
                 match evaluate(&ctx, form, rule).await {
-                    Ok((batches, unknown_by_region)) => {
-                        unknown = unknown_by_region;
-                        for b in &batches {
+                    Ok(ev) => {
+                        unknown = ev.unknown;
+                        for b in &ev.hits {
                             for i in 0..b.num_rows() {
-                                findings.push(make_finding(period, form, rule, b, i, &origins, &column_maps));
+                                findings.push(make_finding(period, form, rule, b, i, &lookup));
                             }
+                        }
+                        if let Some(e) = ev.failed_rows {
+                            // Still a failure of the audit (the period is a draft), but the
+                            // rows it could check are checked.
+                            tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed on some rows: {e}");
+                            error = Some(e);
                         }
                     }
                     Err(e) => {
                         // A rule that cannot run is a failure of the audit, never a pass.
                         tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
                         error = Some(format!("{e:#}"));
+                        whole = true;
                     }
                 }
                 let new: Vec<&Finding> = findings[first_new..].iter().collect();
-                let (stat, county) = tally(&rule.id, &form.code, rule.severity, &new, &rows_by_region, &unknown, error);
+                let (stat, county) =
+                    tally(&rule.id, &form.code, rule.severity, &new, &rows_by_region, &unknown, error, whole);
                 stats.push(stat);
                 summary.extend(county);
             }
@@ -370,7 +411,9 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
 }
 
 /// A rule's tally over the period and per county, from the findings it produced (`new`), the
-/// rows of its form per county, and the rows per county where it could not be evaluated.
+/// rows of its form per county, and the rows per county where it could not be evaluated (all of
+/// them when the rule failed as a whole, `whole`).
+#[allow(clippy::too_many_arguments)]
 fn tally(
     rule_id: &str,
     form: &str,
@@ -379,6 +422,7 @@ fn tally(
     rows_by_region: &BTreeMap<String, BTreeMap<String, u64>>,
     unknown: &BTreeMap<String, u64>,
     error: Option<String>,
+    whole: bool,
 ) -> (RuleStat, Vec<CountyRuleStat>) {
     let no_rows = BTreeMap::new();
     let rows = rows_by_region.get(form).unwrap_or(&no_rows);
@@ -392,7 +436,7 @@ fn tally(
     regions.extend(failed.keys());
     regions.extend(unknown.keys());
     let row = |region: &str, checked: u64, failed: u64, unknown: u64| {
-        let not_evaluable = if error.is_some() { checked } else { unknown };
+        let not_evaluable = if whole { checked } else { unknown };
         CountyRuleStat {
             rule_id: rule_id.to_string(),
             form: form.to_string(),
@@ -499,55 +543,25 @@ fn collect_origins(origins: &mut HashMap<String, RowOrigin>, form: &FormDef, bat
     }
 }
 
-/// Runs one rule: the offending rows (with the message's values) and, per county, the count of
-/// rows where the rule's condition was NULL.
-async fn evaluate(
-    ctx: &SessionContext,
-    form: &FormDef,
-    rule: &Rule,
-) -> Result<(Vec<RecordBatch>, BTreeMap<String, u64>)> {
-    match rule.kind {
-        RuleKind::Row => {
-            let when = rule.when.as_deref().expect("validated");
-            let source = format!(
-                "(SELECT t.*, p.year AS report_year, p.month AS report_month FROM {}_raw t CROSS JOIN params p) r",
-                form.table
-            );
-            let mut cols: Vec<String> = vec!["_row_key".into()];
-            if let Some(cell) = &rule.cell {
-                cols.push(format!("({cell}) AS \"_field\""));
-            }
-            for name in rule.placeholders().into_iter().chain(rule.fields.iter().cloned()) {
-                let expr = match rule.values.get(&name) {
-                    Some(e) => format!("({e}) AS \"{name}\""),
-                    None => format!("\"{name}\""),
-                };
-                if !cols.contains(&expr) {
-                    cols.push(expr);
-                }
-            }
-            let sql = format!("SELECT {} FROM {source} WHERE ({when}) ORDER BY _row_key", cols.join(", "));
-            let hits = ctx
-                .sql(&sql)
-                .await
-                .with_context(|| format!("{} rule {}: the condition is not valid SQL", rule.source, rule.id))?
-                .collect()
-                .await?;
-            let count_sql =
-                format!("SELECT region_code, COUNT(*) AS n FROM {source} WHERE ({when}) IS NULL GROUP BY region_code");
-            let counts = ctx.sql(&count_sql).await?.collect().await?;
-            let mut unknown = BTreeMap::new();
-            for b in &counts {
-                let regions = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
-                let regions = regions.as_string::<i32>();
-                let n = arrow::compute::cast(b.column(1), &DataType::Int64)?;
-                let n = n.as_any().downcast_ref::<Int64Array>().expect("Int64");
-                for i in 0..b.num_rows() {
-                    *unknown.entry(regions.value(i).to_string()).or_insert(0) += n.value(i) as u64;
-                }
-            }
-            Ok((hits, unknown))
-        }
+/// What running one rule gave.
+struct Evaluated {
+    /// The offending rows, with the message's values.
+    hits: Vec<RecordBatch>,
+    /// Per county, rows where the rule's condition was NULL or failed.
+    unknown: BTreeMap<String, u64>,
+    /// When a row rule failed on some rows only: which, and why (the other rows were checked).
+    failed_rows: Option<String>,
+}
+
+/// Most queries spent finding the rows a failing row rule cannot be computed on.
+const BISECT_BUDGET: usize = 256;
+
+/// Runs one rule. A row rule that fails at execution (a value its SQL cannot handle, e.g. a
+/// CAST of a code with a letter) is run again on halves of the rows, down to the rows it fails
+/// on, so that one county's bad value does not switch the rule off for every county: those rows
+/// count as not evaluable and the rule as failed.
+async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<Evaluated> {
+    let sql = match rule.kind {
         RuleKind::Query => {
             let sql = rule.sql.as_deref().expect("validated");
             let hits = ctx
@@ -561,9 +575,149 @@ async fn evaluate(
             {
                 anyhow::bail!("{} rule {}: the query must return a `_row_key` column", rule.source, rule.id);
             }
-            Ok((hits, BTreeMap::new()))
+            return Ok(Evaluated { hits, unknown: BTreeMap::new(), failed_rows: None });
+        }
+        RuleKind::Row => RowSql::new(rule),
+    };
+    let raw = format!("{}_raw", form.table);
+    let first = match sql.run(ctx, rule, &raw).await {
+        Ok((hits, unknown)) => return Ok(Evaluated { hits, unknown, failed_rows: None }),
+        Err(e) => e,
+    };
+    // A condition that is not valid SQL fails on no rows as well: nothing to narrow down.
+    let rows = ctx.table(raw.as_str()).await?.collect().await?;
+    let schema = ctx.table(raw.as_str()).await?.schema().inner().clone();
+    let rows = arrow::compute::concat_batches(&schema, &rows)?;
+    const SUBSET: &str = "__rule_rows";
+    let run_on = |batch: RecordBatch| {
+        let sql = &sql;
+        let schema = schema.clone();
+        async move {
+            ctx.deregister_table(SUBSET)?;
+            register(ctx, SUBSET, schema, vec![batch])?;
+            sql.run(ctx, rule, SUBSET).await
+        }
+    };
+    if run_on(rows.slice(0, 0)).await.is_err() {
+        return Err(first);
+    }
+    let mut hits = Vec::new();
+    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failed: Vec<(usize, String)> = Vec::new();
+    let mut todo = vec![(0, rows.num_rows())];
+    let mut budget = BISECT_BUDGET;
+    while let Some((offset, len)) = todo.pop() {
+        if len == 0 {
+            continue;
+        }
+        let result = if budget > 0 {
+            budget -= 1;
+            run_on(rows.slice(offset, len)).await
+        } else {
+            Err(anyhow::anyhow!("not narrowed down (too many failing rows)"))
+        };
+        match result {
+            Ok((h, u)) => {
+                hits.extend(h);
+                for (region, n) in u {
+                    *unknown.entry(region).or_default() += n;
+                }
+            }
+            Err(e) if len == 1 || budget == 0 => failed.extend((offset..offset + len).map(|i| (i, format!("{e:#}")))),
+            Err(_) => {
+                todo.push((offset + len / 2, len - len / 2));
+                todo.push((offset, len / 2));
+            }
         }
     }
+    if failed.is_empty() {
+        // It failed on the whole and on no part: report the first failure as it was.
+        return Err(first);
+    }
+    let text = |name: &str, i: usize| {
+        rows.column_by_name(name).filter(|c| !c.is_null(i)).map(|c| format::cell(c, i)).unwrap_or_default()
+    };
+    for (i, _) in &failed {
+        *unknown.entry(text("region_code", *i)).or_default() += 1;
+    }
+    let (i, why) = &failed[0];
+    let failed_rows = format!(
+        "{} rule {}: cannot be computed on {} row(s), e.g. {} row {}: {why}; the other rows were checked",
+        rule.source,
+        rule.id,
+        failed.len(),
+        text("_source_file", *i),
+        text("_source_row", *i),
+    );
+    Ok(Evaluated { hits, unknown, failed_rows: Some(failed_rows) })
+}
+
+/// The queries of a row rule, over a table of the form's rows.
+struct RowSql {
+    select: String,
+    when: String,
+}
+
+impl RowSql {
+    fn new(rule: &Rule) -> RowSql {
+        let when = rule.when.clone().expect("validated");
+        let mut cols: Vec<String> = vec!["_row_key".into()];
+        if let Some(cell) = &rule.cell {
+            cols.push(format!("({cell}) AS \"_field\""));
+        }
+        for name in rule.placeholders().into_iter().chain(rule.fields.iter().cloned()) {
+            let expr = match rule.values.get(&name) {
+                Some(e) => format!("({e}) AS \"{name}\""),
+                None => format!("\"{name}\""),
+            };
+            if !cols.contains(&expr) {
+                cols.push(expr);
+            }
+        }
+        RowSql { select: cols.join(", "), when }
+    }
+
+    /// The offending rows of `table` and, per county, the rows where the condition is NULL.
+    async fn run(
+        &self,
+        ctx: &SessionContext,
+        rule: &Rule,
+        table: &str,
+    ) -> Result<(Vec<RecordBatch>, BTreeMap<String, u64>)> {
+        let source = format!(
+            "(SELECT t.*, p.year AS report_year, p.month AS report_month FROM {table} t CROSS JOIN params p) r"
+        );
+        let when = &self.when;
+        let sql = format!("SELECT {} FROM {source} WHERE ({when}) ORDER BY _row_key", self.select);
+        let hits = ctx
+            .sql(&sql)
+            .await
+            .with_context(|| format!("{} rule {}: the condition is not valid SQL", rule.source, rule.id))?
+            .collect()
+            .await?;
+        let count_sql =
+            format!("SELECT region_code, COUNT(*) AS n FROM {source} WHERE ({when}) IS NULL GROUP BY region_code");
+        let counts = ctx.sql(&count_sql).await?.collect().await?;
+        let mut unknown = BTreeMap::new();
+        for b in &counts {
+            let regions = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+            let regions = regions.as_string::<i32>();
+            let n = arrow::compute::cast(b.column(1), &DataType::Int64)?;
+            let n = n.as_any().downcast_ref::<Int64Array>().expect("Int64");
+            for i in 0..b.num_rows() {
+                *unknown.entry(regions.value(i).to_string()).or_insert(0) += n.value(i) as u64;
+            }
+        }
+        Ok((hits, unknown))
+    }
+}
+
+/// What a finding is completed with: where each row came from, the sheets' column maps, and
+/// what counts as an explanation.
+struct Lookup<'a> {
+    origins: &'a HashMap<String, RowOrigin>,
+    column_maps: &'a HashMap<(String, String), HashMap<String, String>>,
+    explanations: &'a rules::Explanations,
 }
 
 fn make_finding(
@@ -572,9 +726,9 @@ fn make_finding(
     rule: &Rule,
     batch: &RecordBatch,
     i: usize,
-    origins: &HashMap<String, RowOrigin>,
-    column_maps: &HashMap<(String, String), HashMap<String, String>>,
+    lookup: &Lookup,
 ) -> Finding {
+    let Lookup { origins, column_maps, explanations } = lookup;
     let get = |name: &str| -> Option<&ArrayRef> { batch.column_by_name(name) };
     let text = |name: &str| get(name).filter(|a| !a.is_null(i)).map(|a| format::cell(a, i));
     let key = text("_row_key").unwrap_or_default();
@@ -609,7 +763,9 @@ fn make_finding(
     {
         location.cell = Some(format!("{col}{row}"));
     }
-    let explained = rule.severity == Severity::Warning && origin.note.as_deref().is_some_and(|n| !n.is_empty());
+    // Only a substantive 备注 explains a warning ("无", "/", "正常" do not).
+    let explained =
+        rule.severity == Severity::Warning && origin.note.as_deref().is_some_and(|n| explanations.is_substantive(n));
     Finding {
         period: Some(period.to_string()),
         region_code: Some(origin.region_code),

@@ -78,7 +78,8 @@ pub struct RevisedFigure {
 }
 
 impl AuditSummary {
-    /// A bulletin is a draft while a county's return is missing or errors are unresolved.
+    /// A bulletin is a draft while a county's return is missing, errors are unresolved or an
+    /// audit rule could not be run.
     pub fn is_draft(&self) -> bool {
         !self.missing.is_empty() || self.findings_errors > 0 || !self.rules_not_evaluated.is_empty()
     }

@@ -29,7 +29,13 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The county's summary: counts by rule, then the first [`LISTED`] findings with their cells.
-pub fn summary(region: &Region, period: Period, findings: &[&Finding], workbook_name: &str) -> String {
+pub fn summary(
+    region: &Region,
+    period: Period,
+    findings: &[&Finding],
+    workbook_name: &str,
+    notes: &BTreeMap<String, String>,
+) -> String {
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
     let explained = findings.iter().filter(|f| f.severity == Severity::Warning && f.explained).count();
@@ -74,7 +80,13 @@ pub fn summary(region: &Region, period: Period, findings: &[&Finding], workbook_
             (None, Some(row)) => place.push_str(&format!(" 第{row}行")),
             _ => {}
         }
-        let note = if f.severity == Severity::Warning && f.explained { "(已说明)" } else { "" };
+        // Which note a warning was taken to be explained by (or why a note was not taken).
+        let note = match f.severity {
+            Severity::Warning if f.explained || f.row_key.as_ref().is_some_and(|k| notes.contains_key(k)) => {
+                format!("({})", escape(&super::explained_text(f, notes)))
+            }
+            _ => String::new(),
+        };
         md.push_str(&format!(
             "{}. {place} [{} {}]{note}:{}\n",
             i + 1,

@@ -12,6 +12,7 @@
 //! `<out>/.staging/` and renamed into place whole, so readers see the old or the new feedback.
 
 pub mod markdown;
+pub mod pending;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,7 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
     std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
     let mut written = Vec::new();
     let mut sources = SourceCache::default();
+    let notes = notes_by_row(input.sheets);
     for (region, findings) in by_county.values() {
         let Some(stem) = file_stem(region) else {
             tracing::warn!(region = %region.code, "region code is not usable in a file name; no feedback written");
@@ -129,10 +131,10 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
         // One county's feedback that cannot be built or written is reported, never fatal to the
         // others' (nor to the run).
         let one = || -> Result<()> {
-            let bytes = workbook_bytes(input, findings, &mut sources)
+            let bytes = workbook_bytes(input, findings, &notes, &mut sources)
                 .with_context(|| format!("cannot build the feedback workbook of {}", region.name))?;
             store::write_bytes(&staging.join(&xlsx_name), &bytes)?;
-            let md = markdown::summary(region, input.period, findings, &xlsx_name);
+            let md = markdown::summary(region, input.period, findings, &xlsx_name, &notes);
             store::write_bytes(&staging.join(&md_name), md.as_bytes())
         };
         let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(one))
@@ -333,7 +335,50 @@ struct Mark {
     lines: Vec<String>,
 }
 
-fn workbook_bytes(input: &FeedbackInput, findings: &[&Finding], sources: &mut SourceCache) -> Result<Vec<u8>> {
+/// The 备注 of each row that has one, by row key.
+pub fn notes_by_row(sheets: &[SheetRows]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in sheets {
+        let (Some(keys), Some(notes)) = (s.rows.column_by_name("_row_key"), s.rows.column_by_name("note")) else {
+            continue;
+        };
+        let (Some(keys), Some(notes)) = (keys.as_string_opt::<i32>(), notes.as_string_opt::<i32>()) else {
+            continue;
+        };
+        for i in 0..s.rows.num_rows() {
+            if !notes.is_null(i) && !notes.value(i).trim().is_empty() {
+                out.insert(keys.value(i).to_string(), notes.value(i).trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether a finding is explained, and by which note: `是:备注"…"`, or why its row's note was not
+/// taken as an explanation (too short, or boilerplate such as "无" or "正常").
+pub fn explained_text(f: &Finding, notes: &BTreeMap<String, String>) -> String {
+    let note = f.row_key.as_ref().and_then(|k| notes.get(k));
+    match (f.severity, f.explained, note) {
+        (Severity::Error, _, _) => "—".to_string(),
+        (Severity::Warning, true, Some(n)) => format!("是:备注“{}”", clip_chars(n, 200)),
+        (Severity::Warning, true, None) => "是".to_string(),
+        (Severity::Warning, false, Some(n)) => {
+            format!("否:备注“{}”过短或为套话,不作为说明", clip_chars(n, 200))
+        }
+        (Severity::Warning, false, None) => "否".to_string(),
+    }
+}
+
+fn clip_chars(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+fn workbook_bytes(
+    input: &FeedbackInput,
+    findings: &[&Finding],
+    notes: &BTreeMap<String, String>,
+    sources: &mut SourceCache,
+) -> Result<Vec<u8>> {
     // The sheets with findings, in order of first finding, and their names in the feedback.
     let mut copies: Vec<((String, String), String)> = Vec::new();
     let mut taken = vec![FINDINGS_SHEET.to_string()];
@@ -410,12 +455,7 @@ fn workbook_bytes(input: &FeedbackInput, findings: &[&Finding], sources: &mut So
         ws.write_string(r, 4, clip(&f.rule_id))?;
         ws.write_string_with_format(r, 5, f.severity.chinese(), fill)?;
         ws.write_string_with_format(r, 6, clip(&f.message), &wrap)?;
-        let explained = match f.severity {
-            Severity::Warning if f.explained => "是",
-            Severity::Warning => "否",
-            Severity::Error => "—",
-        };
-        ws.write_string(r, 7, explained)?;
+        ws.write_string_with_format(r, 7, explained_text(f, notes), &wrap)?;
         ws.write_string(r, 8, outcome_text(f))?;
         if let Some(name) = copy {
             ws.write_string(r, 9, name)?;

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod header;
 pub mod parallel;
 pub mod rows;
+pub mod sender;
 pub mod sheet;
 pub mod values;
 pub mod xls_scan;
@@ -40,6 +41,8 @@ pub mod rule {
     pub const TOTAL_MISMATCH: &str = "INGEST-W03";
     /// A form column read from a hidden sheet column, no visible column having its header.
     pub const HIDDEN_COLUMN: &str = "INGEST-W04";
+    /// In an inbox laid out by sender: a sheet claiming another county than the sender's.
+    pub const WRONG_SENDER: &str = "INGEST-E06";
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -79,6 +82,8 @@ impl IngestedFile {
 }
 
 /// Lists the workbooks of an inbox, sorted by name (other files are listed too, to be refused).
+/// An inbox laid out by sender has one folder per county account, named by its region code
+/// (`inbox/370811/…`, see [`sender`]): the files of such folders are listed too.
 pub fn list_inbox(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read the inbox {}: {e}", dir.display()))? {
@@ -86,12 +91,29 @@ pub fn list_inbox(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
         // Office lock files and hidden files are not returns.
-        if name.starts_with('.') || name.starts_with("~$") || !entry.file_type()?.is_file() {
+        if name.starts_with('.') || name.starts_with("~$") {
             continue;
         }
-        files.push(path);
+        if entry.file_type()?.is_dir() && sender::is_account_folder(&name) {
+            files.extend(list_inbox_files(&path)?);
+        } else if entry.file_type()?.is_file() {
+            files.push(path);
+        }
     }
     files.sort();
+    Ok(files)
+}
+
+/// The files of one sender's folder (no deeper folders).
+fn list_inbox_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with('.') && !name.starts_with("~$") && entry.file_type()?.is_file() {
+            files.push(entry.path());
+        }
+    }
     Ok(files)
 }
 
@@ -358,7 +380,7 @@ pub fn replaced_since_scan(read: IngestedFile, scanned_sha256: &str) -> Ingested
     refuse_with(out, message::REPLACED.to_string(), detail)
 }
 
-fn refusal_finding(file: &IngestedFile, sheet: Option<&str>, message: String) -> Finding {
+pub(crate) fn refusal_finding(file: &IngestedFile, sheet: Option<&str>, message: String) -> Finding {
     Finding {
         period: None,
         region_code: None,

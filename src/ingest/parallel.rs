@@ -37,9 +37,7 @@ pub fn read_each<T: Send>(
         .map(|f| {
             let read = cache.load(f).unwrap_or_else(|| {
                 opened.fetch_add(1, Ordering::Relaxed);
-                let read = super::ingest_file(&f.path, forms, regions);
-                // Replaced since the inbox was hashed: never published under the other hash.
-                let read = super::replaced_since_scan(read, &f.sha256);
+                let read = super::sender::read(f, forms, regions);
                 if writes == CacheWrites::Keep
                     && let Err(e) = cache.store(&read)
                 {

@@ -18,6 +18,7 @@ mod codes;
 mod enterprises;
 mod items;
 pub mod messy;
+mod prior_year;
 mod rng;
 mod write;
 
@@ -26,6 +27,7 @@ use std::collections::BTreeSet;
 use rust_decimal::Decimal;
 
 pub use codes::{CREDIT_ALPHABET, credit_check_char, is_valid_credit_code};
+pub use prior_year::{PRIOR_PERIODS, disagreement, prior_year_returns};
 pub use rng::SEED;
 pub use write::{workbook_bytes, workbook_bytes_with, write_all, write_messy, write_reference};
 

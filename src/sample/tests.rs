@@ -452,3 +452,53 @@ fn write_sample_data() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
     write_all(&DATA, &dir).unwrap();
 }
+
+/// The prior-year returns: one per county and prior period, JN101 only; each row's 本年累计 is
+/// the 2025 return's 上年同期 of the same enterprise (recomputed here row by row), except the one
+/// deliberate 2% disagreement; within-row rules hold on every row.
+#[test]
+fn prior_year_returns_match_this_years_prev_figures() {
+    let data = &*DATA;
+    let prior = prior_year_returns(data);
+    assert_eq!(prior.len(), PRIOR_PERIODS.len() * data.regions.len());
+    let (bad_region, bad_code, bad_period, _) = disagreement(data);
+    let mut disagreements = 0;
+    for ret in &prior {
+        assert!(ret.jn102.is_empty() && ret.jn103.is_empty() && ret.jn104.is_empty());
+        assert!(ret.file_name.contains(&format!(
+            "{}年1-{}月",
+            &ret.period[..4],
+            ret.period[5..].trim_start_matches('0')
+        )));
+        let year: i32 = ret.period[..4].parse().unwrap();
+        let now = data.return_for(&ret.region_code, &format!("{}{}", year + 1, &ret.period[4..])).unwrap();
+        let existed: Vec<&Jn101Row> =
+            now.jn101.iter().filter(|r| r.expected_error.is_none() && r.output_prev > Decimal::ZERO).collect();
+        assert_eq!(ret.jn101.len(), existed.len(), "{} {}", ret.region_code, ret.period);
+        for (old, new) in ret.jn101.iter().zip(existed) {
+            assert_eq!(old.credit_code, new.credit_code);
+            let is_bad = ret.region_code == bad_region && ret.period == bad_period && old.credit_code == bad_code;
+            if is_bad {
+                disagreements += 1;
+                let off = (old.output_ytd / new.output_prev - Decimal::ONE) * hundred();
+                assert!(off > d(1) && off < d(3), "{off}");
+            } else {
+                assert_eq!(old.output_ytd, new.output_prev);
+            }
+            assert_eq!(
+                (old.va_ytd, old.revenue_ytd, old.profit_ytd, old.export_ytd),
+                (new.va_prev, new.revenue_prev, new.profit_prev, new.export_prev)
+            );
+            // Within-row rules: value added and export not above output, no negatives but profit.
+            for (ytd, prev) in
+                [(old.output_ytd, old.output_prev), (old.va_ytd, old.va_prev), (old.export_ytd, old.export_prev)]
+            {
+                assert!(ytd >= Decimal::ZERO && prev >= Decimal::ZERO);
+            }
+            assert!(old.va_ytd <= old.output_ytd && old.va_prev <= old.output_prev);
+            assert!(old.export_ytd <= old.output_ytd && old.export_prev <= old.output_prev);
+            assert!(old.expected_error.is_none());
+        }
+    }
+    assert_eq!(disagreements, 1);
+}

@@ -13,12 +13,13 @@ use super::items::{JN102_ITEMS, JN103_ITEMS};
 use super::rng::Rng;
 use super::{CountyReturn, MonthStyle, SampleData, SheetLayout};
 
-/// Writes `dir/returns/*.xlsx` (one workbook per county per period) and `dir/reference/*.csv`.
-/// Regenerating gives identical bytes.
+/// Writes `dir/returns/*.xlsx` (one workbook per county per period, and the JN101 returns of the
+/// prior-year periods, [`super::prior_year`]) and `dir/reference/*.csv`. Regenerating gives
+/// identical bytes.
 pub fn write_all(data: &SampleData, dir: &Path) -> Result<()> {
     let returns_dir = dir.join("returns");
     fs::create_dir_all(&returns_dir).with_context(|| format!("creating {}", returns_dir.display()))?;
-    for ret in &data.returns {
+    for ret in data.returns.iter().chain(&super::prior_year_returns(data)) {
         let bytes = workbook_bytes(data, ret)?;
         let path = returns_dir.join(&ret.file_name);
         fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
@@ -198,9 +199,16 @@ pub fn workbook_bytes_with(
             super::messy::jn101_sheet(wb.add_worksheet().set_name(name)?, &ret.jn101, spec.reporter, &ret.period, p)?
         }
     }
-    jn102_sheet(wb.add_worksheet().set_name(names[1])?, &fmt, &ctx, ret)?;
-    jn103_sheet(wb.add_worksheet().set_name(names[2])?, &fmt, &ctx, ret)?;
-    jn104_sheet(wb.add_worksheet().set_name(names[3])?, &fmt, &ctx, ret, data)?;
+    // A form with nothing to report (the prior-year returns send JN101 only) has no sheet.
+    if !ret.jn102.is_empty() {
+        jn102_sheet(wb.add_worksheet().set_name(names[1])?, &fmt, &ctx, ret)?;
+    }
+    if !ret.jn103.is_empty() {
+        jn103_sheet(wb.add_worksheet().set_name(names[2])?, &fmt, &ctx, ret)?;
+    }
+    if !ret.jn104.is_empty() {
+        jn104_sheet(wb.add_worksheet().set_name(names[3])?, &fmt, &ctx, ret, data)?;
+    }
     Ok(wb.save_to_buffer()?)
 }
 

@@ -42,10 +42,13 @@ pub async fn audit(
             &warehouse.join("sources").join(format!("period={want}")),
         )?);
     }
+    let tables: Vec<String> = project.forms.forms.iter().map(|f| f.table.clone()).collect();
     let cx = AuditContext {
         forms: &project.forms,
         rules: &project.rules,
         previous,
+        last_year: audit::last_year_tables(&warehouse, &tables, planned.period)?,
+        explanations: project.explanations.clone(),
         previous_column_maps,
         reference: &project.reference.tables,
         params,

@@ -115,7 +115,7 @@ pub fn plan(
     let state = BuildState::load(published.as_deref())?;
 
     // Scan the inbox by content hash.
-    let inbox_files = incremental::scan(&ingest::list_inbox(inbox)?);
+    let inbox_files = incremental::scan_inbox(inbox, &ingest::list_inbox(inbox)?);
     let (scanned, waiting) = match sel.job {
         // A bulletin job publishes what has been audited: the workbooks the current publication
         // was built from (refused ones included). Returns that arrived since wait for the next

@@ -37,7 +37,7 @@ impl Publication {
         let files = planned.files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect();
         self.state.periods.insert(
             planned.name.clone(),
-            PeriodState { fingerprint: planned.fingerprint.clone(), models: with_models, files },
+            PeriodState { fingerprint: planned.fingerprint.clone(), models: with_models, files, released: false },
         );
     }
 }

@@ -24,7 +24,15 @@ pub struct PeriodReturns {
     pub opened: usize,
 }
 
-pub fn read_period(project: &Project, planned: &PlannedPeriod, cache: &ParsedCache) -> PeriodReturns {
+/// `history` and `seen_now` order the versions of a county's return: by when gongbao first saw
+/// each (files not seen before: now), never by modification time.
+pub fn read_period(
+    project: &Project,
+    planned: &PlannedPeriod,
+    cache: &ParsedCache,
+    history: &[crate::incremental::Submission],
+    seen_now: chrono::DateTime<chrono::Utc>,
+) -> PeriodReturns {
     let paths: Vec<&crate::incremental::InboxFile> = planned.files.iter().collect();
     let (mut files, opened) =
         read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |_, read| read);
@@ -33,7 +41,8 @@ pub fn read_period(project: &Project, planned: &PlannedPeriod, cache: &ParsedCac
     for f in &files {
         for sh in f.sheets.iter().filter(|sh| sh.period == planned.period) {
             let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
-            sheets.push((sheet_rows(form, f, sh), f.modified.unwrap_or(std::time::UNIX_EPOCH)));
+            let seen = crate::incremental::first_seen(history, &f.file, &f.sha256).unwrap_or(seen_now);
+            sheets.push((sheet_rows(form, f, sh), seen));
         }
     }
     // The rows now live in Arrow; the parsed cells are not needed again.
@@ -82,7 +91,7 @@ impl PeriodReturns {
 }
 
 /// Picks, for each form × county × period, the newest return; the others are kept on record.
-pub fn supersede(mut sheets: Vec<(SheetRows, std::time::SystemTime)>) -> (Vec<SheetRows>, Vec<Superseded>) {
+pub fn supersede<K: Ord>(mut sheets: Vec<(SheetRows, K)>) -> (Vec<SheetRows>, Vec<Superseded>) {
     // Newest first: modification time, then file name (a later upload usually sorts later).
     sheets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.file.cmp(&a.0.file)));
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
