@@ -41,8 +41,10 @@ pub fn read_period(
     for f in &files {
         for sh in f.sheets.iter().filter(|sh| sh.period == planned.period) {
             let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
+            // Files first seen together (one night, or a rebuild from scratch without history)
+            // can only be told apart by what they say of themselves: modification time, then name.
             let seen = crate::incremental::first_seen(history, &f.file, &f.sha256).unwrap_or(seen_now);
-            sheets.push((sheet_rows(form, f, sh), seen));
+            sheets.push((sheet_rows(form, f, sh), (seen, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
         }
     }
     // The rows now live in Arrow; the parsed cells are not needed again.
