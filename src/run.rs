@@ -106,6 +106,9 @@ pub struct RunSummary {
     /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
     /// parsed-workbook cache (`<out>/cache/parsed/`).
     pub files_opened: usize,
+    /// Periods kept out of `public/` because the disclosure audit found a cell that could be
+    /// narrowed too far (period and cells); the run fails.
+    pub public_blocked: Vec<String>,
 }
 
 /// Exit codes (documented in the README).
@@ -129,7 +132,11 @@ impl RunSummary {
     }
 
     pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
-        if !self.rule_failures.is_empty() || self.models.iter().any(|m| m.2.is_some()) || self.bulletin_failed {
+        if !self.rule_failures.is_empty()
+            || self.models.iter().any(|m| m.2.is_some())
+            || self.bulletin_failed
+            || !self.public_blocked.is_empty()
+        {
             exit::FAILURE
         } else if fail_on_audit_errors && self.has_audit_errors() {
             exit::AUDIT_ERRORS
@@ -659,6 +666,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         publication: None,
         files_new: new_files.len(),
         files_opened: 0,
+        public_blocked: Vec::new(),
     };
     if rebuild.is_empty() {
         tracing::info!(files = files_seen, "nothing new: every period is up to date; no output rewritten");
@@ -1031,7 +1039,10 @@ async fn build_outputs(
     .await?;
     let mut runs = exec::execute(&ctx, b.model_defs).await;
     // Disclosure control before anything is written or rendered (src/disclosure).
-    crate::disclosure::protect_runs(&mut runs, b.disclosure)?;
+    let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
+    let previous = crate::disclosure::previous_public(b.gen_dir, &target.to_string(), b.model_defs)?;
+    let protection =
+        crate::disclosure::protect_runs(&mut runs, &enterprises, b.disclosure, b.model_defs, previous.as_ref())?;
     let mut outputs: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for r in &runs {
         summary.models.push((r.name.clone(), r.rows(), r.error.clone()));
@@ -1047,19 +1058,21 @@ async fn build_outputs(
     // 5. The bulletin (Markdown, PDF, charts), with the figures revised since the last publication.
     let revisions = revised_figures(b.previous_publication, target, outputs.get("indicator_values"))?;
     let issued_on = b.opts.issued_on.unwrap_or_else(|| default_issue_date(target));
+    let audit = crate::bulletin::AuditSummary {
+        accepted: outcome.accepted_rows(),
+        quarantined: outcome.quarantined_rows(),
+        findings_errors: outcome.count(Severity::Error),
+        findings_warnings: outcome.count(Severity::Warning),
+        missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+        revisions,
+    };
+    let draft = audit.is_draft();
     match crate::bulletin::render(
         &crate::bulletin::Templates::in_project(&b.opts.project),
         &crate::bulletin::BulletinInput {
             period: &target.to_string(),
             models: &outputs,
-            audit: crate::bulletin::AuditSummary {
-                accepted: outcome.accepted_rows(),
-                quarantined: outcome.quarantined_rows(),
-                findings_errors: outcome.count(Severity::Error),
-                findings_warnings: outcome.count(Severity::Warning),
-                missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
-                revisions,
-            },
+            audit,
             issued_on,
             office: "济宁市统计局".to_string(),
         },
@@ -1075,6 +1088,20 @@ async fn build_outputs(
             summary.bulletin_failed = true;
             tracing::error!("the bulletin of {target} could not be rendered: {e:#}");
         }
+    }
+    // 6. The public zone: only a final bulletin's period that passed the intruder audit.
+    let public = crate::disclosure::publish_period(
+        b.gen_dir,
+        b.staging,
+        &target.to_string(),
+        &runs,
+        b.model_defs,
+        &protection,
+        &enterprises,
+        draft,
+    )?;
+    if let crate::disclosure::PublicOutcome::Disclosed(why) = public {
+        summary.public_blocked.push(format!("{target}: {why}"));
     }
     Ok(())
 }
