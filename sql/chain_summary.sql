@@ -1,5 +1,6 @@
 -- description: 15条标志性产业链(全市):企业数、链主企业数、增加值及增速、营业收入、重点项目
 -- grain: chain_id(参考数据 chains 中的每条产业链一行,没有企业的链也列出)
+-- publish: public
 -- column chain_id TEXT: 产业链代码
 -- column name TEXT: 产业链名称
 -- column cluster TEXT: 所属"232"产业集群

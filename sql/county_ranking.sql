@@ -1,5 +1,6 @@
 -- description: 县市区规上工业主要指标,按增加值增速(可比价)排序
 -- grain: region_code(每个县市区一行,未报送或无审核通过企业的也列出,位次为 NULL)
+-- publish: public
 -- column rank_no BIGINT: 增加值增速位次(1 为最高;并列同位次;无增速为 NULL)
 -- column region_code TEXT: 县市区代码
 -- column name TEXT: 县市区名称
@@ -15,7 +16,7 @@
 -- column revenue_growth DOUBLE: 营业收入增速(%)
 -- column profit_ytd DECIMAL(34,6): 利润总额(万元)
 -- column profit_growth DOUBLE: 利润总额增速(%)
--- column suppressed BOOLEAN: 因统计数据保密隐去(不足3家或前两家占比过高,及其连带隐去;由 src/disclosure 在发布前填写)
+-- column suppressed BOOLEAN: 增加值因统计数据保密隐去(不排位次;其他指标为 NULL 的亦因保密隐去;由 src/disclosure 在发布前填写)
 
 WITH
 county_totals AS (

@@ -1,5 +1,6 @@
 -- description: 发布用指标长表(INDICATORS.md):一行一个观测值,供看板使用
 -- grain: region_code × breakdown × indicator
+-- publish: public
 -- column period TEXT: 报告期 YYYY-MM(1—M月累计)
 -- column region_code TEXT: 地区代码(370800 为全市)
 -- column breakdown TEXT: 分组(_T, section:*, division:*, chain:*, status:<项目状态>, target:<倍增指标>)

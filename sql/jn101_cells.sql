@@ -14,7 +14,6 @@
 -- column export_ytd DECIMAL(34,6): 出口交货值 本年累计(万元)
 -- column export_prev DECIMAL(34,6): 出口交货值 上年同期(万元)
 -- column employees BIGINT: 期末从业人员(人)
--- column top2_va_ytd DECIMAL(34,6): 增加值最大的两家企业之和(万元,仅供数据保密判断:src/disclosure,不发布)
 -- column chain_masters BIGINT: 链主企业数(个):_T 与 chain:_ALL 为任一产业链链主(每家只计一次),chain:<id> 为该链链主;门类、大类不适用,为 NULL
 -- column ppi DOUBLE: 本期工业生产者出厂价格指数(上年同期=100),无则 NULL
 -- column output_growth DOUBLE: 工业总产值增速(%),上年同期为 0 时 NULL
@@ -98,22 +97,6 @@ sums AS (
     JOIN scopes s ON s.county_code = j.region_code
     GROUP BY s.scope_code, e.breakdown
 ),
--- Value added of the two largest enterprises of each cell (disclosure control, src/disclosure).
-ranked_va AS (
-    SELECT s.scope_code AS region_code,
-           e.breakdown,
-           j.va_ytd,
-           ROW_NUMBER() OVER (PARTITION BY s.scope_code, e.breakdown ORDER BY j.va_ytd DESC, j.credit_code) AS rn
-    FROM jn101 j
-    JOIN enterprise_cells e ON e.region_code = j.region_code AND e.credit_code = j.credit_code
-    JOIN scopes s ON s.county_code = j.region_code
-),
-top2 AS (
-    SELECT region_code, breakdown, SUM(va_ytd) AS top2_va_ytd
-    FROM ranked_va
-    WHERE rn <= 2
-    GROUP BY region_code, breakdown
-),
 -- PPI of the reporting period (same period last year = 100).
 period_ppi AS (
     SELECT MAX(p."index") AS ppi
@@ -129,7 +112,6 @@ SELECT s.region_code,
        s.profit_ytd, s.profit_prev,
        s.export_ytd, s.export_prev,
        s.employees,
-       t2.top2_va_ytd,
        s.chain_masters,
        pp.ppi,
        -- growth = (Σ本年累计 / Σ上年同期 − 1) × 100; NULLIF makes a zero denominator NULL
@@ -149,6 +131,5 @@ SELECT s.region_code,
            AS export_growth
 FROM sums s
 JOIN sums t ON t.region_code = s.region_code AND t.breakdown = '_T'
-JOIN top2 t2 ON t2.region_code = s.region_code AND t2.breakdown = s.breakdown
 CROSS JOIN period_ppi pp
 ORDER BY s.region_code, s.breakdown

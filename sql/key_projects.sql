@@ -1,5 +1,6 @@
 -- description: 重点项目(本期 JN104),按总投资取前 10 个
 -- grain: project(前 10 名;项目按状态的个数见发布长表 projects / status:*)
+-- publish: public
 -- column rank_no BIGINT: 按总投资排序的序号
 -- column region_code TEXT: 县市区代码
 -- column region_name TEXT: 县市区名称

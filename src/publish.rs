@@ -2,10 +2,18 @@
 //! copy of the outputs) and makes it visible with one atomic rename.
 //!
 //! ```text
-//! <out>/gen/<id>/            one publication: warehouse/ bulletins/ feedback/ docs/ state/ manifest.json
+//! <out>/gen/<id>/            one publication: public/ warehouse/ bulletins/ feedback/ docs/ state/ manifest.json
 //! <out>/current -> gen/<id>  the published one (a symlink, swapped by rename)
-//! <out>/warehouse -> current/warehouse   (also bulletins, feedback, docs, state)
+//! <out>/warehouse -> current/warehouse   (also public, bulletins, feedback, docs, state)
 //! ```
+//!
+//! **Two zones.** `public/` is what may leave the statistics office and what dashboards read:
+//! `public/<model>/period=YYYY-MM/part-0.parquet` of every model declared `-- publish: public`
+//! (after disclosure control) and `public/bulletins/YYYY-MM/`. Everything else (`warehouse/`
+//! with the enterprise rows, quarantine, findings, sources, internal models and the disclosure
+//! report; the working `bulletins/`, `feedback/`, `state/`) is internal. A period enters
+//! `public/` only when its bulletin is final (not 草稿) and the intruder audit passed
+//! ([`write_public`]); otherwise `public/` keeps the period's previous public version, or none.
 //!
 //! A new publication starts as hard links to the current one (no copying; every writer replaces
 //! a file by rename, never in place, so the published files are never touched). The manifest
@@ -19,7 +27,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 /// The folders readers use, each a symlink into the current publication.
-pub const PUBLISHED: &[&str] = &["warehouse", "bulletins", "feedback", "docs", "state"];
+pub const PUBLISHED: &[&str] = &["public", "warehouse", "bulletins", "feedback", "docs", "state"];
+/// The public zone (see the module docs).
+pub const PUBLIC: &str = "public";
 pub const MANIFEST: &str = "manifest.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -287,6 +297,34 @@ pub fn commit(out: &Path, dir: &Path) -> Result<()> {
     }
     if let Ok(f) = std::fs::File::open(out) {
         f.sync_all().ok();
+    }
+    Ok(())
+}
+
+/// Writes one period into the public zone of the publication being built: each table (model
+/// name, schema, batches) to `public/<model>/period=<period>/` and the period's bulletin folder
+/// to `public/bulletins/<period>/`, each staged under `staging` and renamed into place.
+pub fn write_public(
+    gen_dir: &Path,
+    staging: &Path,
+    period: &str,
+    tables: &[(&str, &arrow::datatypes::SchemaRef, &[arrow::record_batch::RecordBatch])],
+) -> Result<()> {
+    let public = gen_dir.join(PUBLIC);
+    for (name, schema, batches) in tables {
+        let part = format!("period={period}");
+        let dir = staging.join(PUBLIC).join(name).join(&part);
+        crate::store::write_partition(&dir, batches, schema, &["period"])?;
+        crate::store::publish_dir(&dir, &public.join(name).join(&part))?;
+    }
+    let bulletin = gen_dir.join("bulletins").join(period);
+    if bulletin.is_dir() {
+        let dir = staging.join(PUBLIC).join("bulletins").join(period);
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir)?;
+        // Files are replaced by rename, never rewritten in place: a hard link is a safe copy.
+        link_tree(&bulletin, &dir)?;
+        crate::store::publish_dir(&dir, &public.join("bulletins").join(period))?;
     }
     Ok(())
 }

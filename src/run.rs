@@ -155,6 +155,8 @@ impl PeriodRun<'_> {
                     summary.bulletin_error = Some(format!("{period}: {e:#}"));
                 }
             }
+            stage::disclosure::publish_public(project, &built, &audited, &disclosed, publication, summary)
+                .at(Stage::Disclosure, name)?;
         }
         if let Some(period) = planned.period {
             let written =

@@ -68,6 +68,9 @@ pub struct RunSummary {
     /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
     /// parsed-workbook cache (`<out>/cache/parsed/`).
     pub files_opened: usize,
+    /// Periods kept out of `public/` because the disclosure audit found a cell that could be
+    /// narrowed too far (period and cells); the run fails.
+    pub public_blocked: Vec<String>,
     /// Workbooks read and used (some sheet of theirs), and refused as a whole: each counted once
     /// however many periods it holds.
     pub(crate) files_used: BTreeSet<PathBuf>,
@@ -106,6 +109,7 @@ impl RunSummary {
             publication: None,
             files_new: 0,
             files_opened: 0,
+            public_blocked: Vec::new(),
             files_used: BTreeSet::new(),
             files_refused: BTreeSet::new(),
         }
@@ -158,6 +162,7 @@ impl RunSummary {
             || self.models.iter().any(|m| m.2.is_some())
             || self.bulletin_failed
             || self.after_publish.is_some()
+            || !self.public_blocked.is_empty()
         {
             exit::FAILURE
         } else if fail_on_audit_errors && self.has_audit_errors() {

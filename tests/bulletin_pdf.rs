@@ -290,43 +290,15 @@ fn names_that_look_like_markup_print_literally() {
     assert!(!text.contains("root:"), "something read /etc/passwd");
 }
 
-/// Sets `enterprises` of (region, _T) to `n` and its top-2 value added to `share` of its value
-/// added, in a copy of jn101_cells.
-fn doctor_cells(batches: &[RecordBatch], edits: &[(&str, Option<i64>, Option<f64>)]) -> Vec<RecordBatch> {
-    use arrow::array::{Decimal128Array, Int64Array};
-    let mut out = Vec::new();
-    for b in batches {
-        let s = b.schema();
-        let region = arrow::compute::cast(b.column_by_name("region_code").unwrap(), &DataType::Utf8).unwrap();
-        let region = region.as_string::<i32>();
-        let breakdown = arrow::compute::cast(b.column_by_name("breakdown").unwrap(), &DataType::Utf8).unwrap();
-        let breakdown = breakdown.as_string::<i32>();
-        let n_idx = s.index_of("enterprises").unwrap();
-        let t_idx = s.index_of("top2_va_ytd").unwrap();
-        let va = arrow::compute::cast(b.column_by_name("va_ytd").unwrap(), &DataType::Float64).unwrap();
-        let va = va.as_primitive::<Float64Type>();
-        let n_old = b.column(n_idx).as_primitive::<arrow::datatypes::Int64Type>();
-        let t_old = b.column(t_idx).as_primitive::<arrow::datatypes::Decimal128Type>();
-        let (prec, scale) = match s.field(t_idx).data_type() {
-            DataType::Decimal128(p, s) => (*p, *s),
-            other => panic!("top2_va_ytd is {other}"),
-        };
-        let mut n_new = Vec::new();
-        let mut t_new = Vec::new();
-        for i in 0..b.num_rows() {
-            let edit = edits.iter().find(|e| region.value(i) == e.0 && breakdown.value(i) == "_T");
-            n_new.push(edit.and_then(|e| e.1).unwrap_or(n_old.value(i)));
-            t_new.push(match edit.and_then(|e| e.2) {
-                Some(share) => (va.value(i) * share * 10f64.powi(scale as i32)).round() as i128,
-                None => t_old.value(i),
-            });
+/// A suppression hiding every variable of the listed counties' totals.
+fn hide_counties(codes: &[(&str, disclosure::Reason)]) -> disclosure::Suppression {
+    let mut s = disclosure::Suppression::default();
+    for (code, why) in codes {
+        for v in disclosure::rules::VARS {
+            s.hide(code, "_T", v, *why);
         }
-        let mut cols = b.columns().to_vec();
-        cols[n_idx] = Arc::new(Int64Array::from(n_new));
-        cols[t_idx] = Arc::new(Decimal128Array::from(t_new).with_precision_and_scale(prec, scale).unwrap());
-        out.push(RecordBatch::try_new(s.clone(), cols).unwrap());
     }
-    out
+    s
 }
 
 fn county_ranking_rows(batches: &[RecordBatch]) -> Vec<(String, String, Option<f64>, bool)> {
@@ -359,12 +331,8 @@ fn suppressed_cells_print_as_ellipsis_in_both_outputs_and_totals_still_add_up() 
 
     // Two counties: one with 2 enterprises, one where two enterprises make 90% of value added.
     let (few, dominated) = (&original[0], &original[original.len() / 2]);
-    let cells = doctor_cells(&published["jn101_cells"], &[(&few.0, Some(2), None), (&dominated.0, None, Some(0.9))]);
-    let cfg = disclosure::Config::load(&project().join("config/disclosure.toml")).unwrap();
-    let s = disclosure::decide(&cells, &cfg).unwrap();
-    assert_eq!(s.cells.get(&(few.0.clone(), "_T".into())), Some(&disclosure::Reason::TooFew));
-    assert_eq!(s.cells.get(&(dominated.0.clone(), "_T".into())), Some(&disclosure::Reason::Dominated));
-    assert!(!s.contains(CITY, "_T"));
+    let s = hide_counties(&[(&few.0, disclosure::Reason::TooFew), (&dominated.0, disclosure::Reason::Dominated)]);
+    assert!(!s.contains(CITY, "_T", disclosure::Var::ValueAdded));
 
     let mut m = BTreeMap::new();
     for (name, batches) in &published {
@@ -449,26 +417,17 @@ fn characters_no_font_has_are_named_in_a_warning() {
     assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
 }
 
-/// The example of secondary suppression: exactly one county hidden beside the published
-/// city total takes the next-smallest county (by value added) with it, in both outputs.
+/// A hidden county and its complement (which complement is chosen is tested in
+/// src/disclosure): both print as "…" in both outputs and leave the county chart.
 #[test]
-fn one_hidden_county_takes_the_next_smallest_with_it() {
+fn one_hidden_county_and_its_complement_print_as_ellipsis_and_leave_the_chart() {
     let run = sample();
     let published = models(&run.out);
     let original = county_ranking_rows(&published["county_ranking"]);
     let few = &original[0];
     let next_smallest =
         original.iter().filter(|r| r.0 != few.0).min_by(|a, b| a.2.unwrap().total_cmp(&b.2.unwrap())).unwrap();
-    let cells = doctor_cells(&published["jn101_cells"], &[(&few.0, Some(2), None)]);
-    let s = disclosure::decide(&cells, &disclosure::Config::default()).unwrap();
-    assert_eq!(s.cells.get(&(next_smallest.0.clone(), "_T".into())), Some(&disclosure::Reason::Secondary));
-    let hidden_counties: Vec<&String> = s.cells.keys().filter(|k| k.1 == "_T").map(|k| &k.0).collect();
-    assert_eq!(hidden_counties, {
-        let mut v = vec![&few.0, &next_smallest.0];
-        v.sort();
-        v
-    });
-
+    let s = hide_counties(&[(&few.0, disclosure::Reason::TooFew), (&next_smallest.0, disclosure::Reason::Secondary)]);
     let mut m = BTreeMap::new();
     for (name, batches) in &published {
         m.insert(name.clone(), disclosure::apply(name, batches, &s).unwrap());

@@ -189,60 +189,72 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
             if c.n == 0 {
                 continue;
             }
-            let (_, _, status) = iv
-                .get(&(region.to_string(), bd.clone(), "enterprises".to_string()))
-                .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} enterprises for {period}"));
-            if status == "C" {
-                // Suppressed by disclosure control: no value is published, and never for the city.
-                assert!(region != CITY || !matches!(bd.as_str(), "_T" | "chain:_ALL"), "{region} {bd} suppressed");
-                for ((r, b, i), (v, _, _)) in iv.range((region.to_string(), bd.clone(), String::new())..) {
-                    if r != region || b != bd {
-                        break;
-                    }
-                    assert!(v.is_none(), "{period} {region} {bd} {i} is suppressed but has a value");
-                }
-                continue;
-            }
+            let status = |ind: &str| {
+                iv.get(&(region.to_string(), bd.clone(), ind.to_string()))
+                    .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} {ind} for {period}"))
+                    .2
+                    .clone()
+            };
+            // Enterprise counts are never hidden.
+            assert_ne!(status("enterprises"), "C", "{period} {region} {bd} enterprises");
             cells_checked += 1;
-            let get = |ind: &str| -> Option<f64> {
+            let raw = |ind: &str| -> Option<f64> {
                 iv.get(&(region.to_string(), bd.clone(), ind.to_string()))
                     .unwrap_or_else(|| panic!("indicator_values lacks {region} {bd} {ind} for {period}"))
                     .0
             };
             let what = |ind: &str| format!("{period} {region} {bd} {ind}");
-            close(get("enterprises"), Some(c.n as f64), &what("enterprises"));
-            // Disclosure control (config/disclosure.toml): fewer than 3 enterprises, or the two
-            // largest above 85% of value added, hides the cell's amounts and rates (status C,
-            // NULL); secondary suppression may hide others too, never the city total.
-            let mut vas: Vec<Decimal> = accepted(data, period, region).filter(|r| pred(r)).map(|r| r.va_ytd).collect();
-            vas.sort_by(|a, b| b.cmp(a));
-            let top2: Decimal = vas.iter().take(2).sum();
-            let primary = c.n < 3 || (c.va > Decimal::ZERO && f(top2) / f(c.va) * 100.0 > 85.0);
-            let status = |ind: &str| iv[&(region.to_string(), bd.clone(), ind.to_string())].2.clone();
-            if primary {
-                assert_eq!(status("va_ytd"), "C", "{}", what("va_ytd"));
-            }
-            if status("va_ytd") == "C" {
-                assert!(!(region == CITY && bd == "_T"), "the city total is never suppressed");
-                for ind in gongbao::disclosure::HIDDEN_INDICATORS {
-                    assert_eq!((status(ind).as_str(), get(ind)), ("C", None), "{}", what(ind));
+            close(raw("enterprises"), Some(c.n as f64), &what("enterprises"));
+            // Disclosure control (config/disclosure.toml), per variable: fewer than 3 enterprises,
+            // or the two largest (by absolute value) above 85% of the cell, hides that variable's
+            // figures (status C, NULL); secondary suppression may hide others, never the city total.
+            let rows_of_cell: Vec<&Jn101Row> = accepted(data, period, region).filter(|r| pred(r)).collect();
+            let dominated = |x: Vec<Decimal>| {
+                let mut x: Vec<f64> = x.into_iter().map(|d| f(d).abs()).collect();
+                x.sort_by(|a, b| b.total_cmp(a));
+                let total: f64 = x.iter().sum();
+                x.len() < 3 || (total > 0.0 && x.iter().take(2).sum::<f64>() / total * 100.0 > 85.0)
+            };
+            let variables: [(&[&str], Vec<Decimal>); 6] = [
+                (&["output_ytd", "output_growth"], rows_of_cell.iter().map(|r| r.output_ytd).collect()),
+                (&["va_ytd", "va_growth", "va_share"], rows_of_cell.iter().map(|r| r.va_ytd).collect()),
+                (&["revenue_ytd", "revenue_growth"], rows_of_cell.iter().map(|r| r.revenue_ytd).collect()),
+                (&["profit_ytd", "profit_growth"], rows_of_cell.iter().map(|r| r.profit_ytd).collect()),
+                (&["export_ytd", "export_growth"], rows_of_cell.iter().map(|r| r.export_ytd).collect()),
+                (&["employees"], rows_of_cell.iter().map(|r| Decimal::from(r.employees)).collect()),
+            ];
+            let city_total = region == CITY && bd == "_T";
+            for (inds, x) in variables {
+                if dominated(x) && !city_total {
+                    assert_eq!(status(inds[0]), "C", "{} is sensitive but published", what(inds[0]));
                 }
-                continue;
+                if status(inds[0]) == "C" {
+                    assert!(!city_total, "the city total is never suppressed");
+                    for ind in inds {
+                        assert_eq!((status(ind).as_str(), raw(ind)), ("C", None), "{}", what(ind));
+                    }
+                }
             }
-            close(get("output_ytd"), Some(f(c.output)), &what("output_ytd"));
-            close(get("output_growth"), growth(c.output, c.output_prev), &what("output_growth"));
-            close(get("va_ytd"), Some(f(c.va)), &what("va_ytd"));
+            // Figures still published must be right.
+            let check = |ind: &str, want: Option<f64>| {
+                if status(ind) != "C" {
+                    close(raw(ind), want, &what(ind));
+                }
+            };
+            check("output_ytd", Some(f(c.output)));
+            check("output_growth", growth(c.output, c.output_prev));
+            check("va_ytd", Some(f(c.va)));
             let va_growth = (!c.va_prev.is_zero()).then(|| ((f(c.va) / (ppi / 100.0)) / f(c.va_prev) - 1.0) * 100.0);
-            close(get("va_growth"), va_growth, &what("va_growth"));
-            close(get("va_share"), Some(f(c.va) / f(total.va) * 100.0), &what("va_share"));
-            close(get("revenue_ytd"), Some(f(c.revenue)), &what("revenue_ytd"));
-            close(get("revenue_growth"), growth(c.revenue, c.revenue_prev), &what("revenue_growth"));
-            close(get("profit_ytd"), Some(f(c.profit)), &what("profit_ytd"));
+            check("va_growth", va_growth);
+            check("va_share", Some(f(c.va) / f(total.va) * 100.0));
+            check("revenue_ytd", Some(f(c.revenue)));
+            check("revenue_growth", growth(c.revenue, c.revenue_prev));
+            check("profit_ytd", Some(f(c.profit)));
             let pg = (!c.profit_prev.is_zero()).then(|| f(c.profit - c.profit_prev) / f(c.profit_prev).abs() * 100.0);
-            close(get("profit_growth"), pg, &what("profit_growth"));
-            close(get("export_ytd"), Some(f(c.export)), &what("export_ytd"));
-            close(get("export_growth"), growth(c.export, c.export_prev), &what("export_growth"));
-            close(get("employees"), Some(c.employees as f64), &what("employees"));
+            check("profit_growth", pg);
+            check("export_ytd", Some(f(c.export)));
+            check("export_growth", growth(c.export, c.export_prev));
+            check("employees", Some(c.employees as f64));
         }
         assert!(cells_checked >= 10, "{period} {region}: only {cells_checked} JN101 cells published");
         let n_masters = accepted(data, period, region).filter(|r| masters.contains(r.credit_code.as_str())).count();

@@ -1,41 +1,44 @@
-//! Disclosure control (统计数据保密): no published figure may reveal a single enterprise.
+//! Disclosure control (统计数据保密): no published figure may let anyone work out an enterprise's
+//! figures.
 //!
-//! Applied to the model outputs of a run *before* they are written or rendered (see
-//! [`protect_runs`], called from `run.rs` right after the models ran), so the warehouse's
-//! published tables, `indicator_values` and the bulletin all see the same suppressed cells.
+//! Applied to the model outputs of a run *before* they are written or rendered ([`protect_runs`],
+//! called right after the models ran), so the warehouse's tables, the public zone and the
+//! bulletin all show the same hidden cells. Settings: `config/disclosure.toml` ([`Config`]).
 //!
-//! **Cells.** A cell is a `(region_code, breakdown)` of `jn101_cells` (county or city × total,
-//! section, division, chain). Its statistics come from the accepted JN101 rows: `enterprises`
-//! (count) and `top2_va_ytd` (value added of its two largest enterprises), computed in
-//! `sql/jn101_cells.sql`.
+//! - [`rules`]: from the accepted enterprise rows (plain Rust, not a model's column), every cell
+//!   (region × breakdown) is assessed on each published magnitude separately (output, value added,
+//!   revenue, profit by absolute contributions, exports, employees): frequency, dominance (n, k)
+//!   and optionally the p% rule, each with its protection requirement.
+//! - [`secondary`]: complementary cells over every additive relation the publication shows
+//!   (city = Σ counties for every breakdown, chains included; total = Σ sections = Σ divisions;
+//!   section = Σ its divisions), chosen so the hidden value can move by its requirement, at the
+//!   least value lost.
+//! - [`intruder`]: the audit. Over every public table of the period, linear programming gives the
+//!   interval each hidden value could lie in; a sensitive cell whose interval is narrower than
+//!   its requirement gets further complements, and if that does not help it is reported in
+//!   [`Protection::disclosed`], which keeps the period out of `public/`.
 //!
-//! **Primary suppression.** A cell is suppressed when it has fewer than `min_enterprises`
-//! enterprises, or when its two largest enterprises make up more than `dominance_share` percent
-//! of its value added. Both thresholds live in `config/disclosure.toml`, which is read at run
-//! time and never copied to the output.
-//!
-//! **Secondary suppression.** Within each additive table — the counties of a breakdown against
-//! the city figure, the sections of a region against its total, the divisions of a region
-//! against its total and against their section — a published total with exactly one suppressed
-//! member would give that member away by subtraction. The smallest (by value added) other member
-//! is then suppressed too; when there is no other member the total itself is (unless it is the
-//! city total); a suppressed total whose members are all published gets its smallest member
-//! suppressed. This repeats until no table changes. The city total (`370800`, `_T`) is never
-//! suppressed. Chains overlap (an enterprise can be in several) and are not additive, so they
-//! only get primary suppression.
-//!
-//! **What is hidden.** Of a suppressed cell: every amount, growth rate and share (value NULL and
-//! status `C` in `indicator_values`; NULL and `suppressed = true` in `county_ranking`,
-//! `chain_summary`, `division_ranking`). Rankings rank the published rows only: suppressed
-//! counties and divisions move to the end without a rank, so their place cannot reveal their
-//! size. Enterprise counts stay published. The bulletin prints `…` for them.
+//! **What is hidden.** A cell hidden on a variable hides every figure derived from it: its
+//! amount, growth rate and share (`va_share` also when the region's total value added is hidden,
+//! as the share and the cell would give the total away). In `indicator_values` the value becomes
+//! NULL with status `C`; in `county_ranking`, `chain_summary` and `division_ranking` the columns
+//! become NULL and `suppressed` is set when the table's ranking variable (value added; in
+//! `chain_summary` value added or revenue) is hidden. Enterprise counts stay published. Rankings
+//! are computed after suppression: hidden counties follow unranked, a ranking model's cut
+//! (`-- top: N` in its header) keeps the first N published rows. The city total (`370800`,
+//! `_T`) is published whatever the rules say when `publish_city_total` is set.
+
+pub mod intruder;
+pub mod lp;
+pub mod rules;
+pub mod secondary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, BooleanArray, Int64Array, StringArray};
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
@@ -43,22 +46,52 @@ use serde::Deserialize;
 use crate::bulletin::values::{number_cell, text_cell};
 use crate::models::exec::ModelRun;
 use crate::reference::CITY_CODE;
+pub use intruder::Interval;
+pub use rules::{Cell, Enterprise, Reason, Var};
 
-/// The thresholds (`config/disclosure.toml`).
+/// The settings (`config/disclosure.toml`; each is documented there).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// A cell with fewer enterprises than this is suppressed (3).
+    /// Frequency rule: a cell with fewer enterprises than this is sensitive (3).
     pub min_enterprises: u64,
-    /// A cell whose two largest enterprises make up more than this percentage of its value
-    /// added is suppressed (85).
+    /// Protection requirement of a frequency-sensitive cell, in percent of its value (10).
+    #[serde(default = "default_frequency_margin")]
+    pub frequency_margin: f64,
+    /// Dominance rule (n, k): n, the number of largest enterprises (2) …
+    #[serde(default = "default_dominance_n")]
+    pub dominance_n: u64,
+    /// … and k, the percentage of the cell they may hold at most (85).
     pub dominance_share: f64,
+    /// The p% rule: 0 turns it off (the shipped setting).
+    #[serde(default)]
+    pub p_percent: f64,
+    /// Publish the city total (370800, _T) whatever the rules say (true).
+    #[serde(default = "default_true")]
+    pub publish_city_total: bool,
+}
+
+fn default_frequency_margin() -> f64 {
+    10.0
+}
+fn default_dominance_n() -> u64 {
+    2
+}
+fn default_true() -> bool {
+    true
 }
 
 impl Default for Config {
-    /// The thresholds of the shipped `config/disclosure.toml`.
+    /// The settings of the shipped `config/disclosure.toml`.
     fn default() -> Self {
-        Config { min_enterprises: 3, dominance_share: 85.0 }
+        Config {
+            min_enterprises: 3,
+            frequency_margin: default_frequency_margin(),
+            dominance_n: default_dominance_n(),
+            dominance_share: 85.0,
+            p_percent: 0.0,
+            publish_city_total: true,
+        }
     }
 }
 
@@ -73,42 +106,354 @@ impl Config {
             .with_context(|| format!("the disclosure control settings {} cannot be read", path.display()))?;
         let cfg: Config =
             toml::from_str(&text).with_context(|| format!("{}: not valid disclosure settings", path.display()))?;
-        if !(0.0..=100.0).contains(&cfg.dominance_share) {
-            bail!("{}: dominance_share must be a percentage between 0 and 100", path.display());
+        if !(cfg.dominance_share > 0.0 && cfg.dominance_share <= 100.0) {
+            bail!("{}: dominance_share must be a percentage above 0 and at most 100", path.display());
+        }
+        if cfg.dominance_n == 0 {
+            bail!("{}: dominance_n must be at least 1", path.display());
+        }
+        for (name, v) in [("p_percent", cfg.p_percent), ("frequency_margin", cfg.frequency_margin)] {
+            if !(0.0..=100.0).contains(&v) {
+                bail!("{}: {name} must be a percentage between 0 and 100", path.display());
+            }
         }
         Ok(cfg)
     }
 }
 
-/// Why a cell is suppressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
-    /// Fewer than `min_enterprises` enterprises.
-    TooFew,
-    /// The two largest enterprises dominate.
-    Dominated,
-    /// To protect another suppressed cell of the same table.
-    Secondary,
-}
-
-pub type Cell = (String, String);
-
-#[derive(Debug, Clone, Copy)]
-struct Stat {
-    enterprises: u64,
-    va: f64,
-    top2: f64,
-}
-
-/// The suppressed cells of a period.
+/// The hidden cells of a period, per variable.
 #[derive(Debug, Clone, Default)]
 pub struct Suppression {
-    pub cells: BTreeMap<Cell, Reason>,
+    pub cells: BTreeMap<(Cell, Var), Reason>,
 }
 
 impl Suppression {
-    pub fn contains(&self, region: &str, breakdown: &str) -> bool {
-        self.cells.contains_key(&(region.to_string(), breakdown.to_string()))
+    pub fn contains(&self, region: &str, breakdown: &str, var: Var) -> bool {
+        self.cells.contains_key(&((region.to_string(), breakdown.to_string()), var))
+    }
+
+    /// Hides a cell on one variable.
+    pub fn hide(&mut self, region: &str, breakdown: &str, var: Var, why: Reason) {
+        self.cells.insert(((region.to_string(), breakdown.to_string()), var), why);
+    }
+
+    /// Whether `indicator` of a cell is hidden: its variable is hidden in the cell, or (a share)
+    /// in the region's total.
+    /// `va_share_city` (a county's share of the city) is hidden with the city's total.
+    pub fn hides(&self, region: &str, breakdown: &str, indicator: &str) -> bool {
+        if indicator == "va_share_city" {
+            return self.contains(region, breakdown, Var::ValueAdded)
+                || self.contains(CITY_CODE, "_T", Var::ValueAdded);
+        }
+        let Some(var) = Var::of_indicator(indicator) else { return false };
+        self.contains(region, breakdown, var) || (indicator == "va_share" && self.contains(region, "_T", var))
+    }
+}
+
+/// The outcome of disclosure control for one period.
+#[derive(Debug, Clone, Default)]
+pub struct Protection {
+    pub suppression: Suppression,
+    /// Every sensitive hidden cell's interval as the intruder audit computed it.
+    pub intervals: Vec<Interval>,
+    /// Sensitive cells whose interval is narrower than their requirement: the period must not
+    /// enter `public/`.
+    pub disclosed: Vec<Interval>,
+}
+
+impl Protection {
+    /// Names the disclosed cells (for the error that keeps the period out of `public/`).
+    pub fn describe_disclosed(&self) -> String {
+        self.disclosed
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {} {}: value {:.2} could be narrowed to [{:.2}, {:.2}], protection requirement {:.2}",
+                    i.cell.0,
+                    i.cell.1,
+                    i.var.code(),
+                    i.value,
+                    i.lower,
+                    i.upper,
+                    i.requirement.unwrap_or(0.0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The cells exempt from suppression by policy.
+fn exempt(cfg: &Config) -> BTreeSet<Cell> {
+    let mut s = BTreeSet::new();
+    if cfg.publish_city_total {
+        s.insert((CITY_CODE.to_string(), "_T".to_string()));
+    }
+    s
+}
+
+/// One variable's problem: true values, the relations the data satisfies, the primary cells.
+struct VarProblem {
+    values: BTreeMap<Cell, f64>,
+    groups: Vec<secondary::Group>,
+    requirements: BTreeMap<Cell, f64>,
+    reasons: BTreeMap<Cell, Reason>,
+    hidden: BTreeSet<Cell>,
+    /// Never hidden: by policy, or unchanged since the previous public version showed it.
+    fixed: BTreeSet<Cell>,
+    /// Figures the previous public version showed that have not changed: readers know them.
+    known_before: BTreeMap<Cell, f64>,
+}
+
+/// The period's current public version, when it is being republished: its enterprise rows
+/// (the internal basis written with it) and the figures its public tables show.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub rows: Vec<Enterprise>,
+    pub published: BTreeMap<Var, BTreeMap<Cell, f64>>,
+}
+
+/// Internal: the enterprise rows each public version of a period was built from.
+pub const BASIS_TABLE: &str = "disclosure_basis";
+
+/// Reads the public version of `period` in the publication being built (which starts as the
+/// current one), if there is one.
+pub fn previous_public(gen_dir: &Path, period: &str, defs: &[crate::models::Model]) -> Result<Option<Previous>> {
+    let part = format!("period={period}");
+    let basis = crate::store::read_dir_batches(&gen_dir.join("warehouse").join(BASIS_TABLE).join(&part))?;
+    if basis.is_empty() {
+        return Ok(None);
+    }
+    let rows = rules::from_batches(&basis)?;
+    let mut tables: Vec<(String, Vec<RecordBatch>)> = Vec::new();
+    for name in public_models(defs) {
+        let dir = gen_dir.join(crate::publish::PUBLIC).join(&name).join(&part);
+        tables.push((name, crate::store::read_dir_batches(&dir)?));
+    }
+    let refs: Vec<(&str, &[RecordBatch])> = tables.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let published = intruder::view_of(&refs).into_iter().map(|(v, view)| (v, view.known)).collect();
+    Ok(Some(Previous { rows, published }))
+}
+
+/// Primary and secondary suppression of every variable from the enterprise rows (no audit).
+pub fn decide(rows: &[Enterprise], cfg: &Config) -> Suppression {
+    let (_, problems) = plan(rows, cfg, None);
+    suppression_of(&problems)
+}
+
+fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (BTreeSet<Cell>, BTreeMap<Var, VarProblem>) {
+    let stats = rules::cell_stats(rows);
+    let universe: BTreeSet<Cell> = stats.keys().cloned().collect();
+    let policy = exempt(cfg);
+    let primary = rules::primary(&stats, cfg, &policy);
+    let structure = secondary::structure(&universe);
+    // A republished period: what moved since the public version, per enterprise.
+    let delta = previous.map(|p| rules::cell_stats(&rules::changes(&p.rows, rows)));
+    let mut problems = BTreeMap::new();
+    for var in rules::VARS {
+        let values: BTreeMap<Cell, f64> = stats.iter().map(|(c, s)| (c.clone(), s.total(var))).collect();
+        let groups = secondary::balanced(structure.clone(), &values);
+        let mut sens = primary.get(&var).cloned().unwrap_or_default();
+        let mut fixed = policy.clone();
+        let mut known_before = BTreeMap::new();
+        if let (Some(prev), Some(delta)) = (previous, &delta) {
+            let shown = prev.published.get(&var).cloned().unwrap_or_default();
+            // Enterprises whose corrections the exempt city total shows anyway (by policy): a cell
+            // moved by exactly those reveals nothing more.
+            let conceded = policy
+                .iter()
+                .filter_map(|c| delta.get(c))
+                .map(|d| revision_stat(d, var).enterprises)
+                .max()
+                .unwrap_or(0);
+            for (cell, old_value) in &shown {
+                let moved = delta.get(cell).map(|d| revision_stat(d, var)).filter(|d| d.enterprises > 0);
+                match moved {
+                    // Unchanged since it was published: readers know it, so it protects nothing.
+                    None => {
+                        fixed.insert(cell.clone());
+                        known_before.insert(cell.clone(), *old_value);
+                    }
+                    // Moved by a few enterprises' corrections: publishing it again would show them.
+                    Some(d) if !policy.contains(cell) && d.enterprises != conceded => {
+                        if let Some(r) = rules::assess(&d, var, cfg) {
+                            let e = sens
+                                .entry(cell.clone())
+                                .or_insert(rules::Sensitivity { reason: Reason::Revision, requirement: 0.0 });
+                            if r.requirement >= e.requirement {
+                                *e = rules::Sensitivity { reason: Reason::Revision, requirement: r.requirement };
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let requirements: BTreeMap<Cell, f64> = sens.iter().map(|(c, s)| (c.clone(), s.requirement)).collect();
+        let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
+        let mut hidden: BTreeSet<Cell> = requirements.keys().cloned().collect();
+        let p =
+            secondary::Problem { values: &values, groups: &groups, fixed: &fixed, non_negative: var.non_negative() };
+        p.protect(&mut hidden, &requirements);
+        problems.insert(var, VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before });
+    }
+    (universe, problems)
+}
+
+/// A cell's changes on one variable as a cell of their own: only the enterprises whose value of
+/// `var` moved count.
+fn revision_stat(delta: &rules::CellStat, var: Var) -> rules::CellStat {
+    let i = rules::VARS.iter().position(|v| *v == var).expect("listed");
+    let moved: Vec<f64> = delta.contributions[i].iter().copied().filter(|x| *x > 0.0).collect();
+    let mut s = rules::CellStat { enterprises: moved.len() as u64, ..Default::default() };
+    s.totals[i] = delta.totals[i];
+    s.contributions[i] = moved;
+    s
+}
+
+fn suppression_of(problems: &BTreeMap<Var, VarProblem>) -> Suppression {
+    let mut s = Suppression::default();
+    for (var, p) in problems {
+        for c in &p.hidden {
+            let why = p.reasons.get(c).copied().unwrap_or(Reason::Secondary);
+            s.cells.insert((c.clone(), *var), why);
+        }
+    }
+    s
+}
+
+/// Rounds of "audit, then hide more" before a disclosed cell is reported.
+const MAX_AUDIT_ROUNDS: usize = 20;
+
+/// Decides from the enterprise rows, applies the result to every model of `runs`, and audits the
+/// public tables (models of `defs` declared public) as an intruder would.
+pub fn protect_runs(
+    runs: &mut [ModelRun],
+    rows: &[Enterprise],
+    cfg: &Config,
+    defs: &[crate::models::Model],
+    previous: Option<&Previous>,
+) -> Result<Protection> {
+    let public = public_models(defs);
+    let cuts: BTreeMap<String, usize> = defs.iter().filter_map(|m| m.header.top.map(|n| (m.name.clone(), n))).collect();
+    let (universe, mut problems) = plan(rows, cfg, previous);
+    let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
+    let mut protection = Protection::default();
+    for round in 0.. {
+        let s = suppression_of(&problems);
+        for (r, batches) in runs.iter_mut().zip(&originals) {
+            if r.error.is_some() || r.schema.is_none() {
+                continue;
+            }
+            let out = apply_cut(&r.name, batches, &s, cuts.get(&r.name).copied())?;
+            if let Some(first) = out.first() {
+                r.schema = Some(first.schema());
+            }
+            r.batches = out;
+        }
+        let tables: Vec<(&str, &[RecordBatch])> = runs
+            .iter()
+            .filter(|r| public.contains(&r.name) && r.error.is_none())
+            .map(|r| (r.name.as_str(), r.batches.as_slice()))
+            .collect();
+        let views = intruder::view_of(&tables);
+        let mut intervals = Vec::new();
+        for (var, p) in &problems {
+            let mut view = views.get(var).cloned().unwrap_or_default();
+            for (c, v) in &p.known_before {
+                view.known.entry(c.clone()).or_insert(*v);
+            }
+            intervals.extend(intruder::audit(*var, &universe, &p.values, &view, &p.groups, &p.requirements)?);
+        }
+        let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
+        let mut widened = false;
+        if round < MAX_AUDIT_ROUNDS {
+            for d in &disclosed {
+                let p = problems.get_mut(&d.var).expect("every variable");
+                let problem = secondary::Problem {
+                    values: &p.values,
+                    groups: &p.groups,
+                    fixed: &p.fixed,
+                    non_negative: d.var.non_negative(),
+                };
+                widened |= secondary::widen(&problem, &mut p.hidden, &d.cell);
+            }
+        }
+        protection = Protection { suppression: s, intervals, disclosed };
+        if !widened {
+            break;
+        }
+    }
+    let count = |why: Reason| protection.suppression.cells.values().filter(|r| **r == why).count();
+    tracing::info!(
+        too_few = count(Reason::TooFew),
+        dominated = count(Reason::Dominated),
+        p_percent = count(Reason::PPercent),
+        secondary = count(Reason::Secondary),
+        disclosed = protection.disclosed.len(),
+        "disclosure control: cell × variable figures hidden"
+    );
+    Ok(protection)
+}
+
+/// The internal report of a period (`warehouse/disclosure_report/`): every hidden cell ×
+/// variable with why, its true value, its requirement and the intruder's interval.
+pub fn report_batch(period: &str, p: &Protection) -> Result<RecordBatch> {
+    let mut rows: Vec<&Interval> = p.intervals.iter().collect();
+    rows.sort_by(|a, b| (&a.cell, a.var).cmp(&(&b.cell, b.var)));
+    let reason = |i: &Interval| p.suppression.cells.get(&(i.cell.clone(), i.var)).map_or("published", |r| r.code());
+    let finite = |x: f64| x.is_finite().then_some(x);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("period", DataType::Utf8, false),
+        Field::new("region_code", DataType::Utf8, false),
+        Field::new("breakdown", DataType::Utf8, false),
+        Field::new("variable", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("requirement", DataType::Float64, true),
+        Field::new("lower", DataType::Float64, true),
+        Field::new("upper", DataType::Float64, true),
+        Field::new("sufficient", DataType::Boolean, false),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![period; rows.len()])),
+        Arc::new(StringArray::from(rows.iter().map(|i| i.cell.0.as_str()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|i| i.cell.1.as_str()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|i| i.var.code()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|i| reason(i)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(rows.iter().map(|i| i.value).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(rows.iter().map(|i| i.requirement).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(rows.iter().map(|i| finite(i.lower)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(rows.iter().map(|i| finite(i.upper)).collect::<Vec<_>>())),
+        Arc::new(BooleanArray::from(rows.iter().map(|i| i.sufficient()).collect::<Vec<_>>())),
+    ];
+    Ok(RecordBatch::try_new(schema, cols)?)
+}
+
+/// A column as text, cast once (NULL stays None).
+fn strings(c: &ArrayRef) -> Vec<Option<String>> {
+    use arrow::array::{Array, AsArray};
+    match arrow::compute::cast(c, &DataType::Utf8) {
+        Ok(a) => {
+            let s = a.as_string::<i32>();
+            (0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect()
+        }
+        Err(_) => (0..c.len()).map(|i| text_cell(c, i)).collect(),
+    }
+}
+
+/// A numeric column as f64, cast once (NULL stays None).
+fn numbers(c: &ArrayRef) -> Vec<Option<f64>> {
+    use arrow::array::{Array, AsArray};
+    if matches!(c.data_type(), DataType::Decimal128(_, _)) {
+        return (0..c.len()).map(|i| number_cell(c, i)).collect();
+    }
+    match arrow::compute::cast(c, &DataType::Float64) {
+        Ok(a) => {
+            let f = a.as_primitive::<arrow::datatypes::Float64Type>();
+            (0..f.len()).map(|i| (!f.is_null(i)).then(|| f.value(i))).collect()
+        }
+        Err(_) => (0..c.len()).map(|i| number_cell(c, i)).collect(),
     }
 }
 
@@ -117,141 +462,19 @@ fn col<'a>(b: &'a RecordBatch, model: &str, name: &str) -> Result<&'a ArrayRef> 
         .with_context(|| format!("model {model} has no column `{name}` (needed by disclosure control)"))
 }
 
-/// GB/T 4754 section of a two-digit division: 06–12 B, 13–43 C, 44–46 D.
-fn section_of(division: &str) -> Option<&'static str> {
-    match division.parse::<u32>().ok()? {
-        6..=12 => Some("B"),
-        13..=43 => Some("C"),
-        44..=46 => Some("D"),
-        _ => None,
-    }
-}
-
-/// Decides which cells of `jn101_cells` are suppressed.
-pub fn decide(cells: &[RecordBatch], cfg: &Config) -> Result<Suppression> {
-    let mut stats: BTreeMap<Cell, Stat> = BTreeMap::new();
-    for b in cells {
-        let (region, breakdown) = (col(b, "jn101_cells", "region_code")?, col(b, "jn101_cells", "breakdown")?);
-        let (n, va, top2) = (
-            col(b, "jn101_cells", "enterprises")?,
-            col(b, "jn101_cells", "va_ytd")?,
-            col(b, "jn101_cells", "top2_va_ytd")?,
-        );
-        for row in 0..b.num_rows() {
-            let key = (text_cell(region, row).unwrap_or_default(), text_cell(breakdown, row).unwrap_or_default());
-            let stat = Stat {
-                enterprises: number_cell(n, row).unwrap_or(0.0) as u64,
-                va: number_cell(va, row).unwrap_or(0.0),
-                top2: number_cell(top2, row).unwrap_or(0.0),
-            };
-            stats.insert(key, stat);
-        }
-    }
-    let city_total: Cell = (CITY_CODE.to_string(), "_T".to_string());
-    let mut out = Suppression::default();
-    for (key, s) in &stats {
-        if *key == city_total {
-            continue;
-        }
-        if s.enterprises < cfg.min_enterprises {
-            out.cells.insert(key.clone(), Reason::TooFew);
-        } else if s.va > 0.0 && s.top2 / s.va * 100.0 > cfg.dominance_share {
-            out.cells.insert(key.clone(), Reason::Dominated);
-        }
-    }
-
-    // The additive tables: (total, members).
-    let mut groups: Vec<(Cell, Vec<Cell>)> = Vec::new();
-    let regions: BTreeSet<&String> = stats.keys().map(|k| &k.0).collect();
-    let breakdowns: BTreeSet<&String> = stats.keys().map(|k| &k.1).collect();
-    for b in &breakdowns {
-        if b.starts_with("chain:") {
-            continue;
-        }
-        let members: Vec<Cell> = stats.keys().filter(|k| &&k.1 == b && k.0 != CITY_CODE).cloned().collect();
-        groups.push(((CITY_CODE.to_string(), b.to_string()), members));
-    }
-    for r in &regions {
-        let of = |prefix: &str| -> Vec<Cell> {
-            stats.keys().filter(|k| &&k.0 == r && k.1.starts_with(prefix)).cloned().collect()
-        };
-        let total = (r.to_string(), "_T".to_string());
-        groups.push((total.clone(), of("section:")));
-        groups.push((total, of("division:")));
-        for s in ["B", "C", "D"] {
-            let members: Vec<Cell> = of("division:")
-                .into_iter()
-                .filter(|k| section_of(k.1.trim_start_matches("division:")) == Some(s))
-                .collect();
-            groups.push(((r.to_string(), format!("section:{s}")), members));
-        }
-    }
-    groups.retain(|(total, members)| stats.contains_key(total) && !members.is_empty());
-
-    let va = |k: &Cell| stats.get(k).map_or(0.0, |s| s.va);
-    loop {
-        let mut changed = false;
-        for (total, members) in &groups {
-            let hidden = members.iter().filter(|m| out.cells.contains_key(*m)).count();
-            let total_hidden = out.cells.contains_key(total);
-            let smallest_open = members
-                .iter()
-                .filter(|m| !out.cells.contains_key(*m))
-                .min_by(|a, b| va(a).total_cmp(&va(b)).then_with(|| a.cmp(b)))
-                .cloned();
-            let add = if !total_hidden && hidden == 1 {
-                // Exactly one hidden member beside a published total: hide another, or the total.
-                smallest_open.or_else(|| (*total != city_total).then(|| total.clone()))
-            } else if total_hidden && hidden == 0 {
-                smallest_open
-            } else {
-                None
-            };
-            if let Some(cell) = add
-                && !out.cells.contains_key(&cell)
-                && cell != city_total
-            {
-                out.cells.insert(cell, Reason::Secondary);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// Indicator codes of `indicator_values` that a suppressed cell hides (counts stay).
-pub const HIDDEN_INDICATORS: [&str; 12] = [
-    "output_ytd",
-    "output_growth",
-    "va_ytd",
-    "va_growth",
-    "va_share",
-    "revenue_ytd",
-    "revenue_growth",
-    "profit_ytd",
-    "profit_growth",
-    "export_ytd",
-    "export_growth",
-    "employees",
-];
-
-/// Sets the rows of `batch` for which `hide(row)` is true to NULL in `columns`, and its
-/// `suppressed` column (added when absent) to true for them.
-fn hide_rows(batch: &RecordBatch, hide: &[bool], columns: &[&str]) -> Result<RecordBatch> {
-    let mask = BooleanArray::from(hide.to_vec());
+/// `batch` with each listed column set to NULL where its mask is true, and its `suppressed`
+/// column (added when absent) set to `flag`.
+fn hide_columns(batch: &RecordBatch, masks: &[(&str, Vec<bool>)], flag: &[bool]) -> Result<RecordBatch> {
     let schema = batch.schema();
     let mut fields: Vec<Arc<Field>> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut has_flag = false;
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
-        let array = if columns.contains(&field.name().as_str()) {
-            arrow::compute::nullif(array, &mask)?
+        let array = if let Some((_, mask)) = masks.iter().find(|(n, _)| *n == field.name().as_str()) {
+            arrow::compute::nullif(array, &BooleanArray::from(mask.clone()))?
         } else if field.name() == "suppressed" {
             has_flag = true;
-            Arc::new(BooleanArray::from(hide.to_vec())) as ArrayRef
+            Arc::new(BooleanArray::from(flag.to_vec())) as ArrayRef
         } else {
             Arc::clone(array)
         };
@@ -260,11 +483,12 @@ fn hide_rows(batch: &RecordBatch, hide: &[bool], columns: &[&str]) -> Result<Rec
     }
     if !has_flag {
         fields.push(Arc::new(Field::new("suppressed", DataType::Boolean, true)));
-        arrays.push(Arc::new(BooleanArray::from(hide.to_vec())));
+        arrays.push(Arc::new(BooleanArray::from(flag.to_vec())));
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), arrays)?)
 }
 
+/// The cell of each row: `region` fixed (or the `region_code` column), breakdown from `key_col`.
 fn keys(
     b: &RecordBatch,
     model: &str,
@@ -289,23 +513,49 @@ fn keys(
         .collect())
 }
 
+/// Masks of a wide table: for each (column, indicator) present, where the cell hides it.
+fn masks<'a>(
+    b: &RecordBatch,
+    cells: &[Cell],
+    s: &Suppression,
+    columns: &[(&'a str, &str)],
+) -> Vec<(&'a str, Vec<bool>)> {
+    columns
+        .iter()
+        .filter(|(c, _)| b.column_by_name(c).is_some())
+        .map(|(c, ind)| (*c, cells.iter().map(|k| s.hides(&k.0, &k.1, ind)).collect()))
+        .collect()
+}
+
 /// Applies `s` to one model's output (by model name); other models are returned unchanged.
 pub fn apply(model: &str, batches: &[RecordBatch], s: &Suppression) -> Result<Vec<RecordBatch>> {
+    apply_cut(model, batches, s, None)
+}
+
+/// [`apply`], then keeps the first `cut` rows of a ranking (the cut comes after suppression, so
+/// a hidden row never takes a place in it).
+pub fn apply_cut(
+    model: &str,
+    batches: &[RecordBatch],
+    s: &Suppression,
+    cut: Option<usize>,
+) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for b in batches {
         let b = match model {
             "indicator_values" => {
-                let cells = keys(b, model, None, |x| x.to_string(), "breakdown")?;
-                let ind = col(b, model, "indicator")?;
+                let (region, breakdown) =
+                    (strings(col(b, model, "region_code")?), strings(col(b, model, "breakdown")?));
+                let ind = strings(col(b, model, "indicator")?);
                 let hide: Vec<bool> = (0..b.num_rows())
-                    .map(|row| {
-                        s.cells.contains_key(&cells[row])
-                            && text_cell(ind, row).is_some_and(|i| HIDDEN_INDICATORS.contains(&i.as_str()))
+                    .map(|row| match (&region[row], &breakdown[row], &ind[row]) {
+                        (Some(r), Some(bd), Some(i)) => s.hides(r, bd, i),
+                        _ => false,
                     })
                     .collect();
-                let status = col(b, model, "status")?;
+                let status = strings(col(b, model, "status")?);
                 let new_status: StringArray = (0..b.num_rows())
-                    .map(|row| if hide[row] { Some("C".to_string()) } else { text_cell(status, row) })
+                    .map(|row| if hide[row] { Some("C".to_string()) } else { status[row].clone() })
                     .collect();
                 let idx = b.schema().index_of("status")?;
                 let mut cols = b.columns().to_vec();
@@ -320,34 +570,106 @@ pub fn apply(model: &str, batches: &[RecordBatch], s: &Suppression) -> Result<Ve
             }
             "county_ranking" => {
                 let cells = keys(b, model, None, |_| "_T".to_string(), "region_code")?;
-                let hide: Vec<bool> = cells.iter().map(|c| s.cells.contains_key(c)).collect();
-                let cols = [
-                    "va_ytd",
-                    "va_growth",
-                    "va_share_city",
-                    "output_ytd",
-                    "output_growth",
-                    "revenue_ytd",
-                    "revenue_growth",
-                    "profit_ytd",
-                    "profit_growth",
-                    "rank_no",
-                ];
-                rerank(&hide_rows(b, &hide, &cols)?)?
+                let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
+                let mut m = masks(
+                    b,
+                    &cells,
+                    s,
+                    &[
+                        ("va_ytd", "va_ytd"),
+                        ("va_growth", "va_growth"),
+                        ("va_share_city", "va_share_city"),
+                        ("output_ytd", "output_ytd"),
+                        ("output_growth", "output_growth"),
+                        ("revenue_ytd", "revenue_ytd"),
+                        ("revenue_growth", "revenue_growth"),
+                        ("profit_ytd", "profit_ytd"),
+                        ("profit_growth", "profit_growth"),
+                        ("export_ytd", "export_ytd"),
+                        ("export_growth", "export_growth"),
+                        ("employees", "employees"),
+                    ],
+                );
+                m.push(("rank_no", flag.clone()));
+                rerank(&hide_columns(b, &m, &flag)?)?
             }
             "chain_summary" => {
                 let cells = keys(b, model, Some(CITY_CODE), |x| format!("chain:{x}"), "chain_id")?;
-                let hide: Vec<bool> = cells.iter().map(|c| s.cells.contains_key(c)).collect();
-                hide_rows(b, &hide, &["va_ytd", "va_growth", "va_share", "revenue_ytd", "revenue_growth"])?
+                let flag: Vec<bool> = cells
+                    .iter()
+                    .map(|c| s.contains(&c.0, &c.1, Var::ValueAdded) || s.contains(&c.0, &c.1, Var::Revenue))
+                    .collect();
+                let m = masks(
+                    b,
+                    &cells,
+                    s,
+                    &[
+                        ("va_ytd", "va_ytd"),
+                        ("va_growth", "va_growth"),
+                        ("va_share", "va_share"),
+                        ("revenue_ytd", "revenue_ytd"),
+                        ("revenue_growth", "revenue_growth"),
+                        ("output_ytd", "output_ytd"),
+                        ("profit_ytd", "profit_ytd"),
+                        ("export_ytd", "export_ytd"),
+                        ("employees", "employees"),
+                    ],
+                );
+                hide_columns(b, &m, &flag)?
             }
             "division_ranking" => {
                 let cells = keys(b, model, Some(CITY_CODE), |x| format!("division:{x}"), "division")?;
-                let hide: Vec<bool> = cells.iter().map(|c| s.cells.contains_key(c)).collect();
-                rank_published_first(&hide_rows(b, &hide, &["va_ytd", "va_growth", "va_share"])?, "division")?
+                let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
+                let m = masks(
+                    b,
+                    &cells,
+                    s,
+                    &[
+                        ("va_ytd", "va_ytd"),
+                        ("va_growth", "va_growth"),
+                        ("va_share", "va_share"),
+                        ("output_ytd", "output_ytd"),
+                        ("revenue_ytd", "revenue_ytd"),
+                        ("profit_ytd", "profit_ytd"),
+                        ("export_ytd", "export_ytd"),
+                        ("employees", "employees"),
+                    ],
+                );
+                rank_published_first(&hide_columns(b, &m, &flag)?, "division")?
             }
             _ => b.clone(),
         };
         out.push(b);
+    }
+    if let Some(n) = cut {
+        out = cut_ranking(out, n)?;
+    }
+    Ok(out)
+}
+
+/// The first `n` published rows of a ranking (hidden rows leave it altogether).
+fn cut_ranking(batches: Vec<RecordBatch>, n: usize) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    let mut kept = 0;
+    for b in batches {
+        let keep: Vec<bool> = match b.column_by_name("suppressed") {
+            Some(flag) => (0..b.num_rows())
+                .map(|r| {
+                    let shown = text_cell(flag, r).as_deref() != Some("true");
+                    let k = shown && kept < n;
+                    kept += usize::from(k);
+                    k
+                })
+                .collect(),
+            None => (0..b.num_rows())
+                .map(|_| {
+                    let k = kept < n;
+                    kept += usize::from(k);
+                    k
+                })
+                .collect(),
+        };
+        out.push(arrow::compute::filter_record_batch(&b, &BooleanArray::from(keep))?);
     }
     Ok(out)
 }
@@ -399,32 +721,70 @@ fn with_column(b: &RecordBatch, name: &str, values: Int64Array) -> Result<Record
     Ok(RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, b.schema().metadata().clone())), cols)?)
 }
 
-/// Decides from the run's `jn101_cells` and applies the result to every model of `runs` whose
-/// output is to be published. Returns the suppressed cells (for the log and the tests).
-pub fn protect_runs(runs: &mut [ModelRun], cfg: &Config) -> Result<Suppression> {
-    let Some(cells) = runs.iter().find(|r| r.name == "jn101_cells" && r.error.is_none()) else {
-        return Ok(Suppression::default());
-    };
-    let s = decide(&cells.batches, cfg)?;
-    for r in runs.iter_mut() {
-        if r.error.is_some() || r.schema.is_none() {
-            continue;
-        }
-        let batches = apply(&r.name, &r.batches, &s)?;
-        if let Some(first) = batches.first() {
-            r.schema = Some(first.schema());
-        }
-        r.batches = batches;
-    }
-    let count = |why: Reason| s.cells.values().filter(|r| **r == why).count();
-    tracing::info!(
-        too_few = count(Reason::TooFew),
-        dominated = count(Reason::Dominated),
-        secondary = count(Reason::Secondary),
-        "disclosure control: cells suppressed"
-    );
-    Ok(s)
+/// What became of a period's public zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicOutcome {
+    /// The period's public tables and bulletin were written to `public/`.
+    Written,
+    /// The bulletin is a draft (草稿): `public/` keeps the period's previous public version.
+    Draft,
+    /// The intruder audit found a disclosed cell (named): nothing of the period entered `public/`.
+    Disclosed(String),
 }
+
+/// The public models of `defs`.
+pub fn public_models(defs: &[crate::models::Model]) -> BTreeSet<String> {
+    defs.iter().filter(|m| m.header.publish == crate::models::Publish::Public).map(|m| m.name.clone()).collect()
+}
+
+/// After a period's models and bulletin are in the publication being built (`gen_dir`): writes
+/// the internal disclosure report (`warehouse/disclosure_report/`) and, unless the bulletin is a
+/// draft or the audit found a disclosed cell, the period's public zone.
+pub fn publish_period(
+    gen_dir: &Path,
+    staging: &Path,
+    period: &str,
+    runs: &[ModelRun],
+    defs: &[crate::models::Model],
+    protection: &Protection,
+    rows: &[Enterprise],
+    draft: bool,
+) -> Result<PublicOutcome> {
+    let report = report_batch(period, protection)?;
+    let part = format!("period={period}");
+    let dir = staging.join("warehouse").join(REPORT_TABLE).join(&part);
+    crate::store::write_partition(&dir, std::slice::from_ref(&report), &report.schema(), &["period"])?;
+    crate::store::publish_dir(&dir, &gen_dir.join("warehouse").join(REPORT_TABLE).join(&part))?;
+    if !protection.disclosed.is_empty() {
+        let why = protection.describe_disclosed();
+        tracing::error!("disclosure audit of {period}: not published to public/: {why}");
+        return Ok(PublicOutcome::Disclosed(why));
+    }
+    if draft {
+        tracing::info!("{period} is a draft (草稿): public/ keeps its previous public version");
+        return Ok(PublicOutcome::Draft);
+    }
+    let public = public_models(defs);
+    let tables: Vec<(&str, &arrow::datatypes::SchemaRef, &[RecordBatch])> = runs
+        .iter()
+        .filter(|r| public.contains(&r.name) && r.error.is_none())
+        .filter_map(|r| r.schema.as_ref().map(|s| (r.name.as_str(), s, r.batches.as_slice())))
+        .collect();
+    crate::publish::write_public(gen_dir, staging, period, &tables)?;
+    // The rows this public version was built from (internal): a republication is checked against it.
+    let basis = rules::to_batch(period, rows)?;
+    let dir = staging.join("warehouse").join(BASIS_TABLE).join(&part);
+    crate::store::write_partition(&dir, std::slice::from_ref(&basis), &basis.schema(), &["period"])?;
+    crate::store::publish_dir(&dir, &gen_dir.join("warehouse").join(BASIS_TABLE).join(&part))?;
+    Ok(PublicOutcome::Written)
+}
+
+/// The internal report of the intruder audit, in `warehouse/`.
+pub const REPORT_TABLE: &str = "disclosure_report";
+
+/// Models disclosure control knows how to protect: a public model carrying JN101 figures must be
+/// one of them (checked when the models are loaded).
+pub const PROTECTED_MODELS: &[&str] = &["indicator_values", "county_ranking", "chain_summary", "division_ranking"];
 
 #[cfg(test)]
 mod tests;

@@ -3,111 +3,356 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 
+use super::rules::{CellStat, Sensitivity, VARS, assess, cell_stats};
+use super::secondary::{Group, Problem, structure};
 use super::*;
 
 const CITY: &str = "370800";
 
-/// jn101_cells rows: (region, breakdown, enterprises, va_ytd, top2_va_ytd).
-fn cells(rows: &[(&str, &str, i64, f64, f64)]) -> RecordBatch {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("region_code", DataType::Utf8, false),
-        Field::new("breakdown", DataType::Utf8, false),
-        Field::new("enterprises", DataType::Int64, false),
-        Field::new("va_ytd", DataType::Float64, true),
-        Field::new("top2_va_ytd", DataType::Float64, true),
-    ]));
-    RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.4).collect::<Vec<_>>())),
-        ],
-    )
-    .unwrap()
-}
-
 fn cfg() -> Config {
-    Config { min_enterprises: 3, dominance_share: 85.0 }
+    Config::default()
 }
 
 fn cell(r: &str, b: &str) -> Cell {
     (r.to_string(), b.to_string())
 }
 
-#[test]
-fn few_enterprises_and_dominance_are_suppressed_and_the_city_total_never() {
-    let c = cells(&[
-        (CITY, "_T", 2, 1000.0, 990.0), // city total: never, even when tiny
-        ("370811", "_T", 50, 500.0, 100.0),
-        ("370812", "_T", 2, 50.0, 50.0),    // two enterprises
-        ("370881", "_T", 40, 300.0, 255.1), // 85.03 % in the top two: dominated
-        ("370883", "_T", 40, 150.0, 127.5), // exactly 85 %: not "more than"
-    ]);
-    let s = decide(&[c], &cfg()).unwrap();
-    assert_eq!(s.cells.get(&cell("370812", "_T")), Some(&Reason::TooFew));
-    assert_eq!(s.cells.get(&cell("370881", "_T")), Some(&Reason::Dominated));
-    assert!(!s.contains(CITY, "_T"));
-    assert!(!s.contains("370883", "_T"));
-    assert!(!s.contains("370811", "_T"));
-    // two hidden counties protect each other: no secondary suppression needed
-    assert_eq!(s.cells.len(), 2, "{:?}", s.cells);
+/// An enterprise of `region`, division `division`, with the same `value` on every variable
+/// unless `values` says otherwise.
+fn firm(region: &str, code: &str, division: &str, values: [f64; 6]) -> Enterprise {
+    Enterprise {
+        region_code: region.to_string(),
+        credit_code: code.to_string(),
+        section: super::secondary::section_of(division).map(str::to_string),
+        division: Some(division.to_string()),
+        chains: Vec::new(),
+        values,
+    }
+}
+
+fn stat(values: &[f64]) -> CellStat {
+    let mut s = CellStat { enterprises: values.len() as u64, ..Default::default() };
+    for v in VARS {
+        let i = VARS.iter().position(|x| *x == v).unwrap();
+        s.totals[i] = values.iter().sum();
+        let mut c: Vec<f64> = values.iter().map(|x| x.abs()).collect();
+        c.sort_by(|a, b| b.total_cmp(a));
+        s.contributions[i] = c;
+    }
+    s
 }
 
 #[test]
-fn a_lone_suppressed_county_takes_the_next_smallest_with_it() {
-    let c = cells(&[
-        (CITY, "_T", 95, 1000.0, 200.0),
-        ("370811", "_T", 50, 500.0, 100.0),
-        ("370812", "_T", 2, 50.0, 50.0),
-        ("370881", "_T", 28, 300.0, 60.0),
-        ("370883", "_T", 15, 150.0, 40.0),
-    ]);
-    let s = decide(&[c], &cfg()).unwrap();
-    assert_eq!(s.cells.get(&cell("370812", "_T")), Some(&Reason::TooFew));
-    // city − the published counties would give 370812 away: the smallest other county goes too
-    assert_eq!(s.cells.get(&cell("370883", "_T")), Some(&Reason::Secondary));
-    assert_eq!(s.cells.len(), 2, "{:?}", s.cells);
+fn rules_and_their_protection_requirements() {
+    let c = cfg();
+    // Frequency: 2 enterprises; requirement 10 % of the value, unless dominance asks more (two
+    // firms hold 100 %: 100 × 100/85 − 100).
+    let s = assess(&stat(&[60.0, 40.0]), Var::ValueAdded, &c).unwrap();
+    assert_eq!(s.reason, Reason::Dominated);
+    assert!((s.requirement - (100.0 * 100.0 / 85.0 - 100.0)).abs() < 1e-9, "{s:?}");
+    let one_firm_rule = Config { dominance_share: 100.0, ..cfg() };
+    let s = assess(&stat(&[60.0, 40.0]), Var::ValueAdded, &one_firm_rule).unwrap();
+    assert_eq!(s.reason, Reason::TooFew);
+    assert!((s.requirement - 10.0).abs() < 1e-9, "{s:?}");
+    // Dominance (2, 85): 90 + 5 of 100 → requirement 95 × 100/85 − 100 = 11.76…
+    let s = assess(&stat(&[90.0, 5.0, 3.0, 2.0]), Var::ValueAdded, &c).unwrap();
+    assert_eq!(s.reason, Reason::Dominated);
+    assert!((s.requirement - (95.0 * 100.0 / 85.0 - 100.0)).abs() < 1e-9, "{s:?}");
+    // Exactly 85 %: not "more than".
+    assert_eq!(assess(&stat(&[80.0, 5.0, 5.0, 5.0, 5.0]), Var::ValueAdded, &c), None);
+    // The p% rule (off by default): 100, 50, 2, 2 — the others' 4 is under 10 % of the largest,
+    // so the second could estimate the largest within 10 %. (At k = 85 dominance catches it too;
+    // k = 99 here shows the p% rule on its own.)
+    let few_rest = stat(&[100.0, 50.0, 2.0, 2.0]);
+    let loose = Config { dominance_share: 99.0, ..cfg() };
+    assert_eq!(assess(&few_rest, Var::ValueAdded, &loose), None);
+    let p = Config { p_percent: 10.0, ..loose };
+    let s = assess(&few_rest, Var::ValueAdded, &p).unwrap();
+    assert_eq!(s, Sensitivity { reason: Reason::PPercent, requirement: 10.0 - 4.0 });
+    // Profits count by their absolute size: +50 and −45 dominate a cell whose sum is small.
+    let s = assess(&stat(&[50.0, -45.0, 3.0, 2.0]), Var::Profit, &c).unwrap();
+    assert_eq!(s.reason, Reason::Dominated);
 }
 
 #[test]
-fn secondary_suppression_reaches_a_fixed_point_across_tables() {
-    // County 370811: sections B (2 enterprises), C and D. Hiding B alone exposes it against the
-    // county total, so D (the smaller of C and D) goes too; D of the county then stands alone
-    // in the "section:D across counties" table, so the smaller other county's D goes as well.
-    let c = cells(&[
-        (CITY, "_T", 100, 1000.0, 100.0),
-        (CITY, "section:B", 2, 20.0, 20.0),
-        (CITY, "section:C", 80, 900.0, 100.0),
-        (CITY, "section:D", 18, 80.0, 20.0),
-        ("370811", "_T", 60, 600.0, 100.0),
-        ("370811", "section:B", 2, 20.0, 20.0),
-        ("370811", "section:C", 50, 540.0, 90.0),
-        ("370811", "section:D", 8, 40.0, 10.0),
-        ("370812", "_T", 40, 400.0, 80.0),
-        ("370812", "section:C", 30, 360.0, 70.0),
-        ("370812", "section:D", 10, 40.0, 12.0),
+fn each_variable_is_assessed_on_its_own() {
+    // Four firms in one county × division: value added spread evenly, exports held by one firm.
+    let rows: Vec<Enterprise> = (0..4)
+        .map(|i| {
+            let export = if i == 0 { 500.0 } else { 1.0 };
+            firm("370811", &format!("F{i}"), "26", [100.0, 25.0, 120.0, 10.0, export, 50.0])
+        })
+        .collect();
+    let stats = cell_stats(&rows);
+    let st = &stats[&cell("370811", "division:26")];
+    assert_eq!(st.enterprises, 4);
+    assert_eq!(assess(st, Var::ValueAdded, &cfg()), None);
+    assert_eq!(assess(st, Var::Export, &cfg()).map(|s| s.reason), Some(Reason::Dominated));
+    // Applied to indicator_values: export figures hidden, value added kept.
+    let mut s = Suppression::default();
+    s.hide("370811", "division:26", Var::Export, Reason::Dominated);
+    let b = indicator_values(&[
+        ("370811", "division:26", "export_ytd", 503.0),
+        ("370811", "division:26", "export_growth", 3.0),
+        ("370811", "division:26", "va_ytd", 100.0),
+        ("370811", "division:26", "va_share", 4.0),
+        ("370811", "division:26", "enterprises", 4.0),
     ]);
-    let s = decide(&[c], &cfg()).unwrap();
-    for (r, b) in [(CITY, "section:B"), ("370811", "section:B")] {
-        assert_eq!(s.cells.get(&cell(r, b)), Some(&Reason::TooFew), "{r} {b}");
+    let out = apply("indicator_values", &[b], &s).unwrap();
+    assert_eq!(values(&out[0]), vec![(None, "C"), (None, "C"), (Some(100.0), "A"), (Some(4.0), "A"), (Some(4.0), "A")]);
+}
+
+#[test]
+fn a_share_is_hidden_with_its_regions_total() {
+    let mut s = Suppression::default();
+    s.hide("370811", "_T", Var::ValueAdded, Reason::Secondary);
+    let b = indicator_values(&[("370811", "section:C", "va_ytd", 80.0), ("370811", "section:C", "va_share", 80.0)]);
+    let out = apply("indicator_values", &[b], &s).unwrap();
+    // 80 published with its share 80 % would give the hidden total 100 away.
+    assert_eq!(values(&out[0]), vec![(Some(80.0), "A"), (None, "C")]);
+}
+
+/// A county table: `city = Σ counties` on one variable.
+fn county_problem(values: &[(&str, f64)]) -> (BTreeMap<Cell, f64>, Vec<Group>) {
+    let mut v: BTreeMap<Cell, f64> = values.iter().map(|(r, x)| (cell(r, "_T"), *x)).collect();
+    v.insert(cell(CITY, "_T"), values.iter().map(|x| x.1).sum());
+    let groups = structure(&v.keys().cloned().collect());
+    (v, groups)
+}
+
+#[test]
+fn the_complement_is_the_cheapest_cell_that_protects_not_the_smallest() {
+    // County A is sensitive with requirement 30. B (10) is the smallest but can absorb only 10;
+    // C (50) is the cheapest that can absorb 30; D (500) would cost most.
+    let (values, groups) = county_problem(&[("A", 100.0), ("B", 10.0), ("C", 50.0), ("D", 500.0)]);
+    let fixed: BTreeSet<Cell> = [cell(CITY, "_T")].into();
+    let p = Problem { values: &values, groups: &groups, fixed: &fixed, non_negative: true };
+    let mut hidden: BTreeSet<Cell> = [cell("A", "_T")].into();
+    p.protect(&mut hidden, &[(cell("A", "_T"), 30.0)].into());
+    assert_eq!(hidden, [cell("A", "_T"), cell("C", "_T")].into());
+    // The intruder agrees: A + C = 150 is all it can tell, so A lies in [0, 150].
+    let view = intruder::View {
+        known: values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
+        shares: Vec::new(),
+    };
+    let universe: BTreeSet<Cell> = values.keys().cloned().collect();
+    let iv =
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &[(cell("A", "_T"), 30.0)].into()).unwrap();
+    let a = iv.iter().find(|i| i.cell == cell("A", "_T")).unwrap();
+    assert!(a.lower.abs() < 1e-4 && (a.upper - 150.0).abs() < 1e-4, "{a:?}");
+    assert!(a.sufficient());
+}
+
+#[test]
+fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
+    let (values, groups) = county_problem(&[("A", 100.0), ("B", 10.0), ("C", 50.0), ("D", 500.0)]);
+    let universe: BTreeSet<Cell> = values.keys().cloned().collect();
+    let req: BTreeMap<Cell, f64> = [(cell("A", "_T"), 30.0)].into();
+    let audit = |hidden: &[&str]| {
+        let view = intruder::View {
+            known: values
+                .iter()
+                .filter(|(c, _)| !hidden.contains(&c.0.as_str()))
+                .map(|(c, v)| (c.clone(), *v))
+                .collect(),
+            shares: Vec::new(),
+        };
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req).unwrap()
+    };
+    // A alone: the city total minus the others gives it exactly.
+    let iv = audit(&["A"]);
+    assert_eq!((iv[0].lower.round(), iv[0].upper.round()), (100.0, 100.0));
+    assert!(!iv[0].sufficient());
+    // A with the smallest county: A + B = 110, so A is at most 110, only 10 above it.
+    let iv = audit(&["A", "B"]);
+    let a = iv.iter().find(|i| i.cell.0 == "A").unwrap();
+    assert!((a.upper - 110.0).abs() < 1e-4 && a.lower.abs() < 1e-4, "{a:?}");
+    assert!(!a.sufficient());
+    // A published share gives it away even with a good complement.
+    let view = intruder::View {
+        known: values
+            .iter()
+            .filter(|(c, _)| !["A", "C"].contains(&c.0.as_str()))
+            .map(|(c, v)| (c.clone(), *v))
+            .collect(),
+        shares: vec![(cell("A", "_T"), cell(CITY, "_T"), 100.0 / 660.0 * 100.0)],
+    };
+    let iv = intruder::audit(Var::Output, &universe, &values, &view, &groups, &req).unwrap();
+    assert!(iv.iter().any(|i| i.cell.0 == "A" && !i.sufficient()), "{iv:?}");
+    // Profits may be negative: two hidden counties leave each unbounded.
+    let iv = intruder::audit(
+        Var::Profit,
+        &universe,
+        &values,
+        &intruder::View {
+            known: values
+                .iter()
+                .filter(|(c, _)| !["A", "B"].contains(&c.0.as_str()))
+                .map(|(c, v)| (c.clone(), *v))
+                .collect(),
+            shares: Vec::new(),
+        },
+        &groups,
+        &req,
+    )
+    .unwrap();
+    assert!(iv.iter().all(|i| i.lower == f64::NEG_INFINITY && i.upper == f64::INFINITY), "{iv:?}");
+}
+
+/// A deterministic pseudo-random generator (xorshift), so the generated cases are reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
-    // Every additive table now has 0 or ≥ 2 hidden members beside a published total.
-    let hidden = |r: &str, b: &str| s.contains(r, b);
-    for r in [CITY, "370811", "370812"] {
-        let n = ["section:B", "section:C", "section:D"].iter().filter(|b| hidden(r, b)).count();
-        assert!(n != 1, "{r}: {:?}", s.cells);
-    }
-    for b in ["_T", "section:B", "section:C", "section:D"] {
-        if hidden(CITY, b) {
-            continue;
+}
+
+/// Enterprises of 5 counties over 8 divisions of the three sections, sizes heavy-tailed (so many
+/// cells are dominated), exports mostly zero, some losses, chains on a few.
+fn generated(seed: u64) -> Vec<Enterprise> {
+    let mut rng = Rng(seed);
+    let divisions = ["08", "10", "13", "17", "26", "36", "39", "44"];
+    let mut out = Vec::new();
+    for (ci, county) in ["370811", "370812", "370826", "370827", "370881"].iter().enumerate() {
+        let n = 12 + ci * 7;
+        for k in 0..n {
+            let d = divisions[(rng.next() * divisions.len() as f64) as usize];
+            let size = 50.0 / (0.02 + rng.next()).powf(1.3);
+            let export = if rng.next() < 0.25 { size * rng.next() * 0.8 } else { 0.0 };
+            let profit = size * (rng.next() * 0.3 - 0.08);
+            let mut e = firm(
+                county,
+                &format!("{county}-{k}"),
+                d,
+                [size * 4.0, size, size * 3.8, profit, export, (size * 2.0).round()],
+            );
+            if rng.next() < 0.3 {
+                e.chains.push(if rng.next() < 0.5 { "c01".into() } else { "c02".into() });
+            }
+            out.push(e);
         }
-        let n = ["370811", "370812"].iter().filter(|r| hidden(r, b)).count();
-        assert!(n != 1, "{b}: {:?}", s.cells);
     }
-    assert!(!hidden(CITY, "_T"));
+    out
+}
+
+/// indicator_values with every amount of every cell, as the SQL model would publish it.
+fn full_indicator_values(rows: &[Enterprise]) -> RecordBatch {
+    let stats = cell_stats(rows);
+    let mut r = Vec::new();
+    for ((region, b), s) in &stats {
+        r.push((region.clone(), b.clone(), "enterprises".to_string(), s.enterprises as f64));
+        for v in VARS {
+            r.push((region.clone(), b.clone(), v.amount_indicator().to_string(), s.total(v)));
+        }
+        let total = stats[&(region.clone(), "_T".to_string())].total(Var::ValueAdded);
+        r.push((region.clone(), b.clone(), "va_share".to_string(), s.total(Var::ValueAdded) / total * 100.0));
+    }
+    let refs: Vec<(&str, &str, &str, f64)> =
+        r.iter().map(|x| (x.0.as_str(), x.1.as_str(), x.2.as_str(), x.3)).collect();
+    indicator_values(&refs)
+}
+
+fn run_of(name: &str, b: RecordBatch) -> ModelRun {
+    ModelRun { name: name.to_string(), schema: Some(b.schema()), batches: vec![b], error: None, tests: Vec::new() }
+}
+
+fn public_model(name: &str) -> crate::models::Model {
+    crate::models::Model {
+        name: name.to_string(),
+        path: format!("sql/{name}.sql").into(),
+        sql: String::new(),
+        header: crate::models::ModelHeader { publish: crate::models::Publish::Public, ..Default::default() },
+        depends_on: Vec::new(),
+        reads: Vec::new(),
+        tests: Vec::new(),
+    }
+}
+
+/// Independent of the module: the figures of one cell from the rows, and whether the rules of
+/// `cfg` find it sensitive on `var` (plain arithmetic, written out again here).
+fn sensitive(rows: &[Enterprise], region: &str, breakdown: &str, var: Var, cfg: &Config) -> bool {
+    let mut x: Vec<f64> = rows
+        .iter()
+        .filter(|e| (region == CITY || e.region_code == region) && e.breakdowns().iter().any(|b| b == breakdown))
+        .map(|e| e.value(var).abs())
+        .collect();
+    x.sort_by(|a, b| b.total_cmp(a));
+    let total: f64 = x.iter().sum();
+    let top2: f64 = x.iter().take(2).sum();
+    (x.len() as u64) < cfg.min_enterprises || (total > 0.0 && top2 / total * 100.0 > cfg.dominance_share)
+}
+
+#[test]
+fn generated_publications_hide_every_sensitive_figure_and_pass_the_intruder() {
+    for seed in [7, 11, 2024, 31337] {
+        let rows = generated(seed);
+        let defs = vec![public_model("indicator_values")];
+        let mut runs = vec![run_of("indicator_values", full_indicator_values(&rows))];
+        let p = protect_runs(&mut runs, &rows, &cfg(), &defs, None).unwrap();
+        assert!(p.disclosed.is_empty(), "seed {seed}: {}", p.describe_disclosed());
+        let b = &runs[0].batches[0];
+        let (region, bd, ind) = (
+            b.column_by_name("region_code").unwrap().as_string::<i32>(),
+            b.column_by_name("breakdown").unwrap().as_string::<i32>(),
+            b.column_by_name("indicator").unwrap().as_string::<i32>(),
+        );
+        let value = b.column_by_name("value").unwrap().as_primitive::<Float64Type>();
+        let mut published: BTreeMap<(Cell, Var), f64> = BTreeMap::new();
+        let mut hidden_count = 0;
+        for i in 0..b.num_rows() {
+            let Some(var) = Var::of_indicator(ind.value(i)) else { continue };
+            if ind.value(i) != var.amount_indicator() {
+                continue;
+            }
+            let c = cell(region.value(i), bd.value(i));
+            if value.is_null(i) {
+                hidden_count += 1;
+                continue;
+            }
+            // No published figure is sensitive on its own variable (the city total by policy).
+            if c != cell(CITY, "_T") {
+                assert!(!sensitive(&rows, &c.0, &c.1, var, &cfg()), "seed {seed}: {c:?} {var:?} published");
+            }
+            published.insert((c, var), value.value(i));
+        }
+        assert!(hidden_count > 20, "seed {seed}: the generated data should need protection ({hidden_count})");
+        // No additive relation publishes its total with exactly one member hidden.
+        let cells: BTreeSet<Cell> = cell_stats(&rows).keys().cloned().collect();
+        for g in structure(&cells) {
+            for var in VARS {
+                if !published.contains_key(&(g.total.clone(), var)) {
+                    continue;
+                }
+                let hidden = g.members.iter().filter(|m| !published.contains_key(&((*m).clone(), var))).count();
+                assert_ne!(hidden, 1, "seed {seed}: {:?} {var:?} has one hidden member", g.total);
+            }
+        }
+        // The report gives every sensitive hidden figure its interval.
+        let primary = p.suppression.cells.values().filter(|r| **r != Reason::Secondary).count();
+        assert_eq!(p.intervals.len(), primary, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_county_with_one_enterprise_takes_a_complement_in_every_table_it_adds_to() {
+    let mut rows = generated(5);
+    rows.push(firm("370832", "LONE", "39", [400.0, 100.0, 380.0, 12.0, 0.0, 200.0]));
+    let defs = vec![public_model("indicator_values")];
+    let mut runs = vec![run_of("indicator_values", full_indicator_values(&rows))];
+    let p = protect_runs(&mut runs, &rows, &cfg(), &defs, None).unwrap();
+    assert!(p.disclosed.is_empty(), "{}", p.describe_disclosed());
+    for b in ["_T", "section:C", "division:39"] {
+        let why = p.suppression.cells.get(&(cell("370832", b), Var::ValueAdded));
+        assert!(matches!(why, Some(Reason::TooFew | Reason::Dominated)), "{b}: {why:?}");
+    }
+    // The other counties' division 39 protect it against the city's division 39.
+    let others =
+        p.suppression.cells.keys().filter(|(c, v)| *v == Var::ValueAdded && c.1 == "division:39" && c.0 != "370832");
+    assert!(others.count() >= 1);
+    assert!(!p.suppression.contains(CITY, "_T", Var::ValueAdded));
 }
 
 /// indicator_values rows: (region, breakdown, indicator, value).
@@ -137,10 +382,18 @@ fn indicator_values(rows: &[(&str, &str, &str, f64)]) -> RecordBatch {
     .unwrap()
 }
 
+fn values(b: &RecordBatch) -> Vec<(Option<f64>, &str)> {
+    let value = b.column_by_name("value").unwrap().as_primitive::<Float64Type>();
+    let status = b.column_by_name("status").unwrap().as_string::<i32>();
+    (0..b.num_rows()).map(|i| ((!value.is_null(i)).then(|| value.value(i)), status.value(i))).collect()
+}
+
 #[test]
 fn indicator_values_get_status_c_and_null_but_counts_stay() {
     let mut s = Suppression::default();
-    s.cells.insert(cell("370812", "_T"), Reason::TooFew);
+    for v in VARS {
+        s.hide("370812", "_T", v, Reason::TooFew);
+    }
     let b = indicator_values(&[
         (CITY, "_T", "va_ytd", 1000.0),
         ("370812", "_T", "va_ytd", 50.0),
@@ -149,12 +402,10 @@ fn indicator_values_get_status_c_and_null_but_counts_stay() {
         ("370812", "section:C", "va_ytd", 50.0),
     ]);
     let out = apply("indicator_values", &[b], &s).unwrap();
-    let b = &out[0];
-    let value = b.column_by_name("value").unwrap().as_primitive::<Float64Type>();
-    let status = b.column_by_name("status").unwrap().as_string::<i32>();
-    let got: Vec<(Option<f64>, &str)> =
-        (0..b.num_rows()).map(|i| ((!value.is_null(i)).then(|| value.value(i)), status.value(i))).collect();
-    assert_eq!(got, vec![(Some(1000.0), "A"), (None, "C"), (None, "C"), (Some(2.0), "A"), (Some(50.0), "A")]);
+    assert_eq!(
+        values(&out[0]),
+        vec![(Some(1000.0), "A"), (None, "C"), (None, "C"), (Some(2.0), "A"), (Some(50.0), "A")]
+    );
 }
 
 #[test]
@@ -164,6 +415,7 @@ fn county_ranks_are_recomputed_among_published_counties() {
         Field::new("region_code", DataType::Utf8, false),
         Field::new("va_growth", DataType::Float64, true),
         Field::new("va_ytd", DataType::Float64, true),
+        Field::new("revenue_ytd", DataType::Float64, true),
         Field::new("suppressed", DataType::Boolean, false),
     ]));
     let b = RecordBatch::try_new(
@@ -173,17 +425,19 @@ fn county_ranks_are_recomputed_among_published_counties() {
             Arc::new(StringArray::from(vec!["370811", "370812", "370881", "370883"])),
             Arc::new(Float64Array::from(vec![Some(12.0), Some(9.0), Some(5.0), None])),
             Arc::new(Float64Array::from(vec![Some(500.0), Some(50.0), Some(300.0), None])),
+            Arc::new(Float64Array::from(vec![Some(5.0), Some(6.0), Some(7.0), Some(8.0)])),
             Arc::new(arrow::array::BooleanArray::from(vec![false; 4])),
         ],
     )
     .unwrap();
     let mut s = Suppression::default();
-    s.cells.insert(cell("370812", "_T"), Reason::TooFew);
+    s.hide("370812", "_T", Var::ValueAdded, Reason::TooFew);
+    s.hide("370881", "_T", Var::Revenue, Reason::Dominated);
     let out = apply("county_ranking", &[b], &s).unwrap();
     let b = &out[0];
     let rank = b.column_by_name("rank_no").unwrap().as_primitive::<Int64Type>();
     let ranks: Vec<Option<i64>> = (0..4).map(|i| (!rank.is_null(i)).then(|| rank.value(i))).collect();
-    // the suppressed county moves to the end; ranks close the gap it left
+    // the county hidden on value added moves to the end; ranks close the gap it left
     assert_eq!(ranks, vec![Some(1), Some(2), None, None]);
     let region = b.column_by_name("region_code").unwrap().as_string::<i32>();
     assert_eq!((0..4).map(|i| region.value(i)).collect::<Vec<_>>(), vec!["370811", "370881", "370883", "370812"]);
@@ -191,10 +445,13 @@ fn county_ranks_are_recomputed_among_published_counties() {
     assert_eq!((0..4).map(|i| flag.value(i)).collect::<Vec<_>>(), vec![false, false, false, true]);
     assert!(b.column_by_name("va_ytd").unwrap().is_null(3));
     assert!(b.column_by_name("va_growth").unwrap().is_null(3));
+    // revenue: hidden for 370881 only; 370812 keeps its revenue
+    let rev = b.column_by_name("revenue_ytd").unwrap();
+    assert!(rev.is_null(1) && !rev.is_null(3) && !rev.is_null(0));
 }
 
 #[test]
-fn suppressed_divisions_leave_the_ranking_by_size() {
+fn the_division_ranking_is_cut_after_suppression() {
     let schema = Arc::new(Schema::new(vec![
         Field::new("rank", DataType::Int64, false),
         Field::new("division", DataType::Utf8, false),
@@ -205,31 +462,24 @@ fn suppressed_divisions_leave_the_ranking_by_size() {
     let b = RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
-            Arc::new(StringArray::from(vec!["39", "26", "13", "17"])),
-            Arc::new(Int64Array::from(vec![40, 2, 30, 5])),
-            Arc::new(Float64Array::from(vec![900.0, 800.0, 700.0, 600.0])),
-            Arc::new(arrow::array::BooleanArray::from(vec![false; 4])),
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+            Arc::new(StringArray::from(vec!["39", "26", "13", "17", "36"])),
+            Arc::new(Int64Array::from(vec![40, 2, 30, 5, 9])),
+            Arc::new(Float64Array::from(vec![900.0, 800.0, 700.0, 600.0, 500.0])),
+            Arc::new(arrow::array::BooleanArray::from(vec![false; 5])),
         ],
     )
     .unwrap();
     let mut s = Suppression::default();
-    s.cells.insert(cell(CITY, "division:26"), Reason::TooFew);
-    s.cells.insert(cell(CITY, "division:17"), Reason::Secondary);
-    let out = apply("division_ranking", &[b], &s).unwrap();
-    let b = &out[0];
+    s.hide(CITY, "division:26", Var::ValueAdded, Reason::TooFew);
+    s.hide(CITY, "division:17", Var::ValueAdded, Reason::Secondary);
+    // Top 3: the published 39, 13, 36; the hidden 26 and 17 take no place (26 would be second).
+    let out = apply_cut("division_ranking", &[b], &s, Some(3)).unwrap();
+    let b = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
     let division = b.column_by_name("division").unwrap().as_string::<i32>();
-    // Published divisions keep their order by size and are ranked 1, 2; the suppressed ones
-    // follow by code, unranked, so that the second place no longer says how large 26 is.
-    assert_eq!((0..4).map(|i| division.value(i)).collect::<Vec<_>>(), ["39", "13", "17", "26"]);
+    assert_eq!((0..b.num_rows()).map(|i| division.value(i)).collect::<Vec<_>>(), ["39", "13", "36"]);
     let rank = b.column_by_name("rank").unwrap().as_primitive::<Int64Type>();
-    assert_eq!(
-        (0..4).map(|i| (!rank.is_null(i)).then(|| rank.value(i))).collect::<Vec<_>>(),
-        [Some(1), Some(2), None, None]
-    );
-    let va = b.column_by_name("va_ytd").unwrap();
-    assert!(va.is_null(2) && va.is_null(3) && !va.is_null(1));
-    assert_eq!(b.column_by_name("enterprises").unwrap().as_primitive::<Int64Type>().value(3), 2);
+    assert_eq!((0..3).map(|i| rank.value(i)).collect::<Vec<_>>(), [1, 2, 3]);
 }
 
 #[test]
@@ -237,12 +487,68 @@ fn config_loads_and_rejects_nonsense() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.toml");
     std::fs::write(&p, "min_enterprises = 5\ndominance_share = 70\n").unwrap();
-    assert_eq!(Config::load(&p).unwrap(), Config { min_enterprises: 5, dominance_share: 70.0 });
+    assert_eq!(Config::load(&p).unwrap(), Config { min_enterprises: 5, dominance_share: 70.0, ..Config::default() });
     std::fs::write(&p, "min_enterprises = 5\ndominance_share = 170\n").unwrap();
     assert!(format!("{:#}", Config::load(&p).unwrap_err()).contains("dominance_share"));
+    std::fs::write(&p, "min_enterprises = 5\ndominance_share = 70\np_percent = -1\n").unwrap();
+    assert!(format!("{:#}", Config::load(&p).unwrap_err()).contains("p_percent"));
     std::fs::write(&p, "min_enterprise = 5\ndominance_share = 70\n").unwrap();
     assert!(Config::load(&p).is_err());
     // the shipped file
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/disclosure.toml");
     assert_eq!(Config::load(&shipped).unwrap(), Config::default());
+}
+
+#[test]
+fn a_republished_period_hides_what_one_correction_moved() {
+    let rows = generated(7);
+    let defs = vec![public_model("indicator_values")];
+    let mut runs = vec![run_of("indicator_values", full_indicator_values(&rows))];
+    let first = protect_runs(&mut runs, &rows, &cfg(), &defs, None).unwrap();
+    assert!(first.disclosed.is_empty());
+    let published: BTreeMap<Var, BTreeMap<Cell, f64>> =
+        intruder::view_of(&[("indicator_values", runs[0].batches.as_slice())])
+            .into_iter()
+            .map(|(v, w)| (v, w.known))
+            .collect();
+    let previous = Previous { rows: rows.clone(), published: published.clone() };
+
+    // Two enterprises of two counties correct their value added. The city total shows the sum
+    // of both corrections (published by policy); a cell moved by one of them alone must not.
+    let mut corrected = rows.clone();
+    let a = corrected.iter().position(|e| e.region_code == "370881").unwrap();
+    let b = corrected.iter().position(|e| e.region_code == "370811").unwrap();
+    corrected[a].values[1] += 37.5;
+    corrected[b].values[1] -= 12.0;
+    let cells_of = |e: &Enterprise| -> BTreeSet<Cell> {
+        e.breakdowns().into_iter().flat_map(|bd| [cell(&e.region_code, &bd), cell(CITY, &bd)]).collect()
+    };
+    let (ca, cb) = (cells_of(&corrected[a]), cells_of(&corrected[b]));
+    let moved: BTreeSet<Cell> = ca.symmetric_difference(&cb).cloned().collect();
+    assert!(moved.contains(&cell("370881", "_T")) && !moved.contains(&cell(CITY, "_T")));
+    let mut runs = vec![run_of("indicator_values", full_indicator_values(&corrected))];
+    let second = protect_runs(&mut runs, &corrected, &cfg(), &defs, Some(&previous)).unwrap();
+    assert!(second.disclosed.is_empty(), "{}", second.describe_disclosed());
+    let va_before = &published[&Var::ValueAdded];
+    for c in &moved {
+        if va_before.contains_key(c) {
+            assert!(
+                second.suppression.contains(&c.0, &c.1, Var::ValueAdded),
+                "{c:?} moved by one correction but shown"
+            );
+            assert_eq!(second.suppression.cells[&(c.clone(), Var::ValueAdded)], Reason::Revision, "{c:?}");
+        }
+    }
+    // Other variables did not move: the correction hides nothing new there.
+    for ((c, v), _) in &second.suppression.cells {
+        if *v != Var::ValueAdded {
+            assert!(first.suppression.cells.contains_key(&(c.clone(), *v)), "{c:?} {v:?} newly hidden");
+        }
+    }
+    // A figure shown before and unchanged protects nothing (readers have it): never a complement.
+    for ((c, v), why) in &second.suppression.cells {
+        if *v == Var::ValueAdded && *why == Reason::Secondary {
+            assert!(!va_before.contains_key(c) || ca.contains(c) || cb.contains(c), "{c:?} was public and unchanged");
+        }
+    }
 }

@@ -11,16 +11,44 @@ pub struct ColumnSpec {
     pub description: String,
 }
 
+/// Where a model's output goes: every model is written to the internal `warehouse/`; a public
+/// one (`-- publish: public`) also to `public/`, after disclosure control.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Publish {
+    #[default]
+    Internal,
+    Public,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelHeader {
     pub description: String,
     pub grain: String,
     pub columns: Vec<ColumnSpec>,
+    /// `-- publish: public|internal` (internal when absent).
+    pub publish: Publish,
+    /// `-- top: N`: a ranking keeps its first N published rows (cut after disclosure control).
+    pub top: Option<usize>,
+}
+
+/// Whether a column name is enterprise-level (a credit code, an enterprise's name, a sum of the
+/// top n enterprises, a pointer to a return row): such a column may never leave the office.
+pub fn is_enterprise_column(name: &str) -> bool {
+    let n = name.to_lowercase();
+    let top_n = n
+        .strip_prefix("top")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '_' || c == 'n'));
+    n.contains("credit_code")
+        || top_n
+        || n.starts_with("_source")
+        || n == "_row_key"
+        || ["enterprise_name", "company_name", "legal_name", "enterprise", "firm_name"].contains(&n.as_str())
 }
 
 impl ModelHeader {
     /// Reads the leading `-- key: value` comment lines:
-    /// `-- description: …`, `-- grain: …`, `-- column <name> <TYPE>: <meaning>`.
+    /// `-- description: …`, `-- grain: …`, `-- publish: public`, `-- top: N`,
+    /// `-- column <name> <TYPE>: <meaning>`.
     pub fn parse(sql: &str) -> Result<Self> {
         let mut h = ModelHeader::default();
         for line in sql.lines() {
@@ -34,6 +62,17 @@ impl ModelHeader {
                 h.description = v.trim().to_string();
             } else if let Some(v) = c.strip_prefix("grain:") {
                 h.grain = v.trim().to_string();
+            } else if let Some(v) = c.strip_prefix("publish:") {
+                h.publish = match v.trim() {
+                    "public" => Publish::Public,
+                    "internal" => Publish::Internal,
+                    other => bail!("`-- publish: {other}` must be `public` or `internal`"),
+                };
+            } else if let Some(v) = c.strip_prefix("top:") {
+                match v.trim().parse::<usize>() {
+                    Ok(n) if n > 0 => h.top = Some(n),
+                    _ => bail!("`-- top: {}` must be a whole number of rows, at least 1", v.trim()),
+                }
             } else if let Some(v) = c.strip_prefix("column ") {
                 let Some((spec, meaning)) = v.split_once(':') else {
                     bail!("`-- column {v}` needs `: meaning` after the type");

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
 
-pub use contract::{ColumnSpec, ModelHeader};
+pub use contract::{ColumnSpec, ModelHeader, Publish};
 pub use model_tests::{ModelTest, TestHeader, TestResult, TestSeverity};
 
 /// One report definition.
@@ -161,7 +161,62 @@ pub fn load(dir: &Path, base_tables: &BTreeSet<String>) -> Result<Vec<Model>> {
             reads: reads.into_iter().collect(),
         });
     }
-    order(models)
+    let models = order(models)?;
+    check_publication(&models)?;
+    Ok(models)
+}
+
+/// The form tables holding enterprise rows.
+const ENTERPRISE_ROWS: &[&str] = &["jn101", "jn101_all"];
+
+/// A public model may carry no enterprise-level column, may not read enterprise rows itself,
+/// and when it carries figures built from them (through another model) disclosure control must
+/// know how to protect it (`crate::disclosure::PROTECTED_MODELS`). Anything else is refused
+/// here, before anything runs.
+pub fn check_publication(models: &[Model]) -> Result<()> {
+    // Models whose output derives from enterprise rows (models are in dependency order).
+    let mut carries: BTreeSet<&str> = BTreeSet::new();
+    for m in models {
+        if m.reads.iter().any(|t| ENTERPRISE_ROWS.contains(&t.as_str()))
+            || m.depends_on.iter().any(|d| carries.contains(d.as_str()))
+        {
+            carries.insert(&m.name);
+        }
+    }
+    for m in models.iter().filter(|m| m.header.publish == Publish::Public) {
+        let file = m.path.display();
+        if m.header.columns.is_empty() {
+            bail!("{file}: a public model (`-- publish: public`) must declare its columns (`-- column …`)");
+        }
+        let bad: Vec<&str> = m
+            .header
+            .columns
+            .iter()
+            .filter(|c| contract::is_enterprise_column(&c.name))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !bad.is_empty() {
+            bail!(
+                "{file}: a public model may not publish enterprise-level columns ({}); remove them or make the model internal",
+                bad.join(", ")
+            );
+        }
+        if let Some(t) = m.reads.iter().find(|t| ENTERPRISE_ROWS.contains(&t.as_str())) {
+            bail!(
+                "{file}:{}: a public model may not read the enterprise rows (`{t}`): publish figures through `jn101_cells` \
+                 in a model disclosure control protects, or make this model internal",
+                line_of(&m.sql, t)
+            );
+        }
+        if carries.contains(m.name.as_str()) && !crate::disclosure::PROTECTED_MODELS.contains(&m.name.as_str()) {
+            bail!(
+                "{file}: a public model built on enterprise figures must be protected by disclosure control, which \
+                 protects only {}; make this model internal (no `-- publish: public`)",
+                crate::disclosure::PROTECTED_MODELS.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 impl Model {

@@ -1,6 +1,8 @@
 //! Stage 5, disclosure: cells that could reveal an enterprise are suppressed in the model
-//! outputs (`src/disclosure`, thresholds in `config/disclosure.toml`), and only then are the
-//! outputs written into the publication being built: nothing unprotected is ever written.
+//! outputs (`src/disclosure`, settings in `config/disclosure.toml`), and only then are the
+//! outputs written into the publication being built: nothing unprotected is ever written. After
+//! the bulletin, [`publish_public`] writes the period's public zone (final bulletins whose
+//! intruder audit passed only) and the internal disclosure report.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +17,18 @@ use crate::store;
 /// The protected outputs of the period's models that were built (by model name).
 pub struct Disclosed {
     pub outputs: BTreeMap<String, Vec<RecordBatch>>,
+    pub protection: crate::disclosure::Protection,
 }
 
 pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Publication) -> Result<Disclosed> {
-    crate::disclosure::protect_runs(&mut built.runs, &project.disclosure)?;
+    let previous = crate::disclosure::previous_public(&publication.dir, &built.period.to_string(), &project.models)?;
+    let protection = crate::disclosure::protect_runs(
+        &mut built.runs,
+        &built.enterprises,
+        &project.disclosure,
+        &project.models,
+        previous.as_ref(),
+    )?;
     let part = format!("period={}", built.period);
     let mut outputs = BTreeMap::new();
     for r in &built.runs {
@@ -29,5 +39,32 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
             outputs.insert(r.name.clone(), r.batches.clone());
         }
     }
-    Ok(Disclosed { outputs })
+    Ok(Disclosed { outputs, protection })
+}
+
+/// The period's public zone and disclosure report; a period the audit refuses is noted in the
+/// summary (the run then fails), a draft (草稿) keeps its previous public version.
+pub fn publish_public(
+    project: &Project,
+    built: &Built,
+    outcome: &crate::audit::AuditOutcome,
+    disclosed: &Disclosed,
+    publication: &Publication,
+    summary: &mut crate::summary::RunSummary,
+) -> Result<()> {
+    let draft = !built.missing.is_empty() || outcome.count(crate::findings::Severity::Error) > 0;
+    let result = crate::disclosure::publish_period(
+        &publication.dir,
+        &publication.staging,
+        &built.period.to_string(),
+        &built.runs,
+        &project.models,
+        &disclosed.protection,
+        &built.enterprises,
+        draft,
+    )?;
+    if let crate::disclosure::PublicOutcome::Disclosed(why) = result {
+        summary.public_blocked.push(format!("{}: {why}", built.period));
+    }
+    Ok(())
 }

@@ -21,6 +21,8 @@ pub struct Built {
     pub runs: Vec<ModelRun>,
     /// Counties that sent no usable return of a form: (region name, form).
     pub missing: Vec<(String, String)>,
+    /// The period's accepted enterprise rows, for disclosure control.
+    pub enterprises: Vec<crate::disclosure::Enterprise>,
 }
 
 pub async fn build(
@@ -40,7 +42,8 @@ pub async fn build(
     )
     .await?;
     let runs = exec::execute(&ctx, &project.models).await;
-    Ok(Built { period, runs, missing })
+    let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
+    Ok(Built { period, runs, missing, enterprises })
 }
 
 /// One county × form of the period: (region code, form, sent, quarantined rows).

@@ -1,0 +1,253 @@
+//! The intruder audit: what could a reader of every public table of the period work out about a
+//! hidden figure? For each variable, the figures the public tables show (amounts, and shares of a
+//! published total) are constants; the hidden cells are unknowns tied by the additive relations
+//! ([`super::secondary::structure`]) and, where it holds, by non-negativity. Two linear programs
+//! per sensitive hidden cell (minimise, maximise; [`super::lp`], a dense simplex) give the
+//! interval it could lie in. A sensitive cell whose interval does not reach its protection
+//! requirement on both sides of its true value is disclosed: the public write is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use arrow::record_batch::RecordBatch;
+
+use super::lp::{Program, Row};
+use super::rules::{Cell, Var};
+use super::secondary::{Group, tolerance};
+use crate::bulletin::values::{number_cell, text_cell};
+use crate::reference::CITY_CODE;
+
+/// What a reader sees of one variable.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Cells whose value some public table shows.
+    pub known: BTreeMap<Cell, f64>,
+    /// `(cell, total, percent)`: a published share `cell = percent / 100 × total`.
+    pub shares: Vec<(Cell, Cell, f64)>,
+}
+
+/// The interval a hidden cell could lie in, as the intruder computes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub cell: Cell,
+    pub var: Var,
+    /// The true value (from the enterprise rows).
+    pub value: f64,
+    /// The protection requirement (sensitive cells only).
+    pub requirement: Option<f64>,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Interval {
+    /// The interval reaches the requirement on both sides of the true value.
+    pub fn sufficient(&self) -> bool {
+        match self.requirement {
+            None => true,
+            Some(r) => {
+                let tol = tolerance(self.value);
+                self.upper - self.value >= r - tol && self.value - self.lower >= r - tol
+            }
+        }
+    }
+}
+
+/// Reads what the public tables show, per variable. `tables` are (model name, batches) after
+/// disclosure control; tables it does not know carry no JN101 figure (models refuses such a
+/// public model at load time).
+pub fn view_of(tables: &[(&str, &[RecordBatch])]) -> BTreeMap<Var, View> {
+    let mut out: BTreeMap<Var, View> = BTreeMap::new();
+    let city_total = || (CITY_CODE.to_string(), "_T".to_string());
+    for (name, batches) in tables {
+        for b in batches.iter() {
+            let col = |n: &str| b.column_by_name(n);
+            let n = b.num_rows();
+            match *name {
+                "indicator_values" => {
+                    let (Some(r), Some(bd), Some(ind), Some(val)) =
+                        (col("region_code"), col("breakdown"), col("indicator"), col("value"))
+                    else {
+                        continue;
+                    };
+                    let (r, bd, ind) = (super::strings(r), super::strings(bd), super::strings(ind));
+                    let val = super::numbers(val);
+                    for i in 0..n {
+                        let (Some(ind), Some(v)) = (ind[i].clone(), val[i]) else { continue };
+                        let cell = (r[i].clone().unwrap_or_default(), bd[i].clone().unwrap_or_default());
+                        let Some(var) = Var::of_indicator(&ind) else { continue };
+                        let view = out.entry(var).or_default();
+                        if ind == var.amount_indicator() {
+                            view.known.insert(cell, v);
+                        } else if ind == "va_share" {
+                            let total = (cell.0.clone(), "_T".to_string());
+                            view.shares.push((cell, total, v));
+                        }
+                    }
+                }
+                "county_ranking" | "chain_summary" | "division_ranking" => {
+                    let key = match *name {
+                        "county_ranking" => "region_code",
+                        "chain_summary" => "chain_id",
+                        _ => "division",
+                    };
+                    let Some(k) = col(key) else { continue };
+                    for i in 0..n {
+                        let k = text_cell(k, i).unwrap_or_default();
+                        let cell = match *name {
+                            "county_ranking" => (k, "_T".to_string()),
+                            "chain_summary" => (CITY_CODE.to_string(), format!("chain:{k}")),
+                            _ => (CITY_CODE.to_string(), format!("division:{k}")),
+                        };
+                        for (column, var) in [
+                            ("va_ytd", Var::ValueAdded),
+                            ("output_ytd", Var::Output),
+                            ("revenue_ytd", Var::Revenue),
+                            ("profit_ytd", Var::Profit),
+                            ("export_ytd", Var::Export),
+                            ("employees", Var::Employees),
+                        ] {
+                            if let Some(v) = col(column).and_then(|c| number_cell(c, i)) {
+                                out.entry(var).or_default().known.insert(cell.clone(), v);
+                            }
+                        }
+                        for share in ["va_share", "va_share_city"] {
+                            if let Some(v) = col(share).and_then(|c| number_cell(c, i)) {
+                                out.entry(Var::ValueAdded).or_default().shares.push((cell.clone(), city_total(), v));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Resolves shares whose one side is known (to a fixed point); returns those left with both
+/// sides unknown.
+fn resolve_shares(known: &mut BTreeMap<Cell, f64>, shares: &[(Cell, Cell, f64)]) -> Vec<(Cell, Cell, f64)> {
+    loop {
+        let mut changed = false;
+        for (c, t, pct) in shares {
+            match (known.get(c).copied(), known.get(t).copied()) {
+                (None, Some(tv)) => {
+                    known.insert(c.clone(), pct / 100.0 * tv);
+                    changed = true;
+                }
+                (Some(cv), None) if *pct != 0.0 => {
+                    known.insert(t.clone(), cv * 100.0 / pct);
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    shares.iter().filter(|(c, t, _)| !known.contains_key(c) && !known.contains_key(t)).cloned().collect()
+}
+
+/// The intervals of every hidden cell of `universe` (cells that exist: the reader sees their
+/// enterprise counts) for one variable. `truth` gives true values, `requirements` the
+/// protection requirement of the sensitive cells.
+pub fn audit(
+    var: Var,
+    universe: &BTreeSet<Cell>,
+    truth: &BTreeMap<Cell, f64>,
+    view: &View,
+    groups: &[Group],
+    requirements: &BTreeMap<Cell, f64>,
+) -> Result<Vec<Interval>> {
+    let mut known = view.known.clone();
+    let free_shares = resolve_shares(&mut known, &view.shares);
+    // A sensitive cell some table shows (itself, or through a share) is known exactly.
+    let mut out: Vec<Interval> = requirements
+        .iter()
+        .filter_map(|(c, r)| {
+            known.get(c).map(|v| Interval {
+                cell: c.clone(),
+                var,
+                value: truth.get(c).copied().unwrap_or(*v),
+                requirement: Some(*r),
+                lower: *v,
+                upper: *v,
+            })
+        })
+        .collect();
+    let unknown: Vec<&Cell> = universe.iter().filter(|c| !known.contains_key(*c)).collect();
+    if unknown.is_empty() {
+        return Ok(out);
+    }
+    let index: BTreeMap<&Cell, usize> = unknown.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    // Relations that involve an unknown cell: Σ a_i x_i = rhs.
+    let mut relations: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
+    for g in groups {
+        let mut terms = Vec::new();
+        let mut rhs = 0.0;
+        for (c, sign) in std::iter::once((&g.total, -1.0)).chain(g.members.iter().map(|m| (m, 1.0))) {
+            match index.get(c) {
+                Some(i) => terms.push((*i, sign)),
+                None => rhs -= sign * known.get(c).copied().unwrap_or(0.0),
+            }
+        }
+        if !terms.is_empty() {
+            relations.push((terms, rhs));
+        }
+    }
+    for (c, t, pct) in &free_shares {
+        if let (Some(i), Some(j)) = (index.get(c), index.get(t)) {
+            relations.push((vec![(*i, 1.0), (*j, -pct / 100.0)], 0.0));
+        }
+    }
+    // Connected components: each is solved on its own.
+    let mut parent: Vec<usize> = (0..unknown.len()).collect();
+    fn find(p: &mut [usize], i: usize) -> usize {
+        let mut r = i;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[i] = r;
+        r
+    }
+    for (terms, _) in &relations {
+        for w in terms.windows(2) {
+            let (a, b) = (find(&mut parent, w[0].0), find(&mut parent, w[1].0));
+            parent[a] = b;
+        }
+    }
+    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..unknown.len() {
+        let r = find(&mut parent, i);
+        components.entry(r).or_default().push(i);
+    }
+    for members in components.values() {
+        // Only sensitive cells need their interval.
+        if !members.iter().any(|i| requirements.contains_key(unknown[*i])) {
+            continue;
+        }
+        let local: BTreeMap<usize, usize> = members.iter().enumerate().map(|(k, i)| (*i, k)).collect();
+        let rows: Vec<Row> = relations
+            .iter()
+            .filter(|(t, _)| t.first().is_some_and(|(i, _)| local.contains_key(i)))
+            .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), *rhs))
+            .collect();
+        let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
+        let program = Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
+            .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
+        for &i in members {
+            let cell = unknown[i];
+            let Some(req) = requirements.get(cell) else { continue };
+            out.push(Interval {
+                cell: cell.clone(),
+                var,
+                value: truth.get(cell).copied().unwrap_or(0.0),
+                requirement: Some(*req),
+                lower: program.bound(local[&i], false)?,
+                upper: program.bound(local[&i], true)?,
+            });
+        }
+    }
+    Ok(out)
+}

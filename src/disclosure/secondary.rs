@@ -1,0 +1,194 @@
+//! Secondary suppression: the additive relations a publication shows, and the complementary
+//! cells hidden so that no sensitive cell can be worked out from the others.
+//!
+//! **Relations** (each enterprise reports in exactly one county and has one section and one
+//! division): for every breakdown, chains included, the city equals the sum of its counties;
+//! in every region, the total equals the sum of its sections and the sum of its divisions, and
+//! each section the sum of its divisions. Chains overlap one another, so they only take part in
+//! the city = Σ counties relation. A relation the data does not satisfy exactly (an enterprise
+//! without a division, say) is left out, since no reader could use it either.
+//!
+//! **Complements.** A hidden cell must be able to move by its protection requirement `r` in
+//! both directions while every published figure stays the same. In each relation it belongs
+//! to, that movement is absorbed by the other hidden cells of the relation: a hidden member can
+//! absorb up to its own value (values are non-negative, except profits: unlimited), and the
+//! movement then goes on through that cell's own other relations, which therefore need
+//! protection as well. Where the hidden others cannot absorb `r`, the
+//! cheapest published cell that can is hidden too: the one with the least value (value lost),
+//! among those large enough, not simply the smallest cell. This propagates until every
+//! relation is covered. The result is then checked by the intruder audit ([`super::intruder`]),
+//! which computes the exact intervals by linear programming; a cell it finds too narrow gets
+//! further complements ([`widen`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::rules::Cell;
+use crate::reference::CITY_CODE;
+
+/// `total = Σ members`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub total: Cell,
+    pub members: Vec<Cell>,
+}
+
+impl Group {
+    pub fn cells(&self) -> impl Iterator<Item = &Cell> {
+        std::iter::once(&self.total).chain(self.members.iter())
+    }
+}
+
+/// GB/T 4754 section of a two-digit division: 06–12 B, 13–43 C, 44–46 D.
+pub fn section_of(division: &str) -> Option<&'static str> {
+    match division.parse::<u32>().ok()? {
+        6..=12 => Some("B"),
+        13..=43 => Some("C"),
+        44..=46 => Some("D"),
+        _ => None,
+    }
+}
+
+/// The additive relations among `cells` (structure only).
+pub fn structure(cells: &BTreeSet<Cell>) -> Vec<Group> {
+    let mut groups = Vec::new();
+    let regions: BTreeSet<&String> = cells.iter().map(|k| &k.0).collect();
+    let breakdowns: BTreeSet<&String> = cells.iter().map(|k| &k.1).collect();
+    for b in &breakdowns {
+        let members: Vec<Cell> = cells.iter().filter(|k| &&k.1 == b && k.0 != CITY_CODE).cloned().collect();
+        groups.push(Group { total: (CITY_CODE.to_string(), b.to_string()), members });
+    }
+    for r in &regions {
+        let of = |prefix: &str| -> Vec<Cell> {
+            cells.iter().filter(|k| &&k.0 == r && k.1.starts_with(prefix)).cloned().collect()
+        };
+        let total = (r.to_string(), "_T".to_string());
+        groups.push(Group { total: total.clone(), members: of("section:") });
+        groups.push(Group { total, members: of("division:") });
+        for s in ["B", "C", "D"] {
+            let members: Vec<Cell> = of("division:")
+                .into_iter()
+                .filter(|k| section_of(k.1.trim_start_matches("division:")) == Some(s))
+                .collect();
+            groups.push(Group { total: (r.to_string(), format!("section:{s}")), members });
+        }
+    }
+    groups.retain(|g| cells.contains(&g.total) && !g.members.is_empty());
+    groups
+}
+
+/// The relations of `structure(cells)` that `values` satisfy (within rounding).
+pub fn balanced(groups: Vec<Group>, values: &BTreeMap<Cell, f64>) -> Vec<Group> {
+    let v = |c: &Cell| values.get(c).copied().unwrap_or(0.0);
+    groups
+        .into_iter()
+        .filter(|g| {
+            let sum: f64 = g.members.iter().map(v).sum();
+            let ok = (v(&g.total) - sum).abs() <= tolerance(v(&g.total));
+            if !ok {
+                tracing::debug!(total = ?g.total, "relation not satisfied by the data: left out");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// Rounding tolerance of a relation whose total is `total`.
+pub fn tolerance(total: f64) -> f64 {
+    1e-6 + 1e-9 * total.abs()
+}
+
+/// What the complement search needs of one variable.
+pub struct Problem<'a> {
+    pub values: &'a BTreeMap<Cell, f64>,
+    pub groups: &'a [Group],
+    /// Never hidden (the city total, by policy).
+    pub fixed: &'a BTreeSet<Cell>,
+    pub non_negative: bool,
+}
+
+impl Problem<'_> {
+    fn value(&self, c: &Cell) -> f64 {
+        self.values.get(c).copied().unwrap_or(0.0)
+    }
+
+    /// How much of a movement (either way) a hidden `h` can absorb: down to zero at most, when
+    /// values are non-negative.
+    fn capacity(&self, h: &Cell) -> f64 {
+        if self.non_negative { self.value(h).max(0.0) } else { f64::INFINITY }
+    }
+
+    /// Hides complements until every hidden cell can move by its requirement in every relation.
+    /// `hidden` starts as the primary cells (with their requirements) and grows.
+    pub fn protect(&self, hidden: &mut BTreeSet<Cell>, requirements: &BTreeMap<Cell, f64>) {
+        let mut by_cell: BTreeMap<&Cell, Vec<usize>> = BTreeMap::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            for c in g.cells() {
+                by_cell.entry(c).or_default().push(i);
+            }
+        }
+        // Largest requirement first, so the complements chosen for it serve the smaller ones.
+        let mut queue: Vec<(Cell, f64)> = requirements.iter().map(|(c, r)| (c.clone(), *r)).collect();
+        queue.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        let mut done: BTreeMap<Cell, f64> = BTreeMap::new();
+        while let Some((c, r)) = queue.pop() {
+            if done.get(&c).is_some_and(|d| *d >= r) {
+                continue;
+            }
+            done.insert(c.clone(), r);
+            for gi in by_cell.get(&c).cloned().unwrap_or_default() {
+                let g = &self.groups[gi];
+                loop {
+                    let others: Vec<&Cell> = g.cells().filter(|o| **o != c && hidden.contains(*o)).collect();
+                    let cap: f64 = others.iter().map(|h| self.capacity(h)).sum();
+                    if !others.is_empty() && cap >= r {
+                        for h in others {
+                            // The movement goes on through the partner's other relations.
+                            let need = r.min(self.capacity(h));
+                            if done.get(h).is_none_or(|d| *d < need) {
+                                queue.push((h.clone(), need));
+                            }
+                        }
+                        break;
+                    }
+                    let missing = r - cap;
+                    let candidates: Vec<&Cell> =
+                        g.cells().filter(|o| **o != c && !hidden.contains(*o) && !self.fixed.contains(*o)).collect();
+                    let cost = |o: &Cell| self.value(o).abs();
+                    let pick = candidates
+                        .iter()
+                        .filter(|o| self.capacity(o) >= missing)
+                        .min_by(|a, b| cost(a).total_cmp(&cost(b)).then_with(|| a.cmp(b)))
+                        .or_else(|| {
+                            candidates
+                                .iter()
+                                .max_by(|a, b| self.capacity(a).total_cmp(&self.capacity(b)).then_with(|| b.cmp(a)))
+                        });
+                    let Some(pick) = pick else { break };
+                    hidden.insert((*pick).clone());
+                }
+            }
+            // Keep the stack ordered: largest requirement next.
+            queue.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        }
+    }
+}
+
+/// For a cell the intruder audit found too narrow: hides, in each of its relations, the
+/// cheapest published cell not hidden yet (the exact intervals then decide again). Returns
+/// whether anything was added.
+pub fn widen(p: &Problem, hidden: &mut BTreeSet<Cell>, cell: &Cell) -> bool {
+    let mut added = false;
+    for g in p.groups.iter().filter(|g| g.cells().any(|c| c == cell)) {
+        let pick = g
+            .cells()
+            .filter(|o| *o != cell && !hidden.contains(*o) && !p.fixed.contains(*o))
+            .filter(|o| !p.non_negative || **o == g.total || p.value(o) > 0.0)
+            .min_by(|a, b| p.value(a).abs().total_cmp(&p.value(b).abs()).then_with(|| a.cmp(b)))
+            .cloned();
+        if let Some(pick) = pick {
+            hidden.insert(pick);
+            added = true;
+        }
+    }
+    added
+}
