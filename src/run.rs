@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
@@ -993,29 +993,8 @@ async fn build_outputs(
     let warehouse = b.gen_dir.join("warehouse");
     // Completeness for the period: every county × form, with its quarantined rows (a form with
     // unresolved errors makes the figures built on it status E).
-    let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let q = &outcome.quarantine;
-    let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
-    if let (Some(regions), Some(forms)) = (col("region_code"), col("form")) {
-        for i in 0..q.num_rows() {
-            let key = (regions.value(i).to_string(), forms.value(i).to_uppercase());
-            *quarantined.entry(key).or_default() += 1;
-        }
-    }
-    let mut submissions = Vec::new();
-    let mut missing = Vec::new();
-    for region in &b.reference.regions {
-        for form in &b.forms.forms {
-            let sent = target_sheets
-                .iter()
-                .any(|s| s.form == form.code && s.region_code.as_deref() == Some(&region.code) && s.refusal.is_none());
-            if !sent {
-                missing.push((region.name.clone(), form.code.clone()));
-            }
-            let q = quarantined.get(&(region.code.clone(), form.code.to_uppercase())).copied().unwrap_or(0);
-            submissions.push((region.code.clone(), form.code.clone(), sent, q));
-        }
-    }
+    let crate::completeness::Completeness { submissions, missing } =
+        crate::completeness::completeness(&b.reference.regions, b.forms, target_sheets, &outcome.quarantine);
     if target == summary.target {
         summary.missing = missing.clone();
     }
@@ -1057,7 +1036,7 @@ async fn build_outputs(
                 quarantined: outcome.quarantined_rows(),
                 findings_errors: outcome.count(Severity::Error),
                 findings_warnings: outcome.count(Severity::Warning),
-                missing: missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+                missing: crate::completeness::missing_notes(&missing, b.reference.regions.len()),
                 revisions,
             },
             issued_on,

@@ -19,6 +19,7 @@ mod enterprises;
 mod items;
 pub mod messy;
 mod rng;
+pub mod scale;
 mod write;
 
 use std::collections::BTreeSet;
