@@ -97,7 +97,7 @@ mod tests {
         write_scale(&spec, tmp.path()).unwrap();
         let out = tmp.path().join("out");
         let project = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let opts = crate::run::RunOptions {
+        let opts = crate::job::RunOptions {
             project: project.to_path_buf(),
             inbox: tmp.path().join("returns"),
             reference: tmp.path().join("reference"),

@@ -1,0 +1,61 @@
+//! Stage 4, models: which county sent which form (completeness), then every `sql/*.sql` over the
+//! publication being built, with its declared columns and tests checked.
+
+use anyhow::Result;
+
+use crate::audit::AuditOutcome;
+use crate::models::exec::{self, ModelRun};
+use crate::period::Period;
+use crate::project::Project;
+use crate::stage::publish::Publication;
+use crate::stage::read::PeriodReturns;
+use crate::summary::RunSummary;
+
+/// The models of one period, not yet protected or written.
+pub struct Built {
+    pub period: Period,
+    /// Every model, in run order (failed ones with their error).
+    pub runs: Vec<ModelRun>,
+    /// Counties that sent no usable return of a form: (region name, form).
+    pub missing: Vec<(String, String)>,
+}
+
+pub async fn build(
+    project: &Project,
+    period: Period,
+    returns: &PeriodReturns,
+    outcome: &AuditOutcome,
+    publication: &Publication,
+) -> Result<Built> {
+    // Completeness: every county × form, whether it was sent and how many of its rows are
+    // quarantined (a form with unresolved errors makes the figures built on it status E).
+    let crate::completeness::Completeness { submissions, missing } = crate::completeness::completeness(
+        &project.reference.regions,
+        &project.forms,
+        &returns.sheets,
+        &outcome.quarantine,
+    );
+    let ctx = exec::warehouse_session(
+        &publication.warehouse(),
+        &project.forms,
+        &project.reference.tables,
+        period,
+        exec::submissions_batch(&submissions),
+    )
+    .await?;
+    let runs = exec::execute(&ctx, &project.models).await;
+    Ok(Built { period, runs, missing })
+}
+
+impl Built {
+    /// Adds the period's models and tests to the run's summary.
+    pub fn tally(&self, s: &mut RunSummary) {
+        if self.period == s.target {
+            s.missing = self.missing.clone();
+        }
+        for r in &self.runs {
+            s.models.push((r.name.clone(), r.rows(), r.error.clone()));
+            s.model_tests.extend(r.tests.iter().cloned());
+        }
+    }
+}
