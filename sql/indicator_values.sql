@@ -173,12 +173,43 @@ from_doublings AS (
     FROM doublings
 ),
 
-all_values AS (
+computed AS (
     SELECT * FROM from_jn101
     UNION ALL SELECT * FROM from_jn102
     UNION ALL SELECT * FROM from_jn103
     UNION ALL SELECT * FROM from_jn104
     UNION ALL SELECT * FROM from_doublings
+),
+
+-- ── Every city code every month, even when no county sent its form ───────────────────────────
+-- A form missing from every return gives no rows above; its city codes are still published, with
+-- a NULL value (and status E below, as no county submitted it), so that the other forms' figures
+-- are published as usual.
+city_codes AS (
+    SELECT indicator, unit, 'JN101' AS form FROM jn101_catalogue
+    UNION ALL
+    SELECT * FROM (VALUES
+        ('reported_enterprises', '个', 'JN102'), ('reported_enterprises_growth', '%', 'JN102'),
+        ('high_tech_enterprises', '个', 'JN102'), ('high_tech_enterprises_growth', '%', 'JN102'),
+        ('producer_services_revenue', '万元', 'JN102'), ('producer_services_revenue_growth', '%', 'JN102'),
+        ('trade_total', '万元', 'JN102'), ('trade_total_growth', '%', 'JN102'),
+        ('trade_export', '万元', 'JN102'), ('trade_export_growth', '%', 'JN102'),
+        ('trade_import', '万元', 'JN102'), ('trade_import_growth', '%', 'JN102'),
+        ('appeals_resolution_rate', '%', 'JN103'),
+        ('projects', '个', 'JN104'), ('project_investment_total', '万元', 'JN104'),
+        ('project_investment_done_year', '万元', 'JN104'), ('project_investment_done_cumulative', '万元', 'JN104')
+    ) AS t(indicator, unit, form)
+    UNION ALL
+    SELECT item, unit, 'JN103' FROM jn103_catalogue
+),
+all_values AS (
+    SELECT * FROM computed
+    UNION ALL
+    SELECT '370800', '_T', c.indicator, CAST(NULL AS DOUBLE), c.unit, c.form
+    FROM city_codes c
+    LEFT JOIN (SELECT DISTINCT indicator FROM computed WHERE region_code = '370800' AND breakdown = '_T') d
+           ON d.indicator = c.indicator
+    WHERE d.indicator IS NULL
 ),
 
 -- ── Status: E where a county's return of that form is missing or has unresolved errors ────────

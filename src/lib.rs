@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bulletin;
+pub mod completeness;
 pub mod disclosure;
 pub mod feedback;
 pub mod findings;

@@ -96,6 +96,20 @@ enum Command {
         /// aliases, text numbers, 合计 rows, …): every return must ingest to the same rows.
         #[arg(long)]
         messy: bool,
+        /// Instead of the sample, an inbox for benchmarks of one period (2025-09): `city` (14 units,
+        /// ~4,000 enterprises), `province` (136, ~40,000) or `national` (2,800, ~500,000), with its
+        /// reference data and `expected.csv` (see BENCHMARKS.md).
+        #[arg(long, conflicts_with = "messy")]
+        scale: Option<String>,
+        /// With --scale: this many reporting units instead.
+        #[arg(long, requires = "scale")]
+        units: Option<usize>,
+        /// With --scale: this many JN101 enterprises per unit on average instead.
+        #[arg(long, requires = "scale")]
+        per_unit: Option<usize>,
+        /// With --scale: only these forms in every workbook (e.g. `JN101`: an inbox lacking the others).
+        #[arg(long, requires = "scale", value_delimiter = ',')]
+        forms: Vec<String>,
     },
     /// List the report definitions (models) in the order they run, with what they read, their
     /// tests and their last build; `models docs` writes the data dictionary.
@@ -251,7 +265,26 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Sample { out, messy } => match if messy {
+        Command::Sample { out, scale: Some(scale), units, per_unit, forms, .. } => {
+            match gongbao::sample::scale::ScaleSpec::named(&scale).and_then(|named| {
+                let spec = gongbao::sample::scale::ScaleSpec {
+                    units: units.unwrap_or(named.units),
+                    per_unit: per_unit.unwrap_or(named.per_unit),
+                    forms: if forms.is_empty() { named.forms } else { forms },
+                };
+                gongbao::sample::scale::write_scale(&spec, &out)
+            }) {
+                Ok(s) => {
+                    println!("{} workbooks, {} JN101 rows written to {}", s.workbooks, s.jn101_rows, out.display());
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("gongbao: {e:#}");
+                    exit::FAILURE
+                }
+            }
+        }
+        Command::Sample { out, messy, .. } => match if messy {
             gongbao::sample::write_messy(&gongbao::sample::generate(), &out)
         } else {
             gongbao::sample::write_all(&gongbao::sample::generate(), &out)

@@ -64,12 +64,15 @@ pub fn submissions_batch(rows: &[(String, String, bool, i64)]) -> RecordBatch {
     .expect("submissions schema")
 }
 
-/// A DataFusion session whose strings come back as plain Utf8 (what every consumer reads).
+/// A DataFusion session whose strings come back as plain Utf8 (what every consumer reads), with
+/// as many partitions as the process may use cores (fewer when pinned with `taskset`; the outputs
+/// are the same either way, see BENCHMARKS.md "Scale").
 pub fn new_session() -> SessionContext {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = SessionConfig::new()
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
-        .with_target_partitions(2);
+        .with_target_partitions(cores);
     SessionContext::new_with_config(config)
 }
 
@@ -87,6 +90,20 @@ pub fn base_table_names(forms: &Forms, reference: &BTreeMap<String, RecordBatch>
 fn register_mem(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
     Ok(())
+}
+
+/// Registers a model's output for the models after it without its descriptions (schema and field
+/// metadata): they belong in the Parquet files, and a query that reads one table twice (a CTE used
+/// in a UNION and a join) otherwise trips DataFusion's check that the physical and logical plans
+/// carry the same metadata.
+fn register_mem_plain(ctx: &SessionContext, name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_metadata(HashMap::new())).collect();
+    let plain = Arc::new(Schema::new(fields));
+    let batches = batches
+        .iter()
+        .map(|b| RecordBatch::try_new(plain.clone(), b.columns().to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    register_mem(ctx, name, plain, batches)
 }
 
 /// Registers the warehouse (Hive-partitioned Parquet), reference data and parameters.
@@ -246,7 +263,7 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
         model.header.check(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
         check_period_column(ctx, &batches).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
         let (schema, batches) = finish_schema(model, batches, schema)?;
-        register_mem(ctx, &model.name, schema.clone(), batches.clone())?;
+        register_mem_plain(ctx, &model.name, &schema, &batches)?;
         Ok((schema, batches))
     }
     .await;

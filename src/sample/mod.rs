@@ -20,6 +20,7 @@ mod items;
 pub mod messy;
 mod prior_year;
 mod rng;
+pub mod scale;
 mod write;
 
 use std::collections::BTreeSet;

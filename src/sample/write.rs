@@ -116,6 +116,12 @@ impl Formats {
     }
 }
 
+/// Who fills in a workbook: the unit's name and the 填报单位 it signs as.
+struct Signer<'a> {
+    name: &'a str,
+    reporter: &'a str,
+}
+
 /// What a workbook's header blocks and footers say.
 struct Block<'a> {
     layout: SheetLayout,
@@ -150,7 +156,14 @@ pub fn workbook_bytes_with(
     ret: &CountyReturn,
     messy: Option<&super::messy::Presentation>,
 ) -> Result<Vec<u8>> {
-    let spec = REGIONS.iter().find(|r| r.code == ret.region_code).context("unknown region")?;
+    // The 14 counties' bureaus sign as the catalogue says; a synthetic unit (`sample --scale`)
+    // as `<name>统计局`.
+    let region = data.region(&ret.region_code).context("unknown region")?;
+    let reporter = match REGIONS.iter().find(|r| r.code == ret.region_code) {
+        Some(spec) => spec.reporter.to_string(),
+        None => format!("{}统计局", region.name),
+    };
+    let spec = Signer { name: &region.name, reporter: &reporter };
     let year: u16 = ret.period[..4].parse()?;
     let month: u8 = ret.period[5..].parse()?;
     let (report_year, report_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
@@ -199,7 +212,8 @@ pub fn workbook_bytes_with(
             super::messy::jn101_sheet(wb.add_worksheet().set_name(name)?, &ret.jn101, spec.reporter, &ret.period, p)?
         }
     }
-    // A form with nothing to report (the prior-year returns send JN101 only) has no sheet.
+    // A form with nothing to report has no sheet (the prior-year returns send JN101 only; a
+    // return lacking it, `sample --scale --forms`).
     if !ret.jn102.is_empty() {
         jn102_sheet(wb.add_worksheet().set_name(names[1])?, &fmt, &ctx, ret)?;
     }

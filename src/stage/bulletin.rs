@@ -41,7 +41,7 @@ pub fn render(
                 quarantined: outcome.quarantined_rows(),
                 findings_errors: outcome.count(Severity::Error),
                 findings_warnings: outcome.count(Severity::Warning),
-                missing: built.missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+                missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
                 revisions,
                 rules_not_evaluated: outcome
                     .stats

@@ -1,10 +1,7 @@
 //! Stage 4, models: which county sent which form (completeness), then every `sql/*.sql` over the
 //! publication being built, with its declared columns and tests checked.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use arrow::array::AsArray;
 
 use crate::audit::AuditOutcome;
 use crate::models::exec::{self, ModelRun};
@@ -32,7 +29,14 @@ pub async fn build(
     outcome: &AuditOutcome,
     publication: &Publication,
 ) -> Result<Built> {
-    let (submissions, missing) = completeness(project, returns, outcome);
+    // Completeness: every county × form, whether it was sent and how many of its rows are
+    // quarantined (a form with unresolved errors makes the figures built on it status E).
+    let crate::completeness::Completeness { submissions, missing } = crate::completeness::completeness(
+        &project.reference.regions,
+        &project.forms,
+        &returns.sheets,
+        &outcome.quarantine,
+    );
     let ctx = exec::warehouse_session(
         &publication.warehouse(),
         &project.forms,
@@ -44,43 +48,6 @@ pub async fn build(
     let runs = exec::execute(&ctx, &project.models).await;
     let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
     Ok(Built { period, runs, missing, enterprises })
-}
-
-/// One county × form of the period: (region code, form, sent, quarantined rows).
-type Submission = (String, String, bool, i64);
-
-/// Completeness for the period: every county × form, whether it was sent and how many of its
-/// rows are quarantined (a form with unresolved errors makes the figures built on it status E).
-fn completeness(
-    project: &Project,
-    returns: &PeriodReturns,
-    outcome: &AuditOutcome,
-) -> (Vec<Submission>, Vec<(String, String)>) {
-    let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let q = &outcome.quarantine;
-    let col = |name: &str| q.column_by_name(name).map(|c| c.as_string::<i32>().clone());
-    if let (Some(regions), Some(forms)) = (col("region_code"), col("form")) {
-        for i in 0..q.num_rows() {
-            let key = (regions.value(i).to_string(), forms.value(i).to_uppercase());
-            *quarantined.entry(key).or_default() += 1;
-        }
-    }
-    let mut submissions = Vec::new();
-    let mut missing = Vec::new();
-    for region in &project.reference.regions {
-        for form in &project.forms.forms {
-            let sent = returns
-                .sheets
-                .iter()
-                .any(|s| s.form == form.code && s.region_code.as_deref() == Some(&region.code) && s.refusal.is_none());
-            if !sent {
-                missing.push((region.name.clone(), form.code.clone()));
-            }
-            let q = quarantined.get(&(region.code.clone(), form.code.to_uppercase())).copied().unwrap_or(0);
-            submissions.push((region.code.clone(), form.code.clone(), sent, q));
-        }
-    }
-    (submissions, missing)
 }
 
 impl Built {
