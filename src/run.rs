@@ -445,63 +445,6 @@ fn progress(len: usize, what: &'static str) -> indicatif::ProgressBar {
     }
 }
 
-/// City-level figures of `period` that differ from the previous publication's.
-fn revised_figures(
-    previous: Option<&Path>,
-    period: Period,
-    now: Option<&Vec<RecordBatch>>,
-) -> Result<Vec<crate::bulletin::RevisedFigure>> {
-    let (Some(prev), Some(now)) = (previous, now) else { return Ok(Vec::new()) };
-    let old = store::read_dir_batches(&prev.join("warehouse/indicator_values").join(format!("period={period}")))?;
-    let index = |batches: &[RecordBatch]| -> BTreeMap<(String, String), (Option<f64>, String)> {
-        let mut m = BTreeMap::new();
-        for b in batches {
-            let text = |n: &str| {
-                b.column_by_name(n)
-                    .and_then(|c| arrow::compute::cast(c, &DataType::Utf8).ok())
-                    .map(|c| c.as_any().downcast_ref::<StringArray>().cloned().expect("utf8"))
-            };
-            let value = b
-                .column_by_name("value")
-                .and_then(|c| c.as_any().downcast_ref::<arrow::array::Float64Array>().cloned());
-            let (Some(r), Some(bd), Some(ind), Some(unit), Some(v)) =
-                (text("region_code"), text("breakdown"), text("indicator"), text("unit"), value)
-            else {
-                continue;
-            };
-            for i in 0..b.num_rows() {
-                if r.value(i) != "370800" {
-                    continue;
-                }
-                use arrow::array::Array;
-                let val = (!v.is_null(i)).then(|| v.value(i));
-                m.insert((ind.value(i).to_string(), bd.value(i).to_string()), (val, unit.value(i).to_string()));
-            }
-        }
-        m
-    };
-    let (old, new) = (index(&old), index(now));
-    let fmt = |v: Option<f64>, unit: &str| match v {
-        Some(x) => format!("{}{unit}", (x * 100.0).round() / 100.0),
-        None => "—".to_string(),
-    };
-    let mut out = Vec::new();
-    for (key, (nv, unit)) in &new {
-        if let Some((ov, _)) = old.get(key) {
-            let same = match (ov, nv) {
-                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
-                (None, None) => true,
-                _ => false,
-            };
-            if !same {
-                let what = if key.1 == "_T" { key.0.clone() } else { format!("{}({})", key.0, key.1) };
-                out.push(crate::bulletin::RevisedFigure { what, old: fmt(*ov, unit), new: fmt(*nv, unit) });
-            }
-        }
-    }
-    Ok(out)
-}
-
 async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<RunSummary> {
     use crate::incremental::{self, BuildState, FileCache, PeriodState};
     let forms = Forms::load(&opts.project.join("forms"))?;
@@ -1045,7 +988,12 @@ async fn build_outputs(
     }
 
     // 5. The bulletin (Markdown, PDF, charts), with the figures revised since the last publication.
-    let revisions = revised_figures(b.previous_publication, target, outputs.get("indicator_values"))?;
+    let revisions = crate::bulletin::revisions::revised_figures(
+        b.previous_publication,
+        target,
+        outputs.get("indicator_values"),
+        b.reference,
+    )?;
     let issued_on = b.opts.issued_on.unwrap_or_else(|| default_issue_date(target));
     match crate::bulletin::render(
         &crate::bulletin::Templates::in_project(&b.opts.project),
