@@ -135,6 +135,13 @@ fn the_sample_bulletin_pdf_carries_the_published_figures() {
     assert_eq!(city_row[5], "100.0");
     // Ranks follow the printed rates, ties sharing a rank.
     assert_ranks_follow_printed_rates(&md);
+    // Every caption starts its own paragraph (a note above it must not swallow it).
+    let lines: Vec<&str> = md.lines().collect();
+    for (i, l) in lines.iter().enumerate().skip(1) {
+        let caption =
+            (l.starts_with('表') || l.starts_with('图')) && l.chars().nth(1).is_some_and(|c| c.is_ascii_digit());
+        assert!(!caption || lines[i - 1].is_empty(), "caption {l:?} follows {:?}", lines[i - 1]);
+    }
     // A county row of the county table: its cells, in order, as the Markdown has them.
     let first_county = md
         .lines()

@@ -282,13 +282,7 @@ fn draft_when_a_county_is_missing_or_errors_remain() {
 #[test]
 fn ind_accepts_escaped_keys_and_returns_none_when_missing() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     let out = render_markdown_str(
         r#"{{ ind(city, "chain:\\_ALL", "va_growth")|growth }} {{ ind(city, "chain:_ALL", "va_growth") }} {{ ind("370811", "_T", "va_growth") is none }} {{ ind(city, "_T", "profit_growth") is none }}"#,
         &input,
@@ -300,13 +294,7 @@ fn ind_accepts_escaped_keys_and_returns_none_when_missing() {
 #[test]
 fn none_prints_as_not_computable() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     let out = render_markdown_str(
         "{% for p in models.key_projects %}{{ p.planned_start }};{% endfor %}{{ ind(city, \"_T\", \"profit_growth\") }}",
         &input,
@@ -318,13 +306,7 @@ fn none_prints_as_not_computable() {
 #[test]
 fn template_errors_are_reported_not_swallowed() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     // strict undefined: a misspelt column is an error
     let err =
         render_markdown_str("{% for c in models.county_ranking %}{{ c.va_grwth }}{% endfor %}", &input).unwrap_err();
@@ -392,16 +374,21 @@ fn the_notes_define_exactly_the_symbols_the_bulletin_prints() {
     assert!(md.contains("符号说明：“…”表示数据保密，不予公布；“—”表示不可计算或无此项数据。"), "{md}");
 }
 
-#[test]
-fn symbols_used_lists_what_the_filters_printed_so_far() {
-    let models = models();
-    let input = BulletinInput {
+/// The test models' input with a default audit, for rendering template snippets.
+fn snippet_input(models: &BTreeMap<String, Vec<RecordBatch>>) -> BulletinInput<'_> {
+    BulletinInput {
         period: "2025-09",
-        models: &models,
+        models,
         audit: AuditSummary::default(),
         issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
         office: "x".into(),
-    };
+    }
+}
+
+#[test]
+fn symbols_used_lists_what_the_filters_printed_so_far() {
+    let models = models();
+    let input = snippet_input(&models);
     let out = render_markdown_str(
         r#"[{{ symbols_used()|join(",") }}] {{ 8.3|num }} {{ period_label }} [{{ symbols_used()|join(",") }}] {{ none|growth }} [{{ symbols_used()|join(",") }}] {{ "…"|yi }} [{{ symbols_used()|join(",") }}]"#,
         &input,
