@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod header;
+pub mod parallel;
 pub mod rows;
 pub mod sheet;
 pub mod values;
