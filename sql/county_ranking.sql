@@ -1,7 +1,7 @@
 -- description: 县市区规上工业主要指标,按增加值增速(可比价)排序
 -- grain: region_code(每个县市区一行,未报送或无审核通过企业的也列出,位次为 NULL)
 -- publish: public
--- column rank_no BIGINT: 增加值增速位次(1 为最高;并列同位次;无增速为 NULL)
+-- column rank_no BIGINT: 增加值增速位次(1 为最高;按公布的增速即保留一位小数后排位,公布值相同者并列同位次;无增速为 NULL)
 -- column region_code TEXT: 县市区代码
 -- column name TEXT: 县市区名称
 -- column short_name TEXT: 简称
@@ -42,8 +42,9 @@ ranked AS (
            c.revenue_growth,
            c.profit_ytd,
            c.profit_growth,
-           -- counties without a growth rate sort last and get no position
-           RANK() OVER (ORDER BY c.va_growth DESC NULLS LAST) AS raw_rank
+           -- ranked on the published (one decimal) rate, so that counties printed with the same
+           -- rate share a position; counties without a growth rate sort last and get no position
+           RANK() OVER (ORDER BY round(c.va_growth, 1) DESC NULLS LAST) AS raw_rank
     FROM regions r
     LEFT JOIN county_totals c ON c.region_code = r.code
     CROSS JOIN city_total t
@@ -57,4 +58,4 @@ SELECT CAST(CASE WHEN va_growth IS NOT NULL THEN raw_rank END AS BIGINT) AS rank
        profit_ytd, profit_growth,
        FALSE AS suppressed
 FROM ranked
-ORDER BY raw_rank, region_code
+ORDER BY raw_rank, va_growth DESC, region_code

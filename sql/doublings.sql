@@ -12,8 +12,9 @@
 -- column target_value DOUBLE: 目标值
 -- column current_value DOUBLE: 当前值(流量指标年化)
 -- column progress DOUBLE: 进度(%) = (当前值 − 基期值) / (目标值 − 基期值) × 100
--- column required_growth DOUBLE: 年均需增长(%) = ((目标值 / 基期值)^(1 / (目标年 − 基期年)) − 1) × 100
--- column growth DOUBLE: 本期同比增速(%)
+-- column required_growth DOUBLE: 规划年均增长(%) = ((目标值 / 基期值)^(1 / (目标年 − 基期年)) − 1) × 100:从基期到目标年每年同速增长所需的速度
+-- column required_growth_from_now DOUBLE: 自本期起年均需增长(%) = ((目标值 / 当前值)^(1 / (目标年 − 本期年份)) − 1) × 100;目标年不晚于本期年份或当前值 ≤ 0 时 NULL
+-- column growth DOUBLE: 本期同比增速(%),与当前值同一来源:规上工业企业数按 JN101 审核通过企业数与上年同期 JN101 企业数相比(上年同期未入库时 NULL)
 
 WITH
 -- The five doublings (INDICATORS.md). is_flow: a cumulative flow, annualised as × 12 / M.
@@ -29,17 +30,13 @@ definitions AS (
 city_jn101 AS (
     SELECT * FROM jn101_cells WHERE region_code = '370800' AND breakdown = '_T'
 ),
--- Number of accepted JN101 enterprises a year ago (0 when that period is not in the warehouse).
+-- Number of accepted JN101 enterprises a year ago (0 when that period is not in the warehouse,
+-- and the growth is then NULL). One source per series: the current value is the JN101 count, so
+-- its growth is too, never the counties' JN102 count.
 year_ago AS (
     SELECT COUNT(*) AS enterprises
     FROM jn101_all a
     JOIN params p ON CAST(a.period AS VARCHAR) = p.year_ago_period
-),
--- Fallback for the enterprise count's growth: the counties' own JN102 count a year earlier.
-reported_enterprises AS (
-    SELECT MAX(growth) AS growth
-    FROM jn102_summary
-    WHERE region_code = '370800' AND item = 'reported_enterprises'
 ),
 -- This period's value (not yet annualised) and year-on-year growth of each measure.
 measures AS (
@@ -52,11 +49,9 @@ measures AS (
     -- 规上工业企业数: JN101 count, growth against last year's count of accepted returns
     SELECT 'enterprises',
            CAST(c.enterprises AS DOUBLE),
-           COALESCE((CAST(c.enterprises AS DOUBLE) / NULLIF(CAST(y.enterprises AS DOUBLE), 0) - 1) * 100,
-                    r.growth)
+           (CAST(c.enterprises AS DOUBLE) / NULLIF(CAST(y.enterprises AS DOUBLE), 0) - 1) * 100
     FROM city_jn101 c
     CROSS JOIN year_ago y
-    CROSS JOIN reported_enterprises r
     UNION ALL
     SELECT item, CAST(value_ytd AS DOUBLE), growth
     FROM jn102_summary
@@ -66,7 +61,8 @@ measures AS (
 current_values AS (
     SELECT d.seq, d.indicator, d.name, d.unit, d.source_form, d.is_flow,
            m.ytd_value * CASE WHEN d.is_flow THEN p.annualise ELSE 1.0 END AS current_value,
-           m.growth
+           m.growth,
+           p.year
     FROM definitions d
     CROSS JOIN params p
     LEFT JOIN measures m ON m.indicator = d.indicator
@@ -87,6 +83,10 @@ SELECT v.seq,
             THEN (power(t.target_value / t.base_value,
                         1.0 / CAST(t.target_year - t.base_year AS DOUBLE)) - 1) * 100
        END AS required_growth,
+       CASE WHEN v.current_value > 0 AND t.target_value > 0 AND t.target_year > v.year
+            THEN (power(t.target_value / v.current_value,
+                        1.0 / CAST(t.target_year - v.year AS DOUBLE)) - 1) * 100
+       END AS required_growth_from_now,
        v.growth
 FROM current_values v
 LEFT JOIN targets t ON t.indicator = v.indicator

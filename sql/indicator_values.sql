@@ -26,6 +26,7 @@ jn101_catalogue AS (
         ('revenue_growth', '%'),
         ('profit_ytd',     '万元'),
         ('profit_growth',  '%'),
+        ('profit_change',  '万元'),
         ('export_ytd',     '万元'),
         ('export_growth',  '%'),
         ('employees',      '人'),
@@ -47,6 +48,7 @@ from_jn101 AS (
                WHEN 'revenue_growth' THEN c.revenue_growth
                WHEN 'profit_ytd'     THEN CAST(c.profit_ytd AS DOUBLE)
                WHEN 'profit_growth'  THEN c.profit_growth
+               WHEN 'profit_change'  THEN CAST(c.profit_change AS DOUBLE)
                WHEN 'export_ytd'     THEN CAST(c.export_ytd AS DOUBLE)
                WHEN 'export_growth'  THEN c.export_growth
                WHEN 'employees'      THEN CAST(c.employees AS DOUBLE)
@@ -167,6 +169,10 @@ from_doublings AS (
     FROM doublings
     UNION ALL
     SELECT '370800', 'target:' || indicator, 'doubling_required_growth', required_growth, '%', source_form
+    FROM doublings
+    UNION ALL
+    SELECT '370800', 'target:' || indicator, 'doubling_required_growth_from_now', required_growth_from_now, '%',
+           source_form
     FROM doublings
     UNION ALL
     SELECT '370800', 'target:' || indicator, 'doubling_growth', growth, '%', source_form

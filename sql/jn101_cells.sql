@@ -15,12 +15,14 @@
 -- column export_prev DECIMAL(34,6): 出口交货值 上年同期(万元)
 -- column employees BIGINT: 期末从业人员(人)
 -- column chain_masters BIGINT: 链主企业数(个):_T 与 chain:_ALL 为任一产业链链主(每家只计一次),chain:<id> 为该链链主;门类、大类不适用,为 NULL
--- column ppi DOUBLE: 本期工业生产者出厂价格指数(上年同期=100),无则 NULL
+-- column ppi DOUBLE: 本格隐含价格指数(上年同期=100):Σ增加值本年累计 / Σ(各企业增加值按其行业大类 PPI 缩减后之和) × 100;有企业缺 PPI 时 NULL
+-- column va_ytd_comparable DOUBLE: 工业增加值 本年累计按可比价(万元):Σ 各企业增加值 / (其行业大类 PPI / 100),大类无 PPI 的用全行业(_T)指数;有企业缺 PPI 时 NULL
 -- column output_growth DOUBLE: 工业总产值增速(%),上年同期为 0 时 NULL
--- column va_growth DOUBLE: 工业增加值增速(%,可比价:本年累计按 PPI 缩减),上年同期为 0 或无 PPI 时 NULL
+-- column va_growth DOUBLE: 工业增加值增速(%,可比价:各企业本年累计按其行业大类 PPI 缩减后汇总),上年同期为 0 或有企业缺 PPI 时 NULL
 -- column va_share DOUBLE: 增加值占本地区规上工业增加值比重(%,当年价)
 -- column revenue_growth DOUBLE: 营业收入增速(%)
--- column profit_growth DOUBLE: 利润总额增速(%):(本年−上年)/|上年|×100,上年为 0 时 NULL
+-- column profit_growth DOUBLE: 利润总额增速(%):(本年 / 上年 − 1) × 100,仅当上年同期利润总额为正;上年为 0 或亏损时 NULL(公报写扭亏为盈、减亏、增亏)
+-- column profit_change DECIMAL(34,6): 利润总额增减额(万元):本年累计 − 上年同期
 -- column export_growth DOUBLE: 出口交货值增速(%),上年同期为 0 时 NULL
 --
 -- The one place where the JN101 formulas of INDICATORS.md live; the long indicator table, the
@@ -69,6 +71,23 @@ enterprise_cells AS (
     FROM jn101 j
     JOIN member_any a ON a.credit_code = j.credit_code
 ),
+-- PPI of each division for the reporting period (same period last year = 100); `_T` is the
+-- all-industry index.
+period_ppi AS (
+    SELECT p.division, MAX(p."index") AS ppi
+    FROM ppi p
+    JOIN params ON p.period = params.period
+    GROUP BY p.division
+),
+-- Comparable prices (INDICATORS.md, va_growth): each enterprise's value added is deflated by its
+-- division's PPI, else the all-industry one; NULL when neither exists for the period.
+deflated AS (
+    SELECT j.region_code, j.credit_code,
+           CAST(j.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS va_ytd_comparable
+    FROM jn101 j
+    LEFT JOIN period_ppi d ON d.division = j.division
+    LEFT JOIN period_ppi t ON t.division = '_T'
+),
 -- Each county's rows count for the county itself and for the city (370800).
 scopes AS (
     SELECT DISTINCT region_code AS county_code, region_code AS scope_code FROM jn101
@@ -91,17 +110,20 @@ sums AS (
            SUM(j.export_ytd)     AS export_ytd,
            SUM(j.export_prev)    AS export_prev,
            SUM(j.employees)      AS employees,
-           SUM(e.master_flag)    AS chain_masters
+           SUM(e.master_flag)    AS chain_masters,
+           SUM(v.va_ytd_comparable)   AS va_ytd_comparable,
+           COUNT(v.va_ytd_comparable) AS deflated_enterprises
     FROM jn101 j
     JOIN enterprise_cells e ON e.region_code = j.region_code AND e.credit_code = j.credit_code
     JOIN scopes s ON s.county_code = j.region_code
+    JOIN deflated v ON v.region_code = j.region_code AND v.credit_code = j.credit_code
     GROUP BY s.scope_code, e.breakdown
 ),
--- PPI of the reporting period (same period last year = 100).
-period_ppi AS (
-    SELECT MAX(p."index") AS ppi
-    FROM ppi p
-    JOIN params ON p.period = params.period
+-- The comparable value added, only where every enterprise of the cell could be deflated.
+comparable AS (
+    SELECT region_code, breakdown,
+           CASE WHEN deflated_enterprises = enterprises THEN va_ytd_comparable END AS va_ytd_comparable
+    FROM sums
 )
 SELECT s.region_code,
        s.breakdown,
@@ -113,23 +135,26 @@ SELECT s.region_code,
        s.export_ytd, s.export_prev,
        s.employees,
        s.chain_masters,
-       pp.ppi,
+       CAST(s.va_ytd AS DOUBLE) / NULLIF(k.va_ytd_comparable, 0) * 100 AS ppi,
+       k.va_ytd_comparable,
        -- growth = (Σ本年累计 / Σ上年同期 − 1) × 100; NULLIF makes a zero denominator NULL
        (CAST(s.output_ytd AS DOUBLE) / NULLIF(CAST(s.output_prev AS DOUBLE), 0) - 1) * 100
            AS output_growth,
-       -- comparable prices: deflate this year's value added by PPI/100
-       ((CAST(s.va_ytd AS DOUBLE) / (pp.ppi / 100)) / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
+       -- comparable prices: this year's value added deflated enterprise by enterprise (see `deflated`)
+       (k.va_ytd_comparable / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
            AS va_growth,
        CAST(s.va_ytd AS DOUBLE) / NULLIF(CAST(t.va_ytd AS DOUBLE), 0) * 100
            AS va_share,
        (CAST(s.revenue_ytd AS DOUBLE) / NULLIF(CAST(s.revenue_prev AS DOUBLE), 0) - 1) * 100
            AS revenue_growth,
-       -- profits may be negative: divide the change by the absolute base
-       CAST(s.profit_ytd - s.profit_prev AS DOUBLE) / NULLIF(abs(CAST(s.profit_prev AS DOUBLE)), 0) * 100
-           AS profit_growth,
+       -- a rate only on a positive base: on a loss base it misleads (the bulletin words the change)
+       CASE WHEN s.profit_prev > 0
+            THEN (CAST(s.profit_ytd AS DOUBLE) / CAST(s.profit_prev AS DOUBLE) - 1) * 100
+       END AS profit_growth,
+       CAST(s.profit_ytd - s.profit_prev AS DECIMAL(34, 6)) AS profit_change,
        (CAST(s.export_ytd AS DOUBLE) / NULLIF(CAST(s.export_prev AS DOUBLE), 0) - 1) * 100
            AS export_growth
 FROM sums s
 JOIN sums t ON t.region_code = s.region_code AND t.breakdown = '_T'
-CROSS JOIN period_ppi pp
+JOIN comparable k ON k.region_code = s.region_code AND k.breakdown = s.breakdown
 ORDER BY s.region_code, s.breakdown

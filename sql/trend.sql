@@ -3,9 +3,9 @@
 -- column data_period TEXT: 该行的报告期 YYYY-MM(输出按构建期分区,故不叫 period)
 -- column period_label TEXT: 累计期标签(1—2月 …)
 -- column enterprises BIGINT: 规上工业企业数(个)
--- column ppi DOUBLE: 该期工业生产者出厂价格指数(上年同期=100)
+-- column ppi DOUBLE: 该期全市隐含价格指数(上年同期=100):Σ增加值 / Σ按各企业行业大类 PPI 缩减后的增加值 × 100
 -- column output_growth DOUBLE: 工业总产值增速(%)
--- column va_growth DOUBLE: 工业增加值增速(%,可比价,按该期 PPI 缩减)
+-- column va_growth DOUBLE: 工业增加值增速(%,可比价:各企业按其行业大类该期 PPI 缩减,无大类指数的用全行业 _T 指数;有企业缺 PPI 时 NULL)
 -- column revenue_growth DOUBLE: 营业收入增速(%)
 -- column chain_va_growth DOUBLE: 15条标志性产业链增加值增速(%,可比价;任一链企业只计一次,按当前链成员名单)
 -- column manufacturing_va_growth DOUBLE: 制造业(门类 C)增加值增速(%,可比价)
@@ -16,16 +16,28 @@
 
 WITH
 year_rows AS (
-    SELECT CAST(a.period AS VARCHAR) AS period, a.credit_code, a.section,
+    SELECT CAST(a.period AS VARCHAR) AS period, a.credit_code, a.section, a.division,
            a.output_ytd, a.output_prev, a.va_ytd, a.va_prev, a.revenue_ytd, a.revenue_prev
     FROM jn101_all a
     CROSS JOIN params p
     WHERE substr(CAST(a.period AS VARCHAR), 1, 4) = substr(p.period, 1, 4)
       AND CAST(a.period AS VARCHAR) < p.period
     UNION ALL
-    SELECT period, credit_code, section,
+    SELECT period, credit_code, section, division,
            output_ytd, output_prev, va_ytd, va_prev, revenue_ytd, revenue_prev
     FROM jn101
+),
+ppi_by_division AS (
+    SELECT period, division, MAX("index") AS ppi FROM ppi GROUP BY period, division
+),
+-- Each row's value added at comparable prices: deflated by its division's PPI of that period,
+-- else the all-industry (_T) one (as jn101_cells does for the reporting period).
+deflated AS (
+    SELECT y.*,
+           CAST(y.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS va_ytd_comparable
+    FROM year_rows y
+    LEFT JOIN ppi_by_division d ON d.period = y.period AND d.division = y.division
+    LEFT JOIN ppi_by_division t ON t.period = y.period AND t.division = '_T'
 ),
 chain_enterprises AS (
     SELECT DISTINCT upper(trim(m.credit_code)) AS credit_code
@@ -39,30 +51,36 @@ sums AS (
            SUM(y.output_prev)  AS output_prev,
            SUM(y.va_ytd)       AS va_ytd,
            SUM(y.va_prev)      AS va_prev,
+           SUM(y.va_ytd_comparable)   AS va_cmp,
+           COUNT(y.va_ytd_comparable) AS va_cmp_n,
            SUM(y.revenue_ytd)  AS revenue_ytd,
            SUM(y.revenue_prev) AS revenue_prev,
-           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_ytd END)  AS chain_va_ytd,
-           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_prev END) AS chain_va_prev,
-           SUM(CASE WHEN y.section = 'C' THEN y.va_ytd END)             AS mfg_va_ytd,
-           SUM(CASE WHEN y.section = 'C' THEN y.va_prev END)            AS mfg_va_prev
-    FROM year_rows y
+           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_ytd_comparable END) AS chain_va_cmp,
+           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_prev END)           AS chain_va_prev,
+           SUM(CASE WHEN y.section = 'C' THEN y.va_ytd_comparable END)            AS mfg_va_cmp,
+           SUM(CASE WHEN y.section = 'C' THEN y.va_prev END)                      AS mfg_va_prev
+    FROM deflated y
     LEFT JOIN chain_enterprises ce ON ce.credit_code = y.credit_code
     GROUP BY y.period
 )
 SELECT s.period AS data_period,
        '1—' || CAST(CAST(substr(s.period, 6, 2) AS BIGINT) AS VARCHAR) || '月' AS period_label,
        s.enterprises,
-       px."index" AS ppi,
+       CASE WHEN s.va_cmp_n = s.enterprises
+            THEN CAST(s.va_ytd AS DOUBLE) / NULLIF(s.va_cmp, 0) * 100 END AS ppi,
        (CAST(s.output_ytd AS DOUBLE) / NULLIF(CAST(s.output_prev AS DOUBLE), 0) - 1) * 100
            AS output_growth,
-       ((CAST(s.va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
+       -- an enterprise without any PPI makes every comparable growth of its period NULL
+       CASE WHEN s.va_cmp_n = s.enterprises
+            THEN (s.va_cmp / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100 END
            AS va_growth,
        (CAST(s.revenue_ytd AS DOUBLE) / NULLIF(CAST(s.revenue_prev AS DOUBLE), 0) - 1) * 100
            AS revenue_growth,
-       ((CAST(s.chain_va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.chain_va_prev AS DOUBLE), 0) - 1) * 100
+       CASE WHEN s.va_cmp_n = s.enterprises
+            THEN (s.chain_va_cmp / NULLIF(CAST(s.chain_va_prev AS DOUBLE), 0) - 1) * 100 END
            AS chain_va_growth,
-       ((CAST(s.mfg_va_ytd AS DOUBLE) / (px."index" / 100)) / NULLIF(CAST(s.mfg_va_prev AS DOUBLE), 0) - 1) * 100
+       CASE WHEN s.va_cmp_n = s.enterprises
+            THEN (s.mfg_va_cmp / NULLIF(CAST(s.mfg_va_prev AS DOUBLE), 0) - 1) * 100 END
            AS manufacturing_va_growth
 FROM sums s
-LEFT JOIN ppi px ON px.period = s.period
 ORDER BY s.period

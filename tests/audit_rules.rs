@@ -721,6 +721,42 @@ fn jn102_w02_enterprise_count_vs_jn101() {
     assert_eq!(f.message, "规模以上工业企业数(3)与JN101表审核通过的企业数(2)不一致");
 }
 
+#[test]
+fn jn102_e07_trade_of_a_zone_again_in_its_host_district() {
+    let env = Env::new();
+    let trade = |total: f64, export: f64| {
+        vec![
+            ("外贸进出口总额", total, 900.0, None),
+            ("出口", export, 500.0, None),
+            ("进口", total - export, 400.0, None),
+        ]
+    };
+    // 太白湖新区 lies in 任城区: the same 外贸进出口总额 in both returns (exports differ).
+    let mut zone = book("济宁太白湖新区");
+    zone.jn102 = trade(1000.0, 600.0);
+    let mut host = book("任城区");
+    host.jn102 = trade(1000.0, 650.0);
+    // 兖州区 hosts no zone: the same amount there is a coincidence, not a duplicate.
+    let mut other = book("兖州区");
+    other.jn102 = trade(1000.0, 600.0);
+    // 经开区 and its host 嘉祥县 with different amounts pass.
+    let mut jkq = book("济宁经济技术开发区");
+    jkq.jn102 = trade(300.0, 100.0);
+    let mut jiaxiang = book("嘉祥县");
+    jiaxiang.jn102 = trade(310.0, 110.0);
+    const Z: &str = "太白湖新区_2025年1-9月.xlsx";
+    const K: &str = "经开区_2025年1-9月.xlsx";
+    const J: &str = "嘉祥县_2025年1-9月.xlsx";
+    let o = env.audit(&[(Z, zone), (F, host), (G, other), (K, jkq), (J, jiaxiang)]);
+    let fz = check(&o, "JN102-E07", Severity::Error, Z, "C5", (Z, 6));
+    let fh = check(&o, "JN102-E07", Severity::Error, F, "C5", (F, 6));
+    assert_eq!((fz.region_code.as_deref(), fh.region_code.as_deref()), (Some("JN-TBH"), Some("370811")));
+    assert!(fz.message.contains("JN-TBH") && fz.message.contains("370811"), "{}", fz.message);
+    for (file, row) in [(G, 5), (K, 5), (J, 5), (J, 6)] {
+        no_finding(&o, "JN102-E07", file, row);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // JN103
 
@@ -831,6 +867,23 @@ fn jn104_w03_this_year_above_cumulative() {
     check(&o, "JN104-W03", Severity::Warning, F, "F5", (F, 6));
 }
 
+#[test]
+fn jn104_e05_same_project_code_in_two_units() {
+    let env = Env::new();
+    // The workbooks number project codes by row (2025-370811-0000, -0001, …): 任城区's first
+    // project and 兖州区's only one carry the same code.
+    let mut a = book("任城区");
+    a.jn104 = vec![proj(1), proj(2)];
+    let mut b = book("兖州区");
+    b.jn104 = vec![proj(3)];
+    let o = env.audit(&[(F, a), (G, b)]);
+    let fa = check(&o, "JN104-E05", Severity::Error, F, "B5", (F, 6));
+    let fb = finding(&o, "JN104-E05", Severity::Error, G, "B5");
+    assert!(quarantined(&o, G, 5).is_some_and(|q| q.contains("JN104-E05")));
+    assert_eq!((fa.region_code.as_deref(), fb.region_code.as_deref()), (Some("370811"), Some("370812")));
+    assert!(fa.message.contains("2025-370811-0000") && fa.message.contains("370811、370812"), "{}", fa.message);
+}
+
 /// Every rule of `rules/*.toml` has its test above (a new rule needs one).
 #[test]
 fn every_rule_has_a_test() {
@@ -851,6 +904,7 @@ fn every_rule_has_a_test() {
         "JN101-W07",
         "JN102-E04",
         "JN102-E06",
+        "JN102-E07",
         "JN102-W01",
         "JN101-W08",
         "JN101-W09",
@@ -861,6 +915,7 @@ fn every_rule_has_a_test() {
         "JN104-E01",
         "JN104-E02",
         "JN104-E04",
+        "JN104-E05",
         "JN104-W01",
         "JN104-W02",
         "JN104-W03",

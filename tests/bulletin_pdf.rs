@@ -122,9 +122,25 @@ fn the_sample_bulletin_pdf_carries_the_published_figures() {
         assert!(md.contains(needle), "Markdown lacks {needle}");
         assert!(text.contains(needle), "PDF lacks {needle}: {text}");
     }
-    // Section headings, notes and the symbols' explanation.
-    for needle in ["一、总体情况", "四、县市区情况", "附注", "“…”表示数据不足或保密"] {
+    // Section headings and notes; the notes define exactly the symbols the body prints.
+    for needle in ["一、总体情况", "四、县市区情况", "附注"] {
         assert!(text.contains(needle), "PDF lacks {needle}");
+    }
+    assert_eq!(defined_symbols(&md), body_symbols(&md), "{md}");
+    // The county table opens with the city, whose figures are the overall section's.
+    let city_row = md_row(&md, "全市");
+    assert_eq!(city_row[2], city_row[2].parse::<u32>().unwrap().to_string());
+    assert!(md.contains(&format!("全市{}家规模以上工业企业", city_row[2])), "{city_row:?}");
+    assert!(md.contains(&format!("实现工业增加值{}亿元", city_row[3])), "{city_row:?}");
+    assert_eq!(city_row[5], "100.0");
+    // Ranks follow the printed rates, ties sharing a rank.
+    assert_ranks_follow_printed_rates(&md);
+    // Every caption starts its own paragraph (a note above it must not swallow it).
+    let lines: Vec<&str> = md.lines().collect();
+    for (i, l) in lines.iter().enumerate().skip(1) {
+        let caption =
+            (l.starts_with('表') || l.starts_with('图')) && l.chars().nth(1).is_some_and(|c| c.is_ascii_digit());
+        assert!(!caption || lines[i - 1].is_empty(), "caption {l:?} follows {:?}", lines[i - 1]);
     }
     // A county row of the county table: its cells, in order, as the Markdown has them.
     let first_county = md
@@ -394,12 +410,96 @@ fn suppressed_cells_print_as_ellipsis_in_both_outputs_and_totals_still_add_up() 
     // Both outputs print "…" in the two counties' rows, and their own numbers nowhere.
     let r = render(&m, AuditSummary::default());
     let text = squash(&pdf_text(&r.pdf));
+    assert!(r.markdown.contains("“…”表示数据保密，不予公布"), "{}", r.markdown);
+    assert_eq!(defined_symbols(&r.markdown), body_symbols(&r.markdown));
+    assert_ranks_follow_printed_rates(&r.markdown);
     for county in [few, dominated] {
         let row = md_row(&r.markdown, &county.1);
         assert_eq!(row[0], "…", "{row:?}");
         assert_eq!(&row[3..], ["…"; 6], "{row:?}");
         assert!(text.contains(&squash(&row.concat())), "PDF lacks the suppressed row {row:?}");
     }
+}
+
+/// The symbols printed as figures in the bulletin's body (before 附注): `…` anywhere, `—` unless
+/// between two digits (`1—9月` is a period).
+fn body_symbols(md: &str) -> Vec<&'static str> {
+    let body: Vec<char> = md[..md.find("## 附注").unwrap()].chars().collect();
+    let mut found = Vec::new();
+    if body.contains(&'…') {
+        found.push("…");
+    }
+    let digit = |i: usize| body.get(i).is_some_and(|c| c.is_ascii_digit());
+    if (0..body.len()).any(|i| body[i] == '—' && !(i > 0 && digit(i - 1) && digit(i + 1))) {
+        found.push("—");
+    }
+    found
+}
+
+fn defined_symbols(md: &str) -> Vec<&'static str> {
+    let notes = &md[md.find("## 附注").unwrap()..];
+    ["…", "—", "#"].into_iter().filter(|s| notes.contains(&format!("“{s}”"))).collect()
+}
+
+/// Every ranked row of 表4 has rank 1 + the number of counties printed with a higher rate.
+fn assert_ranks_follow_printed_rates(md: &str) {
+    let rows: Vec<Vec<String>> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("表4"))
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    let rates: Vec<Option<f64>> = rows.iter().map(|r| r[4].parse::<f64>().ok()).collect();
+    let mut ranked = 0;
+    for (r, rate) in rows.iter().zip(&rates) {
+        if r[1] == "全市" {
+            continue;
+        }
+        if let (Ok(rank), Some(rate)) = (r[0].parse::<usize>(), rate) {
+            let higher =
+                rows.iter().zip(&rates).filter(|(o, x)| o[1] != "全市" && x.is_some_and(|x| x > *rate)).count();
+            assert_eq!(rank, higher + 1, "{r:?}");
+            ranked += 1;
+        }
+    }
+    assert!(ranked >= 10, "{ranked} ranked rows in\n{md}");
+}
+
+/// A county that did not report prints 未报 (never …, which means confidential), in both
+/// outputs, with a note that the city figures exclude it.
+#[test]
+fn a_county_that_did_not_report_shows_as_not_reported() {
+    use arrow::array::BooleanArray;
+    let run = sample();
+    let mut m = models(&run.out);
+    let b = &m["county_ranking"][0];
+    let name = arrow::compute::cast(b.column_by_name("name").unwrap(), &DataType::Utf8).unwrap();
+    let name = name.as_string::<i32>().value(3).to_string();
+    // As county_ranking has it for a county without accepted JN101 rows: reported false, no figures.
+    let mut cols = b.columns().to_vec();
+    let schema = b.schema();
+    for (i, f) in schema.fields().iter().enumerate() {
+        let keep: Vec<bool> = (0..b.num_rows()).map(|r| r != 3).collect();
+        match f.name().as_str() {
+            "reported" => cols[i] = Arc::new(BooleanArray::from(keep)),
+            "region_code" | "name" | "short_name" | "suppressed" | "enterprises" => {}
+            _ => {
+                cols[i] =
+                    arrow::compute::nullif(&cols[i], &BooleanArray::from(keep.iter().map(|k| !k).collect::<Vec<_>>()))
+                        .unwrap()
+            }
+        }
+    }
+    let doctored = RecordBatch::try_new(schema.clone(), cols).unwrap();
+    m.insert("county_ranking".to_string(), vec![doctored]);
+    let r = render(&m, AuditSummary::default());
+    let row = md_row(&r.markdown, &name);
+    assert_eq!(row, [vec!["".to_string(), name.clone()], vec!["未报".to_string(); 7]].concat(), "{row:?}");
+    assert!(r.markdown.contains(&format!("“未报”表示本期未报送规上工业报表，全市数据不含{name}。")), "{}", r.markdown);
+    let text = squash(&pdf_text(&r.pdf));
+    assert!(text.contains(&squash(&row.concat())), "PDF lacks the row {row:?}");
+    assert!(text.contains(&format!("全市数据不含{name}")));
 }
 
 #[test]

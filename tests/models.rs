@@ -480,9 +480,9 @@ fn the_shipped_indicator_tests_catch_bad_values() {
     let keys = t("indicator_values_unique_keys");
     assert_eq!(keys.failing_rows, 1, "{keys:?}");
     assert!(keys.sample[0].contains("indicator=va_share, rows_with_key=2"), "{:?}", keys.sample);
-    // 39 codes at _T and 6 codes × 5 doublings, less the two present.
+    // 40 codes at _T and 7 codes × 5 doublings, less the two present.
     let codes = t("indicator_values_city_codes_complete");
-    assert_eq!(codes.failing_rows, 39 + 30 - 2, "{codes:?}");
+    assert_eq!(codes.failing_rows, 40 + 35 - 2, "{codes:?}");
     assert!(run.error.as_deref().unwrap().starts_with("not published: error-severity test"), "{:?}", run.error);
     assert!(run.schema.is_none() && run.batches.is_empty());
 }
@@ -497,4 +497,99 @@ fn the_readme_worked_example_is_the_real_model() {
         readme.contains(&format!("```sql\n{model}```\n")),
         "sql/README.md's worked example differs from division_ranking.sql"
     );
+}
+
+/// `va_growth` of jn101_cells by (region, breakdown), read from the run's Parquet.
+fn va_growth_cells(path: &Path) -> std::collections::BTreeMap<(String, String), Option<f64>> {
+    use arrow::array::{Array, AsArray};
+    let mut m = std::collections::BTreeMap::new();
+    for b in ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap().build().unwrap() {
+        let b = b.unwrap();
+        let text =
+            |n: &str| arrow::compute::cast(b.column_by_name(n).unwrap(), &arrow::datatypes::DataType::Utf8).unwrap();
+        let (r, k) = (text("region_code"), text("breakdown"));
+        let g = b.column_by_name("va_growth").unwrap().as_primitive::<arrow::datatypes::Float64Type>().clone();
+        for i in 0..b.num_rows() {
+            let key = (r.as_string::<i32>().value(i).to_string(), k.as_string::<i32>().value(i).to_string());
+            m.insert(key, (!g.is_null(i)).then(|| g.value(i)));
+        }
+    }
+    m
+}
+
+/// Comparable growth over the generator's rows of the three counties, each row deflated by
+/// `ppi(industry code)`; None when a row has no index.
+fn expected_va_growth(
+    rows: &[gongbao::sample::Jn101Row],
+    keep: impl Fn(&gongbao::sample::Jn101Row) -> bool,
+    ppi: impl Fn(&str) -> Option<f64>,
+) -> Option<f64> {
+    let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap();
+    let (mut cur, mut prev) = (0.0, 0.0);
+    for r in rows.iter().filter(|r| keep(r)) {
+        cur += f(r.va_ytd) / (ppi(&r.industry_code)? / 100.0);
+        prev += f(r.va_prev);
+    }
+    Some((cur / prev - 1.0) * 100.0)
+}
+
+/// Comparable prices by division: a ppi.csv in the older two-column layout deflates everything
+/// by its one (all-industry) index; a file with division rows and no `_T` row deflates the cells
+/// whose every enterprise has its division's index, and leaves the others without a rate.
+#[test]
+fn value_added_is_deflated_by_division_and_the_old_ppi_layout_is_all_industry() {
+    let data = gongbao::sample::generate();
+    let rows: Vec<gongbao::sample::Jn101Row> = data
+        .accepted_jn101(PERIOD)
+        .filter(|(region, _)| ["370811", "370812", "370881"].contains(region))
+        .map(|(_, r)| r.clone())
+        .collect();
+    let mining = |r: &gongbao::sample::Jn101Row| (6..=12).contains(&r.industry_code[..2].parse::<u32>().unwrap());
+    let manufacturing =
+        |r: &gongbao::sample::Jn101Row| (13..=43).contains(&r.industry_code[..2].parse::<u32>().unwrap());
+    let close = |got: Option<f64>, want: Option<f64>, what: &str| match (got, want) {
+        (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "{what}: {g} vs {w}"),
+        _ => assert_eq!(got, want, "{what}"),
+    };
+    let reference_with = |ppi_csv: &str| {
+        let p = Project::new();
+        let reference = p.root.parent().unwrap().join("reference");
+        copy_dir(&repo().join("sample_data/reference"), &reference);
+        std::fs::write(reference.join("ppi.csv"), ppi_csv).unwrap();
+        let mut opts = p.options();
+        opts.reference = reference;
+        let summary = gongbao::run::run(&opts).expect("the run starts");
+        assert_eq!(model_error(&summary, "jn101_cells"), None);
+        let cells = va_growth_cells(&p.output("jn101_cells"));
+        (p, cells)
+    };
+
+    // The older layout: one index, 97.0, for everything.
+    let (_p, cells) = reference_with("period,index\n2025-08,98.0\n2025-09,97.0\n");
+    let all = |_: &str| Some(97.0);
+    close(cells[&("370800".into(), "_T".into())], expected_va_growth(&rows, |_| true, all), "old layout, city");
+    close(
+        cells[&("370800".into(), "section:C".into())],
+        expected_va_growth(&rows, manufacturing, all),
+        "old layout, C",
+    );
+
+    // Divisions of their own for mining (06, 08, 10) and no _T: mining is deflated division by
+    // division; any cell holding another division has no comparable rate.
+    let by_division = |code: &str| match &code[..2] {
+        "06" => Some(85.0),
+        "08" => Some(93.5),
+        "10" => Some(101.2),
+        _ => None,
+    };
+    let (_p, cells) = reference_with("period,division,index\n2025-09,06,85.0\n2025-09,08,93.5\n2025-09,10,101.2\n");
+    assert!(rows.iter().any(|r| &r.industry_code[..2] == "06") && rows.iter().any(mining));
+    let want = expected_va_growth(&rows, mining, by_division);
+    assert!(want.is_some());
+    close(cells[&("370800".into(), "section:B".into())], want, "divisions, mining");
+    // not the same as one index for all mining: the division indices matter
+    let one_index = expected_va_growth(&rows, mining, |_| Some(85.0)).unwrap();
+    assert!((want.unwrap() - one_index).abs() > 0.01, "{want:?} vs {one_index}");
+    close(cells[&("370800".into(), "_T".into())], None, "divisions without _T, city");
+    close(cells[&("370800".into(), "section:C".into())], None, "divisions without _T, C");
 }

@@ -211,7 +211,7 @@ fn a_month_of_nights() {
 
     // Night 5: the reference data changes (a PPI): every period is rebuilt.
     let ppi = std::fs::read_to_string(w.reference.join("ppi.csv")).unwrap();
-    std::fs::write(w.reference.join("ppi.csv"), ppi.replace("2025-03,98.1", "2025-03,97.9")).unwrap();
+    std::fs::write(w.reference.join("ppi.csv"), ppi.replace("2025-03,_T,98.1", "2025-03,_T,97.9")).unwrap();
     let s = w.night();
     assert_eq!(s.rebuilt, ["2025-02", "2025-03", "2025-04"]);
     assert_eq!((s.files_ingested, s.files_opened), (10, 0), "a price index does not change how a workbook reads");

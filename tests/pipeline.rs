@@ -140,7 +140,8 @@ fn close(got: Option<f64>, want: Option<f64>, what: &str) {
 }
 
 fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
-    let ppi = f(data.ppi.iter().find(|(p, _)| p == period).expect("ppi of the period").1);
+    // Comparable prices: each row deflated by its division's PPI (else the _T one), then summed.
+    let va_comparable = |r: &Jn101Row| f(r.va_ytd) / (f(data.ppi_for(period, &r.industry_code).expect("ppi")) / 100.0);
     let chain_codes: BTreeSet<&str> = data.chain_members.iter().map(|m| m.credit_code.as_str()).collect();
     let masters: BTreeSet<&str> =
         data.chain_members.iter().filter(|m| m.is_chain_master).map(|m| m.credit_code.as_str()).collect();
@@ -219,7 +220,7 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
                 (&["output_ytd", "output_growth"], rows_of_cell.iter().map(|r| r.output_ytd).collect()),
                 (&["va_ytd", "va_growth", "va_share"], rows_of_cell.iter().map(|r| r.va_ytd).collect()),
                 (&["revenue_ytd", "revenue_growth"], rows_of_cell.iter().map(|r| r.revenue_ytd).collect()),
-                (&["profit_ytd", "profit_growth"], rows_of_cell.iter().map(|r| r.profit_ytd).collect()),
+                (&["profit_ytd", "profit_growth", "profit_change"], rows_of_cell.iter().map(|r| r.profit_ytd).collect()),
                 (&["export_ytd", "export_growth"], rows_of_cell.iter().map(|r| r.export_ytd).collect()),
                 (&["employees"], rows_of_cell.iter().map(|r| Decimal::from(r.employees)).collect()),
             ];
@@ -244,14 +245,17 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
             check("output_ytd", Some(f(c.output)));
             check("output_growth", growth(c.output, c.output_prev));
             check("va_ytd", Some(f(c.va)));
-            let va_growth = (!c.va_prev.is_zero()).then(|| ((f(c.va) / (ppi / 100.0)) / f(c.va_prev) - 1.0) * 100.0);
+            let va_cmp: f64 = accepted(data, period, region).filter(|r| pred(r)).map(&va_comparable).sum();
+            let va_growth = (!c.va_prev.is_zero()).then(|| (va_cmp / f(c.va_prev) - 1.0) * 100.0);
             check("va_growth", va_growth);
             check("va_share", Some(f(c.va) / f(total.va) * 100.0));
             check("revenue_ytd", Some(f(c.revenue)));
             check("revenue_growth", growth(c.revenue, c.revenue_prev));
             check("profit_ytd", Some(f(c.profit)));
-            let pg = (!c.profit_prev.is_zero()).then(|| f(c.profit - c.profit_prev) / f(c.profit_prev).abs() * 100.0);
+            // A profit rate only on a positive base; the change in 万元 always.
+            let pg = (c.profit_prev > Decimal::ZERO).then(|| (f(c.profit) / f(c.profit_prev) - 1.0) * 100.0);
             check("profit_growth", pg);
+            check("profit_change", Some(f(c.profit - c.profit_prev)));
             check("export_ytd", Some(f(c.export)));
             check("export_growth", growth(c.export, c.export_prev));
             check("employees", Some(c.employees as f64));
@@ -336,9 +340,14 @@ fn check_period_other_forms(data: &SampleData, iv: &Indicators, period: &str) {
     // The five doublings, city level: current value (flows annualised), progress, growth needed.
     let city = cell(accepted(data, period, CITY));
     let j = |item: &str| jn102_city[item];
+    let year: i64 = period[..4].parse().unwrap();
+    let year_ago = format!("{}{}", year - 1, &period[4..]);
+    let year_ago_n = accepted(data, &year_ago, CITY).count();
+    let enterprises_growth = (year_ago_n > 0).then(|| (city.n as f64 / year_ago_n as f64 - 1.0) * 100.0);
     let doublings: [(&str, f64, Option<f64>); 5] = [
         ("industrial_scale", f(city.revenue) * annualise, growth(city.revenue, city.revenue_prev)),
-        ("enterprises", city.n as f64, growth(j("reported_enterprises").0, j("reported_enterprises").1)),
+        // one source: the JN101 count now and a year ago (no growth when that period is absent)
+        ("enterprises", city.n as f64, enterprises_growth),
         (
             "high_tech_enterprises",
             f(j("high_tech_enterprises").0),
@@ -363,6 +372,9 @@ fn check_period_other_forms(data: &SampleData, iv: &Indicators, period: &str) {
         let years = (t.target_year - t.base_year) as f64;
         let required = ((target / base).powf(1.0 / years) - 1.0) * 100.0;
         close(get(CITY, &bd, "doubling_required_growth"), Some(required), &what("required growth"));
+        let left = (t.target_year - year) as f64;
+        let from_now = (left > 0.0 && current > 0.0).then(|| ((target / current).powf(1.0 / left) - 1.0) * 100.0);
+        close(get(CITY, &bd, "doubling_required_growth_from_now"), from_now, &what("required growth from now"));
         close(get(CITY, &bd, "doubling_growth"), yoy, &what("growth"));
     }
 }

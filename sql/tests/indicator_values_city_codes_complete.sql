@@ -10,7 +10,7 @@ expected_total AS (
     SELECT * FROM (VALUES
         -- JN101
         ('enterprises'), ('output_ytd'), ('output_growth'), ('va_ytd'), ('va_growth'), ('va_share'),
-        ('revenue_ytd'), ('revenue_growth'), ('profit_ytd'), ('profit_growth'),
+        ('revenue_ytd'), ('revenue_growth'), ('profit_ytd'), ('profit_growth'), ('profit_change'),
         ('export_ytd'), ('export_growth'), ('employees'), ('chain_masters'),
         -- JN102, each with its growth
         ('reported_enterprises'), ('reported_enterprises_growth'),
@@ -37,7 +37,7 @@ doubling_targets AS (
 doubling_codes AS (
     SELECT * FROM (VALUES
         ('doubling_current'), ('doubling_base'), ('doubling_target'), ('doubling_progress'),
-        ('doubling_required_growth'), ('doubling_growth')
+        ('doubling_required_growth'), ('doubling_required_growth_from_now'), ('doubling_growth')
     ) AS t(indicator)
 ),
 expected AS (

@@ -54,6 +54,77 @@ pub fn fixed(d: Decimal, dp: u32) -> String {
     r.to_string()
 }
 
+/// `x` as the bulletin prints it with `dp` decimals (half away from zero on the decimal value),
+/// for comparisons at published precision (ranks, revisions); None when not finite.
+pub fn published(x: f64, dp: u32) -> Option<Decimal> {
+    decimal_of_f64(x).map(|d| d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// `published(dp)` filter: the number as printed with `dp` decimals, as a number again (to compare
+/// figures the way a reader sees them); a missing figure stays none, a suppressed one `…`.
+pub fn published_value(v: &Value, dp: u32) -> Value {
+    if v.as_str() == Some(SUPPRESSED) {
+        return v.clone();
+    }
+    match decimal_of(v).map(|d| d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)) {
+        Some(d) => d.to_string().parse::<f64>().map(Value::from).unwrap_or_else(|_| Value::from(())),
+        None => Value::from(()),
+    }
+}
+
+/// `profit(ytd, change, growth)`: the profit clause of the bulletin, worded by the signs of this
+/// year's and last year's profit (`change` = this year − last year, 万元; `growth` the rate,
+/// none on a loss base), amounts in 亿元:
+///
+/// | last year | this year | clause |
+/// |---|---|---|
+/// | profit | profit or 0 | 实现利润总额12.00亿元，同比增长5.0% |
+/// | profit | loss | 亏损3.00亿元，上年同期盈利5.00亿元，由盈转亏 |
+/// | loss or 0 | profit | 实现利润总额2.00亿元，上年同期亏损1.00亿元，扭亏为盈 |
+/// | loss | smaller loss | 亏损1.00亿元，同比减亏2.00亿元 |
+/// | loss | 0 | 利润总额为零，同比减亏2.00亿元 |
+/// | loss or 0 | larger loss | 亏损4.00亿元，同比增亏1.00亿元 |
+/// | loss | the same loss | 亏损1.00亿元，与上年同期持平 |
+/// | 0 | 0 | 利润总额与上年同期均为零 |
+///
+/// A missing figure prints `—`, a suppressed one `…`.
+pub fn profit(ytd: &Value, change: &Value, growth_v: &Value) -> String {
+    for v in [ytd, change] {
+        if v.as_str() == Some(SUPPRESSED) {
+            return format!("实现利润总额{SUPPRESSED}");
+        }
+    }
+    let (Some(now), Some(delta)) = (decimal_of(ytd), decimal_of(change)) else {
+        return format!("实现利润总额{}亿元，同比{}", yi_of(ytd), growth(growth_v));
+    };
+    let prev = now - delta;
+    let yi_abs = |d: Decimal| fixed(d.abs() / Decimal::from(10_000), 2);
+    let zero = Decimal::ZERO;
+    if prev > zero && now >= zero {
+        format!("实现利润总额{}亿元，同比{}", yi_abs(now), growth(growth_v))
+    } else if prev > zero {
+        format!("亏损{}亿元，上年同期盈利{}亿元，由盈转亏", yi_abs(now), yi_abs(prev))
+    } else if now > zero && prev < zero {
+        format!("实现利润总额{}亿元，上年同期亏损{}亿元，扭亏为盈", yi_abs(now), yi_abs(prev))
+    } else if now > zero {
+        format!("实现利润总额{}亿元，上年同期为零，扭亏为盈", yi_abs(now))
+    } else if now == zero && prev == zero {
+        "利润总额与上年同期均为零".to_string()
+    } else if now == zero {
+        format!("利润总额为零，同比减亏{}亿元", yi_abs(delta))
+    } else if now == prev {
+        format!("亏损{}亿元，与上年同期持平", yi_abs(now))
+    } else if now > prev {
+        format!("亏损{}亿元，同比减亏{}亿元", yi_abs(now), yi_abs(delta))
+    } else {
+        format!("亏损{}亿元，同比增亏{}亿元", yi_abs(now), yi_abs(delta))
+    }
+}
+
+fn yi_of(v: &Value) -> String {
+    yi(v, None)
+}
+
 fn or_missing(v: &Value, f: impl FnOnce(Decimal) -> String) -> String {
     if v.as_str() == Some(SUPPRESSED) {
         return SUPPRESSED.to_string();
@@ -213,6 +284,75 @@ mod tests {
         assert_eq!(wanren(&v(35750.0)), "3.58万");
         assert_eq!(wanren(&v(9500.0)), "9500");
         assert_eq!(wanren(&Value::from(())), "—");
+    }
+
+    /// Every combination of signs of last year's and this year's profit, with amounts drawn
+    /// from a small generator: the clause's words follow the signs and name the right amounts.
+    #[test]
+    fn profit_words_follow_the_signs() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut draw = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // whole 万元, so that sums and differences are exact in f64 (halves included)
+            (seed % 2_000_000) as f64 + 1.0
+        };
+        for _ in 0..200 {
+            let (a, b) = (draw(), draw());
+            for (prev, now) in [(a, b), (a, -b), (-a, b), (-a, -b), (0.0, b), (0.0, -b), (-a, 0.0), (a, 0.0)] {
+                let change = now - prev;
+                let growth_v = if prev > 0.0 { v((now / prev - 1.0) * 100.0) } else { Value::from(()) };
+                let text = profit(&v(now), &v(change), &growth_v);
+                // 亿元 with two decimals, half up, in integers
+                let yi_abs = |x: f64| {
+                    let hundredths = (((x.abs() * 10.0).round() as i64) + 500) / 1000;
+                    format!("{}.{:02}", hundredths / 100, hundredths % 100)
+                };
+                let expect = match (prev.partial_cmp(&0.0).unwrap(), now.partial_cmp(&0.0).unwrap()) {
+                    (std::cmp::Ordering::Greater, o) if o.is_ge() => {
+                        format!("实现利润总额{}亿元，同比{}", yi_abs(now), growth(&growth_v))
+                    }
+                    (std::cmp::Ordering::Greater, _) => {
+                        format!("亏损{}亿元，上年同期盈利{}亿元，由盈转亏", yi_abs(now), yi_abs(prev))
+                    }
+                    (std::cmp::Ordering::Less, std::cmp::Ordering::Greater) => {
+                        format!("实现利润总额{}亿元，上年同期亏损{}亿元，扭亏为盈", yi_abs(now), yi_abs(prev))
+                    }
+                    (_, std::cmp::Ordering::Greater) => {
+                        format!("实现利润总额{}亿元，上年同期为零，扭亏为盈", yi_abs(now))
+                    }
+                    (std::cmp::Ordering::Less, std::cmp::Ordering::Equal) => {
+                        format!("利润总额为零，同比减亏{}亿元", yi_abs(change))
+                    }
+                    (_, _) if now > prev => format!("亏损{}亿元，同比减亏{}亿元", yi_abs(now), yi_abs(change)),
+                    (_, _) => format!("亏损{}亿元，同比增亏{}亿元", yi_abs(now), yi_abs(change)),
+                };
+                assert_eq!(text, expect, "prev {prev}, now {now}");
+                // A rate is printed only on a positive base.
+                assert_eq!(text.contains('%'), prev > 0.0 && now >= 0.0, "{text}");
+            }
+        }
+        assert_eq!(profit(&v(-10_000.0), &v(0.0), &Value::from(())), "亏损1.00亿元，与上年同期持平");
+        assert_eq!(profit(&v(0.0), &v(0.0), &Value::from(())), "利润总额与上年同期均为零");
+        assert_eq!(
+            profit(&v(20_000.0), &v(50_000.0), &Value::from(())),
+            "实现利润总额2.00亿元，上年同期亏损3.00亿元，扭亏为盈"
+        );
+        assert_eq!(
+            profit(&Value::from(SUPPRESSED), &Value::from(SUPPRESSED), &Value::from(SUPPRESSED)),
+            "实现利润总额…"
+        );
+        assert_eq!(profit(&Value::from(()), &Value::from(()), &Value::from(())), "实现利润总额—亿元，同比—");
+    }
+
+    #[test]
+    fn published_values_compare_as_printed() {
+        assert_eq!(published_value(&v(8.25), 1), Value::from(8.3));
+        assert_eq!(published_value(&v(8.34), 1), published_value(&v(8.26), 1));
+        assert!(published_value(&Value::from(()), 1).is_none());
+        assert_eq!(published_value(&Value::from(SUPPRESSED), 1), Value::from(SUPPRESSED));
+        assert_eq!(published(-1.25, 1), Some(Decimal::new(-13, 1)));
     }
 
     #[test]

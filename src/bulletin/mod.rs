@@ -13,9 +13,12 @@
 //! | `draft` | true when a county's form is missing, errors are unresolved or an audit rule could not be evaluated (the title then carries （草稿）) |
 //! | `audit` | `accepted`, `quarantined`, `findings_errors`, `findings_warnings`, `missing` (county names), `rules_not_evaluated` (rule ids) |
 //! | `charts.<name>` | `src`, `alt` of each chart drawn for the period (`trend`, `doublings_progress`, `county_va_growth`; absent when its model is) |
+//! | `revisions` | the city figures revised since the last publication ([`revisions`]): `what`, `old`, `new` |
+//! | `profit(ytd, change, growth)` | the profit clause, worded by the signs of the two years ([`format::profit`]) |
+//! | `symbols_used()` | the symbols (`—`, `…`) the filters have printed so far: the notes define only those |
 //!
 //! and the filters `growth`, `pct1`, `pct(dp)`, `num(dp)`, `yi(dp)`, `wan(dp)`, `wanren`,
-//! `int(sep)` of [`format`]. Undefined names are errors (strict mode), so a misspelt column
+//! `int(sep)`, `published(dp)` of [`format`]. Undefined names are errors (strict mode), so a misspelt column
 //! fails the run instead of printing nothing; a bare `{{ x }}` whose value is none prints `—`.
 //!
 //! **One template, two outputs.** [`render`] renders the template to Markdown, parses that
@@ -31,13 +34,14 @@
 pub mod charts;
 pub mod document;
 pub mod format;
+pub mod names;
 pub mod pdf;
 pub mod revisions;
 pub mod values;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail};
 use arrow::record_batch::RecordBatch;
@@ -68,11 +72,13 @@ pub struct AuditSummary {
     pub rules_not_evaluated: Vec<String>,
 }
 
-/// A published figure that changed since the last publication (a county resubmitted).
+/// A published figure that changed since the last publication (a county resubmitted), as the
+/// bulletin prints it ([`revisions`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisedFigure {
-    /// Indicator code, with its breakdown unless `_T`: `va_growth`, `va_growth(section:C)`.
+    /// The figure's Chinese name: `工业增加值增速`, `制造业工业增加值增速`.
     pub what: String,
+    /// `8.3%`, `1234.57亿元`, `3100个`; `—` when not computable.
     pub old: String,
     pub new: String,
 }
@@ -105,7 +111,8 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow!("template path {} has no file name", template.display()))?;
-    let mut env = environment();
+    let log = SymbolLog::default();
+    let mut env = environment(&log);
     env.set_loader(minijinja::path_loader(dir));
     let tmpl =
         env.get_template(name).with_context(|| format!("cannot load the bulletin template {}", template.display()))?;
@@ -116,7 +123,8 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
 
 /// The same as [`render_markdown`], from template source (tests, previews).
 pub fn render_markdown_str(source: &str, input: &BulletinInput) -> Result<String> {
-    let env = environment();
+    let log = SymbolLog::default();
+    let env = environment(&log);
     let ctx = context(input, &[])?;
     let out = env
         .render_named_str("bulletin.md.j2", source, ctx)
@@ -135,7 +143,28 @@ fn describe(e: &minijinja::Error) -> String {
     s
 }
 
-fn environment() -> Environment<'static> {
+/// The symbols (`—`, `…`) the bulletin has printed so far in figures, for `symbols_used()`:
+/// the notes define only the symbols the bulletin uses.
+#[derive(Clone, Default)]
+struct SymbolLog(Arc<Mutex<BTreeSet<&'static str>>>);
+
+impl SymbolLog {
+    /// Notes `text` when it is one of the symbols, and passes it on.
+    fn note(&self, text: String) -> String {
+        for symbol in [format::MISSING, format::SUPPRESSED] {
+            if text.contains(symbol) {
+                self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(symbol);
+            }
+        }
+        text
+    }
+
+    fn used(&self) -> Vec<&'static str> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    }
+}
+
+fn environment(log: &SymbolLog) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_trim_blocks(true);
@@ -143,21 +172,44 @@ fn environment() -> Environment<'static> {
     env.set_keep_trailing_newline(true);
     // A bare `{{ x }}` of a missing value prints the bulletin's "cannot be computed" symbol,
     // never `None`.
-    env.set_formatter(|out, state, value| {
+    let l = log.clone();
+    env.set_formatter(move |out, state, value| {
         if value.is_none() {
+            l.note(format::MISSING.to_string());
             out.write_str(format::MISSING).map_err(minijinja::Error::from)
         } else {
+            // A figure printed as text (revisions) that is just a symbol; never any text that
+            // merely contains one (1—9月).
+            if let Some(text) = value.as_str().filter(|t| *t == format::SUPPRESSED || *t == format::MISSING) {
+                l.note(text.to_string());
+            }
             minijinja::escape_formatter(out, state, value)
         }
     });
-    env.add_filter("growth", |v: Value| format::growth(&v));
-    env.add_filter("pct1", |v: Value| format::pct1(&v));
-    env.add_filter("pct", |v: Value, dp: Option<u32>| format::pct(&v, dp));
-    env.add_filter("num", |v: Value, dp: Option<u32>| format::num(&v, dp));
-    env.add_filter("yi", |v: Value, dp: Option<u32>| format::yi(&v, dp));
-    env.add_filter("wan", |v: Value, dp: Option<u32>| format::wan(&v, dp));
-    env.add_filter("wanren", |v: Value| format::wanren(&v));
-    env.add_filter("int", |v: Value, sep: Option<String>| format::int(&v, sep.as_deref()));
+    // Every figure filter notes the symbol it prints for a missing or suppressed figure.
+    let l = log.clone();
+    env.add_filter("growth", move |v: Value| l.note(format::growth(&v)));
+    let l = log.clone();
+    env.add_filter("pct1", move |v: Value| l.note(format::pct1(&v)));
+    let l = log.clone();
+    env.add_filter("pct", move |v: Value, dp: Option<u32>| l.note(format::pct(&v, dp)));
+    let l = log.clone();
+    env.add_filter("num", move |v: Value, dp: Option<u32>| l.note(format::num(&v, dp)));
+    let l = log.clone();
+    env.add_filter("yi", move |v: Value, dp: Option<u32>| l.note(format::yi(&v, dp)));
+    let l = log.clone();
+    env.add_filter("wan", move |v: Value, dp: Option<u32>| l.note(format::wan(&v, dp)));
+    let l = log.clone();
+    env.add_filter("wanren", move |v: Value| l.note(format::wanren(&v)));
+    let l = log.clone();
+    env.add_filter("int", move |v: Value, sep: Option<String>| l.note(format::int(&v, sep.as_deref())));
+    let l = log.clone();
+    env.add_function("profit", move |ytd: Value, change: Value, growth: Value| {
+        l.note(format::profit(&ytd, &change, &growth))
+    });
+    env.add_filter("published", |v: Value, dp: Option<u32>| format::published_value(&v, dp.unwrap_or(1)));
+    let l = log.clone();
+    env.add_function("symbols_used", move || Value::from(l.used()));
     env
 }
 
@@ -320,7 +372,8 @@ pub fn render(t: &Templates, input: &BulletinInput) -> Result<Rendered> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow!("template path {} has no file name", t.markdown.display()))?;
-    let mut env = environment();
+    let log = SymbolLog::default();
+    let mut env = environment(&log);
     env.set_loader(minijinja::path_loader(dir));
     let tmpl = env
         .get_template(name)

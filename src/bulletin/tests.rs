@@ -1,6 +1,6 @@
 //! Render tests with small hand-made model outputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,7 +44,13 @@ fn batch(cols: Vec<(&str, ArrayRef)>) -> Vec<RecordBatch> {
 
 /// The indicator_values rows the template reads (city only).
 fn indicator_values() -> Vec<RecordBatch> {
-    let rows: &[(&str, &str, Option<f64>)] = &[
+    indicator_values_with(&[])
+}
+
+/// The same, with some (breakdown, indicator) values replaced or added; a value of
+/// `Some(f64::NAN)` marks the figure suppressed (status C, NULL).
+fn indicator_values_with(edits: &[(&str, &str, Option<f64>)]) -> Vec<RecordBatch> {
+    let base: &[(&str, &str, Option<f64>)] = &[
         ("_T", "enterprises", Some(3100.0)),
         ("_T", "va_ytd", Some(12_345_678.0)),
         ("_T", "va_growth", Some(8.25)),
@@ -72,6 +78,15 @@ fn indicator_values() -> Vec<RecordBatch> {
         ("status:谋划", "projects", Some(1.0)),
         ("_T", "project_investment_total", Some(501_000.0)),
     ];
+    let mut rows: Vec<(&str, &str, Option<f64>)> = base.to_vec();
+    for e in edits {
+        match rows.iter_mut().find(|r| r.0 == e.0 && r.1 == e.1) {
+            Some(r) => *r = *e,
+            None => rows.push(*e),
+        }
+    }
+    let status: Vec<&str> = rows.iter().map(|r| if r.2.is_some_and(f64::is_nan) { "C" } else { "A" }).collect();
+    let rows: Vec<(&str, &str, Option<f64>)> = rows.iter().map(|r| (r.0, r.1, r.2.filter(|v| !v.is_nan()))).collect();
     let n = rows.len();
     batch(vec![
         ("period", text(&vec!["2025-09"; n])),
@@ -80,7 +95,7 @@ fn indicator_values() -> Vec<RecordBatch> {
         ("indicator", text(&rows.iter().map(|r| r.1).collect::<Vec<_>>())),
         ("value", float(&rows.iter().map(|r| r.2).collect::<Vec<_>>())),
         ("unit", text(&vec!["%"; n])),
-        ("status", text(&vec!["A"; n])),
+        ("status", text(&status)),
     ])
 }
 
@@ -92,18 +107,18 @@ fn models() -> BTreeMap<String, Vec<RecordBatch>> {
     m.insert(
         "county_ranking".to_string(),
         batch(vec![
-            ("rank_no", int(&[Some(1), Some(2), None])),
-            ("region_code", text(&["370881", "370811", "370826"])),
-            ("name", text(&["曲阜市", "任城区", "微山县"])),
-            ("short_name", text(&["曲阜", "任城", "微山"])),
-            ("reported", boolean(&[true, true, false])),
-            ("enterprises", int(&[Some(200), Some(400), Some(0)])),
-            ("va_ytd", amount(&[Some(1_000_000.0), Some(2_500_000.0), None])),
-            ("va_growth", float(&[Some(12.35), Some(-0.5), None])),
-            ("va_share_city", float(&[Some(8.1), Some(20.25), None])),
-            ("output_growth", float(&[Some(10.0), Some(1.0), None])),
-            ("revenue_ytd", amount(&[Some(3_000_000.0), Some(9_000_000.0), None])),
-            ("revenue_growth", float(&[Some(5.0), Some(2.0), None])),
+            ("rank_no", int(&[Some(1), Some(2), Some(3), None])),
+            ("region_code", text(&["370881", "JN-JKQ", "370811", "370826"])),
+            ("name", text(&["曲阜市", "济宁经济技术开发区", "任城区", "微山县"])),
+            ("short_name", text(&["曲阜", "经开区", "任城", "微山"])),
+            ("reported", boolean(&[true, true, true, false])),
+            ("enterprises", int(&[Some(200), Some(90), Some(400), Some(0)])),
+            ("va_ytd", amount(&[Some(1_000_000.0), Some(300_000.0), Some(2_500_000.0), None])),
+            ("va_growth", float(&[Some(12.35), Some(5.0), Some(-0.5), None])),
+            ("va_share_city", float(&[Some(8.1), Some(2.4), Some(20.25), None])),
+            ("output_growth", float(&[Some(10.0), Some(4.0), Some(1.0), None])),
+            ("revenue_ytd", amount(&[Some(3_000_000.0), Some(800_000.0), Some(9_000_000.0), None])),
+            ("revenue_growth", float(&[Some(5.0), Some(4.5), Some(2.0), None])),
         ]),
     );
     m.insert(
@@ -134,7 +149,8 @@ fn models() -> BTreeMap<String, Vec<RecordBatch>> {
             ("current_value", float(&[Some(66_666_666.7), Some(3100.0)])),
             ("progress", float(&[Some(33.33), Some(10.71)])),
             ("required_growth", float(&[Some(25.99), Some(25.99)])),
-            ("growth", float(&[Some(0.04), Some(3.0)])),
+            ("required_growth_from_now", float(&[Some(22.47), None])),
+            ("growth", float(&[Some(0.04), None])),
         ]),
     );
     m.insert(
@@ -197,8 +213,12 @@ fn renders_the_bulletin() {
     );
     assert!(md.contains("工业总产值4500.00亿元，同比下降1.2%"), "{md}");
     assert!(md.contains("营业收入5000.00亿元，同比持平"), "{md}");
-    assert!(md.contains("利润总额200.00亿元，同比—"), "{md}");
-    assert!(md.contains("制造业增加值同比增长9.7%，占规上工业增加值比重61.1%"), "{md}");
+    assert!(md.contains("实现利润总额200.00亿元，同比—"), "{md}");
+    // 制造业当家 by the template's rule: 9.7 > 8.3 (as printed) and 61.1% > 50%
+    assert!(
+        md.contains("制造业增加值同比增长9.7%，占规上工业增加值比重61.1%，增速高于全市规上工业1.4个百分点，制造业当家作用持续显现"),
+        "{md}"
+    );
     // chains
     assert!(md.contains("2条标志性产业链规上工业增加值同比增长8.3%"), "{md}");
     assert!(md.contains("其中\"链主\"企业85家"), "{md}");
@@ -210,26 +230,42 @@ fn renders_the_bulletin() {
     assert!(md.contains("对接活动318次，达成合作意向566项，签订合作协议159项，实现合作金额31.42亿元"), "{md}");
     assert!(md.contains("新引进青年人才3.1万人"), "{md}");
     assert!(md.contains("技术难题328项"), "{md}");
-    // counties, ranked, right-aligned; a missing county prints …
+    // counties, ranked, right-aligned, under a 全市 row; a county that did not report prints 未报
+    // (never …, which means confidential) and the note says the city excludes it
     assert!(md.contains("|---:|:---|---:|"), "{md}");
+    assert!(md.contains("|  | 全市 | 3100 | 1234.57 | 8.3 | — | -1.2 | 5000.00 | 0.0 |"), "{md}");
     assert!(md.contains("| 1 | 曲阜市 | 200 | 100.00 | 12.4 | 8.1 | 10.0 | 300.00 | 5.0 |"), "{md}");
-    assert!(md.contains("| — | 微山县 | … |"), "{md}");
-    assert!(md.contains("增速居前三位的是曲阜（增长12.4%）、任城（下降0.5%）"), "{md}");
+    assert!(md.contains("|  | 微山县 | 未报 | 未报 | 未报 | 未报 | 未报 | 未报 | 未报 |"), "{md}");
+    assert!(md.contains("“未报”表示本期未报送规上工业报表，全市数据不含微山县。"), "{md}");
+    assert!(!md.contains("| … |"), "{md}");
+    assert!(md.contains("增速居前三位的是曲阜（增长12.4%）、经开区（增长5.0%）、任城（下降0.5%）"), "{md}");
     assert!(md.contains("1个县市区规上工业增加值增速高于全市平均水平"), "{md}");
+    // functional zones
+    assert!(
+        md.contains("表中4个统计单位为3个县市区和济宁经济技术开发区1个功能区，数据互不重叠：任城区的数据不含太白湖新区，嘉祥县的数据不含经开区。"),
+        "{md}"
+    );
+    // chains overlap
+    assert!(md.contains("各产业链数据相互交叉，不能相加"), "{md}");
     // doublings
     assert!(md.contains("以2023年为基期，目标年份为2026、2027年"), "{md}");
-    assert!(md.contains("| 工业经济总量(亿元) | 5000.00 | 10000.00 | 6666.67 | 33.3% | 26.0% |"), "{md}");
-    assert!(md.contains("| 规上工业企业数量(个) | 2800 | 5600 | 3100 | 10.7% | 26.0% |"), "{md}");
-    assert!(md.contains("工业经济总量持平，规上工业企业数量增长3.0%"), "{md}");
+    // doublings: the growth still needed from the current value, labelled so; a growth that
+    // cannot be computed is left out of the sentence
+    assert!(md.contains("| 指标 | 基期值 | 目标值 | 当前值 | 进度 | 自本期起年均需增长 |"), "{md}");
+    assert!(md.contains("| 工业经济总量(亿元) | 5000.00 | 10000.00 | 6666.67 | 33.3% | 22.5% |"), "{md}");
+    assert!(md.contains("| 规上工业企业数量(个) | 2800 | 5600 | 3100 | 10.7% | — |"), "{md}");
+    assert!(md.contains("从本期同比增速看，工业经济总量持平。"), "{md}");
+    assert!(md.contains("按本年1—9月累计数×12/9折算为全年值"), "{md}");
     // projects: status counts (none for a missing status prints —) and the escaped name
     assert!(md.contains("谋划1个、在建1个、竣工—个"), "{md}");
     assert!(md.contains(r#"| 2 | \*bold\* \<script\>\#read("/etc/passwd") | 任城 | 工程\|机械 |"#), "{md}");
     assert!(!md.contains("<script>"), "{md}");
     // trend
     assert!(md.contains("| 1—8月 | 8.0 | -1.0 | 0.5 | 9.0 | — |"), "{md}");
-    // footnotes
-    assert!(md.contains("年主营业务收入2000万元及以上"));
-    assert!(md.contains("“…”表示数据不足或保密；“—”表示不可计算；“#”表示其中项"));
+    // footnotes: no threshold that configuration does not give; only the symbols printed
+    assert!(!md.contains("2000万元") && !md.contains("不足3家"), "{md}");
+    assert!(md.contains("6. 符号说明：“—”表示不可计算或无此项数据。"), "{md}");
+    assert!(!md.contains("“…”") && !md.contains("“#”"), "{md}");
     assert!(!md.contains("\n\n\n"));
 }
 
@@ -249,13 +285,7 @@ fn draft_when_a_county_is_missing_or_errors_remain() {
 #[test]
 fn ind_accepts_escaped_keys_and_returns_none_when_missing() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     let out = render_markdown_str(
         r#"{{ ind(city, "chain:\\_ALL", "va_growth")|growth }} {{ ind(city, "chain:_ALL", "va_growth") }} {{ ind("370811", "_T", "va_growth") is none }} {{ ind(city, "_T", "profit_growth") is none }}"#,
         &input,
@@ -267,13 +297,7 @@ fn ind_accepts_escaped_keys_and_returns_none_when_missing() {
 #[test]
 fn none_prints_as_not_computable() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     let out = render_markdown_str(
         "{% for p in models.key_projects %}{{ p.planned_start }};{% endfor %}{{ ind(city, \"_T\", \"profit_growth\") }}",
         &input,
@@ -285,13 +309,7 @@ fn none_prints_as_not_computable() {
 #[test]
 fn template_errors_are_reported_not_swallowed() {
     let models = models();
-    let input = BulletinInput {
-        period: "2025-09",
-        models: &models,
-        audit: AuditSummary::default(),
-        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
-        office: "x".into(),
-    };
+    let input = snippet_input(&models);
     // strict undefined: a misspelt column is an error
     let err =
         render_markdown_str("{% for c in models.county_ranking %}{{ c.va_grwth }}{% endfor %}", &input).unwrap_err();
@@ -303,4 +321,132 @@ fn template_errors_are_reported_not_swallowed() {
     let input = BulletinInput { models: &partial, ..input };
     let err = render_markdown(&template_path(), &input).unwrap_err();
     assert!(format!("{err:#}").contains("indicator_values"), "{err:#}");
+}
+
+fn render_with(edits: &[(&str, &str, Option<f64>)], audit: AuditSummary) -> String {
+    let mut models = models();
+    models.insert("indicator_values".to_string(), indicator_values_with(edits));
+    let input = BulletinInput {
+        period: "2025-09",
+        models: &models,
+        audit,
+        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
+        office: "济宁市统计局".to_string(),
+    };
+    render_markdown(&template_path(), &input).unwrap()
+}
+
+/// The symbols printed as figures in the bulletin's body (before 附注): a table cell or a figure
+/// that is just `—` or `…`, found without the template's help. `1—9月` is a period, not a symbol.
+fn body_symbols(md: &str) -> BTreeSet<&'static str> {
+    let body = &md[..md.find("## 附注").unwrap()];
+    let chars: Vec<char> = body.chars().collect();
+    let mut found = BTreeSet::new();
+    for (i, c) in chars.iter().enumerate() {
+        let digit = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_ascii_digit());
+        match c {
+            '…' => {
+                found.insert("…");
+            }
+            '—' if !(digit(i.checked_sub(1)) && digit(Some(i + 1))) => {
+                found.insert("—");
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The symbols the notes define.
+fn defined_symbols(md: &str) -> BTreeSet<&'static str> {
+    let notes = &md[md.find("## 附注").unwrap()..];
+    ["…", "—", "#"].into_iter().filter(|s| notes.contains(&format!("“{s}”"))).collect()
+}
+
+#[test]
+fn the_notes_define_exactly_the_symbols_the_bulletin_prints() {
+    // The test models: no suppressed figure, some not computable.
+    let md = render(AuditSummary::default());
+    assert_eq!(defined_symbols(&md), body_symbols(&md), "{md}");
+    assert_eq!(defined_symbols(&md), BTreeSet::from(["—"]));
+    // A suppressed figure: … is printed and defined.
+    let md = render_with(&[("section:B", "va_growth", Some(f64::NAN))], AuditSummary::default());
+    assert!(md.contains("采矿业增加值同比…"), "{md}");
+    assert_eq!(defined_symbols(&md), BTreeSet::from(["…", "—"]), "{md}");
+    assert_eq!(defined_symbols(&md), body_symbols(&md));
+    assert!(md.contains("符号说明：“…”表示数据保密，不予公布；“—”表示不可计算或无此项数据。"), "{md}");
+}
+
+/// The test models' input with a default audit, for rendering template snippets.
+fn snippet_input(models: &BTreeMap<String, Vec<RecordBatch>>) -> BulletinInput<'_> {
+    BulletinInput {
+        period: "2025-09",
+        models,
+        audit: AuditSummary::default(),
+        issued_on: NaiveDate::from_ymd_opt(2025, 10, 15).unwrap(),
+        office: "x".into(),
+    }
+}
+
+#[test]
+fn symbols_used_lists_what_the_filters_printed_so_far() {
+    let models = models();
+    let input = snippet_input(&models);
+    let out = render_markdown_str(
+        r#"[{{ symbols_used()|join(",") }}] {{ 8.3|num }} {{ period_label }} [{{ symbols_used()|join(",") }}] {{ none|growth }} [{{ symbols_used()|join(",") }}] {{ "…"|yi }} [{{ symbols_used()|join(",") }}]"#,
+        &input,
+    )
+    .unwrap();
+    assert_eq!(out, "[] 8.3 1—9月 [] — [—] … [—,…]\n");
+    // A bare none prints — and counts too.
+    let out = render_markdown_str(r#"{{ none }}{{ symbols_used()|join(",") }}"#, &input).unwrap();
+    assert_eq!(out, "——\n");
+}
+
+#[test]
+fn manufacturing_is_praised_only_when_the_figures_say_so() {
+    let praise = "制造业当家作用";
+    // slower than all industry, as printed (8.3 vs 8.25 → 8.3): no praise
+    let md = render_with(&[("section:C", "va_growth", Some(8.3))], AuditSummary::default());
+    assert!(md.contains("制造业增加值同比增长8.3%，占规上工业增加值比重61.1%；"), "{md}");
+    assert!(!md.contains(praise), "{md}");
+    // faster but less than half of value added: no praise
+    let md = render_with(&[("section:C", "va_share", Some(49.96))], AuditSummary::default());
+    assert!(md.contains("比重50.0%；"), "{md}");
+    assert!(!md.contains(praise), "{md}");
+    // suppressed or missing: no praise and no error
+    let md = render_with(&[("section:C", "va_growth", Some(f64::NAN))], AuditSummary::default());
+    assert!(!md.contains(praise), "{md}");
+    let md = render_with(&[("_T", "va_growth", None)], AuditSummary::default());
+    assert!(!md.contains(praise), "{md}");
+}
+
+#[test]
+fn profit_is_worded_by_the_signs_of_the_two_years() {
+    let cases: [(f64, f64, Option<f64>, &str); 5] = [
+        (2_000_000.0, 100_000.0, Some(5.26), "实现利润总额200.00亿元，同比增长5.3%"),
+        (-300_000.0, -800_000.0, None, "亏损30.00亿元，上年同期盈利50.00亿元，由盈转亏"),
+        (200_000.0, 500_000.0, None, "实现利润总额20.00亿元，上年同期亏损30.00亿元，扭亏为盈"),
+        (-100_000.0, 200_000.0, None, "亏损10.00亿元，同比减亏20.00亿元"),
+        (-400_000.0, -100_000.0, None, "亏损40.00亿元，同比增亏10.00亿元"),
+    ];
+    for (ytd, change, growth, words) in cases {
+        let md = render_with(
+            &[("_T", "profit_ytd", Some(ytd)), ("_T", "profit_change", Some(change)), ("_T", "profit_growth", growth)],
+            AuditSummary::default(),
+        );
+        assert!(md.contains(&format!("同比持平；{words}。")), "{words}: {md}");
+    }
+}
+
+#[test]
+fn the_revisions_note_prints_what_it_is_given() {
+    let revisions =
+        vec![RevisedFigure { what: "工业增加值增速".into(), old: "8.3%".into(), new: "8.4%".into() }];
+    let md = render(AuditSummary { revisions, ..Default::default() });
+    assert!(
+        md.contains("6. 数据修订：因县市区重新报送，以下全市数据较上次发布有所修订：工业增加值增速由8.3%修订为8.4%。"),
+        "{md}"
+    );
+    assert!(md.contains("7. 符号说明"), "{md}");
 }

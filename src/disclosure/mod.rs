@@ -676,11 +676,14 @@ fn cut_ranking(batches: Vec<RecordBatch>, n: usize) -> Result<Vec<RecordBatch>> 
 
 /// Recomputes `rank_no` (1 = highest `va_growth`, ties share a rank) among the published
 /// counties; the suppressed ones follow, unranked (see [`suppressed_last`]), so that neither a gap
-/// in the ranks nor a row's position can place a suppressed county.
+/// in the ranks nor a row's position can place a suppressed county. Rates are compared as the
+/// bulletin prints them (one decimal), so two counties printed with the same rate tie.
 fn rerank(b: &RecordBatch) -> Result<RecordBatch> {
     let (b, _) = suppressed_last(b, "county_ranking", "region_code")?;
     let growth = col(&b, "county_ranking", "va_growth")?;
-    let g: Vec<Option<f64>> = (0..b.num_rows()).map(|r| number_cell(growth, r)).collect();
+    let g: Vec<Option<rust_decimal::Decimal>> = (0..b.num_rows())
+        .map(|r| number_cell(growth, r).and_then(|v| crate::bulletin::format::published(v, 1)))
+        .collect();
     let ranks: Int64Array =
         g.iter().map(|v| v.map(|v| 1 + g.iter().flatten().filter(|o| **o > v).count() as i64)).collect();
     with_column(&b, "rank_no", ranks)

@@ -61,7 +61,7 @@ impl Var {
             Var::Output => &["output_ytd", "output_growth"],
             Var::ValueAdded => &["va_ytd", "va_growth", "va_share"],
             Var::Revenue => &["revenue_ytd", "revenue_growth"],
-            Var::Profit => &["profit_ytd", "profit_growth"],
+            Var::Profit => &["profit_ytd", "profit_growth", "profit_change"],
             Var::Export => &["export_ytd", "export_growth"],
             Var::Employees => &["employees"],
         }

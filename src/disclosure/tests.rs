@@ -552,3 +552,53 @@ fn a_republished_period_hides_what_one_correction_moved() {
         }
     }
 }
+
+/// Ranks tie when the rates the bulletin prints (one decimal) tie: checked on generated rates
+/// against ranks counted from the printed strings.
+#[test]
+fn county_ranks_tie_when_the_published_rates_tie() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..50 {
+        let n = 14;
+        let rates: Vec<Option<f64>> = (0..n)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // close rates (8.21 … 8.39, a few exact halves) and a county without a rate
+                (i != 5 || round % 2 == 0)
+                    .then(|| 8.2 + (seed % 20) as f64 / 100.0 + if i % 4 == 0 { 0.005 } else { 0.0 })
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("rank_no", DataType::Int64, true),
+            Field::new("region_code", DataType::Utf8, false),
+            Field::new("va_growth", DataType::Float64, true),
+            Field::new("suppressed", DataType::Boolean, false),
+        ]));
+        let codes: Vec<String> = (0..n).map(|i| format!("3708{:02}", 10 + i)).collect();
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![None; n])),
+                Arc::new(StringArray::from(codes.clone())),
+                Arc::new(Float64Array::from(rates.clone())),
+                Arc::new(arrow::array::BooleanArray::from(vec![false; n])),
+            ],
+        )
+        .unwrap();
+        let out = apply("county_ranking", &[b], &Suppression::default()).unwrap();
+        let b = &out[0];
+        let rank = b.column_by_name("rank_no").unwrap().as_primitive::<Int64Type>();
+        let region = b.column_by_name("region_code").unwrap().as_string::<i32>();
+        // the printed rate, as the bulletin's num filter prints it
+        let printed = |v: f64| crate::bulletin::format::num(&minijinja::Value::from(v), Some(1));
+        let shown: Vec<Option<f64>> =
+            rates.iter().map(|r| r.map(|v| printed(v).parse::<f64>().expect("a number"))).collect();
+        for i in 0..n {
+            let at = codes.iter().position(|c| c == region.value(i)).unwrap();
+            let want = shown[at].map(|s| 1 + shown.iter().flatten().filter(|o| **o > s).count() as i64);
+            assert_eq!((!rank.is_null(i)).then(|| rank.value(i)), want, "{} {:?}", codes[at], rates[at]);
+        }
+    }
+}

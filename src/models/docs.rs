@@ -234,6 +234,7 @@ fn provided_meaning(table: &str, column: &str) -> &'static str {
         ("targets", "target_value") => "目标值",
         ("targets", "unit") => "计量单位",
         ("ppi", "period") => "报告期 YYYY-MM",
+        ("ppi", "division") => "国民经济行业大类代码(GB/T 4754-2017,06—46);_T 为全部工业,用于无本大类指数的行业",
         ("ppi", "index") => "工业生产者出厂价格指数(上年同期=100)",
         _ => "",
     }

@@ -116,8 +116,9 @@ enum Kind {
     Manufacturing,
 }
 
-/// Builds and calibrates the population. `ppi` is the 2025-09 index (e.g. 98.6).
-pub(crate) fn build(ppi: f64) -> Population {
+/// Builds and calibrates the population. `ppi` gives the 2025-09 index that deflates an
+/// enterprise of an industry class (its division's, else the all-industry one, e.g. 98.6).
+pub(crate) fn build(ppi: &dyn Fn(&str) -> f64) -> Population {
     let mut rng = Rng::stream("enterprises");
     let mut used_names = HashSet::new();
     let mut used_codes = HashSet::new();
@@ -439,9 +440,10 @@ fn materialise(e: &mut Enterprise, factors: [f64; 3]) {
 }
 
 /// Fits the three factors so that, over the genuine 2025-09 rows, chain:_ALL va growth is 8.3,
-/// section C va growth 9.7 and section C's share of va 61.1 (comparable prices, PPI deflator).
-fn calibrate(ents: &mut [Enterprise], ppi: f64) {
-    let deflator = ppi / 100.0;
+/// section C va growth 9.7 and section C's share of va 61.1 (comparable prices: each enterprise's
+/// value added deflated by its division's PPI, then summed).
+fn calibrate(ents: &mut [Enterprise], ppi: &dyn Fn(&str) -> f64) {
+    let deflators: Vec<f64> = ents.iter().map(|e| ppi(e.industry) / 100.0).collect();
     let chain_target = 1.0 + published::CHAIN_VA_GROWTH / 100.0;
     let manu_target = 1.0 + published::MANUFACTURING_VA_GROWTH / 100.0;
     let share_target = published::MANUFACTURING_VA_SHARE / 100.0;
@@ -450,23 +452,27 @@ fn calibrate(ents: &mut [Enterprise], ppi: f64) {
         for e in ents.iter_mut() {
             materialise(e, factors);
         }
-        let (mut c1, mut p1, mut c2, mut p2, mut c3) = (0i64, 0i64, 0i64, 0i64, 0i64);
-        for e in ents.iter() {
+        // c: current prices, d: deflated (comparable), p: last year; in tenths of 万元
+        let (mut c1, mut d1, mut p1, mut c2, mut d2, mut p2, mut c3) = (0i64, 0.0, 0i64, 0i64, 0.0, 0i64, 0i64);
+        for (e, deflator) in ents.iter().zip(&deflators) {
+            let (cur, prev) = (e.cur[VA][MONTHS - 1], e.prev[VA][MONTHS - 1]);
             match e.group() {
                 Group::Chain => {
-                    c1 += e.cur[VA][MONTHS - 1];
-                    p1 += e.prev[VA][MONTHS - 1];
+                    c1 += cur;
+                    d1 += cur as f64 / deflator;
+                    p1 += prev;
                 }
                 Group::OtherManufacturing => {
-                    c2 += e.cur[VA][MONTHS - 1];
-                    p2 += e.prev[VA][MONTHS - 1];
+                    c2 += cur;
+                    d2 += cur as f64 / deflator;
+                    p2 += prev;
                 }
-                Group::MiningUtility => c3 += e.cur[VA][MONTHS - 1],
+                Group::MiningUtility => c3 += cur,
             }
         }
         let (c1, p1, c2, p2, c3) = (c1 as f64, p1 as f64, c2 as f64, p2 as f64, c3 as f64);
-        let chain = c1 / deflator / p1;
-        let manu = (c1 + c2) / deflator / (p1 + p2);
+        let chain = d1 / p1;
+        let manu = (d1 + d2) / (p1 + p2);
         let share = (c1 + c2) / (c1 + c2 + c3);
         if (chain - chain_target).abs() < 1e-7
             && (manu - manu_target).abs() < 1e-7
@@ -474,8 +480,8 @@ fn calibrate(ents: &mut [Enterprise], ppi: f64) {
         {
             break;
         }
-        let p1_new = c1 / deflator / chain_target;
-        let p2_new = (c1 + c2) / deflator / manu_target - p1_new;
+        let p1_new = d1 / chain_target;
+        let p2_new = (d1 + d2) / manu_target - p1_new;
         let c3_new = (c1 + c2) * (1.0 / share_target - 1.0);
         factors[0] *= p1_new / p1;
         factors[1] *= p2_new / p2;

@@ -8,7 +8,8 @@
 //!
 //! The data are calibrated so that the accepted 2025-09 rows reproduce the figures published in
 //! the news article on the "五个倍增" programme ([`published`]): 15 chains' value added +8.3%,
-//! manufacturing value added +9.7% and 61.1% of the total, 85 chain masters, and the JN103 sums.
+//! manufacturing value added +9.7% and 61.1% of the total (comparable prices: each enterprise
+//! deflated by its division's PPI), 85 chain masters, and the JN103 sums.
 //! Every row the audit must accept carries `expected_error == None`; a few deliberate violations
 //! (2025-09 only, extra rows outside the calibrated population) carry the rule id that must
 //! quarantine them.
@@ -110,10 +111,22 @@ pub struct SampleData {
     pub chain_members: Vec<ChainMember>,
     /// The five doublings.
     pub targets: Vec<Target>,
-    /// PPI for each period, same period last year = 100.
-    pub ppi: Vec<(String, Decimal)>,
+    /// PPI for each period, same period last year = 100: the all-industry index (division `_T`)
+    /// and a few divisions of their own (ppi.csv).
+    pub ppi: Vec<PpiRow>,
     /// One return per county per period (14 × 8), in region order then period order.
     pub returns: Vec<CountyReturn>,
+}
+
+/// One row of ppi.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PpiRow {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// A GB/T 4754 division (`06`) or `_T` (all industry).
+    pub division: String,
+    /// Same period last year = 100, one decimal.
+    pub index: Decimal,
 }
 
 /// One county's workbook for one period.
@@ -255,8 +268,8 @@ pub struct SheetLayout {
 /// Builds the whole sample. Deterministic: the same bytes of data on every call and platform.
 pub fn generate() -> SampleData {
     let ppi = ppi_series();
-    let ppi_final = ppi.last().map(|(_, v)| *v).expect("ppi");
-    let population = enterprises::build(decimal_to_f64(ppi_final));
+    let final_ppi = |industry_code: &str| decimal_to_f64(ppi_of(&ppi, FINAL_PERIOD, industry_code).expect("ppi"));
+    let population = enterprises::build(&final_ppi);
     let regions = catalog::REGIONS
         .iter()
         .map(|r| Region { code: r.code.into(), name: r.name.into(), short_name: r.short.into() })
@@ -271,10 +284,40 @@ pub fn generate() -> SampleData {
     SampleData { regions, chains, chain_members, targets, ppi, returns }
 }
 
-/// PPI of the cumulative periods (same period last year = 100).
-fn ppi_series() -> Vec<(String, Decimal)> {
-    const TENTHS: [i64; 8] = [982, 981, 982, 983, 984, 984, 985, 986];
-    PERIODS.iter().zip(TENTHS).map(|(p, t)| (p.to_string(), Decimal::new(t, 1))).collect()
+/// PPI of the cumulative periods (same period last year = 100): the all-industry index, and the
+/// divisions whose prices moved apart from it (coal and steel down, non-ferrous metals up).
+fn ppi_series() -> Vec<PpiRow> {
+    const ALL_INDUSTRY: [i64; 8] = [982, 981, 982, 983, 984, 984, 985, 986];
+    // (division, tenths of a point from the all-industry index in 2025-09, tenths per month
+    // earlier: a positive slope means the gap was wider at the start of the year)
+    const DIVISIONS: [(&str, i64, i64); 9] = [
+        ("06", -124, 3),
+        ("08", -41, 0),
+        ("10", -15, 1),
+        ("25", -62, 2),
+        ("26", -47, 1),
+        ("30", -36, 0),
+        ("31", -68, -1),
+        ("32", 57, -1),
+        ("44", -9, 0),
+    ];
+    let mut out = Vec::new();
+    for (i, (p, t)) in PERIODS.iter().zip(ALL_INDUSTRY).enumerate() {
+        let months_before_final = (PERIODS.len() - 1 - i) as i64;
+        out.push(PpiRow { period: p.to_string(), division: "_T".into(), index: Decimal::new(t, 1) });
+        for (division, gap, slope) in DIVISIONS {
+            let tenths = t + gap + gap.signum() * slope * months_before_final;
+            out.push(PpiRow { period: p.to_string(), division: division.into(), index: Decimal::new(tenths, 1) });
+        }
+    }
+    out
+}
+
+/// The index that deflates an enterprise of class `industry_code` in `period`: its division's,
+/// else the all-industry one.
+fn ppi_of(ppi: &[PpiRow], period: &str, industry_code: &str) -> Option<Decimal> {
+    let find = |division: &str| ppi.iter().find(|r| r.period == period && r.division == division).map(|r| r.index);
+    find(industry_code.get(..2)?).or_else(|| find("_T"))
 }
 
 fn decimal_to_f64(d: Decimal) -> f64 {
@@ -320,9 +363,15 @@ impl SampleData {
         self.chain_members.iter().map(|m| m.credit_code.as_str()).collect()
     }
 
-    /// PPI of a period.
+    /// The all-industry PPI of a period (division `_T`).
     pub fn ppi_index(&self, period: &str) -> Option<Decimal> {
-        self.ppi.iter().find(|(p, _)| p == period).map(|(_, v)| *v)
+        self.ppi.iter().find(|r| r.period == period && r.division == "_T").map(|r| r.index)
+    }
+
+    /// The PPI that deflates an enterprise of class `industry_code` in `period`: its division's
+    /// own index, else the all-industry one.
+    pub fn ppi_for(&self, period: &str, industry_code: &str) -> Option<Decimal> {
+        ppi_of(&self.ppi, period, industry_code)
     }
 
     /// City sum of a JN103 item for a period.

@@ -18,14 +18,15 @@ fn hundred() -> Decimal {
     d(100)
 }
 
-/// Comparable va growth (%) over some rows: ((Σva_ytd / (PPI/100)) / Σva_prev − 1) × 100.
-fn va_growth<'a>(rows: impl Iterator<Item = &'a Jn101Row>, ppi: Decimal) -> Decimal {
+/// Comparable va growth (%) over some rows: ((Σᵢ va_ytdᵢ / (PPIᵢ/100)) / Σva_prev − 1) × 100,
+/// PPIᵢ the index of row i's division, else the all-industry one (`ppi` maps a class to it).
+fn va_growth<'a>(rows: impl Iterator<Item = &'a Jn101Row>, ppi: impl Fn(&str) -> Decimal) -> Decimal {
     let (mut cur, mut prev) = (Decimal::ZERO, Decimal::ZERO);
     for r in rows {
-        cur += r.va_ytd;
+        cur += r.va_ytd / (ppi(&r.industry_code) / hundred());
         prev += r.va_prev;
     }
-    ((cur / (ppi / hundred())) / prev - Decimal::ONE) * hundred()
+    (cur / prev - Decimal::ONE) * hundred()
 }
 
 fn is_manufacturing(code: &str) -> bool {
@@ -43,8 +44,17 @@ fn shape_of_the_sample() {
     let data = &*DATA;
     assert_eq!(data.regions.len(), 14);
     assert_eq!(data.chains.len(), 15);
-    assert_eq!(data.ppi.len(), 8);
+    assert_eq!(data.ppi.iter().filter(|r| r.division == "_T").count(), 8);
     assert_eq!(data.ppi_index("2025-09"), Some(Decimal::new(986, 1)));
+    // Division indices: a coal mine (06) has its own, a textile mill (17) takes the _T one.
+    assert_eq!(data.ppi_for("2025-09", "0610"), Some(Decimal::new(862, 1)));
+    assert_eq!(data.ppi_for("2025-09", "1711"), Some(Decimal::new(986, 1)));
+    assert_eq!(data.ppi_for("2025-02", "3211"), Some(Decimal::new(1032, 1)));
+    // Every division with an index of its own has enterprises in the sample.
+    let divisions: HashSet<&str> = data.accepted_jn101("2025-09").map(|(_, r)| &r.industry_code[..2]).collect();
+    for r in data.ppi.iter().filter(|r| r.division != "_T") {
+        assert!(divisions.contains(r.division.as_str()), "no enterprise in division {}", r.division);
+    }
     assert_eq!(data.returns.len(), 14 * 8);
     for region in &data.regions {
         for period in PERIODS {
@@ -72,12 +82,17 @@ fn shape_of_the_sample() {
 fn calibrated_to_the_published_figures() {
     let data = &*DATA;
     let period = FINAL_PERIOD;
-    let ppi = data.ppi_index(period).unwrap();
+    let ppi = |code: &str| data.ppi_for(period, code).unwrap();
     let members = data.chain_member_codes();
     let rows: Vec<&Jn101Row> = data.accepted_jn101(period).map(|(_, r)| r).collect();
 
     let chain = va_growth(rows.iter().copied().filter(|r| members.contains(r.credit_code.as_str())), ppi);
     let manu = va_growth(rows.iter().copied().filter(|r| is_manufacturing(&r.industry_code)), ppi);
+    // The division indices matter: deflating everything by the all-industry index alone would
+    // miss the published manufacturing figure.
+    let all_industry = data.ppi_index(period).unwrap();
+    let manu_t = va_growth(rows.iter().copied().filter(|r| is_manufacturing(&r.industry_code)), |_| all_industry);
+    assert_ne!(manu_t.round_dp(1), Decimal::new(97, 1), "manufacturing at the _T index alone: {manu_t}");
     let total_va: Decimal = rows.iter().map(|r| r.va_ytd).sum();
     let manu_va: Decimal = rows.iter().filter(|r| is_manufacturing(&r.industry_code)).map(|r| r.va_ytd).sum();
     let share = manu_va / total_va * hundred();

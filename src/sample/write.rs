@@ -75,7 +75,11 @@ pub fn write_reference(data: &SampleData, dir: &Path) -> Result<()> {
             })
             .collect(),
     )?;
-    write("ppi.csv", &["period", "index"], data.ppi.iter().map(|(p, v)| vec![p.clone(), v.to_string()]).collect())?;
+    write(
+        "ppi.csv",
+        &["period", "division", "index"],
+        data.ppi.iter().map(|r| vec![r.period.clone(), r.division.clone(), r.index.to_string()]).collect(),
+    )?;
     Ok(())
 }
 

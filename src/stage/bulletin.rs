@@ -30,6 +30,7 @@ pub fn render(
         publication.previous.as_deref(),
         period,
         disclosed.outputs.get("indicator_values"),
+        &project.reference,
     )?;
     let rendered = bulletin::render(
         &project.templates,
