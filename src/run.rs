@@ -79,6 +79,8 @@ pub struct RunSummary {
     pub rows_input: u64,
     pub rows_accepted: u64,
     pub rows_quarantined: u64,
+    /// Where the non-blank rows of every sheet went (the "无遗漏" check).
+    pub row_tally: crate::ingest::tally::RowTally,
     pub errors: u64,
     pub warnings: u64,
     pub warnings_explained: u64,
@@ -419,14 +421,9 @@ fn read_each<T: Send>(
 /// feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a refused
 /// file must not go unreported.
 fn periods_of_read(read: &IngestedFile) -> Vec<String> {
-    let mut periods: Vec<String> =
-        read.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
-    if periods.is_empty() {
-        let named = ingest::header::find_period(&read.file).filter(|m| !m.january_only);
-        periods.push(named.map(|m| m.period.to_string()).unwrap_or_else(|| "unknown".to_string()));
-    }
+    let name = |p: Option<Period>| p.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
+    let mut periods: Vec<String> = ingest::tally::periods_of_file(read).into_iter().map(name).collect();
     periods.sort();
-    periods.dedup();
     periods
 }
 
@@ -642,6 +639,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
         superseded: Vec::new(),
         rows_input: 0,
         rows_accepted: 0,
+        row_tally: Default::default(),
         rows_quarantined: 0,
         errors: 0,
         warnings: 0,
@@ -730,6 +728,7 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
                 period_sheets.push((sheet_rows(form, f, sh), f.modified.unwrap_or(std::time::UNIX_EPOCH)));
             }
         }
+        let sheet_counts = ingest::tally::sheet_counts(&files, *period);
         // The rows now live in Arrow (`period_sheets`); the parsed cells are not needed again.
         for f in &mut files {
             for sh in &mut f.sheets {
@@ -779,6 +778,31 @@ async fn run_async(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result
             params,
         };
         let mut outcome = audit::audit_period(period.unwrap_or(target), sheets, &cx).await?;
+        // A superseded return is reported to its county (INGEST-W02).
+        for x in &superseded {
+            if let Some(f) = files.iter().find(|f| f.file == x.file) {
+                let w02 = ingest::workbook::superseded_finding(f, &x.form, &x.region_code, &x.period, &x.by);
+                if !outcome.findings.contains(&w02) {
+                    outcome.findings.push(w02);
+                }
+            }
+        }
+        // 无遗漏: every non-blank row of the period's sheets, counted from the raw cells, is
+        // accounted for; else a row was lost without a word, and nothing is published.
+        let gone: Vec<(String, String, String)> =
+            superseded.iter().map(|x| (x.file.clone(), x.form.clone(), x.region_code.clone())).collect();
+        let tally = ingest::tally::period_tally(
+            &files,
+            *period,
+            &sheet_counts,
+            &gone,
+            outcome.accepted_rows(),
+            outcome.quarantined_rows(),
+        );
+        summary.row_tally.add(&tally);
+        if !tally.balanced() {
+            bail!("报告期 {period_name} 行数核对不符,未发布: {}", tally.line());
+        }
         // File-level findings belong to the periods of the file's sheets still used (not those of
         // a superseded return); a file refused as a whole belongs to the period its name gives,
         // else to `unknown` (see `periods_of_read`).

@@ -92,7 +92,8 @@ pub fn file_stem(region: &Region) -> Option<String> {
 /// was written, one entry per county with findings.
 pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFeedback>> {
     let mut by_county: BTreeMap<&str, (&Region, Vec<&Finding>)> = BTreeMap::new();
-    for f in input.findings {
+    // 提示 findings (合计 and note rows skipped) stay in the findings table.
+    for f in input.findings.iter().filter(|f| f.severity != Severity::Info) {
         match county_of(f, input) {
             Some(region) => by_county.entry(region.code.as_str()).or_insert((region, Vec::new())).1.push(f),
             None => tracing::debug!(
@@ -376,7 +377,7 @@ fn workbook_bytes(input: &FeedbackInput, findings: &[&Finding], sources: &mut So
         let explained = match f.severity {
             Severity::Warning if f.explained => "是",
             Severity::Warning => "否",
-            Severity::Error => "—",
+            Severity::Error | Severity::Info => "—",
         };
         ws.write_string(r, 7, explained)?;
         ws.write_string(r, 8, outcome_text(f))?;
@@ -413,6 +414,7 @@ fn outcome_text(f: &Finding) -> &'static str {
         (Severity::Error, _, false) => "该表(文件)未采用,请更正后重新报送",
         (Severity::Warning, true, _) => "数据已采用,已在备注中说明",
         (Severity::Warning, false, _) => "数据已采用,请核实;属实的请在备注中说明",
+        (Severity::Info, _, _) => "非数据行,未读入",
     }
 }
 
