@@ -74,6 +74,21 @@ pub fn mark(out: &Path, progress: &RunRecord) -> Result<()> {
     crate::store::write_bytes(&marker_path(out), serde_json::to_string(progress)?.as_bytes())
 }
 
+/// Notes the run's progress beside the ledger, for the record of a run killed before it ends;
+/// a failure to note it is only logged.
+pub fn note_progress(out: &Path, trigger: &str, started: &str, fill: impl FnOnce(&mut RunRecord)) {
+    let mut r = RunRecord {
+        trigger: trigger.to_string(),
+        started: started.to_string(),
+        outcome: "running".to_string(),
+        ..Default::default()
+    };
+    fill(&mut r);
+    if let Err(e) = mark(out, &r) {
+        tracing::warn!("the run's progress could not be noted: {e:#}");
+    }
+}
+
 /// The run finished and is recorded: no longer in progress.
 pub fn clear_mark(out: &Path) {
     std::fs::remove_file(marker_path(out)).ok();
@@ -89,7 +104,7 @@ pub fn record_interrupted(out: &Path) -> Result<Option<RunRecord>> {
     let found = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     r.ended = String::new();
     r.outcome = "interrupted".to_string();
-    r.exit_code = crate::run::exit::FAILURE;
+    r.exit_code = crate::summary::exit::FAILURE;
     r.error = Some(format!(
         "the run ended without finishing (killed or crashed); {}; found by the next run at {found}",
         match &r.publication {
@@ -151,13 +166,13 @@ pub fn listing(records: &[RunRecord]) -> String {
 }
 
 /// The ledger record of a finished run (or of one that failed).
-pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunControl, started: &str) -> RunRecord {
+pub fn record(result: &Result<crate::summary::RunSummary>, ctl: &crate::job::RunControl, started: &str) -> RunRecord {
     let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut r = RunRecord { trigger: ctl.trigger.clone(), started: started.to_string(), ended, ..Default::default() };
     match result {
         Err(e) => {
             r.outcome = "failed".to_string();
-            r.exit_code = crate::run::exit::FAILURE;
+            r.exit_code = crate::summary::exit::FAILURE;
             r.error = Some(format!("{e:#}"));
         }
         Ok(s) => {
@@ -179,9 +194,9 @@ pub fn record(result: &Result<crate::run::RunSummary>, ctl: &crate::run::RunCont
                 "nothing-new"
             } else {
                 match r.exit_code {
-                    crate::run::exit::FAILURE => "failed",
-                    crate::run::exit::AUDIT_ERRORS => "published-with-audit-errors",
-                    crate::run::exit::WARNINGS => "published-with-warnings",
+                    crate::summary::exit::FAILURE => "failed",
+                    crate::summary::exit::AUDIT_ERRORS => "published-with-audit-errors",
+                    crate::summary::exit::WARNINGS => "published-with-warnings",
                     _ => "published",
                 }
             }

@@ -59,6 +59,9 @@ enum Command {
         /// Last period of a backfill (YYYY-MM).
         #[arg(long, conflicts_with = "period", requires = "from")]
         to: Option<Period>,
+        /// Show the plan (which periods would be rebuilt and why) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Schedules (schedules/*.toml): `list` shows the next fire times, `run` fires them until
     /// SIGTERM or SIGINT.
@@ -208,9 +211,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {
-        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to } => {
+        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to, dry_run } => {
             let opts = RunOptions { project, inbox, reference, out, period, issued_on };
             let ctl = RunControl { from, to, force: from.is_some(), ..RunControl::default() };
+            if dry_run {
+                return ExitCode::from(match gongbao::run::dry_run(&opts, &ctl) {
+                    Ok(plan) => {
+                        print!("{plan}");
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("gongbao: {e:#}");
+                        exit::FAILURE
+                    }
+                } as u8);
+            }
             match gongbao::run::run_with(&opts, &ctl) {
                 Ok(summary) => {
                     print_summary(&summary);

@@ -11,22 +11,10 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, TimeZone};
 use serde::Deserialize;
 
+use crate::job::{RunControl, RunOptions};
 use crate::period::Period;
-use crate::run::{RunControl, RunOptions};
 
-/// What a schedule runs.
-/// `run`: ingest, audit, models, bulletin. `audit`: ingest and audit only (the warehouse and the
-/// county feedback, no models or bulletin). `bulletin`: models and bulletins from the returns
-/// already audited (the workbooks the current publication was built from); returns that arrived
-/// since wait for the next `audit` or `run`. So a nightly `audit` job can send counties feedback
-/// while a `bulletin` job on the release date publishes exactly what was audited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Job {
-    Run,
-    Audit,
-    Bulletin,
-}
+pub use crate::job::Job;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +85,8 @@ impl ScheduleDef {
             period: None,
             issued_on: None,
         };
-        let ctl = RunControl { from, to, force: false, job: self.job, trigger: format!("schedule:{}", self.name) };
+        let ctl =
+            RunControl { from, to, job: self.job, trigger: format!("schedule:{}", self.name), ..RunControl::default() };
         Ok((opts, ctl))
     }
 }

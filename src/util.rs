@@ -25,6 +25,21 @@ pub fn cell_ref(row: u32, col: u32) -> String {
     format!("{}{}", col_letter(col), row + 1)
 }
 
+/// A progress bar on a terminal; hidden when stderr is not one (logs, cron, tests).
+pub fn progress(len: usize, what: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(len as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,13 +15,34 @@ fn project() -> &'static Path {
 
 fn gongbao(inbox: &Path, out: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_gongbao"));
-    c.current_dir(project())
-        .args(["run", "--inbox"])
-        .arg(inbox)
-        .arg("--out")
-        .arg(out)
-        .env_remove("GONGBAO_TEST_PAUSE_AT");
+    c.current_dir(project()).args(["run", "--inbox"]).arg(inbox).arg("--out").arg(out);
     c
+}
+
+/// The variable that makes [`paused_run_child`] run (set only by [`paused_run`], in the child).
+const CHILD: &str = "GONGBAO_TEST_PAUSED_RUN";
+
+/// The child process of [`paused_run`]: this test binary, re-run for this one test, runs the
+/// sample job with a checkpoint hook (`RunControl::hook`) that stops at the stage named in
+/// `GONGBAO_TEST_PAUSED_RUN` (`stage`, inbox, out on three lines) until it is killed.
+#[test]
+#[ignore = "the child process of killed_runs_leave_the_published_state_intact"]
+fn paused_run_child() {
+    let spec = std::env::var(CHILD).expect("run by paused_run only");
+    let mut lines = spec.lines();
+    let (stage, inbox, out) = (lines.next().unwrap().to_string(), lines.next().unwrap(), lines.next().unwrap());
+    let opts = gongbao::run::RunOptions {
+        inbox: PathBuf::from(inbox),
+        ..gongbao::run::RunOptions::sample(project(), Path::new(out))
+    };
+    let hook = gongbao::job::CheckpointHook(std::sync::Arc::new(move |at: gongbao::job::Checkpoint| {
+        if at.as_str() == stage {
+            eprintln!("GONGBAO_TEST_PAUSED {stage}");
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }));
+    let ctl = gongbao::run::RunControl { hook: Some(hook), ..Default::default() };
+    gongbao::run::run_with(&opts, &ctl).unwrap();
 }
 
 fn arrive(data: &gongbao::sample::SampleData, inbox: &Path, period: &str) {
@@ -44,8 +65,10 @@ fn published(out: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// Starts a run that stops at `stage`, waits until it is there, and returns it.
 fn paused_run(inbox: &Path, out: &Path, stage: &str) -> std::process::Child {
-    let mut child = gongbao(inbox, out)
-        .env("GONGBAO_TEST_PAUSE_AT", stage)
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .current_dir(project())
+        .args(["paused_run_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD, format!("{stage}\n{}\n{}", inbox.display(), out.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -355,3 +355,71 @@ fn a_change_to_the_forms_reads_every_workbook_again() {
     assert_eq!(relearned.files.keys().collect::<Vec<_>>(), learned.files.keys().collect::<Vec<_>>());
     assert!(gongbao::run::run(&opts).unwrap().nothing_new);
 }
+
+/// `gongbao run --dry-run` on a changed inbox prints the plan (which periods, why) and changes
+/// nothing: no file of the output folder, no cache, no ledger line; the real run that follows
+/// rebuilds exactly what the plan said.
+#[test]
+fn a_dry_run_shows_the_plan_and_changes_nothing() {
+    let w = World::new();
+    w.arrive("2025-02");
+    w.arrive("2025-03");
+    w.night();
+    // 任城区 resubmits 2025-03; 2025-04 arrives.
+    let original = w.data.return_for("370811", "2025-03").unwrap();
+    let mut corrected = original.clone();
+    corrected.jn101[0].output_ytd += Decimal::from(1_000);
+    let name = original.file_name.replace(".xlsx", "(更正).xlsx");
+    std::fs::write(w.inbox.join(&name), gongbao::sample::workbook_bytes(&w.data, &corrected).unwrap()).unwrap();
+    w.arrive("2025-04");
+
+    let all_files = |out: &Path| -> BTreeMap<String, Vec<u8>> {
+        fn walk(root: &Path, dir: &Path, acc: &mut BTreeMap<String, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let meta = std::fs::symlink_metadata(&p).unwrap();
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if meta.is_dir() {
+                    walk(root, &p, acc);
+                } else if meta.file_type().is_symlink() {
+                    acc.insert(rel, std::fs::read_link(&p).unwrap().display().to_string().into_bytes());
+                } else {
+                    acc.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut acc = BTreeMap::new();
+        walk(out, out, &mut acc);
+        acc
+    };
+    let before = all_files(&w.out);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongbao"))
+        .current_dir(project())
+        .args(["run", "--dry-run", "--inbox"])
+        .arg(&w.inbox)
+        .arg("--reference")
+        .arg(&w.reference)
+        .arg("--out")
+        .arg(&w.out)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = String::from_utf8(out.stdout).unwrap();
+    let line = |period: &str| plan.lines().find(|l| l.trim_start().starts_with(period)).map(str::to_string);
+    // 2025-02 is unchanged; 2025-03 has a new return; 2025-04 was never built.
+    assert!(line("2025-02").is_none(), "{plan}");
+    let p03 = line("2025-03").unwrap_or_else(|| panic!("{plan}"));
+    assert!(p03.contains("新增报表") && p03.contains(&name), "{p03}");
+    let p04 = line("2025-04").unwrap_or_else(|| panic!("{plan}"));
+    assert!(p04.contains("尚未生成过"), "{p04}");
+    assert!(plan.contains("将重新生成 2 个报告期"), "{plan}");
+    assert_eq!(all_files(&w.out), before, "a dry run changes nothing in the output folder");
+
+    // The same plan through the library, then the real run does what it said.
+    let planned = gongbao::run::dry_run(&w.options(&w.out), &Default::default()).unwrap();
+    assert_eq!(planned.planned_names(), ["2025-03", "2025-04"]);
+    assert_eq!(w.night().rebuilt, planned.planned_names());
+    let again = gongbao::run::dry_run(&w.options(&w.out), &Default::default()).unwrap();
+    assert!(again.nothing_new());
+    assert!(again.to_string().contains("不会改写任何输出"), "{again}");
+}

@@ -32,6 +32,7 @@ pub mod charts;
 pub mod document;
 pub mod format;
 pub mod pdf;
+pub mod revisions;
 pub mod values;
 
 use std::collections::{BTreeMap, HashMap};

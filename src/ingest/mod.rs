@@ -7,6 +7,7 @@ pub mod cache;
 pub mod classify;
 pub mod grammar;
 pub mod header;
+pub mod parallel;
 pub mod rows;
 pub mod sheet;
 pub mod tally;

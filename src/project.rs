@@ -1,0 +1,52 @@
+//! The project: everything a statistician edits (forms, rules, SQL models, templates,
+//! configuration) and the reference data, loaded once per run and passed by reference to the
+//! stages. Nothing below the run reads the run's options.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::audit::rules::RuleFile;
+use crate::forms::Forms;
+use crate::reference::Reference;
+
+pub struct Project {
+    /// The project folder (`forms/`, `rules/`, `sql/`, `templates/`, `config/`, `fonts/`).
+    pub dir: PathBuf,
+    pub forms: Forms,
+    pub rules: Vec<RuleFile>,
+    pub reference: Reference,
+    /// The report definitions (`sql/*.sql` and their tests), in run order.
+    pub models: Vec<crate::models::Model>,
+    pub templates: crate::bulletin::Templates,
+    pub disclosure: crate::disclosure::Config,
+    /// A hash of every definition and reference file and of gongbao's own code: part of every
+    /// period's fingerprint (see [`crate::incremental::definitions_hash`]).
+    pub definitions: String,
+}
+
+impl Project {
+    /// Loads and checks the project in `dir` with the reference data in `reference`. An error
+    /// here is a problem with the project itself (a broken form, rule or model), never with a
+    /// county's return.
+    pub fn load(dir: &Path, reference: &Path) -> Result<Project> {
+        let forms = Forms::load(&dir.join("forms"))?;
+        let rules = crate::audit::rules::load(&dir.join("rules"))?;
+        let reference = Reference::load(reference)?;
+        let base_tables = crate::models::exec::base_table_names(&forms, &reference.tables);
+        let models = crate::models::load(&dir.join("sql"), &base_tables)?;
+        let templates = crate::bulletin::Templates::in_project(dir);
+        if !templates.markdown.exists() {
+            bail!("bulletin template {} is missing", templates.markdown.display());
+        }
+        let disclosure = crate::disclosure::Config::load(&dir.join("config/disclosure.toml"))
+            .context("disclosure control configuration")?;
+        let definitions = crate::incremental::definitions_hash(dir, &reference.hashes);
+        Ok(Project { dir: dir.to_path_buf(), forms, rules, reference, models, templates, disclosure, definitions })
+    }
+
+    /// SHA-256 of the region list (part of the parsed-workbook cache's key).
+    pub fn regions_sha256(&self) -> &str {
+        self.reference.hashes.get("regions").map(String::as_str).unwrap_or_default()
+    }
+}

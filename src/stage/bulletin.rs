@@ -1,0 +1,58 @@
+//! Stage 6, bulletin: the protected model outputs rendered through `templates/` as
+//! `bulletins/YYYY-MM/bulletin.md`, `bulletin.pdf` and the charts, with the figures revised since
+//! the last publication.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::audit::AuditOutcome;
+use crate::bulletin::{self, AuditSummary, BulletinInput};
+use crate::findings::Severity;
+use crate::period::Period;
+use crate::project::Project;
+use crate::stage::disclosure::Disclosed;
+use crate::stage::models::Built;
+use crate::stage::publish::Publication;
+
+/// Renders and writes the period's bulletin; returns the path of its Markdown. A bulletin that
+/// cannot be rendered is an error of this stage (the run goes on and reports it).
+pub fn render(
+    project: &Project,
+    built: &Built,
+    outcome: &AuditOutcome,
+    disclosed: &Disclosed,
+    publication: &Publication,
+    issued_on: Option<chrono::NaiveDate>,
+) -> Result<PathBuf> {
+    let period = built.period;
+    let revisions = bulletin::revisions::revised_figures(
+        publication.previous.as_deref(),
+        period,
+        disclosed.outputs.get("indicator_values"),
+    )?;
+    let rendered = bulletin::render(
+        &project.templates,
+        &BulletinInput {
+            period: &period.to_string(),
+            models: &disclosed.outputs,
+            audit: AuditSummary {
+                accepted: outcome.accepted_rows(),
+                quarantined: outcome.quarantined_rows(),
+                findings_errors: outcome.count(Severity::Error),
+                findings_warnings: outcome.count(Severity::Warning),
+                missing: built.missing.iter().map(|(r, f)| format!("{r}({f})")).collect(),
+                revisions,
+            },
+            issued_on: issued_on.unwrap_or_else(|| default_issue_date(period)),
+            office: "济宁市统计局".to_string(),
+        },
+    )?;
+    bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)
+}
+
+/// The 15th of the month after the period: the city's release calendar.
+pub fn default_issue_date(p: Period) -> chrono::NaiveDate {
+    let (y, m) = if p.month == 12 { (p.year + 1, 1) } else { (p.year, p.month + 1) };
+    chrono::NaiveDate::from_ymd_opt(y, m, 15).expect("valid date")
+}

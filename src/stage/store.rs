@@ -1,0 +1,220 @@
+//! Stage 3, store: the period's accepted rows (partitioned by county), quarantine, findings,
+//! sources and audit summary as Parquet in the publication being built, and the versions of
+//! each county's return it used in the history of submissions.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::audit::{self, AuditOutcome};
+use crate::findings::Finding;
+use crate::ingest::rows::SheetRows;
+use crate::project::Project;
+use crate::stage::plan::PlannedPeriod;
+use crate::stage::publish::Publication;
+use crate::stage::read::PeriodReturns;
+use crate::store;
+use crate::summary::Superseded;
+
+/// Stages every table of the period, then moves the partitions into the publication being built
+/// (invisible to readers until it is published).
+pub fn store(
+    project: &Project,
+    planned: &PlannedPeriod,
+    returns: &PeriodReturns,
+    outcome: &AuditOutcome,
+    publication: &mut Publication,
+    seen_at: &str,
+) -> Result<()> {
+    let warehouse = publication.warehouse();
+    let staging = publication.staging.join("warehouse");
+    let part = format!("period={}", planned.name);
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    if planned.period.is_some() {
+        for form in &project.forms.forms {
+            let dir = staging.join(&form.table).join(&part);
+            let mut by_region: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+            for b in outcome.accepted.get(&form.table).into_iter().flatten() {
+                if b.num_rows() == 0 {
+                    continue;
+                }
+                let region = b
+                    .column_by_name("region_code")
+                    .and_then(|c| c.as_any().downcast_ref::<StringArray>().map(|a| a.value(0).to_string()))
+                    .unwrap_or_default();
+                by_region.entry(region).or_default().push(b.clone());
+            }
+            let schema = crate::ingest::rows::form_schema(form);
+            for (region, batches) in &by_region {
+                store::write_partition(&dir.join(format!("region={region}")), batches, &schema, &["period"])?;
+            }
+            std::fs::create_dir_all(&dir)?;
+            staged.push((dir, warehouse.join(&form.table).join(&part)));
+        }
+    }
+    for (table, batch) in [
+        ("quarantine", outcome.quarantine.clone()),
+        ("findings", findings_batch(planned.build_id(), &outcome.findings)),
+        ("sources", sources_batch(&returns.sheets, &returns.superseded, &planned.name)),
+        ("audit_summary", audit::summary_batch(outcome)),
+    ] {
+        let dir = staging.join(table).join(&part);
+        store::write_partition(&dir, std::slice::from_ref(&batch), &batch.schema(), &[])?;
+        staged.push((dir, warehouse.join(table).join(&part)));
+    }
+    for (from, to) in &staged {
+        store::publish_dir(from, to)?;
+    }
+    if planned.period.is_some() {
+        crate::incremental::record_submissions(
+            &mut publication.history,
+            &planned.name,
+            &versions_used(planned, returns),
+            seen_at,
+        );
+    }
+    Ok(())
+}
+
+/// The versions of each county's return the period now uses: (region, form, file, sha256,
+/// status), status `current`, `refused` or `superseded`.
+fn versions_used(planned: &PlannedPeriod, returns: &PeriodReturns) -> Vec<(String, String, String, String, String)> {
+    let mut used: Vec<(String, String, String, String, String)> = returns
+        .sheets
+        .iter()
+        .filter_map(|s| {
+            let status = if s.refusal.is_some() { "refused" } else { "current" };
+            Some((s.region_code.clone()?, s.form.clone(), s.file.clone(), s.sha256.clone(), status.to_string()))
+        })
+        .collect();
+    for sup in returns.superseded.iter().filter(|s| s.period == planned.name) {
+        if let Some(f) = returns.files.iter().find(|f| f.file == sup.file) {
+            used.push((
+                sup.region_code.clone(),
+                sup.form.clone(),
+                f.file.clone(),
+                f.sha256.clone(),
+                "superseded".into(),
+            ));
+        }
+    }
+    used.sort();
+    used.dedup();
+    used
+}
+
+fn findings_schema() -> SchemaRef {
+    let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
+    Arc::new(Schema::new(vec![
+        s("run_id", false),
+        s("region_code", true),
+        s("form", true),
+        s("file", false),
+        s("sha256", false),
+        s("sheet", true),
+        Field::new("row", DataType::Int64, true),
+        s("cell", true),
+        s("_row_key", true),
+        s("rule_id", false),
+        s("severity", false),
+        s("observed", false),
+        s("message", false),
+        Field::new("explained", DataType::Boolean, false),
+    ]))
+}
+
+/// Findings as a table (partitioned by period on disk).
+pub fn findings_batch(run_id: &str, findings: &[Finding]) -> RecordBatch {
+    let text = |f: &dyn Fn(&Finding) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from(findings.iter().map(f).collect::<Vec<_>>()))
+    };
+    RecordBatch::try_new(
+        findings_schema(),
+        vec![
+            text(&|_| Some(run_id.to_string())),
+            text(&|f| f.region_code.clone()),
+            text(&|f| f.form.clone()),
+            text(&|f| Some(f.location.file.clone())),
+            text(&|f| Some(f.location.sha256.clone())),
+            text(&|f| f.location.sheet.clone()),
+            Arc::new(Int64Array::from(findings.iter().map(|f| f.location.row.map(i64::from)).collect::<Vec<_>>())),
+            text(&|f| f.location.cell.clone()),
+            text(&|f| f.row_key.clone()),
+            text(&|f| Some(f.rule_id.clone())),
+            text(&|f| Some(f.severity.as_str().to_string())),
+            text(&|f| Some(f.observed.clone())),
+            text(&|f| Some(f.message.clone())),
+            Arc::new(BooleanArray::from(findings.iter().map(|f| f.explained).collect::<Vec<_>>())),
+        ],
+    )
+    .expect("findings schema")
+}
+
+/// One row per ingested sheet: where each form's rows came from and which columns held what.
+fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("region_code", DataType::Utf8, true),
+        Field::new("form", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("sheet", DataType::Utf8, false),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("column_map", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("superseded_by", DataType::Utf8, true),
+    ]));
+    let mut region = Vec::new();
+    let mut form = Vec::new();
+    let mut file = Vec::new();
+    let mut sha = Vec::new();
+    let mut sheet = Vec::new();
+    let mut rows = Vec::new();
+    let mut map = Vec::new();
+    let mut status = Vec::new();
+    let mut by = Vec::new();
+    for s in sheets {
+        region.push(s.region_code.clone());
+        form.push(s.form.clone());
+        file.push(s.file.clone());
+        sha.push(s.sha256.clone());
+        sheet.push(s.sheet.clone());
+        rows.push(s.rows.num_rows() as i64);
+        map.push(s.column_map.clone());
+        status.push(if s.refusal.is_some() { "refused" } else { "used" }.to_string());
+        by.push(None::<String>);
+    }
+    for sup in superseded {
+        if sup.period != period {
+            continue;
+        }
+        region.push(Some(sup.region_code.clone()));
+        form.push(sup.form.clone());
+        file.push(sup.file.clone());
+        sha.push(String::new());
+        sheet.push(String::new());
+        rows.push(0);
+        map.push(String::new());
+        status.push("superseded".to_string());
+        by.push(Some(sup.by.clone()));
+    }
+    let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(region)),
+            s(form),
+            s(file),
+            s(sha),
+            s(sheet),
+            Arc::new(Int64Array::from(rows)),
+            s(map),
+            s(status),
+            Arc::new(StringArray::from(by)),
+        ],
+    )
+    .expect("sources schema")
+}
