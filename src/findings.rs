@@ -5,12 +5,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// 强制性 (error: the row or sheet is quarantined) or 核实性 (warning: the row is used and the
-/// county must confirm or explain it).
+/// county must confirm or explain it); 提示 (info: what ingest did with a row that is not data,
+/// a 合计 or note row, recorded in the findings table and not sent to the county).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
+    Info,
 }
 
 impl Severity {
@@ -18,12 +20,14 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         }
     }
     pub fn chinese(&self) -> &'static str {
         match self {
             Severity::Error => "强制性",
             Severity::Warning => "核实性",
+            Severity::Info => "提示",
         }
     }
 }

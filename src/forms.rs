@@ -44,9 +44,10 @@ pub struct Column {
     pub header: String,
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// Second header row under a merged top header (本年累计 / 上年同期).
+    /// Which year's figure the column holds (本年累计 / 上年同期), for measures reported twice.
+    /// The header grammar (`header_grammar.toml`) says which header words mean which.
     #[serde(default)]
-    pub sub_header: Option<String>,
+    pub time: Option<Time>,
     #[serde(rename = "type")]
     pub ty: FieldType,
     #[serde(default)]
@@ -56,6 +57,26 @@ pub struct Column {
     pub blank_is_zero: bool,
     #[serde(default)]
     pub description: String,
+}
+
+/// The year a figure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Time {
+    /// This year (本年累计).
+    Current,
+    /// The same months of last year (上年同期).
+    Prior,
+}
+
+impl Time {
+    /// The word the forms use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Time::Current => "本年累计",
+            Time::Prior => "上年同期",
+        }
+    }
 }
 
 /// A fixed row of an items-layout form.
@@ -96,8 +117,8 @@ pub struct FormDef {
 impl Column {
     /// The column as a person names it: `工业总产值(本年累计)`, or the header alone.
     pub fn display_name(&self) -> String {
-        match &self.sub_header {
-            Some(s) => format!("{}({s})", self.header),
+        match self.time {
+            Some(t) => format!("{}({})", self.header, t.word()),
             None => self.header.clone(),
         }
     }
@@ -137,6 +158,8 @@ impl FormDef {
 #[derive(Debug, Clone)]
 pub struct Forms {
     pub forms: Vec<FormDef>,
+    /// How column headers are read (`header_grammar.toml` in the same folder).
+    pub grammar: crate::ingest::grammar::Grammar,
 }
 
 impl Forms {
@@ -148,6 +171,7 @@ impl Forms {
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .filter(|p| p.file_name().is_none_or(|n| n != crate::ingest::grammar::FILE))
             .collect();
         paths.sort();
         for path in paths {
@@ -161,7 +185,8 @@ impl Forms {
             bail!("no form definitions (*.toml) in {}", dir.display());
         }
         forms.sort_by(|a, b| a.code.cmp(&b.code));
-        Ok(Forms { forms })
+        let grammar = crate::ingest::grammar::Grammar::load(dir)?;
+        Ok(Forms { forms, grammar })
     }
 
     pub fn get(&self, code: &str) -> Option<&FormDef> {

@@ -189,13 +189,8 @@ fn print_summary(s: &RunSummary) {
     for x in &s.superseded {
         println!("    {} 已被 {} 替代 ({} {} {})", x.file, x.by, x.form, x.region_code, x.period);
     }
-    println!(
-        "  数据行: 读入 {}, 采用 {}, 隔离 {} ({})",
-        s.rows_input,
-        s.rows_accepted,
-        s.rows_quarantined,
-        if s.rows_input == s.rows_accepted + s.rows_quarantined { "无遗漏" } else { "行数不符!" }
-    );
+    println!("  数据行: 读入 {}, 采用 {}, 隔离 {}", s.rows_input, s.rows_accepted, s.rows_quarantined);
+    println!("  {}", s.row_tally.line());
     println!("  审核: 强制性错误 {}, 核实性问题 {} (已说明 {})", s.errors, s.warnings, s.warnings_explained);
     for f in &s.findings_sample {
         println!("    {f}");

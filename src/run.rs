@@ -135,6 +135,7 @@ impl PeriodRun<'_> {
             .await
             .at(Stage::Audit, name)?;
         stage::audit::tally(planned, &audited, summary);
+        summary.row_tally.add(&returns.row_tally(planned, &audited));
         stage::store::store(project, planned, &returns, &audited, publication, self.started).at(Stage::Store, name)?;
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
             let mut built =

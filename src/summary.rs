@@ -37,6 +37,8 @@ pub struct RunSummary {
     pub rows_input: u64,
     pub rows_accepted: u64,
     pub rows_quarantined: u64,
+    /// Where the non-blank rows of every sheet went (the "无遗漏" check).
+    pub row_tally: crate::ingest::tally::RowTally,
     pub errors: u64,
     pub warnings: u64,
     pub warnings_explained: u64,
@@ -91,6 +93,7 @@ impl RunSummary {
             rows_input: 0,
             rows_accepted: 0,
             rows_quarantined: 0,
+            row_tally: Default::default(),
             errors: 0,
             warnings: 0,
             warnings_explained: 0,

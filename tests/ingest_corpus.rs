@@ -36,13 +36,18 @@ fn same_rows(file: &str, p: &Presentation) -> IngestedFile {
     assert_eq!(s.read.totals.len(), expect_totals, "the 合计 row is recognised, never an enterprise");
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
     assert!(f.findings.iter().all(|x| x.severity == Severity::Warning), "{:?}", f.findings);
     f
 }
 
 fn tidy() -> Presentation {
     Presentation::default()
+}
+
+/// No finding but 提示 (the 合计 and note rows, each reported with its cell).
+fn only_info(findings: &[gongbao::findings::Finding]) -> bool {
+    findings.iter().all(|f| f.severity == Severity::Info)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +264,7 @@ fn c35_old_xls_workbook() {
     assert_eq!(s.read.totals.len(), 1);
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
 }
 
 #[test]
@@ -275,7 +280,7 @@ fn c36_ods_workbook() {
     assert_eq!((s.read.sheet.as_str(), s.region_code.as_deref()), ("规上工业", Some("370883")));
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
 }
 
 #[test]
@@ -322,7 +327,7 @@ fn c58_hidden_stale_copy_of_a_column_is_not_read_over_the_visible_one() {
     assert!(f.sheets[0].read.from_hidden.is_empty());
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
     assert_eq!(rows.cell_of(6, "revenue_ytd").as_deref(), Some("表1!I6"));
 }
 
@@ -338,7 +343,7 @@ fn c59_column_only_a_hidden_column_supplies_is_read_with_a_warning() {
     let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
     let w: Vec<_> = f
         .findings
         .iter()
@@ -422,13 +427,21 @@ fn c40_total_row_that_disagrees_with_the_sums_is_a_warning_on_its_cell() {
     assert_eq!(f.sheets[0].read.records.len(), 4, "the 合计 row is not an enterprise");
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(clean(&rows), expected(&canonical()));
-    let w: Vec<_> =
-        rows.findings.iter().map(|x| (x.rule_id.as_str(), x.location.cell.as_deref(), x.message.as_str())).collect();
+    let w: Vec<_> = rows
+        .findings
+        .iter()
+        .filter(|x| x.severity != Severity::Info)
+        .map(|x| (x.rule_id.as_str(), x.location.cell.as_deref(), x.message.as_str(), x.severity))
+        .collect();
     assert_eq!(
         w,
-        vec![(rule::TOTAL_MISMATCH, Some("H6"), "合计行营业收入(本年累计)(150356.8)与各行之和(150256.8)相差超过1万元")]
+        vec![(
+            rule::TOTAL_MISMATCH,
+            Some("H6"),
+            "合计行营业收入(本年累计)(150356.8)与各行之和(150256.8)相差超过1万元",
+            Severity::Warning
+        )]
     );
-    assert_eq!(rows.findings[0].severity, Severity::Warning);
 }
 
 #[test]
@@ -469,7 +482,7 @@ fn c41_percentages_as_fraction_points_or_text() {
     let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
     let rows = env.sheet_rows(&f).remove(0);
     assert_eq!(rows.form, "JN104");
-    assert!(rows.findings.is_empty(), "{:?}", rows.findings);
+    assert!(only_info(&rows.findings), "{:?}", rows.findings);
     assert_eq!(column(&rows, "progress_pct"), vec!["35.0", "35.0", "35.0", "35.0"]);
     // A percentage shown as 8.3% (0.083), typed 8.3 or "8.3%" in JN102 增速.
     let mut wb = Workbook::new();
@@ -525,13 +538,36 @@ fn sheet_refusal(f: &IngestedFile) -> (String, String) {
 
 #[test]
 fn c43_january_only_return_is_refused() {
+    // Refused as a whole for its period alone: no period 2025-01 is created; the file is
+    // reported (to 邹城市) in 2025-02, the first period of the year.
     let env = Env::new();
     let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-01", &tidy()).unwrap();
     let f = env.ingest("邹城市_2025年1月.xlsx", &bytes);
+    let why = "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送";
+    assert_eq!(f.refusal.as_deref(), Some(why));
+    assert!(f.sheets.is_empty());
+    assert_eq!(f.period_hint.map(|p| p.to_string()).as_deref(), Some("2025-02"));
+    let e: Vec<_> =
+        f.findings.iter().map(|x| (x.rule_id.as_str(), x.region_code.as_deref(), x.message.as_str())).collect();
+    assert_eq!(e, vec![(rule::JANUARY_ONLY, Some("370883"), why)]);
+    assert_eq!(ingest::tally::periods_of_file(&f), vec![f.period_hint]);
+}
+
+#[test]
+fn c43b_period_outside_the_year_is_refused() {
+    // 1—13月 is no period: refused with the period as written.
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    ws.write_string(2, 5, "2025年1—13月").unwrap();
+    let f = env.ingest("邹城市_报表.xlsx", &wb.save_to_buffer().unwrap());
+    assert!(f.sheets.is_empty());
     assert_eq!(
-        sheet_refusal(&f),
-        (rule::JANUARY_ONLY.into(), "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送".into())
+        f.refusal.as_deref(),
+        Some("报告期\"2025年1—13月\"不是有效的报告期:应为当年1月至报告月的累计(如\"2025年1—9月\"),月份为2—12")
     );
+    assert_eq!(f.findings[0].rule_id, rule::BAD_PERIOD);
 }
 
 #[test]
@@ -849,7 +885,323 @@ fn c57_messy_sample_gives_the_rows_of_the_tidy_sample() {
         for (x, y) in a.iter().zip(&b) {
             assert_eq!((&x.form, &x.region_code, x.period), (&y.form, &y.region_code, y.period));
             assert_eq!(clean(x), clean(y), "{} {} {p:?}", ret.file_name, x.form);
-            assert_eq!(x.findings.len(), y.findings.len(), "{} {}", ret.file_name, x.form);
+            let real = |r: &gongbao::ingest::rows::SheetRows| {
+                r.findings.iter().filter(|f| f.severity != Severity::Info).count()
+            };
+            assert_eq!(real(x), real(y), "{} {}", ret.file_name, x.form);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header layouts: one case per class of the header grammar (tests/ingest_layouts.rs runs every
+// combination of them).
+
+#[test]
+fn g01_one_header_row_parts_joined() {
+    // 工业总产值(当年价格)本年累计亿元 …: one row, the unit in every header.
+    let p = Presentation {
+        header_rows: 1,
+        joining: messy::Joining::Joined,
+        unit: Unit::Yiyuan,
+        unit_place: UnitPlace::Headers,
+        ..tidy()
+    };
+    same_rows(FILE, &p);
+}
+
+#[test]
+fn g02_one_header_row_parts_bracketed_time_first() {
+    let p = Presentation {
+        header_rows: 1,
+        joining: messy::Joining::Bracketed,
+        unit: Unit::Qianyuan,
+        unit_place: UnitPlace::Headers,
+        time_first: true,
+        ..tidy()
+    };
+    same_rows(FILE, &p);
+}
+
+#[test]
+fn g03_three_header_rows_measure_time_unit() {
+    let p = Presentation { header_rows: 3, unit: Unit::Yuan, unit_place: UnitPlace::Headers, ..tidy() };
+    same_rows(FILE, &p);
+}
+
+#[test]
+fn g04_three_header_rows_under_a_group_label() {
+    let p = Presentation { header_rows: 3, unit_place: UnitPlace::None, ..tidy() };
+    same_rows(FILE, &p);
+}
+
+#[test]
+fn g05_all_current_then_all_prior_time_merged_on_top() {
+    let p = Presentation { amount_order: messy::AmountOrder::CurrentThenPrior, ..tidy() };
+    same_rows(FILE, &p);
+}
+
+#[test]
+fn g06_amount_columns_shuffled() {
+    for seed in [1, 2, 3] {
+        same_rows(FILE, &Presentation { amount_order: messy::AmountOrder::Shuffled(seed), ..tidy() });
+    }
+}
+
+#[test]
+fn g07_time_words_of_every_style() {
+    // 本年/上年, 1—9月/上年1—9月, 本期/同期.
+    for time_words in 1..4 {
+        same_rows(FILE, &Presentation { time_words, header_rows: 1, ..tidy() });
+    }
+}
+
+#[test]
+fn g08_aliases_of_the_form() {
+    // 统一代码, 单位名称, 行业小类代码, 工业总产值（现价）, 营业收入合计, 出口, 期末从业人数, 备注说明.
+    same_rows(FILE, &Presentation { wording: 3, header_rows: 1, ..tidy() });
+}
+
+/// A one-row-header JN101 sheet with these headers and one enterprise row (all amounts 100).
+fn one_row_sheet(headers: &[&str]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    ws.write_string(0, 0, "表号:JN101").unwrap();
+    ws.write_string(1, 0, "填报单位:邹城市统计局").unwrap();
+    ws.write_string(1, 4, "2025年1—9月").unwrap();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    ws.write_string(3, 0, "91370883MA3C00001X").unwrap();
+    ws.write_string(3, 1, "邹城市示例机械有限公司").unwrap();
+    ws.write_string(3, 2, "0610").unwrap();
+    for c in 3..headers.len() as u16 {
+        ws.write_number(3, c, 100.0).unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+const ONE_ROW: [&str; 14] = [
+    "统一社会信用代码",
+    "单位详细名称",
+    "行业代码",
+    "工业总产值本年累计",
+    "工业增加值本年累计",
+    "营业收入本年累计",
+    "利润总额本年累计",
+    "工业总产值上年同期",
+    "工业增加值上年同期",
+    "营业收入上年同期",
+    "利润总额上年同期",
+    "期末从业人员",
+    "出口交货值本年累计",
+    "出口交货值上年同期",
+];
+
+#[test]
+fn g09_two_columns_claiming_one_field_are_refused_with_every_header() {
+    let env = Env::new();
+    let mut h = ONE_ROW.to_vec();
+    h.push("主营业务收入(本年)");
+    let f = env.ingest(FILE, &one_row_sheet(&h));
+    let (r, m) = sheet_refusal(&f);
+    assert_eq!(r, rule::SHEET_LAYOUT);
+    assert!(
+        m.starts_with(
+            "多列对应同一栏目: 营业收入(本年累计)(F列\"营业收入本年累计\"、O列\"主营业务收入(本年)\")。表头识别: "
+        ),
+        "{m}"
+    );
+    assert!(m.contains("A列\"统一社会信用代码\"→统一社会信用代码"), "{m}");
+    assert!(m.contains("H列\"工业总产值上年同期\"→工业总产值(上年同期)"), "{m}");
+    assert!(m.contains("O列\"主营业务收入(本年)\"→营业收入(本年累计)"), "{m}");
+}
+
+#[test]
+fn g10_a_missing_column_is_named_with_what_each_header_was_taken_for() {
+    let env = Env::new();
+    let mut h = ONE_ROW.to_vec();
+    h[8] = "工业增加值上年同期增速"; // words beside the measure: not 工业增加值(上年同期)
+    let f = env.ingest(FILE, &one_row_sheet(&h));
+    let (_, m) = sheet_refusal(&f);
+    assert!(m.starts_with("缺少必填列: 工业增加值(上年同期)。表头识别: "), "{m}");
+    assert!(m.contains("I列\"工业增加值上年同期增速\"→未采用(\"工业增加值\"旁有无法识别的文字\"增速\")"), "{m}");
+    // Every other header is listed with the column it was taken for.
+    assert_eq!(m.matches("→").count(), 14, "{m}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nothing dropped without a word.
+
+#[test]
+fn s01_an_enterprise_named_like_a_note_is_data() {
+    // 注塑… and 说明书印刷厂 are enterprises (a credit code, numbers), not notes.
+    let env = Env::new();
+    let mut rows = canonical();
+    rows[1].name = "注塑机械有限公司".into();
+    rows[2].name = "说明:书印刷有限公司".into();
+    let p = Presentation { order: vec![1, 0, 2, 3, 4, 5, 6, 7, 8, 9], ..tidy() };
+    let bytes = messy::jn101_workbook(&rows, "邹城市统计局", "2025-09", &p).unwrap();
+    let f = env.ingest(FILE, &bytes);
+    let got = env.sheet_rows(&f).remove(0);
+    assert_eq!(clean(&got), expected(&rows));
+}
+
+#[test]
+fn s02_total_and_note_rows_are_reported_with_their_cell() {
+    let env = Env::new();
+    let f = env.ingest(FILE, &messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap());
+    let rows = env.sheet_rows(&f).remove(0);
+    let got: Vec<_> = rows
+        .findings
+        .iter()
+        .map(|x| (x.rule_id.as_str(), x.severity, x.location.cell.as_deref(), x.row_key.is_none()))
+        .collect();
+    // 合计 on row 10 (its label in the name column B), notes on rows 12 and 13 (column A).
+    assert_eq!(
+        got,
+        vec![
+            (rule::TOTAL_ROW, Severity::Info, Some("B10"), true),
+            (rule::NOTE_ROW, Severity::Info, Some("A12"), true),
+            (rule::NOTE_ROW, Severity::Info, Some("A13"), true),
+        ]
+    );
+    assert!(rows.findings[1].message.contains("注:金额单位为万元"), "{}", rows.findings[1].message);
+}
+
+#[test]
+fn s03_a_hidden_copy_of_a_form_beside_a_visible_one_is_not_read() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    let stale = wb.add_worksheet().set_name("旧表1").unwrap();
+    messy::jn101_sheet(stale, &canonical()[..2], "邹城市统计局", "2025-09", &tidy()).unwrap();
+    stale.set_hidden(true);
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(f.sheets.len(), 1);
+    assert_eq!(f.sheets[0].read.sheet, "表1");
+    assert_eq!(clean(&env.sheet_rows(&f)[0]), expected(&canonical()));
+    assert_eq!(f.unread, vec!["旧表1".to_string()]);
+    let x: Vec<_> = f.findings.iter().map(|x| (x.rule_id.as_str(), x.severity, x.location.sheet.as_deref())).collect();
+    assert_eq!(x, vec![(rule::HIDDEN_SHEET_SKIPPED, Severity::Info, Some("旧表1"))]);
+}
+
+#[test]
+fn s04_a_hidden_sheet_that_is_the_only_one_of_its_form_is_read_with_a_warning() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    wb.add_worksheet().set_name("Sheet2").unwrap();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    ws.set_hidden(true);
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(clean(&env.sheet_rows(&f)[0]), expected(&canonical()));
+    let x: Vec<_> = f.findings.iter().map(|x| (x.rule_id.as_str(), x.severity, x.region_code.as_deref())).collect();
+    // The empty Sheet2 is not worth a word.
+    assert_eq!(x, vec![(rule::HIDDEN_SHEET, Severity::Warning, Some("370883"))]);
+}
+
+#[test]
+fn s05_a_sheet_that_is_no_form_beside_forms_is_reported_to_the_county() {
+    let env = Env::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &canonical(), "邹城市统计局", "2025-09", &tidy()).unwrap();
+    let other = wb.add_worksheet().set_name("补充企业").unwrap();
+    other.write_string(0, 0, "企业").unwrap();
+    other.write_string(1, 0, "邹城市新增企业有限公司").unwrap();
+    other.write_number(1, 1, 1234.0).unwrap();
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(f.sheets.len(), 1);
+    let w: Vec<_> = f
+        .findings
+        .iter()
+        .map(|x| (x.rule_id.as_str(), x.severity, x.region_code.as_deref(), x.message.as_str()))
+        .collect();
+    assert_eq!(
+        w,
+        vec![(
+            rule::UNKNOWN_SHEET,
+            Severity::Warning,
+            Some("370883"),
+            "工作表\"补充企业\"(2行)不是可识别的报表(表号 JN101—JN104),未读入;如为报表数据请按报表格式填报"
+        )]
+    );
+}
+
+#[test]
+fn s06_a_continuation_sheet_is_read_as_part_of_its_form() {
+    // 表1 holds the first two enterprises; 表1续 (no header block, no headers, a title) the rest.
+    let env = Env::new();
+    let all = canonical();
+    let p = Presentation { total: TotalPlace::None, notes: false, ..tidy() };
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("表1").unwrap();
+    messy::jn101_sheet(ws, &all[..2], "邹城市统计局", "2025-09", &p).unwrap();
+    // The continuation: the same columns (A code … D–M amounts, N employees, O note), data from
+    // row 2 under a 续表 title.
+    let cont = wb.add_worksheet().set_name("表1续").unwrap();
+    cont.write_string(0, 0, "规模以上工业企业主要经济指标(续表)").unwrap();
+    for (k, r) in all[2..].iter().enumerate() {
+        let row = 1 + k as u32;
+        cont.write_string(row, 0, &r.credit_code).unwrap();
+        cont.write_string(row, 1, &r.name).unwrap();
+        cont.write_string(row, 2, &r.industry_code).unwrap();
+        let amounts = [
+            r.output_ytd,
+            r.output_prev,
+            r.va_ytd,
+            r.va_prev,
+            r.revenue_ytd,
+            r.revenue_prev,
+            r.profit_ytd,
+            r.profit_prev,
+            r.export_ytd,
+            r.export_prev,
+        ];
+        for (i, a) in amounts.iter().enumerate() {
+            if !a.is_zero() || i < 8 {
+                cont.write_number(row, 3 + i as u16, a.to_string().parse::<f64>().unwrap()).unwrap();
+            }
+        }
+        cont.write_number(row, 13, r.employees as f64).unwrap();
+        if !r.note.is_empty() {
+            cont.write_string(row, 14, &r.note).unwrap();
+        }
+    }
+    let f = env.ingest(FILE, &wb.save_to_buffer().unwrap());
+    assert_eq!(f.sheets.len(), 2, "{:?}", f.findings);
+    let rows = env.sheet_rows(&f);
+    assert_eq!(rows[1].sheet, "表1续");
+    assert_eq!(
+        (rows[1].region_code.as_deref(), rows[1].period.map(|p| p.to_string())),
+        (Some("370883"), Some("2025-09".into()))
+    );
+    let mut both = clean(&rows[0]);
+    both.extend(clean(&rows[1]));
+    assert_eq!(both, expected(&all));
+    // The 续表 title is reported as skipped, on its cell.
+    let t: Vec<_> = rows[1].findings.iter().map(|x| (x.rule_id.as_str(), x.location.cell.as_deref())).collect();
+    assert_eq!(t, vec![(rule::NOTE_ROW, Some("A1"))]);
+}
+
+#[test]
+fn s07_raw_row_count_is_accounted_for_in_every_presentation() {
+    // The independent counter of non-blank rows equals the rows ingest accounts for: above the
+    // data, records, 合计 and notes (blank rows in the middle are not rows).
+    let env = Env::new();
+    for i in 0..24 {
+        let p = messy::presentation_for(i);
+        let bytes = messy::jn101_workbook(&canonical(), "邹城市统计局", "2025-09", &p).unwrap();
+        let f = env.ingest(FILE, &bytes);
+        for s in &f.sheets {
+            let raw = f.sheet_rows.iter().find(|(n, _)| *n == s.read.sheet).unwrap().1;
+            let r = &s.read;
+            let accounted = r.above_rows as usize + r.records.len() + r.totals.len() + r.skipped.len();
+            assert_eq!(raw as usize, accounted, "{p:?}");
+        }
+        let unread: Vec<&String> = f.unread.iter().collect();
+        assert_eq!(unread.len(), if p.decoy_sheets { 2 } else { 0 }, "{p:?}");
     }
 }

@@ -200,8 +200,7 @@ fn files_that_are_not_returns_are_refused_alone() {
     let jan = dir.path().join("jan.xlsx");
     wb.save(&jan).unwrap();
     let f = ingest::ingest_file(&jan, &forms, &reference.regions);
-    let s = &f.sheets[0];
-    let (rule_id, why) = s.refusal.as_ref().unwrap();
-    assert_eq!(*rule_id, rule::JANUARY_ONLY);
-    assert!(why.contains("1—2月"));
+    assert!(f.sheets.is_empty(), "refused as a whole, for its period alone");
+    assert_eq!(f.findings[0].rule_id, rule::JANUARY_ONLY);
+    assert!(f.refusal.as_deref().unwrap().contains("1—2月"));
 }

@@ -220,7 +220,10 @@ fn check_period(data: &SampleData, iv: &Indicators, period: &str) {
                 (&["output_ytd", "output_growth"], rows_of_cell.iter().map(|r| r.output_ytd).collect()),
                 (&["va_ytd", "va_growth", "va_share"], rows_of_cell.iter().map(|r| r.va_ytd).collect()),
                 (&["revenue_ytd", "revenue_growth"], rows_of_cell.iter().map(|r| r.revenue_ytd).collect()),
-                (&["profit_ytd", "profit_growth", "profit_change"], rows_of_cell.iter().map(|r| r.profit_ytd).collect()),
+                (
+                    &["profit_ytd", "profit_growth", "profit_change"],
+                    rows_of_cell.iter().map(|r| r.profit_ytd).collect(),
+                ),
                 (&["export_ytd", "export_growth"], rows_of_cell.iter().map(|r| r.export_ytd).collect()),
                 (&["employees"], rows_of_cell.iter().map(|r| Decimal::from(r.employees)).collect()),
             ];

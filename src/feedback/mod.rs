@@ -102,7 +102,8 @@ pub fn file_stem(region: &Region) -> Option<String> {
 /// was written, one entry per county with findings.
 pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFeedback>> {
     let mut by_county: BTreeMap<&str, (&Region, Vec<&Finding>)> = BTreeMap::new();
-    for f in input.findings {
+    // 提示 findings (合计 and note rows skipped) stay in the findings table.
+    for f in input.findings.iter().filter(|f| f.severity != Severity::Info) {
         match county_of(f, input) {
             Some(region) => by_county.entry(region.code.as_str()).or_insert((region, Vec::new())).1.push(f),
             None => tracing::debug!(
@@ -359,7 +360,7 @@ pub fn notes_by_row(sheets: &[SheetRows]) -> BTreeMap<String, String> {
 pub fn explained_text(f: &Finding, notes: &BTreeMap<String, String>) -> String {
     let note = f.row_key.as_ref().and_then(|k| notes.get(k));
     match (f.severity, f.explained, note) {
-        (Severity::Error, _, _) => "—".to_string(),
+        (Severity::Error | Severity::Info, _, _) => "—".to_string(),
         (Severity::Warning, true, Some(n)) => format!("是:备注“{}”", clip_chars(n, 200)),
         (Severity::Warning, true, None) => "是".to_string(),
         (Severity::Warning, false, Some(n)) => {
@@ -493,6 +494,7 @@ fn outcome_text(f: &Finding) -> &'static str {
         (Severity::Error, _, false) => "该表(文件)未采用,请更正后重新报送",
         (Severity::Warning, true, _) => "数据已采用,已在备注中说明",
         (Severity::Warning, false, _) => "数据已采用,请核实;属实的请在备注中说明",
+        (Severity::Info, _, _) => "非数据行,未读入",
     }
 }
 

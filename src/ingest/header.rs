@@ -10,7 +10,6 @@ use calamine::Data;
 use regex::Regex;
 
 use super::values::{MoneyUnit, halfwidth};
-use crate::forms::{Column, FormDef};
 use crate::period::Period;
 use crate::reference::Region;
 
@@ -88,11 +87,6 @@ pub fn normalized_text(cell: &Data) -> Cow<'_, str> {
     }
 }
 
-pub fn matches_header(col: &Column, text: &str) -> bool {
-    let k = header_key(text);
-    !k.is_empty() && FormDef::header_names(col).any(|h| header_key(h) == k)
-}
-
 /// What the header block (title, 表号, 填报单位, period, 计量单位 lines) says.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BlockInfo {
@@ -100,6 +94,9 @@ pub struct BlockInfo {
     pub region_code: Option<String>,
     pub period: Option<PeriodMention>,
     pub unit: Option<MoneyUnit>,
+    /// A period written that is no reporting period (`2025年1—13月`, `2025年3—9月`).
+    #[serde(default)]
+    pub bad_period: Option<String>,
 }
 
 /// A period as written: `2025年1—9月` (cumulative) or `2025年9月`; `january_only` for a return
@@ -133,13 +130,29 @@ pub fn find_period(text: &str) -> Option<PeriodMention> {
         let year: i32 = c[1].parse().ok()?;
         let end: u32 = c[3].parse().ok()?;
         let start: Option<u32> = c.get(2).and_then(|m| m.as_str().parse().ok());
+        // Cumulative from January: a range from another month is no reporting period.
+        if start.is_some_and(|s| s != 1) {
+            return None;
+        }
         let period = Period::new(year, end).ok()?;
-        let january_only = end == 1 && start.is_none_or(|s| s == 1);
+        let january_only = end == 1;
         return Some(PeriodMention { period, january_only });
     }
     let c = PERIOD_NUMERIC.captures(&cleaned)?;
     let period = Period::new(c[1].parse().ok()?, c[2].parse().ok()?).ok()?;
     Some(PeriodMention { period, january_only: period.month == 1 })
+}
+
+/// A period written in free text that is no reporting period: a month outside 1—12, or a
+/// range that does not start in January. The text as written.
+pub fn find_bad_period(text: &str) -> Option<String> {
+    let text = halfwidth(text);
+    let cleaned = NOT_PERIOD.replace_all(&text, " ");
+    let c = PERIOD.captures(&cleaned)?;
+    let end: u32 = c[3].parse().ok()?;
+    let start: Option<u32> = c.get(2).and_then(|m| m.as_str().parse().ok());
+    let bad = !(1..=12).contains(&end) || start.is_some_and(|s| s != 1);
+    bad.then(|| c[0].trim().to_string())
 }
 
 /// Finds a region named in free text: full name, short name or code; the longest match wins so
@@ -179,8 +192,9 @@ pub fn parse_block(lines: &[String], regions: &[Region]) -> BlockInfo {
     let region_code =
         REPORTER.captures(&text).and_then(|c| find_region(&c[1], regions)).or_else(|| find_region(&text, regions));
     let period = find_period(&text);
+    let bad_period = if period.is_none() { find_bad_period(&text) } else { None };
     let unit = UNIT.captures(&text).and_then(|c| MoneyUnit::find_in(&c[1]));
-    BlockInfo { form_code, region_code, period, unit }
+    BlockInfo { form_code, region_code, period, unit, bad_period }
 }
 
 #[cfg(test)]
@@ -217,6 +231,10 @@ mod tests {
         assert_eq!(find_period("2025年9月").unwrap().period.to_string(), "2025-09");
         assert!(find_period("2025年1月").unwrap().january_only);
         assert!(!find_period("2025年1-2月").unwrap().january_only);
+        assert!(find_period("2025年3-9月").is_none());
+        assert_eq!(find_bad_period("填报单位:任城区 2025年3—9月").as_deref(), Some("2025年3—9月"));
+        assert_eq!(find_bad_period("2025年1-13月").as_deref(), Some("2025年1-13月"));
+        assert_eq!(find_bad_period("2025年1-9月"), None);
         assert_eq!(find_period("任城区_2025年1-9月_倍增监测报表").unwrap().period.to_string(), "2025-09");
         assert_eq!(find_period("rencheng_202508.xlsx").unwrap().period.to_string(), "2025-08");
         assert_eq!(find_region("高新区_2025年1-9月", &regions()).as_deref(), Some("370871"));

@@ -4,13 +4,17 @@
 //! workbook); a file that cannot be read is refused on its own and the run goes on.
 
 pub mod cache;
+pub mod classify;
+pub mod grammar;
 pub mod guard;
 pub mod header;
 pub mod parallel;
 pub mod rows;
 pub mod sender;
 pub mod sheet;
+pub mod tally;
 pub mod values;
+pub mod workbook;
 pub mod xls_scan;
 pub mod xlsx_cols;
 
@@ -35,6 +39,8 @@ pub mod rule {
     pub const NO_REGION_OR_PERIOD: &str = "INGEST-E03";
     pub const JANUARY_ONLY: &str = "INGEST-E04";
     pub const UNKNOWN_ITEM: &str = "INGEST-E05";
+    /// A period that is no reporting period (month outside 1—12, a range not from January).
+    pub const BAD_PERIOD: &str = "INGEST-E07";
     pub const SHEET_FILE_DISAGREE: &str = "INGEST-W01";
     pub const SUPERSEDED: &str = "INGEST-W02";
     /// A 合计 row whose amount differs from the sum of the rows by more than 1 万元.
@@ -43,6 +49,16 @@ pub mod rule {
     pub const HIDDEN_COLUMN: &str = "INGEST-W04";
     /// In an inbox laid out by sender: a sheet claiming another county than the sender's.
     pub const WRONG_SENDER: &str = "INGEST-E06";
+    /// A hidden sheet read as a return, being the only sheet of its form in the workbook.
+    pub const HIDDEN_SHEET: &str = "INGEST-W05";
+    /// A sheet not recognised as any form, in a workbook whose other sheets are forms.
+    pub const UNKNOWN_SHEET: &str = "INGEST-W06";
+    /// A note or signature row under the data: skipped, not data (提示).
+    pub const NOTE_ROW: &str = "INGEST-I01";
+    /// A 合计 row: never an enterprise, only checked against the column sums (提示).
+    pub const TOTAL_ROW: &str = "INGEST-I02";
+    /// A hidden sheet not read, another sheet of the workbook holding its form (提示).
+    pub const HIDDEN_SHEET_SKIPPED: &str = "INGEST-I03";
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -67,10 +83,19 @@ pub struct IngestedFile {
     pub refusal: Option<String>,
     /// File- and sheet-level findings (refusals, disagreements between sheet and file name).
     pub findings: Vec<Finding>,
+    /// Non-blank rows of every sheet read, counted from the raw cells (`tally::nonblank_rows`).
+    #[serde(default)]
+    pub sheet_rows: Vec<(String, u32)>,
+    /// Sheets not read as returns (no form, a hidden copy, refused for the period alone).
+    #[serde(default)]
+    pub unread: Vec<String>,
+    /// For a file refused for its period alone: the period it is reported in.
+    #[serde(default)]
+    pub period_hint: Option<Period>,
 }
 
 impl IngestedFile {
-    fn location(&self, sheet: Option<&str>) -> Location {
+    pub(crate) fn location(&self, sheet: Option<&str>) -> Location {
         Location {
             file: self.file.clone(),
             sha256: self.sha256.clone(),
@@ -201,6 +226,9 @@ fn internal_error(path: &Path, what: String) -> IngestedFile {
         sheets: Vec::new(),
         refusal: None,
         findings: Vec::new(),
+        sheet_rows: Vec::new(),
+        unread: Vec::new(),
+        period_hint: None,
     };
     refuse_with(out, message::INTERNAL.to_string(), format!("internal error: {what}"))
 }
@@ -223,6 +251,9 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
         sheets: Vec::new(),
         refusal: None,
         findings: Vec::new(),
+        sheet_rows: Vec::new(),
+        unread: Vec::new(),
+        period_hint: None,
     };
     let limits = guard::limits();
     let read = match guard::read_file(path, &limits) {
@@ -254,6 +285,7 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
         workbook.sheets_metadata().iter().map(|s| (s.name.clone(), s.visible != SheetVisible::Visible)).collect();
     let name_hint_region = header::find_region(&file, regions);
     let name_hint_period = header::find_period(&file);
+    let mut others: Vec<workbook::OtherSheet> = Vec::new();
     for (name, hidden) in metas {
         let (range, percent) = match guard::read_range(&mut workbook, &name, &limits) {
             Ok(r) => r,
@@ -262,11 +294,29 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
                 continue;
             }
         };
+        let raw_rows = tally::nonblank_rows(&range);
+        out.sheet_rows.push((name.clone(), raw_rows));
         let hidden_cols = hidden_columns.get(&name).map(Vec::as_slice).unwrap_or_default();
-        let Some(mut read) = sheet::read_sheet(&range, &name, hidden, hidden_cols, forms, regions) else {
-            tracing::debug!(file = %file, sheet = %name, "sheet holds no known form; ignored");
+        // A continuation sheet (续表) of the form before it: read through that sheet's columns.
+        let prev = out.sheets.len().checked_sub(1).filter(|_| sheet::is_continuation(&name, &range));
+        let continuation = |i: usize| sheet::read_continuation(&range, &name, hidden, &out.sheets[i].read, forms);
+        let read = match (sheet::read_sheet(&range, &name, hidden, hidden_cols, forms, regions), prev) {
+            // Without headers of its own (its title names the form, say): read as a continuation.
+            (Some(own), Some(i)) if own.header_rows.0 == 0 => continuation(i).or(Some(own)),
+            (Some(own), _) => Some(own),
+            (None, Some(i)) => continuation(i),
+            (None, None) => None,
+        };
+        let Some(mut read) = read else {
+            tracing::debug!(file = %file, sheet = %name, "sheet holds no known form");
+            others.push((name.clone(), hidden, raw_rows));
             continue;
         };
+        // A continuation says its county and period through the sheet it continues.
+        if let Some(p) = prev.map(|i| &out.sheets[i].read).filter(|p| p.form == read.form) {
+            read.block.region_code = read.block.region_code.clone().or_else(|| p.block.region_code.clone());
+            read.block.period = read.block.period.or(p.block.period);
+        }
         if let Some(form) = forms.get(&read.form)
             && form.columns.iter().any(|c| c.ty == crate::forms::FieldType::Percent)
             && let Some(percent) = &percent
@@ -308,6 +358,11 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
             sheet_out.refusal = Some((
                 rule::JANUARY_ONLY.to_string(),
                 "1月数据不单独报送:每年首次报送为1—2月累计数,请按1—2月报送".to_string(),
+            ));
+        } else if let (None, Some(bad)) = (mention, &sheet_out.read.block.bad_period) {
+            sheet_out.refusal = Some((
+                rule::BAD_PERIOD.to_string(),
+                format!("报告期\"{bad}\"不是有效的报告期:应为当年1月至报告月的累计(如\"2025年1—9月\"),月份为2—12"),
             ));
         } else if sheet_out.refusal.is_none() {
             if sheet_out.region_code.is_none() {
@@ -355,6 +410,10 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
             out.findings.push(f);
         }
         out.sheets.push(sheet_out);
+    }
+    workbook::settle(&mut out, &others);
+    if out.refusal.is_some() {
+        return out;
     }
     if out.sheets.is_empty() && out.findings.iter().all(|f| f.severity != Severity::Error) {
         return refuse(out, message::NO_FORM.to_string());

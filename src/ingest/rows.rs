@@ -344,6 +344,34 @@ pub fn sheet_rows(form: &FormDef, file: &IngestedFile, sheet: &IngestedSheet) ->
             }
         }
     }
+    // Rows that are not data are reported with their cell, never dropped without a word.
+    let label_col = form.columns.iter().position(|c| c.field == form.label_field).and_then(|i| read.columns[i]);
+    let skipped = read
+        .totals
+        .iter()
+        .map(|t| (t.row, t.label_col.or(label_col), None))
+        .chain(read.skipped.iter().map(|s| (s.row, Some(s.col), Some(s.text.as_str()))));
+    for (row, col, note) in skipped {
+        let (rule_id, message) = match note {
+            None => (rule::TOTAL_ROW, format!("第{row}行为合计行,不作为数据读入,仅用于核对各行之和")),
+            Some(text) => {
+                let text: String = text.chars().take(40).collect();
+                (rule::NOTE_ROW, format!("第{row}行为说明或签字行(\"{text}\"),不是数据行,未读入"))
+            }
+        };
+        findings.push(Finding {
+            period: period.clone(),
+            region_code: sheet.region_code.clone(),
+            form: Some(form.code.clone()),
+            location: loc(row, col),
+            row_key: None,
+            rule_id: rule_id.to_string(),
+            severity: Severity::Info,
+            observed: String::new(),
+            message,
+            explained: false,
+        });
+    }
     let schema = form_schema(form);
     let column_map = form
         .columns

@@ -362,8 +362,8 @@ pub fn data_dictionary(
             let (meaning, header) = match form.column(f.name()) {
                 Some(c) => {
                     let meaning = if c.description.is_empty() { c.header.clone() } else { c.description.clone() };
-                    let header = match &c.sub_header {
-                        Some(s) => format!("{} / {s}", c.header),
+                    let header = match c.time {
+                        Some(t) => format!("{} / {}", c.header, t.word()),
                         None => c.header.clone(),
                     };
                     (meaning, header)

@@ -52,8 +52,44 @@ impl Unit {
 pub enum UnitPlace {
     /// `计量单位:千元` in the header block.
     Block,
-    /// In every amount header: `营业收入(千元)`.
+    /// In every amount header: `营业收入(千元)` (or a unit row of its own).
     Headers,
+    /// Nowhere: the amounts are in 万元, the form's unit.
+    None,
+}
+
+impl UnitPlace {
+    pub const ALL: [UnitPlace; 3] = [UnitPlace::Block, UnitPlace::Headers, UnitPlace::None];
+}
+
+/// How a header's parts (measure, time, unit) are put together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joining {
+    /// Each part in a row of its own: 工业总产值 over 本年累计 (over 亿元).
+    Rows,
+    /// In one cell, side by side: `工业总产值本年累计亿元`, or the time first.
+    Joined,
+    /// In one cell, time and unit in brackets: `工业总产值(本年累计)(亿元)`, `[本年]`, `（上年同期，亿元）`.
+    Bracketed,
+}
+
+impl Joining {
+    pub const ALL: [Joining; 3] = [Joining::Rows, Joining::Joined, Joining::Bracketed];
+}
+
+/// The order of the ten amount columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountOrder {
+    /// Each measure's 本年累计 next to its 上年同期.
+    Pairs,
+    /// Every 本年累计 column first (where the pairs stood), every 上年同期 column after them.
+    CurrentThenPrior,
+    /// In an order drawn from this seed.
+    Shuffled(u64),
+}
+
+impl AmountOrder {
+    pub const CLASSES: [AmountOrder; 3] = [AmountOrder::Pairs, AmountOrder::CurrentThenPrior, AmountOrder::Shuffled(7)];
 }
 
 /// How the form can be recognised.
@@ -150,6 +186,14 @@ pub struct Presentation {
     pub industry_as_number: bool,
     /// A visible instructions sheet and a hidden scratch sheet before the form.
     pub decoy_sheets: bool,
+    /// Column header rows: 1, 2 or 3.
+    pub header_rows: u32,
+    pub joining: Joining,
+    pub amount_order: AmountOrder,
+    /// The time words: 0 本年累计/上年同期, 1 本年/上年, 2 1—M月/上年1—M月, 3 本期/同期.
+    pub time_words: usize,
+    /// The time before the measure in a joined cell (本年累计工业总产值).
+    pub time_first: bool,
 }
 
 impl Default for Presentation {
@@ -174,7 +218,28 @@ impl Default for Presentation {
             messy_codes: false,
             industry_as_number: false,
             decoy_sheets: false,
+            header_rows: 2,
+            joining: Joining::Rows,
+            amount_order: AmountOrder::Pairs,
+            time_words: 0,
+            time_first: false,
         }
+    }
+}
+
+impl Presentation {
+    /// The header layout a presentation really gets: one header row cannot hold parts in rows
+    /// of their own (they are joined), and a unit stated nowhere means 万元.
+    pub fn effective(&self) -> Presentation {
+        let mut p = self.clone();
+        p.header_rows = p.header_rows.clamp(1, 3);
+        if p.header_rows == 1 && p.joining == Joining::Rows {
+            p.joining = Joining::Joined;
+        }
+        if p.unit_place == UnitPlace::None {
+            p.unit = Unit::Wanyuan;
+        }
+        p
     }
 }
 
@@ -203,25 +268,52 @@ pub fn presentation_for(i: usize) -> Presentation {
         messy_codes: i.is_multiple_of(2),
         industry_as_number: i % 3 != 2,
         decoy_sheets: i % 4 == 3,
+        header_rows: 1 + (i % 3) as u32,
+        joining: Joining::ALL[(i / 3) % 3],
+        amount_order: [AmountOrder::Pairs, AmountOrder::CurrentThenPrior, AmountOrder::Shuffled(i as u64)][(i / 2) % 3],
+        time_words: (i / 4) % 4,
+        time_first: i % 5 == 2,
     }
 }
 
-/// Headers of a group in each wording (top header; pairs get 本年累计/上年同期 under it).
-fn group_header(slot: usize, wording: usize) -> &'static str {
-    const H: [[&str; 3]; SLOTS] = [
-        ["统一社会信用代码", "社会信用代码", "统一社会信用\n代码"],
-        ["单位详细名称", "企业名称", "单位 详细名称"],
-        ["行业代码", "国民经济行业代码", "行业\n代码"],
-        ["工业总产值(当年价格)", "总产值", "工业总产值\n（当年价格）"],
-        ["工业增加值", "增加值", "工业 增加值"],
-        ["营业收入", "主营业务收入", "营业\n收入"],
-        ["利润总额", "利润", "利 润 总 额"],
-        ["出口交货值", "出口交货值", "出口\n交货值"],
-        ["期末从业人员(人)", "从业人员期末人数", "期末从业人员（人）"],
-        ["备注", "说明", "备 注"],
+/// Headers of a group in each wording (the measure; amounts get their time and unit by the
+/// presentation's grammar): 0 canonical, 1 and 3 aliases of forms/JN101.toml, 2 with spaces,
+/// line breaks and full-width brackets.
+pub fn group_header(slot: usize, wording: usize) -> &'static str {
+    const H: [[&str; WORDINGS]; SLOTS] = [
+        ["统一社会信用代码", "社会信用代码", "统一社会信用\n代码", "统一代码"],
+        ["单位详细名称", "企业名称", "单位 详细名称", "单位名称"],
+        ["行业代码", "国民经济行业代码", "行业\n代码", "行业小类代码"],
+        ["工业总产值(当年价格)", "总产值", "工业总产值\n（当年价格）", "工业总产值（现价）"],
+        ["工业增加值", "增加值", "工业 增加值", "工业增加值"],
+        ["营业收入", "主营业务收入", "营业\n收入", "营业收入合计"],
+        ["利润总额", "利润", "利 润 总 额", "利润总额"],
+        ["出口交货值", "出口交货值", "出口\n交货值", "出口"],
+        ["期末从业人员(人)", "从业人员期末人数", "期末从业人员（人）", "期末从业人数"],
+        ["备注", "说明", "备 注", "备注说明"],
     ];
-    H[slot][wording.min(2)]
+    H[slot][wording % WORDINGS]
 }
+
+/// The number of header wordings.
+pub const WORDINGS: usize = 4;
+
+/// The words for this year and last year in time-word style `k`.
+fn time_word(k: usize, prior: bool, month: u32) -> String {
+    match (k % 4, prior) {
+        (0, false) => "本年累计".into(),
+        (0, true) => "上年同期".into(),
+        (1, false) => "本年".into(),
+        (1, true) => "上年".into(),
+        (2, false) => format!("1—{month}月"),
+        (2, true) => format!("上年1—{month}月"),
+        (_, false) => "本期".into(),
+        (_, true) => "同期".into(),
+    }
+}
+
+/// Label over the amount columns in a header row that holds no part of their own.
+const GROUP_LABEL: &str = "主要经济指标";
 
 fn is_pair(slot: usize) -> bool {
     (3..=7).contains(&slot)
@@ -241,10 +333,29 @@ fn columns(p: &Presentation) -> Vec<Col> {
     if p.extras {
         cols.push(Col::Seq);
     }
+    let pairs: Vec<usize> = p.order.iter().copied().filter(|&s| is_pair(s)).collect();
+    // The amount columns in the presentation's order, handed out where the pairs stand.
+    let mut amounts: Vec<Col> = match p.amount_order {
+        AmountOrder::Pairs => pairs.iter().flat_map(|&s| [Col::Group(s, 0), Col::Group(s, 1)]).collect(),
+        AmountOrder::CurrentThenPrior => {
+            pairs.iter().map(|&s| Col::Group(s, 0)).chain(pairs.iter().map(|&s| Col::Group(s, 1))).collect()
+        }
+        AmountOrder::Shuffled(seed) => {
+            let mut v: Vec<Col> = pairs.iter().flat_map(|&s| [Col::Group(s, 0), Col::Group(s, 1)]).collect();
+            let mut rng = super::rng::Rng::stream(&format!("messy-columns/{seed}"));
+            for i in (1..v.len()).rev() {
+                v.swap(i, rng.below(i + 1));
+            }
+            v
+        }
+    }
+    .into_iter()
+    .rev()
+    .collect();
     for (k, &slot) in p.order.iter().enumerate() {
         if is_pair(slot) {
-            cols.push(Col::Group(slot, 0));
-            cols.push(Col::Group(slot, 1));
+            cols.extend(amounts.pop());
+            cols.extend(amounts.pop());
         } else {
             cols.push(Col::Group(slot, 0));
         }
@@ -259,6 +370,71 @@ fn columns(p: &Presentation) -> Vec<Col> {
         cols.push(Col::Contact);
     }
     cols
+}
+
+/// The text of amount column (`slot`, `k`) in each of the presentation's header rows, top first.
+fn amount_headers(p: &Presentation, slot: usize, k: u8, month: u32) -> Vec<String> {
+    let m = group_header(slot, p.wording).to_string();
+    let t = time_word(p.time_words, k == 1, month);
+    let u = (p.unit_place == UnitPlace::Headers).then(|| p.unit.name());
+    let time_on_top = p.amount_order == AmountOrder::CurrentThenPrior;
+    // Brackets in three styles, by the measure.
+    let (open, close) = [("(", ")"), ("（", "）"), ("[", "]")][slot % 3];
+    let joined = |with_measure: bool| -> String {
+        let mut s = String::new();
+        match p.joining {
+            Joining::Rows | Joining::Joined => {
+                let (a, b) = if p.time_first { (t.as_str(), m.as_str()) } else { (m.as_str(), t.as_str()) };
+                if with_measure {
+                    s.push_str(a);
+                    s.push_str(b);
+                } else {
+                    s.push_str(&t);
+                }
+                if let Some(u) = u {
+                    s.push_str(u);
+                }
+            }
+            Joining::Bracketed => {
+                if with_measure {
+                    s.push_str(&m);
+                }
+                match (u, slot % 2 == 0) {
+                    (Some(u), true) => s.push_str(&format!("{open}{t}，{u}{close}")),
+                    (Some(u), false) => s.push_str(&format!("{open}{t}{close}{open}{u}{close}")),
+                    (None, _) => s.push_str(&format!("{open}{t}{close}")),
+                }
+            }
+        }
+        s
+    };
+    let with_unit = |s: &str| match u {
+        Some(u) => format!("{s}({u})"),
+        None => s.to_string(),
+    };
+    match (p.header_rows, p.joining) {
+        (1, _) => vec![joined(true)],
+        (2, Joining::Rows) if time_on_top => vec![t, with_unit(&m)],
+        (2, Joining::Rows) => vec![with_unit(&m), t],
+        (2, _) => vec![m.clone(), joined(false)],
+        (_, Joining::Rows) => match (u, time_on_top) {
+            (Some(u), false) => vec![m, t, u.to_string()],
+            (Some(u), true) => vec![t, m, u.to_string()],
+            (None, false) => vec![GROUP_LABEL.to_string(), m, t],
+            (None, true) => vec![GROUP_LABEL.to_string(), t, m],
+        },
+        (_, _) => vec![GROUP_LABEL.to_string(), m.clone(), joined(false)],
+    }
+}
+
+/// Writes `text` over columns `c0..=c1` of row `r` (merged when more than one).
+fn write_span(ws: &mut Worksheet, r: u32, c0: u16, c1: u16, text: &str, f: &Format) -> Result<()> {
+    if c1 > c0 {
+        ws.merge_range(r, c0, r, c1, text, f)?;
+    } else {
+        ws.write_string(r, c0, text)?;
+    }
+    Ok(())
 }
 
 fn pair_values(r: &Jn101Row, slot: usize) -> [Decimal; 2] {
@@ -318,6 +494,7 @@ pub fn jn101_sheet(
     period: &str,
     p: &Presentation,
 ) -> Result<()> {
+    let p = &p.effective();
     let plain = Format::new();
     let cols = columns(p);
     let ncols = cols.len() as u16;
@@ -359,47 +536,69 @@ pub fn jn101_sheet(
         }
         r += 1;
     }
-    // Two header rows.
-    let (h, h2) = (r, r + 1);
-    let mut c: u16 = 0;
-    while (c as usize) < cols.len() {
-        match cols[c as usize] {
-            Col::Group(slot, 0) if is_pair(slot) => {
-                let mut top = group_header(slot, p.wording).to_string();
-                if p.unit_place == UnitPlace::Headers {
-                    top.push_str(&format!("({})", p.unit.name()));
-                }
-                if p.merged {
-                    ws.merge_range(h, c, h, c + 1, &top, &plain)?;
-                } else {
-                    ws.write_string(h, c, &top)?;
-                    ws.write_string(h, c + 1, &top)?;
-                }
-                ws.write_string(h2, c, "本年累计")?;
-                ws.write_string(h2, c + 1, "上年同期")?;
-                c += 2;
-                continue;
+    // The column headers: `header_rows` rows; the singles merged down over all of them, the
+    // amounts' parts laid out by the presentation, equal texts side by side merged (when
+    // `merged`) in every header row but the last.
+    let h = r;
+    let nrows = p.header_rows;
+    let last = h + nrows - 1;
+    let mut grid: Vec<Vec<Option<String>>> = Vec::new(); // [column][header row]
+    for col in &cols {
+        let single = |t: &str| {
+            let mut v = vec![None; nrows as usize];
+            v[0] = Some(t.to_string());
+            v
+        };
+        grid.push(match col {
+            Col::Group(slot, k) if is_pair(*slot) => {
+                amount_headers(p, *slot, *k, month).into_iter().map(Some).collect()
             }
-            Col::Group(slot, _) => {
-                ws.merge_range(h, c, h2, c, group_header(slot, p.wording), &plain)?;
-            }
-            Col::Seq => {
-                ws.merge_range(h, c, h2, c, "序号", &plain)?;
-            }
-            Col::Town => {
-                ws.merge_range(h, c, h2, c, "乡镇", &plain)?;
-            }
-            Col::Contact => {
-                ws.merge_range(h, c, h2, c, "联系人", &plain)?;
-            }
-            Col::Hidden => {
-                ws.merge_range(h, c, h2, c, "内部编号", &plain)?;
-                ws.set_column_hidden(c)?;
-            }
-        }
-        c += 1;
+            Col::Group(slot, _) => single(group_header(*slot, p.wording)),
+            Col::Seq => single("序号"),
+            Col::Town => single("乡镇"),
+            Col::Contact => single("联系人"),
+            Col::Hidden => single("内部编号"),
+        });
     }
-    r = h2 + 1;
+    for (c, col) in cols.iter().enumerate() {
+        if matches!(col, Col::Group(slot, _) if is_pair(*slot)) {
+            continue;
+        }
+        let text = grid[c][0].clone().unwrap_or_default();
+        if nrows > 1 {
+            ws.merge_range(h, c as u16, last, c as u16, &text, &plain)?;
+        } else {
+            ws.write_string(h, c as u16, &text)?;
+        }
+        if matches!(col, Col::Hidden) {
+            ws.set_column_hidden(c as u16)?;
+        }
+    }
+    for k in 0..nrows as usize {
+        let row = h + k as u32;
+        let mut c = 0usize;
+        while c < cols.len() {
+            let is_amount = matches!(cols[c], Col::Group(slot, _) if is_pair(slot));
+            let Some(text) = grid[c][k].clone().filter(|_| is_amount) else {
+                c += 1;
+                continue;
+            };
+            let mut end = c;
+            if p.merged && row != last {
+                while end + 1 < cols.len()
+                    && matches!(cols[end + 1], Col::Group(slot, _) if is_pair(slot))
+                    && grid[end + 1][k].as_deref() == Some(text.as_str())
+                    // A merged cell never spans two cells that differ in a row above.
+                    && (0..k).all(|k2| grid[end + 1][k2] == grid[c][k2])
+                {
+                    end += 1;
+                }
+            }
+            write_span(ws, row, c as u16, end as u16, &text, &plain)?;
+            c = end + 1;
+        }
+    }
+    r = last + 1;
     let unit = |d: Decimal| p.unit.from_wanyuan(d);
     let write_total = |ws: &mut Worksheet, r: u32| -> Result<()> {
         for (c, col) in cols.iter().enumerate() {

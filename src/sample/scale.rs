@@ -108,7 +108,11 @@ pub fn write_scale(spec: &ScaleSpec, dir: &Path) -> Result<ScaleSummary> {
         chains,
         chain_members: Vec::new(),
         targets: Vec::new(),
-        ppi: vec![(PERIOD.to_string(), Decimal::new(986, 1))],
+        ppi: vec![super::PpiRow {
+            period: PERIOD.to_string(),
+            division: "_T".to_string(),
+            index: Decimal::new(986, 1),
+        }],
         returns: Vec::new(),
     };
     let units: Vec<(CountyReturn, Vec<ChainMember>, UnitSums)> = (0..spec.units)

@@ -70,6 +70,21 @@ pub async fn audit(
             outcome.findings.push(f);
         }
     }
+    // A superseded return is reported to its county (INGEST-W02).
+    for x in &returns.superseded {
+        if let Some(f) = returns.files.iter().find(|f| f.file == x.file) {
+            let w02 = crate::ingest::workbook::superseded_finding(f, &x.form, &x.region_code, &x.period, &x.by);
+            if !outcome.findings.contains(&w02) {
+                outcome.findings.push(w02);
+            }
+        }
+    }
+    // 无遗漏: every non-blank row of the period's sheets, counted from the raw cells, is
+    // accounted for; else a row was lost without a word, and nothing is published.
+    let rows = returns.row_tally(planned, &outcome);
+    if !rows.balanced() {
+        anyhow::bail!("报告期 {} 行数核对不符,未发布: {}", planned.name, rows.line());
+    }
     Ok(outcome)
 }
 

@@ -310,18 +310,14 @@ fn reasons(
 }
 
 /// The periods a workbook holds, as `cache/files.json` records them. A file refused as a whole
-/// belongs to the period its name gives, so that its county hears of it in that period's
+/// belongs to the period it is reported in (`tally::periods_of_file`: 1—2月 for a January
+/// return, else the period its name gives), so that its county hears of it in that period's
 /// feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a refused
 /// file must not go unreported.
 fn periods_of_read(read: &IngestedFile) -> Vec<String> {
-    let mut periods: Vec<String> =
-        read.sheets.iter().map(|s| s.period.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string())).collect();
-    if periods.is_empty() {
-        let named = ingest::header::find_period(&read.file).filter(|m| !m.january_only);
-        periods.push(named.map(|m| m.period.to_string()).unwrap_or_else(|| "unknown".to_string()));
-    }
+    let name = |p: Option<Period>| p.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
+    let mut periods: Vec<String> = ingest::tally::periods_of_file(read).into_iter().map(name).collect();
     periods.sort();
-    periods.dedup();
     periods
 }
 

@@ -22,6 +22,8 @@ pub struct PeriodReturns {
     pub superseded: Vec<Superseded>,
     /// How many workbooks were opened (the others came from the cache).
     pub opened: usize,
+    /// The rows of each sheet read (for the "无遗漏" check, once the records are dropped).
+    pub counts: Vec<crate::ingest::tally::SheetCount>,
 }
 
 /// `history` and `seen_now` order the versions of a county's return: by when gongbao first saw
@@ -47,6 +49,7 @@ pub fn read_period(
             sheets.push((sheet_rows(form, f, sh), (seen, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
         }
     }
+    let counts = crate::ingest::tally::sheet_counts(&files, planned.period);
     // The rows now live in Arrow; the parsed cells are not needed again.
     for f in &mut files {
         for sh in &mut f.sheets {
@@ -58,10 +61,28 @@ pub fn read_period(
     for x in &superseded {
         tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
     }
-    PeriodReturns { files, sheets, superseded, opened }
+    PeriodReturns { files, sheets, superseded, opened, counts }
 }
 
 impl PeriodReturns {
+    /// Where the non-blank rows of the period's sheets went, the audit's rows included.
+    pub fn row_tally(
+        &self,
+        planned: &PlannedPeriod,
+        outcome: &crate::audit::AuditOutcome,
+    ) -> crate::ingest::tally::RowTally {
+        let gone: Vec<(String, String, String)> =
+            self.superseded.iter().map(|x| (x.file.clone(), x.form.clone(), x.region_code.clone())).collect();
+        crate::ingest::tally::period_tally(
+            &self.files,
+            planned.period,
+            &self.counts,
+            &gone,
+            outcome.accepted_rows(),
+            outcome.quarantined_rows(),
+        )
+    }
+
     /// Adds the period's files, refusals and supersessions to the run's summary (a workbook
     /// holding several periods is counted once).
     pub fn tally(&self, planned: &PlannedPeriod, s: &mut RunSummary) {
