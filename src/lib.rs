@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bulletin;
 pub mod completeness;
 pub mod disclosure;
+pub mod faults;
 pub mod feedback;
 pub mod findings;
 pub mod forms;

@@ -238,36 +238,48 @@ fn caps_come_from_the_configuration() {
 
 #[test]
 fn a_panic_while_reading_refuses_that_file_alone() {
-    // The hook panics inside the reading of this one file (a stand-in for a defect).
+    // An injected fault panics inside the reading of this one file (a stand-in for a defect);
+    // no other test reads a file of this name.
     let name = "任城区_2025年1-2月_panic.xlsx";
     let env = Env::new();
     let path = env.dir.path().join(name);
     let data = sample();
     std::fs::write(&path, workbook(&data, data.return_for("370811", PERIOD).unwrap())).unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "panic_child", "--nocapture"])
-        .env("GONGBAO_TEST_PANIC_ON", name)
-        .env("HOSTILE_PANIC_FILE", &path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("REFUSED 读取文件时发生内部错误"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gongbao::faults::inject(gongbao::faults::Faults { panic_reading: Some(name.to_string()), ..Default::default() });
+    let f = ingest::ingest_file(&path, &env.forms, &env.regions);
+    assert!(f.findings[0].observed.contains("injected fault"), "{:?}", f.findings);
+    assert_eq!(f.sha256, gongbao::util::sha256_hex(&std::fs::read(&path).unwrap()));
+    assert!(f.refusal.as_deref().is_some_and(|r| r.contains("读取文件时发生内部错误")), "{:?}", f.refusal);
+    assert!(f.sheets.is_empty(), "nothing of the file is read as data");
 }
 
-/// Run by [`a_panic_while_reading_refuses_that_file_alone`] in a child process (the hook is an
-/// environment variable).
+/// The variable that makes [`hostile_night_child`] run: inbox, out and the file whose reading
+/// panics, on three lines (set only by [`the_night_finishes_beside_every_hostile_file`]).
+const NIGHT_CHILD: &str = "GONGBAO_TEST_HOSTILE_NIGHT";
+
+/// The child process of [`the_night_finishes_beside_every_hostile_file`]: this test binary,
+/// re-run for this one test, runs the night with a fault injected into one file's reading and
+/// exits with the run's exit code (as the binary would).
 #[test]
-fn panic_child() {
-    let Some(path) = std::env::var_os("HOSTILE_PANIC_FILE") else { return };
-    let env = Env::new();
-    let f = ingest::ingest_file(Path::new(&path), &env.forms, &env.regions);
-    assert!(f.findings[0].observed.contains("GONGBAO_TEST_PANIC_ON"), "{:?}", f.findings);
-    assert_eq!(f.sha256, gongbao::util::sha256_hex(&std::fs::read(&path).unwrap()));
-    println!("REFUSED {}", f.refusal.unwrap());
+#[ignore = "the child process of the_night_finishes_beside_every_hostile_file"]
+fn hostile_night_child() {
+    let spec = std::env::var(NIGHT_CHILD).expect("run by the_night_finishes_beside_every_hostile_file only");
+    let mut lines = spec.lines();
+    let (inbox, out, panics) = (lines.next().unwrap(), lines.next().unwrap(), lines.next().unwrap());
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).init();
+    gongbao::faults::inject(gongbao::faults::Faults { panic_reading: Some(panics.to_string()), ..Default::default() });
+    let opts = gongbao::run::RunOptions {
+        inbox: PathBuf::from(inbox),
+        ..gongbao::run::RunOptions::sample(project(), Path::new(out))
+    };
+    let code = match gongbao::run::run_with(&opts, &gongbao::run::RunControl::default()) {
+        Ok(summary) => summary.exit_code(false),
+        Err(e) => {
+            eprintln!("gongbao: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
 }
 
 /// Peak resident memory of the largest child process waited for, in bytes.
@@ -316,13 +328,10 @@ fn the_night_finishes_beside_every_hostile_file() {
     let panics = "汶上县_2025年1-2月_补报.xlsx";
     std::fs::write(inbox.join(panics), many_sheets(1)).unwrap();
 
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_gongbao"))
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
         .current_dir(project())
-        .args(["run", "--inbox"])
-        .arg(&inbox)
-        .arg("--out")
-        .arg(&out)
-        .env("GONGBAO_TEST_PANIC_ON", panics)
+        .args(["hostile_night_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(NIGHT_CHILD, format!("{}\n{}\n{panics}", inbox.display(), out.display()))
         .output()
         .unwrap();
     let peak = children_peak_rss();
@@ -350,7 +359,7 @@ fn the_night_finishes_beside_every_hostile_file() {
             found.iter().filter(|(f, _, _)| *f == name).collect::<Vec<_>>()
         );
     }
-    assert!(stderr.contains("GONGBAO_TEST_PANIC_ON"), "the panic's message is in the log");
+    assert!(stderr.contains("injected fault: a panic while reading"), "the panic's message is in the log");
     // The counties with cell findings got their feedback.
     let feedback: Vec<String> = std::fs::read_dir(out.join(format!("feedback/{PERIOD}")))
         .unwrap()

@@ -236,11 +236,7 @@ fn internal_error(path: &Path, what: String) -> IngestedFile {
 /// [`ingest_file`] without its guard against panics (for the fuzz targets, where a panic is a finding).
 #[doc(hidden)]
 pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
-    // Test hook: `GONGBAO_TEST_PANIC_ON=<file name>` makes the reading of that file panic, to show
-    // that a defect reading one file refuses that file alone.
-    if std::env::var_os("GONGBAO_TEST_PANIC_ON").is_some_and(|n| Some(n.as_os_str()) == path.file_name()) {
-        panic!("GONGBAO_TEST_PANIC_ON {}", path.display());
-    }
+    crate::faults::before_reading(path);
     let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let mut out = IngestedFile {
         path: path.to_path_buf(),

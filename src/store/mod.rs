@@ -28,22 +28,9 @@ pub fn drop_columns(batch: &RecordBatch, names: &[&str]) -> Result<RecordBatch> 
     Ok(batch.project(&keep)?)
 }
 
-/// Test hook (fault injection): `GONGBAO_TEST_FAIL_WRITE=<text>` makes every write of a file
-/// whose path contains the text fail as a full disk would.
-fn injected_failure(path: &Path) -> Result<()> {
-    if let Some(needle) = std::env::var_os("GONGBAO_TEST_FAIL_WRITE")
-        && !needle.is_empty()
-        && path.to_string_lossy().contains(needle.to_string_lossy().as_ref())
-    {
-        let e = std::io::Error::from_raw_os_error(28); // ENOSPC
-        return Err(anyhow::Error::new(e).context(format!("cannot write {} (injected failure)", path.display())));
-    }
-    Ok(())
-}
-
 /// Writes batches as one Parquet file: to `path.tmp`, fsync, then rename.
 pub fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    injected_failure(path)?;
+    crate::faults::before_write(path)?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -141,7 +128,7 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
 /// Writes a file atomically: to a hidden temporary file next to it, fsync, then rename.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    injected_failure(path)?;
+    crate::faults::before_write(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
