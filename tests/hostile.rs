@@ -286,6 +286,7 @@ fn hostile_night_child() {
 /// memory in bytes (wait4 on this child alone: other tests of this binary run children too).
 fn run_measured(mut cmd: std::process::Command, dir: &Path) -> (Option<i32>, String, String, u64) {
     let (out_path, err_path) = (dir.join("child.stdout"), dir.join("child.stderr"));
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
     let child = cmd
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap())

@@ -48,7 +48,8 @@ fn one_row_joined_current_then_prior_yiyuan_headers_give_identical_indicators() 
         unit_place: UnitPlace::Headers,
         ..Presentation::default()
     };
-    for ret in &data.returns {
+    // every return of the sample inbox, the prior-year ones included
+    for ret in data.returns.iter().chain(&gongbao::sample::prior_year_returns(&data)) {
         let bytes = gongbao::sample::workbook_bytes_with(&data, ret, Some(&p)).unwrap();
         std::fs::write(messy_inbox.join(&ret.file_name), bytes).unwrap();
     }

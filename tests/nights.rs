@@ -212,7 +212,8 @@ fn a_month_of_nights() {
     assert_eq!((old.status.as_str(), old.superseded_by.as_deref()), ("superseded", Some(name.as_str())));
     assert_eq!(versions.iter().find(|x| x.file == name).unwrap().status, "current");
     let md = std::fs::read_to_string(w.out.join("bulletins/2025-03/bulletin.md")).unwrap();
-    assert!(md.contains("数据修订") && md.contains("output_ytd"), "{}", &md[md.len().saturating_sub(600)..]);
+    // in the bulletin's words and units: the city's output moved by the 5,000万元 added above
+    assert!(md.contains("数据修订") && md.contains("工业总产值由"), "{}", &md[md.len().saturating_sub(600)..]);
     assert_same_as_scratch(&w, 3);
 
     // Night 4: nothing arrives. Nothing is rebuilt and no file is rewritten.
