@@ -60,7 +60,7 @@ fn one_row_joined_current_then_prior_yiyuan_headers_give_identical_indicators() 
     assert!(untidy.refusals.is_empty(), "{:?}", untidy.refusals);
     let a = parquet_files(&tmp.path().join("out-tidy/warehouse/indicator_values"));
     let b = parquet_files(&tmp.path().join("out-messy/warehouse/indicator_values"));
-    assert_eq!(a.len(), 8, "one partition per period");
+    assert_eq!(a.len(), 10, "one partition per period (2025-02 … 09 and the prior-year 2024-08, 09)");
     assert_eq!(a.iter().map(|x| &x.0).collect::<Vec<_>>(), b.iter().map(|x| &x.0).collect::<Vec<_>>());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{} differs", name.display());
