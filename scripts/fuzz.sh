@@ -2,7 +2,7 @@
 # Runs each fuzz target for SECONDS (default 180) from a corpus seeded with the ingest fixtures
 # and sample returns. Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 # A crash is saved under fuzz/artifacts/<target>/; make it a fixture and a regression test
-# (tests/fuzz_regressions.rs) on stable. Results: BENCHMARKS.md, "Fuzzing".
+# (tests/all/fuzz_regressions.rs) on stable. Results: BENCHMARKS.md, "Fuzzing".
 set -eu
 SECONDS_EACH=${1:-180}
 cd "$(dirname "$0")/../fuzz"

@@ -6,17 +6,15 @@
 //! cell reported, and the run's peak memory stays under 1 GiB. The files are made on the fly from
 //! the sample returns (small on disk, whatever they expand to).
 
-mod hostile_support;
-
 use std::path::{Path, PathBuf};
 
+use crate::hostile_support::*;
 use arrow::array::Array;
 use gongbao::forms::Forms;
 use gongbao::ingest::rows::sheet_rows;
 use gongbao::ingest::{self, IngestedFile, message, rule};
 use gongbao::reference::{Reference, Region};
 use gongbao::sample::{CountyReturn, MonthStyle, SampleData, TotalRow};
-use hostile_support::*;
 
 const PERIOD: &str = "2025-02";
 const GOOD: [&str; 2] = ["370811", "370812"];
@@ -344,7 +342,7 @@ fn the_night_finishes_beside_every_hostile_file() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap());
     child
         .current_dir(project())
-        .args(["hostile_night_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["hostile::hostile_night_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(NIGHT_CHILD, format!("{}\n{}\n{panics}", inbox.display(), out.display()));
     let (code, stdout, stderr, peak) = run_measured(child, tmp.path());
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
