@@ -350,8 +350,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Revisions { out, period } => {
-            let subs =
-                gongbao::publish::current(&out).map(|g| gongbao::incremental::load_submissions(&g)).unwrap_or_default();
+            let current = gongbao::publish::current(&out);
+            let subs = current.as_deref().map(gongbao::incremental::load_submissions).unwrap_or_default();
             println!("报告期   县市区代码 表号   状态        首次使用时间              文件 (SHA-256 前 12 位)");
             for x in subs.iter().filter(|x| period.is_none_or(|p| x.period == p.to_string())) {
                 let status = match x.status.as_str() {
@@ -370,6 +370,23 @@ fn main() -> ExitCode {
                     x.file,
                     &x.sha256[..x.sha256.len().min(12)],
                     x.superseded_by.as_ref().map(|b| format!(" → {b}")).unwrap_or_default()
+                );
+            }
+            for x in gongbao::incremental::load_pending(current.as_deref())
+                .iter()
+                .filter(|x| period.is_none_or(|p| x.period == p.to_string()))
+            {
+                let status = if x.change == "withdrawn" { "已移出" } else { "暂存待修订" };
+                println!(
+                    "{}  {:<10} {:<6} {:<10} {:<25} {} ({})  (gongbao run --revise {})",
+                    x.period,
+                    x.sender.as_deref().unwrap_or("-"),
+                    "-",
+                    status,
+                    x.first_seen,
+                    x.file,
+                    &x.sha256[..x.sha256.len().min(12)],
+                    x.period
                 );
             }
             exit::OK

@@ -183,6 +183,10 @@ pub fn plan(
     // pending revision (reported, never lost) and applied only by `--revise`.
     let revise: Vec<String> = sel.revise.iter().map(|p| p.to_string()).collect();
     let (mut pending, untouched) = incremental::hold_frozen(&state, &released, &mut files_of, &revise);
+    if sel.job == Job::Bulletin {
+        // A bulletin job looks at no return that arrived since the audit: what was held stays held.
+        pending = held_before.clone();
+    }
     let now = incremental::seen_at(chrono::Utc::now());
     for p in &mut pending {
         let before = held_before.iter().find(|h| (&h.period, &h.file, &h.sha256) == (&p.period, &p.file, &p.sha256));
