@@ -113,10 +113,6 @@ pub struct PeriodState {
     /// these.
     #[serde(default)]
     pub files: Vec<(String, String)>,
-    /// Its bulletin was published as final (not 草稿): the period is frozen, and returns for it
-    /// that arrive later are held as pending revisions until `gongbao run --revise YYYY-MM`.
-    #[serde(default)]
-    pub released: bool,
 }
 
 /// A return for a frozen period, held back (see [`hold_frozen`]).
@@ -131,43 +127,47 @@ pub struct PendingRevision {
     pub change: String,
     /// The county account that sent it, in an inbox laid out by sender.
     pub sender: Option<String>,
+    /// When gongbao first saw it held (RFC 3339, UTC; kept from night to night in
+    /// `state/pending.json`): when it is applied, it ranks among the county's versions by this
+    /// time, not by the night of `--revise` (nor by its modification time).
+    #[serde(default)]
+    pub first_seen: String,
 }
 
-/// Holds back the returns of frozen periods (released as final, [`PeriodState::released`]) that
-/// are not being revised (`revise`): such a period keeps exactly the workbooks it was built
-/// from; any other workbook of it is removed from `files_of` and returned as a pending revision.
-/// When a workbook it was built from has left the inbox, the period cannot be built as released:
-/// it is returned in the second set, to be left as published.
+/// Holds back the returns of frozen periods (`released`: published as final, see
+/// [`crate::publish::Manifest::released_periods`]) that are not being revised (`revise`): such a
+/// period keeps exactly the workbooks it was built from; any other workbook of it is removed from
+/// `files_of` and returned as a pending revision. When a workbook it was built from has left the
+/// inbox, the period cannot be built as released: it is returned in the second set, to be left
+/// as published.
 pub fn hold_frozen(
     state: &BuildState,
+    released: &BTreeSet<String>,
     files_of: &mut BTreeMap<String, Vec<&InboxFile>>,
     revise: &[String],
 ) -> (Vec<PendingRevision>, BTreeSet<String>) {
     let mut pending = Vec::new();
     let mut untouched = BTreeSet::new();
-    for (period, built) in state.periods.iter().filter(|(p, b)| b.released && !revise.contains(p)) {
+    let frozen = state.periods.iter().filter(|(p, _)| released.contains(*p) && !revise.contains(p));
+    for (period, built) in frozen {
         let files = files_of.entry(period.clone()).or_default();
         let from: BTreeSet<(&str, &str)> = built.files.iter().map(|(n, h)| (n.as_str(), h.as_str())).collect();
         let (kept, held): (Vec<&InboxFile>, Vec<&InboxFile>) =
             files.iter().copied().partition(|f| from.contains(&(f.name.as_str(), f.sha256.as_str())));
+        let held_as = |file: &str, sha256: &str, change: &str, sender: Option<String>| PendingRevision {
+            period: period.clone(),
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            change: change.to_string(),
+            sender,
+            first_seen: String::new(),
+        };
         for f in held {
-            pending.push(PendingRevision {
-                period: period.clone(),
-                file: f.name.clone(),
-                sha256: f.sha256.clone(),
-                change: "new".to_string(),
-                sender: f.sender.clone(),
-            });
+            pending.push(held_as(&f.name, &f.sha256, "new", f.sender.clone()));
         }
         for (name, sha) in &built.files {
             if !kept.iter().any(|f| &f.name == name && &f.sha256 == sha) {
-                pending.push(PendingRevision {
-                    period: period.clone(),
-                    file: name.clone(),
-                    sha256: sha.clone(),
-                    change: "withdrawn".to_string(),
-                    sender: None,
-                });
+                pending.push(held_as(name, sha, "withdrawn", None));
                 untouched.insert(period.clone());
             }
         }
@@ -176,6 +176,59 @@ pub fn hold_frozen(
     files_of.retain(|_, v| !v.is_empty());
     pending.sort();
     (pending, untouched)
+}
+
+/// The returns held at the last publication (`state/pending.json`).
+pub fn pending_path(gen_dir: &Path) -> PathBuf {
+    gen_dir.join("state").join("pending.json")
+}
+
+pub fn load_pending(gen_dir: Option<&Path>) -> Vec<PendingRevision> {
+    gen_dir
+        .and_then(|d| std::fs::read_to_string(pending_path(d)).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Writes the held returns into a publication being built (an empty list removes the file).
+pub fn save_pending(gen_dir: &Path, pending: &[PendingRevision]) -> Result<()> {
+    let path = pending_path(gen_dir);
+    if pending.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        };
+    }
+    crate::store::write_bytes(&path, serde_json::to_string_pretty(pending)?.as_bytes())
+}
+
+/// When a version of a return was first seen: the submission history, else the night it was
+/// first held (a revision applied by `--revise`), else now (a return new tonight).
+#[derive(Debug, Clone)]
+pub struct FirstSeen {
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The returns held before this run, with when each was first seen.
+    pub held: Vec<PendingRevision>,
+}
+
+impl FirstSeen {
+    pub fn of(&self, history: &[Submission], file: &str, sha256: &str) -> chrono::DateTime<chrono::Utc> {
+        first_seen(history, file, sha256).or_else(|| self.held_since(file, sha256)).unwrap_or(self.now)
+    }
+
+    /// When a version not in the history yet is recorded as first seen.
+    pub fn recorded(&self, file: &str, sha256: &str) -> String {
+        seen_at(self.held_since(file, sha256).unwrap_or(self.now))
+    }
+
+    fn held_since(&self, file: &str, sha256: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.held
+            .iter()
+            .filter(|h| h.file == file && h.sha256 == sha256)
+            .filter_map(|h| chrono::DateTime::parse_from_rfc3339(&h.first_seen).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .min()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -304,13 +357,14 @@ pub fn save_submissions(gen_dir: &Path, subs: &[Submission]) -> Result<()> {
 }
 
 /// Records the returns a rebuild of `period` used: `now` are (region, form, file, sha256, status)
-/// as the run decided. Versions seen before keep their first-seen time; a version no longer
-/// used for its county and form becomes `superseded` by the one that is.
+/// as the run decided. Versions seen before keep their first-seen time; a new one is recorded as
+/// first seen at `seen(file, sha256)`; a version no longer used for its county and form
+/// becomes `superseded` by the one that is.
 pub fn record_submissions(
     history: &mut Vec<Submission>,
     period: &str,
     now: &[(String, String, String, String, String)],
-    seen_at: &str,
+    seen: impl Fn(&str, &str) -> String,
 ) {
     let current: BTreeMap<(String, String), String> = now
         .iter()
@@ -345,7 +399,7 @@ pub fn record_submissions(
                 period: period.to_string(),
                 region_code: region.clone(),
                 form: form.clone(),
-                first_seen: seen_at.to_string(),
+                first_seen: seen(file, sha),
                 file: file.clone(),
                 sha256: sha.clone(),
                 status: status.clone(),
@@ -397,21 +451,21 @@ mod tests {
     fn a_frozen_period_holds_later_returns() {
         let (a, b, c) = (f("a.xlsx", "1", 10), f("b.xlsx", "2", 20), f("c.xlsx", "3", 30));
         let mut state = BuildState::default();
-        let built = |files: &[&InboxFile], released| PeriodState {
+        let built = |files: &[&InboxFile]| PeriodState {
             fingerprint: "x".into(),
             models: true,
             files: files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect(),
-            released,
         };
-        state.periods.insert("2025-08".into(), built(&[&a], true));
-        state.periods.insert("2025-09".into(), built(&[&b], false));
+        state.periods.insert("2025-08".into(), built(&[&a]));
+        state.periods.insert("2025-09".into(), built(&[&b]));
+        let released: BTreeSet<String> = ["2025-08".to_string()].into();
         // b2: a corrected b; c: a late return for the frozen August.
         let b2 = f("b.xlsx", "4", 40);
         let inbox = || -> BTreeMap<String, Vec<&InboxFile>> {
             [("2025-08".to_string(), vec![&a, &c]), ("2025-09".to_string(), vec![&b2])].into_iter().collect()
         };
         let mut files_of = inbox();
-        let (pending, untouched) = hold_frozen(&state, &mut files_of, &[]);
+        let (pending, untouched) = hold_frozen(&state, &released, &mut files_of, &[]);
         assert_eq!(files_of["2025-08"].iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["a.xlsx"]);
         assert_eq!(files_of["2025-09"][0].sha256, "4", "a draft period takes every return");
         assert_eq!(pending.len(), 1);
@@ -422,12 +476,12 @@ mod tests {
         assert!(untouched.is_empty());
         // --revise 2025-08 takes it.
         let mut files_of = inbox();
-        let (pending, _) = hold_frozen(&state, &mut files_of, &["2025-08".to_string()]);
+        let (pending, _) = hold_frozen(&state, &released, &mut files_of, &["2025-08".to_string()]);
         assert!(pending.is_empty());
         assert_eq!(files_of["2025-08"].len(), 2);
         // A workbook of the released period left the inbox: left as published.
         let mut files_of: BTreeMap<String, Vec<&InboxFile>> = [("2025-08".to_string(), vec![&c])].into_iter().collect();
-        let (pending, untouched) = hold_frozen(&state, &mut files_of, &[]);
+        let (pending, untouched) = hold_frozen(&state, &released, &mut files_of, &[]);
         assert_eq!(
             pending.iter().map(|p| (p.file.as_str(), p.change.as_str())).collect::<Vec<_>>(),
             [("a.xlsx", "withdrawn"), ("c.xlsx", "new")]
@@ -442,15 +496,15 @@ mod tests {
         let row = |file: &str, sha: &str, st: &str| {
             ("370811".to_string(), "JN101".to_string(), file.to_string(), sha.to_string(), st.to_string())
         };
-        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "1", "current")], "t1");
-        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], "t2");
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "1", "current")], |_, _| "t1".to_string());
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], |_, _| "t2".to_string());
         assert_eq!(h.len(), 2);
         assert_eq!((h[0].sha256.as_str(), h[0].status.as_str()), ("1", "superseded"));
         assert_eq!(h[0].superseded_by.as_deref(), Some("a.xlsx"));
         assert_eq!((h[1].sha256.as_str(), h[1].status.as_str(), h[1].first_seen.as_str()), ("2", "current", "t2"));
         // Rebuilding with the same return changes nothing.
         let before = h.clone();
-        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], "t3");
+        record_submissions(&mut h, "2025-09", &[row("a.xlsx", "2", "current")], |_, _| "t3".to_string());
         assert_eq!(h, before);
     }
 }

@@ -60,6 +60,9 @@ pub struct RunControl {
     pub to: Option<Period>,
     /// Rebuild the selected periods even when nothing they depend on changed (backfill).
     pub force: bool,
+    /// Periods released as final whose held returns are applied (`gongbao run --revise`). Only
+    /// an operator asks for it: a schedule never does (its firings leave this empty).
+    pub revise: Vec<Period>,
     pub job: Job,
     /// `manual`, or `schedule:<name>` (recorded in the run ledger).
     pub trigger: String,
@@ -70,7 +73,15 @@ pub struct RunControl {
 
 impl Default for RunControl {
     fn default() -> Self {
-        RunControl { from: None, to: None, force: false, job: Job::Run, trigger: "manual".to_string(), hook: None }
+        RunControl {
+            from: None,
+            to: None,
+            force: false,
+            revise: Vec::new(),
+            job: Job::Run,
+            trigger: "manual".to_string(),
+            hook: None,
+        }
     }
 }
 

@@ -28,6 +28,13 @@ pub struct RunRecord {
     pub models_failed: usize,
     /// Periods rebuilt (empty on a night with nothing new).
     pub rebuilt: Vec<String>,
+    /// Periods whose held returns the run was asked to apply (`--revise`).
+    #[serde(default)]
+    pub revise: Vec<String>,
+    /// Returns held for periods released as final (`period: file (new|withdrawn)`), waiting for
+    /// `--revise`.
+    #[serde(default)]
+    pub pending_revisions: Vec<String>,
     /// The publication made visible by this run, if it published.
     pub publication: Option<String>,
     /// `nothing-new`, `published`, `published-with-audit-errors`, `published-then-failed` (an error
@@ -169,7 +176,13 @@ pub fn listing(records: &[RunRecord]) -> String {
 /// The ledger record of a finished run (or of one that failed).
 pub fn record(result: &Result<crate::summary::RunSummary>, ctl: &crate::job::RunControl, started: &str) -> RunRecord {
     let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut r = RunRecord { trigger: ctl.trigger.clone(), started: started.to_string(), ended, ..Default::default() };
+    let mut r = RunRecord {
+        trigger: ctl.trigger.clone(),
+        started: started.to_string(),
+        ended,
+        revise: ctl.revise.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    };
     match result {
         Err(e) => {
             r.outcome = "failed".to_string();
@@ -189,6 +202,8 @@ pub fn record(result: &Result<crate::summary::RunSummary>, ctl: &crate::job::Run
             r.models_built = s.models.iter().filter(|m| m.2.is_none()).count();
             r.models_failed = s.models.iter().filter(|m| m.2.is_some()).count();
             r.rebuilt = s.rebuilt.clone();
+            r.pending_revisions =
+                s.pending_revisions.iter().map(|p| format!("{}: {} ({})", p.period, p.file, p.change)).collect();
             r.publication = s.publication.clone();
             r.exit_code = s.exit_code(true);
             r.error = s.after_publish.clone();

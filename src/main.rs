@@ -62,6 +62,11 @@ enum Command {
         /// Show the plan (which periods would be rebuilt and why) and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Apply the returns held for a period released as final (YYYY-MM; repeatable): it is
+        /// rebuilt with them (and the later periods that read it), and its bulletin's notes list
+        /// the revised figures. Without it, a final period is never rebuilt for a new return.
+        #[arg(long, conflicts_with_all = ["period", "from", "to"])]
+        revise: Vec<Period>,
     },
     /// Schedules (schedules/*.toml): `list` shows the next fire times, `run` fires them until
     /// SIGTERM or SIGINT.
@@ -155,12 +160,24 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// The held returns and what became of `--revise`, in the summary.
+fn print_pending(s: &RunSummary) {
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = gongbao::stage::plan::write_pending(&mut text, &s.pending_revisions);
+    print!("{text}");
+    for n in &s.revise_notes {
+        println!("  {n}");
+    }
+}
+
 fn print_summary(s: &RunSummary) {
     if s.nothing_new {
         println!(
             "gongbao 运行摘要  run {}  没有新的或变更的报表({} 个文件均已处理),各报告期已是最新,未改写任何输出。",
             s.run_id, s.files_seen
         );
+        print_pending(s);
         return;
     }
     println!("gongbao 运行摘要  run {}  报告期 {} ({})", s.run_id, s.target, s.target.full_label());
@@ -188,6 +205,10 @@ fn print_summary(s: &RunSummary) {
     }
     for x in &s.superseded {
         println!("    {} 已被 {} 替代 ({} {} {})", x.file, x.by, x.form, x.region_code, x.period);
+    }
+    print_pending(s);
+    if !s.released.is_empty() {
+        println!("  正式发布(此后冻结, 修订须 --revise): {}", s.released.join(", "));
     }
     println!("  数据行: 读入 {}, 采用 {}, 隔离 {}", s.rows_input, s.rows_accepted, s.rows_quarantined);
     println!("  {}", s.row_tally.line());
@@ -234,9 +255,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {
-        Command::Run { inbox, reference, out, period, project, issued_on, fail_on_audit_errors, from, to, dry_run } => {
+        Command::Run {
+            inbox,
+            reference,
+            out,
+            period,
+            project,
+            issued_on,
+            fail_on_audit_errors,
+            from,
+            to,
+            dry_run,
+            revise,
+        } => {
             let opts = RunOptions { project, inbox, reference, out, period, issued_on };
-            let ctl = RunControl { from, to, force: from.is_some(), ..RunControl::default() };
+            let ctl = RunControl { from, to, force: from.is_some(), revise, ..RunControl::default() };
             if dry_run {
                 return ExitCode::from(match gongbao::run::dry_run(&opts, &ctl) {
                     Ok(plan) => {
@@ -317,8 +350,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Revisions { out, period } => {
-            let subs =
-                gongbao::publish::current(&out).map(|g| gongbao::incremental::load_submissions(&g)).unwrap_or_default();
+            let current = gongbao::publish::current(&out);
+            let subs = current.as_deref().map(gongbao::incremental::load_submissions).unwrap_or_default();
             println!("报告期   县市区代码 表号   状态        首次使用时间              文件 (SHA-256 前 12 位)");
             for x in subs.iter().filter(|x| period.is_none_or(|p| x.period == p.to_string())) {
                 let status = match x.status.as_str() {
@@ -337,6 +370,23 @@ fn main() -> ExitCode {
                     x.file,
                     &x.sha256[..x.sha256.len().min(12)],
                     x.superseded_by.as_ref().map(|b| format!(" → {b}")).unwrap_or_default()
+                );
+            }
+            for x in gongbao::incremental::load_pending(current.as_deref())
+                .iter()
+                .filter(|x| period.is_none_or(|p| x.period == p.to_string()))
+            {
+                let status = if x.change == "withdrawn" { "已移出" } else { "暂存待修订" };
+                println!(
+                    "{}  {:<10} {:<6} {:<10} {:<25} {} ({})  (gongbao run --revise {})",
+                    x.period,
+                    x.sender.as_deref().unwrap_or("-"),
+                    "-",
+                    status,
+                    x.first_seen,
+                    x.file,
+                    &x.sha256[..x.sha256.len().min(12)],
+                    x.period
                 );
             }
             exit::OK

@@ -51,6 +51,26 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The periods released as final: those whose bulletin is in the public zone
+    /// (`public/bulletins/YYYY-MM/bulletin.md`), which only a final bulletin whose disclosure
+    /// audit passed enters ([`write_public`]) and which a later draft never removes.
+    ///
+    /// Why the manifest, not the run ledger: the manifest describes exactly the publication
+    /// readers see (checked file by file at the start of every run, and switched with it in one
+    /// rename), whereas the ledger records runs (one may publish then fail, be killed after
+    /// publishing, or leave a torn line) and says nothing per period. And why the public zone,
+    /// not a flag of the build state: it is what has left the office, so a publication made
+    /// before periods were frozen freezes what it released, and no second record can disagree
+    /// with it.
+    pub fn released_periods(&self) -> std::collections::BTreeSet<String> {
+        self.files
+            .iter()
+            .filter_map(|f| f.path.strip_prefix("public/bulletins/")?.strip_suffix("/bulletin.md"))
+            .filter(|p| !p.contains('/'))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The files of one period (partitions `period=YYYY-MM` and folders `YYYY-MM`).
     pub fn period_files(&self, period: &str) -> Vec<&ManifestFile> {
         let part = format!("period={period}");
@@ -327,4 +347,30 @@ pub fn write_public(
         crate::store::publish_dir(&dir, &public.join("bulletins").join(period))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn released_periods_are_those_with_a_public_bulletin() {
+        let file = |path: &str| ManifestFile { path: path.to_string(), sha256: String::new(), bytes: 0 };
+        let m = Manifest {
+            publication: "p".into(),
+            run_id: "r".into(),
+            previous: None,
+            rebuilt: Vec::new(),
+            files: vec![
+                file("bulletins/2025-07/bulletin.md"),
+                file("bulletins/2025-08/bulletin.md"),
+                file("public/bulletins/2025-08/bulletin.md"),
+                file("public/bulletins/2025-08/charts/trend.svg"),
+                file("public/indicator_values/period=2025-09/part-0.parquet"),
+                file("public/bulletins/2025-06/bulletin.pdf"),
+            ],
+        };
+        // 2025-07: internal only (a draft); 2025-09: tables without a bulletin; 2025-06: no Markdown.
+        assert_eq!(m.released_periods().into_iter().collect::<Vec<_>>(), ["2025-08"]);
+    }
 }

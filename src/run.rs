@@ -84,6 +84,8 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
         period_run.build(planned, i == 0, &mut publication, &mut summary).await?;
         ctl.checkpoint(Checkpoint::PeriodBuilt);
     }
+    // After the periods: a rebuilt period's feedback folder is replaced whole.
+    stage::publish::hold(&publication, &plan).at(Stage::Feedback, "")?;
     stage::publish::seal(&project, &publication, &plan, &summary.rebuilt).at(Stage::Publish, "")?;
     ctl.checkpoint(Checkpoint::BeforeCommit);
     stage::publish::commit(out, &publication).at(Stage::Publish, "")?;
@@ -99,6 +101,11 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
         summary.after_publish = Some(format!("{e:#}"));
     }
     summary.point_at_published(out, &publication.dir);
+    if summary.rebuilt.is_empty() {
+        // Only the notes of held returns were published: the bulletin is the one published before.
+        let published = out.join("bulletins").join(plan.target.to_string()).join("bulletin.md");
+        summary.bulletin = published.exists().then_some(published);
+    }
     Ok(summary)
 }
 
@@ -108,7 +115,7 @@ struct PeriodRun<'a> {
     plan: &'a Plan,
     parsed: &'a ParsedCache,
     ctl: &'a RunControl,
-    /// The run's start: when the returns it uses were first seen.
+    /// The run's start: when the returns it uses were first seen (unless held before).
     started: &'a str,
     issued_on: Option<chrono::NaiveDate>,
 }
@@ -123,10 +130,11 @@ impl PeriodRun<'_> {
         summary: &mut RunSummary,
     ) -> Result<()> {
         let (project, name) = (self.project, planned.name.as_str());
-        let seen_now = chrono::DateTime::parse_from_rfc3339(self.started)
+        let now = chrono::DateTime::parse_from_rfc3339(self.started)
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now());
-        let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, seen_now);
+        let seen = crate::incremental::FirstSeen { now, held: self.plan.held_before.clone() };
+        let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen);
         returns.tally(planned, summary);
         if first {
             self.ctl.checkpoint(Checkpoint::Ingested);
@@ -136,27 +144,33 @@ impl PeriodRun<'_> {
             .at(Stage::Audit, name)?;
         stage::audit::tally(planned, &audited, summary);
         summary.row_tally.add(&returns.row_tally(planned, &audited));
-        stage::store::store(project, planned, &returns, &audited, publication, self.started).at(Stage::Store, name)?;
+        stage::store::store(project, planned, &returns, &audited, publication, &seen).at(Stage::Store, name)?;
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
             let mut built =
                 stage::models::build(project, period, &returns, &audited, publication).await.at(Stage::Models, name)?;
             let disclosed =
                 stage::disclosure::protect_and_write(project, &mut built, publication).at(Stage::Disclosure, name)?;
             built.tally(summary);
-            match stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on) {
-                Ok(path) if period == summary.target => summary.bulletin = Some(path),
-                Ok(_) => {}
-                Err(e) => {
-                    summary.bulletin_failed = true;
-                    tracing::error!("{}: the bulletin could not be rendered: {e:#}", Stage::Bulletin.context(name));
-                    // Never the previous bulletin beside the new tables: a draft notice instead.
-                    let dir = publication.dir.join("bulletins").join(period.to_string());
-                    crate::bulletin::write_failure_notice(&dir, &period.full_label(), &format!("{e:#}"))
-                        .at(Stage::Bulletin, name)?;
-                    summary.bulletin_error = Some(format!("{period}: {e:#}"));
-                }
-            }
-            stage::disclosure::publish_public(project, &built, &audited, &disclosed, publication, summary)
+            let is_final =
+                match stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on) {
+                    Ok((path, is_final)) => {
+                        if period == summary.target {
+                            summary.bulletin = Some(path);
+                        }
+                        is_final
+                    }
+                    Err(e) => {
+                        summary.bulletin_failed = true;
+                        tracing::error!("{}: the bulletin could not be rendered: {e:#}", Stage::Bulletin.context(name));
+                        // Never the previous bulletin beside the new tables: a draft notice instead.
+                        let dir = publication.dir.join("bulletins").join(period.to_string());
+                        crate::bulletin::write_failure_notice(&dir, &period.full_label(), &format!("{e:#}"))
+                            .at(Stage::Bulletin, name)?;
+                        summary.bulletin_error = Some(format!("{period}: {e:#}"));
+                        false
+                    }
+                };
+            stage::disclosure::publish_public(project, &built, is_final, &disclosed, publication, summary)
                 .at(Stage::Disclosure, name)?;
         }
         if let Some(period) = planned.period {
@@ -171,7 +185,14 @@ impl PeriodRun<'_> {
 }
 
 fn selection(opts: &RunOptions, ctl: &RunControl) -> Selection {
-    Selection { period: opts.period, from: ctl.from, to: ctl.to, force: ctl.force, job: ctl.job }
+    Selection {
+        period: opts.period,
+        from: ctl.from,
+        to: ctl.to,
+        force: ctl.force,
+        revise: ctl.revise.clone(),
+        job: ctl.job,
+    }
 }
 
 /// The query engine's runtime (DataFusion runs the audit's SQL rules and the models).

@@ -73,6 +73,13 @@ pub struct RunSummary {
     /// Periods kept out of `public/` because the disclosure audit found a cell that could be
     /// narrowed too far (period and cells); the run fails.
     pub public_blocked: Vec<String>,
+    /// Returns for periods released as final (frozen), held until `gongbao run --revise`: not
+    /// used, reported to their counties. Holding is normal: it changes no exit code.
+    pub pending_revisions: Vec<crate::incremental::PendingRevision>,
+    /// Why a `--revise` period had nothing to apply.
+    pub revise_notes: Vec<String>,
+    /// Periods this run released as final (their bulletin entered `public/`): frozen from now on.
+    pub released: Vec<String>,
     /// Workbooks read and used (some sheet of theirs), and refused as a whole: each counted once
     /// however many periods it holds.
     pub(crate) files_used: BTreeSet<PathBuf>,
@@ -113,6 +120,9 @@ impl RunSummary {
             files_new: 0,
             files_opened: 0,
             public_blocked: Vec::new(),
+            pending_revisions: Vec::new(),
+            revise_notes: Vec::new(),
+            released: Vec::new(),
             files_used: BTreeSet::new(),
             files_refused: BTreeSet::new(),
         }

@@ -15,8 +15,9 @@ use crate::stage::disclosure::Disclosed;
 use crate::stage::models::Built;
 use crate::stage::publish::Publication;
 
-/// Renders and writes the period's bulletin; returns the path of its Markdown. A bulletin that
-/// cannot be rendered is an error of this stage (the run goes on and reports it).
+/// Renders and writes the period's bulletin; returns the path of its Markdown and whether it is
+/// final (not 草稿). A bulletin that cannot be rendered is an error of this stage (the run goes
+/// on and reports it).
 pub fn render(
     project: &Project,
     built: &Built,
@@ -24,7 +25,7 @@ pub fn render(
     disclosed: &Disclosed,
     publication: &Publication,
     issued_on: Option<chrono::NaiveDate>,
-) -> Result<PathBuf> {
+) -> Result<(PathBuf, bool)> {
     let period = built.period;
     let revisions = bulletin::revisions::revised_figures(
         publication.previous.as_deref(),
@@ -32,30 +33,28 @@ pub fn render(
         disclosed.outputs.get("indicator_values"),
         &project.reference,
     )?;
+    let audit = AuditSummary {
+        accepted: outcome.accepted_rows(),
+        quarantined: outcome.quarantined_rows(),
+        findings_errors: outcome.count(Severity::Error),
+        findings_warnings: outcome.count(Severity::Warning),
+        missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
+        revisions,
+        rules_not_evaluated: outcome.stats.iter().filter(|s| s.error.is_some()).map(|s| s.rule_id.clone()).collect(),
+    };
+    let is_final = !audit.is_draft();
     let rendered = bulletin::render(
         &project.templates,
         &BulletinInput {
             period: &period.to_string(),
             models: &disclosed.outputs,
-            audit: AuditSummary {
-                accepted: outcome.accepted_rows(),
-                quarantined: outcome.quarantined_rows(),
-                findings_errors: outcome.count(Severity::Error),
-                findings_warnings: outcome.count(Severity::Warning),
-                missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
-                revisions,
-                rules_not_evaluated: outcome
-                    .stats
-                    .iter()
-                    .filter(|s| s.error.is_some())
-                    .map(|s| s.rule_id.clone())
-                    .collect(),
-            },
+            audit,
             issued_on: issued_on.unwrap_or_else(|| default_issue_date(period)),
             office: "济宁市统计局".to_string(),
         },
     )?;
-    bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)
+    let path = bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)?;
+    Ok((path, is_final))
 }
 
 /// The 15th of the month after the period: the city's release calendar.

@@ -43,16 +43,19 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
 }
 
 /// The period's public zone and disclosure report; a period the audit refuses is noted in the
-/// summary (the run then fails), a draft (草稿) keeps its previous public version.
+/// summary (the run then fails), a bulletin that is not final (草稿, or not rendered) keeps the
+/// period's previous public version. `is_final` is the bulletin stage's verdict, so that the
+/// public zone and the bulletin never disagree. A period that enters `public/` is released
+/// (frozen from then on, see [`crate::publish::Manifest::released_periods`]).
 pub fn publish_public(
     project: &Project,
     built: &Built,
-    outcome: &crate::audit::AuditOutcome,
+    is_final: bool,
     disclosed: &Disclosed,
     publication: &Publication,
     summary: &mut crate::summary::RunSummary,
 ) -> Result<()> {
-    let draft = !built.missing.is_empty() || outcome.count(crate::findings::Severity::Error) > 0;
+    let draft = !is_final;
     let result = crate::disclosure::publish_period(
         &publication.dir,
         &publication.staging,
@@ -63,8 +66,12 @@ pub fn publish_public(
         &built.enterprises,
         draft,
     )?;
-    if let crate::disclosure::PublicOutcome::Disclosed(why) = result {
-        summary.public_blocked.push(format!("{}: {why}", built.period));
+    match result {
+        crate::disclosure::PublicOutcome::Disclosed(why) => {
+            summary.public_blocked.push(format!("{}: {why}", built.period))
+        }
+        crate::disclosure::PublicOutcome::Written => summary.released.push(built.period.to_string()),
+        crate::disclosure::PublicOutcome::Draft => {}
     }
     Ok(())
 }

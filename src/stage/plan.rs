@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::incremental::{self, BuildState, FileCache, InboxFile};
+use crate::incremental::{self, BuildState, FileCache, InboxFile, PendingRevision};
 use crate::ingest::cache::ParsedCache;
 use crate::ingest::parallel::{CacheWrites, read_each};
 use crate::ingest::{self, IngestedFile};
@@ -26,6 +26,8 @@ pub struct Selection {
     pub to: Option<Period>,
     /// Rebuild the selected periods even when nothing changed (backfill).
     pub force: bool,
+    /// Frozen periods whose held returns are applied (`--revise`).
+    pub revise: Vec<Period>,
     pub job: Job,
 }
 
@@ -86,11 +88,23 @@ pub struct Plan {
     pub state: BuildState,
     /// The periods of every workbook seen (`cache/files.json`), with what this plan learned.
     pub file_cache: FileCache,
+    /// Returns for periods released as final (frozen), held until `--revise`; not rebuilt.
+    pub pending: Vec<PendingRevision>,
+    /// The returns held at the last publication (`state/pending.json`), with when each was
+    /// first seen.
+    pub held_before: Vec<PendingRevision>,
+    /// The notes telling each county its return is held: (path in the publication, Markdown).
+    pub pending_notes: Vec<(PathBuf, String)>,
+    /// The current publication already holds exactly these notes and this list of held returns.
+    pub pending_published: bool,
+    /// What became of each `--revise` period that had nothing to apply, for the operator.
+    pub revise_notes: Vec<String>,
 }
 
 impl Plan {
+    /// Nothing to rebuild, and the held returns are already reported.
     pub fn nothing_new(&self) -> bool {
-        self.rebuild.is_empty()
+        self.rebuild.is_empty() && self.pending_published
     }
 
     pub fn planned_names(&self) -> Vec<String> {
@@ -113,6 +127,8 @@ pub fn plan(
     crate::publish::verify_current(out)?;
     let published = crate::publish::current(out);
     let state = BuildState::load(published.as_deref())?;
+    let released = released_periods(published.as_deref());
+    let held_before = incremental::load_pending(published.as_deref());
 
     // Scan the inbox by content hash.
     let inbox_files = incremental::scan_inbox(inbox, &ingest::list_inbox(inbox)?);
@@ -160,14 +176,37 @@ pub fn plan(
     }
     let periods_of: BTreeMap<String, Vec<String>> =
         file_cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
-    let files_of = incremental::files_by_period(&scanned, &periods_of);
+    let mut files_of = incremental::files_by_period(&scanned, &periods_of);
     let run_id = run_id(&scanned, &project.definitions);
+
+    // Periods released as final are frozen: a return that arrives for one later is held as a
+    // pending revision (reported, never lost) and applied only by `--revise`.
+    let revise: Vec<String> = sel.revise.iter().map(|p| p.to_string()).collect();
+    let (mut pending, untouched) = incremental::hold_frozen(&state, &released, &mut files_of, &revise);
+    if sel.job == Job::Bulletin {
+        // A bulletin job looks at no return that arrived since the audit: what was held stays held.
+        pending = held_before.clone();
+    }
+    let now = incremental::seen_at(chrono::Utc::now());
+    for p in &mut pending {
+        let before = held_before.iter().find(|h| (&h.period, &h.file, &h.sha256) == (&p.period, &p.file, &p.sha256));
+        p.first_seen = before.map(|h| h.first_seen.clone()).filter(|t| !t.is_empty()).unwrap_or_else(|| now.clone());
+    }
+    for p in &pending {
+        tracing::warn!(period = %p.period, file = %p.file, change = %p.change, "a return for a period released as final is held until `gongbao run --revise {}`", p.period);
+    }
+    let pending_notes = crate::feedback::pending::notes(&pending, &project.reference.regions);
+    let pending_published = held_before == pending
+        && published.as_deref().is_none_or(|d| crate::feedback::pending::are_written(d, &pending_notes));
+    let revise_notes = revise_notes(&revise, &released, &held_before, &pending);
 
     // Which periods this run covers, and which of them changed.
     let inbox_periods: Vec<Period> = files_of.keys().filter_map(|k| k.parse().ok()).collect();
     let selected = selected_periods(&inbox_periods, sel)?;
     let target = *selected.last().expect("a period");
-    let all_periods: BTreeSet<Period> = inbox_periods.iter().chain(&selected).copied().collect();
+    // A frozen period whose returns left the inbox stays as published, and in the chain.
+    let kept: Vec<Period> = untouched.iter().filter_map(|k| k.parse().ok()).collect();
+    let all_periods: BTreeSet<Period> = inbox_periods.iter().chain(&selected).chain(&kept).copied().collect();
     let files_in = |key: &str| -> Vec<&InboxFile> { files_of.get(key).cloned().unwrap_or_default() };
     let mut rebuild: Vec<PlannedPeriod> = Vec::new();
     if sel.whole_inbox() && files_of.contains_key("unknown") {
@@ -188,9 +227,12 @@ pub fn plan(
         let built = state.periods.get(&key);
         let models_missing = sel.with_models() && built.is_some_and(|b| !b.models);
         let stale = built.is_none_or(|b| b.fingerprint != fp) || models_missing;
-        let rebuilt = selected.contains(p) && (stale || sel.force);
+        let rebuilt = selected.contains(p) && !untouched.contains(&key) && (stale || sel.force);
         let built_fp = if rebuilt {
-            let reasons = reasons(built, &files, sel.force, models_missing, previous_rebuilt);
+            let mut reasons = reasons(built, &files, sel.force, models_missing, previous_rebuilt);
+            if released.contains(&key) && revise.contains(&key) {
+                reasons.insert(0, "发布修订(--revise, 该期已正式发布)".to_string());
+            }
             rebuild.push(planned(Some(*p), fp.clone(), &files, reasons));
             fp
         } else {
@@ -213,7 +255,45 @@ pub fn plan(
         state,
         file_cache,
         inbox: inbox_files,
+        pending,
+        held_before,
+        pending_notes,
+        pending_published,
+        revise_notes,
     })
+}
+
+/// The periods the current publication released as final (see
+/// [`crate::publish::Manifest::released_periods`] for why they are read from there). The
+/// manifest was verified just before; without one nothing is frozen.
+fn released_periods(published: Option<&Path>) -> BTreeSet<String> {
+    let Some(dir) = published else { return BTreeSet::new() };
+    match crate::publish::read_manifest(dir) {
+        Ok(m) => m.released_periods(),
+        Err(e) => {
+            tracing::warn!("{e:#}: no period is taken as released");
+            BTreeSet::new()
+        }
+    }
+}
+
+/// For each `--revise` period with nothing to apply, why (a period that is not frozen is built
+/// as usual).
+fn revise_notes(
+    revise: &[String],
+    released: &BTreeSet<String>,
+    held_before: &[PendingRevision],
+    pending: &[PendingRevision],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for p in revise {
+        if !released.contains(p) {
+            notes.push(format!("--revise {p}: 该期尚未正式发布(草稿或未生成), 无需修订, 照常处理"));
+        } else if !held_before.iter().chain(pending).any(|h| &h.period == p) {
+            notes.push(format!("--revise {p}: 该期没有暂存的修订报表"));
+        }
+    }
+    notes
 }
 
 fn planned(period: Option<Period>, fingerprint: String, files: &[&InboxFile], reasons: Vec<String>) -> PlannedPeriod {
@@ -335,6 +415,13 @@ impl fmt::Display for Plan {
         if !self.waiting.is_empty() {
             writeln!(f, "  尚未审核、留待下次 run 或 audit 作业: {}", self.waiting.join("、"))?;
         }
+        write_pending(f, &self.pending)?;
+        for n in &self.revise_notes {
+            writeln!(f, "  {n}")?;
+        }
+        if self.rebuild.is_empty() && !self.pending_published {
+            return writeln!(f, "  不重新生成任何报告期; 将发布新的修订暂存通知(审核反馈)。");
+        }
         if self.rebuild.is_empty() {
             return writeln!(f, "  没有新的或变更的报表: 各报告期已是最新, 不会改写任何输出。");
         }
@@ -347,6 +434,27 @@ impl fmt::Display for Plan {
     }
 }
 
+/// The returns held for frozen periods, one line each (the plan and the run's summary).
+pub fn write_pending(f: &mut impl fmt::Write, pending: &[PendingRevision]) -> fmt::Result {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        f,
+        "  已正式发布的报告期不重建, 其后收到的报表暂存为待修订, 经审定后用 gongbao run --revise YYYY-MM 发布修订 ({} 项):",
+        pending.len()
+    )?;
+    for p in pending {
+        let what = if p.change == "withdrawn" {
+            "发布所用的报表已移出收件箱, 该期保持已发布的数据"
+        } else {
+            "已暂存, 未使用"
+        };
+        writeln!(f, "    {}  {}  {what} (--revise {})", p.period, p.file, p.period)?;
+    }
+    Ok(())
+}
+
 impl Plan {
     /// The run's summary before any period is built.
     pub fn summary(&self) -> crate::summary::RunSummary {
@@ -355,6 +463,8 @@ impl Plan {
         s.files_seen = self.files_seen;
         s.files_new = self.files_new;
         s.files_opened = self.files_opened;
+        s.pending_revisions = self.pending.clone();
+        s.revise_notes = self.revise_notes.clone();
         s
     }
 

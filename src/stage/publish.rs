@@ -37,7 +37,7 @@ impl Publication {
         let files = planned.files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect();
         self.state.periods.insert(
             planned.name.clone(),
-            PeriodState { fingerprint: planned.fingerprint.clone(), models: with_models, files, released: false },
+            PeriodState { fingerprint: planned.fingerprint.clone(), models: with_models, files },
         );
     }
 }
@@ -52,6 +52,14 @@ pub fn begin(out: &Path, plan: &Plan) -> Result<Publication> {
     }
     let history = incremental::load_submissions(&dir);
     Ok(Publication { id, dir, staging, previous: plan.published.clone(), state: plan.state.clone(), history })
+}
+
+/// The returns held for frozen periods: the list (`state/pending.json`) and a note to each
+/// county that sent one (`feedback/YYYY-MM/<code>_<name>_修订暂存.md`); notes no longer pending
+/// are removed.
+pub fn hold(publication: &Publication, plan: &Plan) -> Result<()> {
+    incremental::save_pending(&publication.dir, &plan.pending)?;
+    crate::feedback::pending::write(&publication.dir, &plan.pending_notes)
 }
 
 /// Completes the publication (data dictionary, build state, history of returns, manifest).

@@ -26,14 +26,15 @@ pub struct PeriodReturns {
     pub counts: Vec<crate::ingest::tally::SheetCount>,
 }
 
-/// `history` and `seen_now` order the versions of a county's return: by when gongbao first saw
-/// each (files not seen before: now), never by modification time.
+/// `history` and `seen` order the versions of a county's return: by when gongbao first saw each
+/// (a return held for a frozen period: the night it was held; files not seen before: now), never
+/// by modification time.
 pub fn read_period(
     project: &Project,
     planned: &PlannedPeriod,
     cache: &ParsedCache,
     history: &[crate::incremental::Submission],
-    seen_now: chrono::DateTime<chrono::Utc>,
+    seen: &crate::incremental::FirstSeen,
 ) -> PeriodReturns {
     let paths: Vec<&crate::incremental::InboxFile> = planned.files.iter().collect();
     let (mut files, opened) =
@@ -45,8 +46,8 @@ pub fn read_period(
             let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
             // Files first seen together (one night, or a rebuild from scratch without history)
             // can only be told apart by what they say of themselves: modification time, then name.
-            let seen = crate::incremental::first_seen(history, &f.file, &f.sha256).unwrap_or(seen_now);
-            sheets.push((sheet_rows(form, f, sh), (seen, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
+            let first = seen.of(history, &f.file, &f.sha256);
+            sheets.push((sheet_rows(form, f, sh), (first, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
         }
     }
     let counts = crate::ingest::tally::sheet_counts(&files, planned.period);

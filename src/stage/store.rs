@@ -28,7 +28,7 @@ pub fn store(
     returns: &PeriodReturns,
     outcome: &AuditOutcome,
     publication: &mut Publication,
-    seen_at: &str,
+    seen: &crate::incremental::FirstSeen,
 ) -> Result<()> {
     let warehouse = publication.warehouse();
     let staging = publication.staging.join("warehouse");
@@ -74,7 +74,7 @@ pub fn store(
             &mut publication.history,
             &planned.name,
             &versions_used(planned, returns),
-            seen_at,
+            |file, sha256| seen.recorded(file, sha256),
         );
     }
     Ok(())
