@@ -8,6 +8,7 @@ mod hostile_support;
 #[allow(dead_code)]
 mod ingest_support;
 
+mod audit_revise;
 mod audit_rules;
 mod bulletin_pdf;
 mod crash;
