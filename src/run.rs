@@ -143,7 +143,9 @@ impl PeriodRun<'_> {
             let disclosed =
                 stage::disclosure::protect_and_write(project, &mut built, publication).at(Stage::Disclosure, name)?;
             built.tally(summary);
-            match stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on) {
+            let rendered = stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on);
+            let bulletin_failed = rendered.is_err();
+            match rendered {
                 Ok(path) if period == summary.target => summary.bulletin = Some(path),
                 Ok(_) => {}
                 Err(e) => {
@@ -156,8 +158,16 @@ impl PeriodRun<'_> {
                     summary.bulletin_error = Some(format!("{period}: {e:#}"));
                 }
             }
-            stage::disclosure::publish_public(project, &built, &audited, &disclosed, publication, summary)
-                .at(Stage::Disclosure, name)?;
+            stage::disclosure::publish_public(
+                project,
+                &built,
+                &audited,
+                &disclosed,
+                publication,
+                bulletin_failed,
+                summary,
+            )
+            .at(Stage::Disclosure, name)?;
         }
         if let Some(period) = planned.period {
             let written =

@@ -44,12 +44,7 @@ pub fn render(
                 findings_warnings: outcome.count(Severity::Warning),
                 missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
                 revisions,
-                rules_not_evaluated: outcome
-                    .stats
-                    .iter()
-                    .filter(|s| s.error.is_some())
-                    .map(|s| s.rule_id.clone())
-                    .collect(),
+                rules_not_evaluated: outcome.rules_not_evaluated(),
             },
             issued_on: issued_on.unwrap_or_else(|| default_issue_date(period)),
             office: "济宁市统计局".to_string(),

@@ -43,16 +43,22 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
 }
 
 /// The period's public zone and disclosure report; a period the audit refuses is noted in the
-/// summary (the run then fails), a draft (草稿) keeps its previous public version.
+/// summary (the run then fails), a draft (草稿) keeps its previous public version. A draft is
+/// what the bulletin says it is (a county missing, errors unresolved, a rule not evaluated), or a
+/// period whose bulletin could not be rendered (`bulletin_failed`).
 pub fn publish_public(
     project: &Project,
     built: &Built,
     outcome: &crate::audit::AuditOutcome,
     disclosed: &Disclosed,
     publication: &Publication,
+    bulletin_failed: bool,
     summary: &mut crate::summary::RunSummary,
 ) -> Result<()> {
-    let draft = !built.missing.is_empty() || outcome.count(crate::findings::Severity::Error) > 0;
+    let draft = bulletin_failed
+        || !built.missing.is_empty()
+        || outcome.count(crate::findings::Severity::Error) > 0
+        || !outcome.rules_not_evaluated().is_empty();
     let result = crate::disclosure::publish_period(
         &publication.dir,
         &publication.staging,
