@@ -1,0 +1,83 @@
+//! What the fuzzers found (BENCHMARKS.md, "Fuzzing"), kept as fixtures in `tests/fixtures/fuzz/`
+//! and read here on stable the way the fuzz targets read them: the guarded reader, the forms and
+//! the rows of every sheet, without the panic guard of `ingest_file` (a panic fails the test).
+//! A file added to that folder is checked by `every_fuzz_finding_reads_without_panicking` with
+//! nothing else to write; each known finding also has its expected outcome below.
+
+use std::path::{Path, PathBuf};
+
+use gongbao::forms::Forms;
+use gongbao::ingest::{self, IngestedFile, message};
+use gongbao::reference::{Reference, Region};
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn setup() -> (Forms, Vec<Region>) {
+    let forms = Forms::load(&project().join("forms")).unwrap();
+    let regions = Reference::load(&project().join("sample_data/reference")).unwrap().regions;
+    (forms, regions)
+}
+
+/// Reads a fixture as fuzz/fuzz_targets/common.rs does.
+fn read(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    let read = ingest::read_workbook(path, forms, regions);
+    for s in &read.sheets {
+        if let Some(form) = forms.get(&s.read.form) {
+            let _ = ingest::rows::sheet_rows(form, &read, s);
+        }
+    }
+    read
+}
+
+fn findings() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(project().join("tests/fixtures/fuzz"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_fuzz_finding_reads_without_panicking() {
+    let (forms, regions) = setup();
+    let files = findings();
+    assert!(!files.is_empty());
+    for path in files {
+        let t = std::time::Instant::now();
+        let f = read(&path, &forms, &regions);
+        assert!(t.elapsed().as_secs() < 30, "{}: {:?}", path.display(), t.elapsed());
+        // Refused or read, never an internal error.
+        assert!(
+            f.refusal.as_deref().is_none_or(|r| !r.contains(message::INTERNAL)),
+            "{}: {:?}",
+            path.display(),
+            f.refusal
+        );
+    }
+}
+
+/// ingest_xls, out-of-memory: a 4.9 kB .xls whose compound-file directory chain starts past the
+/// end of the file and then loops (sector 0 → 0). calamine follows it until its buffer reaches
+/// gigabytes; the guard refuses the file first.
+#[test]
+fn an_xls_whose_directory_chain_loops_is_refused_as_damaged() {
+    let (forms, regions) = setup();
+    let path = project().join("tests/fixtures/fuzz/xls_directory_chain_loops.xls");
+    let f = read(&path, &forms, &regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "{:?}", f.findings);
+    assert!(f.findings.iter().any(|x| x.observed.contains("compound file: a chain")), "{:?}", f.findings);
+    assert!(f.sheets.is_empty());
+}
+
+/// The well-formed .xls of the ingest corpus still reads after the chain check.
+#[test]
+fn a_well_formed_xls_passes_the_chain_check() {
+    let (forms, regions) = setup();
+    let f = read(&project().join("tests/fixtures/ingest/zoucheng_jn101.xls"), &forms, &regions);
+    assert!(f.refusal.is_none(), "{:?}", f.refusal);
+    assert!(!f.sheets.is_empty());
+}
