@@ -1354,7 +1354,7 @@ fn jn101_e08_keeps_the_enterprise_where_it_reported_last_period() {
             .iter()
             .enumerate()
             .map(|(c, (name, _))| {
-                let mut b = book(*name);
+                let mut b = book(name);
                 b.period = period;
                 // Every county reports one enterprise of its own, so that no return is empty.
                 b.jn101 = vec![ent(1000 + c as u32)];

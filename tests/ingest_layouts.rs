@@ -38,7 +38,7 @@ fn every_header_layout_ingests_to_the_tidy_rows() {
                     assert_eq!(f.sheets.len(), 1, "{p:?}");
                     let s = &f.sheets[0];
                     assert!(s.refusal.is_none(), "{p:?}: {:?}", s.refusal);
-                    assert_eq!(s.read.header_rows.1 - s.read.header_rows.0 + 1 >= header_rows.min(2), true, "{p:?}");
+                    assert!(s.read.header_rows.1 - s.read.header_rows.0 + 1 >= header_rows.min(2), "{p:?}");
                     let rows = env.sheet_rows(&f).remove(0);
                     assert_eq!(clean(&rows), want, "{p:?}");
                     assert!(rows.findings.iter().all(|x| x.severity == Severity::Info), "{p:?}: {:?}", rows.findings);

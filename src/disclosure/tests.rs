@@ -540,7 +540,7 @@ fn a_republished_period_hides_what_one_correction_moved() {
         }
     }
     // Other variables did not move: the correction hides nothing new there.
-    for ((c, v), _) in &second.suppression.cells {
+    for (c, v) in second.suppression.cells.keys() {
         if *v != Var::ValueAdded {
             assert!(first.suppression.cells.contains_key(&(c.clone(), *v)), "{c:?} {v:?} newly hidden");
         }

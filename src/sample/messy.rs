@@ -399,7 +399,7 @@ fn amount_headers(p: &Presentation, slot: usize, k: u8, month: u32) -> Vec<Strin
                 if with_measure {
                     s.push_str(&m);
                 }
-                match (u, slot % 2 == 0) {
+                match (u, slot.is_multiple_of(2)) {
                     (Some(u), true) => s.push_str(&format!("{open}{t}，{u}{close}")),
                     (Some(u), false) => s.push_str(&format!("{open}{t}{close}{open}{u}{close}")),
                     (None, _) => s.push_str(&format!("{open}{t}{close}")),

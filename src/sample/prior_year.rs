@@ -42,7 +42,7 @@ pub fn prior_year_returns(data: &SampleData) -> Vec<CountyReturn> {
                 .jn101
                 .iter()
                 .filter(|r| r.expected_error.is_none() && r.output_prev > Decimal::ZERO)
-                .map(|r| a_year_earlier(r))
+                .map(a_year_earlier)
                 .collect();
             if period == bad_period && ret.region_code == bad_region {
                 let row = rows.iter_mut().find(|r| r.credit_code == bad_code).expect("the enterprise");

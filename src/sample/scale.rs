@@ -251,8 +251,12 @@ fn unit_return(spec: &ScaleSpec, i: usize, region: &Region) -> (CountyReturn, Ve
     };
     // About one amount in a hundred rows typed as text ("1,234.5"), as counties do.
     const TEXT_FIELDS: [&str; 5] = ["output_ytd", "output_prev", "va_ytd", "revenue_ytd", "revenue_prev"];
-    let mut text_amounts: Vec<(u32, &'static str)> =
-        rows.iter().filter_map(|r| rng.chance(0.01).then(|| (r.excel_row, *rng.pick(&TEXT_FIELDS)))).collect();
+    let mut text_amounts: Vec<(u32, &'static str)> = Vec::new();
+    for r in &rows {
+        if rng.chance(0.01) {
+            text_amounts.push((r.excel_row, *rng.pick(&TEXT_FIELDS)));
+        }
+    }
     text_amounts.sort();
     // A form left out has no rows, and so no sheet (the draws stay the same either way).
     let has = |form: &str| spec.forms.iter().any(|f| f == form);
