@@ -81,3 +81,26 @@ fn a_well_formed_xls_passes_the_chain_check() {
     assert!(f.refusal.is_none(), "{:?}", f.refusal);
     assert!(!f.sheets.is_empty());
 }
+
+/// ingest_xls, panic: a 5 kB .xls whose FAT sector is the file's short last sector (5,042 bytes:
+/// the sector holds 434, not a multiple of 4); calamine asserts on it. Refused as damaged.
+#[test]
+fn an_xls_with_a_short_fat_sector_is_refused_as_damaged() {
+    let (forms, regions) = setup();
+    let f = read(&project().join("tests/fixtures/fuzz/xls_short_fat_sector.xls"), &forms, &regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "{:?}", f.findings);
+    assert!(f.findings.iter().any(|x| x.observed.contains("compound file: a chain Outside")), "{:?}", f.findings);
+}
+
+/// ods_content, timeout: a content.xml cut off inside a table (mutated from the corpus .ods).
+/// calamine reads a table until its end tag and loops for ever at the end of the file; the
+/// guard, which streams content.xml first, refuses it as damaged.
+#[test]
+fn an_ods_whose_content_ends_inside_a_table_is_refused_as_damaged() {
+    let (forms, regions) = setup();
+    let t = std::time::Instant::now();
+    let f = read(&project().join("tests/fixtures/fuzz/ods_table_cut_off.ods"), &forms, &regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "{:?}", f.findings);
+    assert!(f.findings.iter().any(|x| x.observed.contains("content.xml ends inside")), "{:?}", f.findings);
+    assert!(t.elapsed().as_secs() < 10, "{:?}", t.elapsed());
+}
