@@ -104,3 +104,13 @@ fn an_ods_whose_content_ends_inside_a_table_is_refused_as_damaged() {
     assert!(f.findings.iter().any(|x| x.observed.contains("content.xml ends inside")), "{:?}", f.findings);
     assert!(t.elapsed().as_secs() < 10, "{:?}", t.elapsed());
 }
+
+/// ingest_xls, panic: an .xls whose defined-name (NAME) record is shorter than its fixed header;
+/// calamine indexes past it. Refused as damaged.
+#[test]
+fn an_xls_with_a_short_name_record_is_refused_as_damaged() {
+    let (forms, regions) = setup();
+    let f = read(&project().join("tests/fixtures/fuzz/xls_short_name_record.xls"), &forms, &regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "{:?}", f.findings);
+    assert!(f.findings.iter().any(|x| x.observed.contains("NAME record of")), "{:?}", f.findings);
+}

@@ -311,6 +311,14 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<(), Refusal> {
                     sheet = SheetBox::default();
                 }
             }
+            // NAME (a defined name): calamine reads its fixed 14-byte header and a flags byte
+            // without checking the length (found by fuzzing: a panic).
+            0x0018 if data.len() < 15 => {
+                return Err(Refusal {
+                    message: message::DAMAGED.to_string(),
+                    detail: format!("NAME record of {} bytes", data.len()),
+                });
+            }
             _ if depth < 1 => {}
             // DIMENSIONS: calamine reserves room for what it declares.
             0x0200 => {
