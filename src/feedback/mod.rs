@@ -65,12 +65,7 @@ impl Default for Limits {
 impl Limits {
     /// Reads `path` (`config/feedback.toml`); the defaults when the file does not exist.
     pub fn load(path: &Path) -> Result<Limits> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Limits::default()),
-            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-        };
-        let limits: Limits = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let limits: Limits = crate::util::load_toml_or_default(path)?;
         // The header row and the "how many more" line fit beside the listed rows.
         anyhow::ensure!(
             (1..=EXCEL_ROWS as usize - 2).contains(&limits.max_rows_per_sheet) && limits.max_marked_cells > 0,

@@ -58,12 +58,7 @@ impl Default for Limits {
 impl Limits {
     /// Reads `path` (`config/limits.toml`); the defaults when the file does not exist.
     pub fn load(path: &Path) -> anyhow::Result<Limits> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Limits::default()),
-            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-        };
-        let limits: Limits = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let limits: Limits = crate::util::load_toml_or_default(path)?;
         anyhow::ensure!(
             limits.max_file_bytes > 0 && limits.max_sheet_cells > 0 && limits.max_sheets > 0,
             "{}: caps must be positive",
