@@ -199,7 +199,11 @@ fn chains_end(bytes: &[u8]) -> Result<(), Unsafe> {
         let start = (id as usize + 1) * size;
         let end = bytes.len().min(start + size);
         // A short last sector calamine cannot read as table entries (`to_u32` asserts).
-        Some(if start >= bytes.len() || (end - start) % 4 != 0 { Err(Unsafe::Outside) } else { Ok(&bytes[start..end]) })
+        Some(if start >= bytes.len() || !(end - start).is_multiple_of(4) {
+            Err(Unsafe::Outside)
+        } else {
+            Ok(&bytes[start..end])
+        })
     };
     // calamine's get_chain: `Ok(None)` where calamine stops with an error.
     let read = |start: u32, table: &[u32], get: &dyn Fn(u32) -> Option<Result<Vec<u8>, Unsafe>>, len: usize| {
