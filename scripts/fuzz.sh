@@ -3,7 +3,7 @@
 # and sample returns (the whole files for the byte-level targets; their XML parts for the
 # structure-aware ones). Needs the nightly toolchain, cargo-fuzz (`cargo install cargo-fuzz`),
 # unzip and python3. A crash is saved under fuzz/artifacts/<target>/; make it a fixture under
-# tests/fixtures/fuzz/ and a regression test (tests/fuzz_regressions.rs) on stable.
+# tests/fixtures/fuzz/ and a regression test (tests/all/fuzz_regressions.rs) on stable.
 # Results: BENCHMARKS.md, "Fuzzing". Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -eu
 SECONDS_EACH=${1:-300}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the binary ingest fixtures under tests/fixtures/ingest/.
 
-Most of the ingest corpus (tests/ingest_corpus.rs) is written from code at test time with
+Most of the ingest corpus (tests/all/ingest_corpus.rs) is written from code at test time with
 rust_xlsxwriter. The files here are the ones rust_xlsxwriter cannot write:
 
   zoucheng_jn101.xls        old Excel 97-2003 (BIFF8): the canonical JN101 data in 千元, merged
@@ -18,7 +18,7 @@ Run from the project root:
     pip install xlwt==1.3.0 msoffcrypto-tool==6.1.0
     python3 scripts/make_ingest_fixtures.py
 
-The canonical rows (ROWS below) are the same as in tests/ingest_corpus.rs; change both together.
+The canonical rows (ROWS below) are the same as in tests/all/ingest_corpus.rs; change both together.
 """
 
 import io

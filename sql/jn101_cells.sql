@@ -83,7 +83,9 @@ period_ppi AS (
 -- division's PPI, else the all-industry one; NULL when neither exists for the period.
 deflated AS (
     SELECT j.region_code, j.credit_code,
-           CAST(j.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS va_ytd_comparable
+           -- fixed-point per enterprise, so that the sums below are exact whatever order the
+           -- partitions add them in (a float sum is not: outputs must be byte-identical)
+           CAST(CAST(j.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS DECIMAL(38, 10)) AS va_ytd_comparable
     FROM jn101 j
     LEFT JOIN period_ppi d ON d.division = j.division
     LEFT JOIN period_ppi t ON t.division = '_T'
@@ -122,7 +124,7 @@ sums AS (
 -- The comparable value added, only where every enterprise of the cell could be deflated.
 comparable AS (
     SELECT region_code, breakdown,
-           CASE WHEN deflated_enterprises = enterprises THEN va_ytd_comparable END AS va_ytd_comparable
+           CAST(CASE WHEN deflated_enterprises = enterprises THEN va_ytd_comparable END AS DOUBLE) AS va_ytd_comparable
     FROM sums
 )
 SELECT s.region_code,

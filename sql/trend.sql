@@ -34,7 +34,9 @@ ppi_by_division AS (
 -- else the all-industry (_T) one (as jn101_cells does for the reporting period).
 deflated AS (
     SELECT y.*,
-           CAST(y.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS va_ytd_comparable
+           -- fixed-point per enterprise, so that the sums below are exact whatever order the
+           -- partitions add them in (a float sum is not: outputs must be byte-identical)
+           CAST(CAST(y.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS DECIMAL(38, 10)) AS va_ytd_comparable
     FROM year_rows y
     LEFT JOIN ppi_by_division d ON d.period = y.period AND d.division = y.division
     LEFT JOIN ppi_by_division t ON t.period = y.period AND t.division = '_T'
@@ -51,13 +53,13 @@ sums AS (
            SUM(y.output_prev)  AS output_prev,
            SUM(y.va_ytd)       AS va_ytd,
            SUM(y.va_prev)      AS va_prev,
-           SUM(y.va_ytd_comparable)   AS va_cmp,
+           CAST(SUM(y.va_ytd_comparable) AS DOUBLE) AS va_cmp,
            COUNT(y.va_ytd_comparable) AS va_cmp_n,
            SUM(y.revenue_ytd)  AS revenue_ytd,
            SUM(y.revenue_prev) AS revenue_prev,
-           SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_ytd_comparable END) AS chain_va_cmp,
+           CAST(SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_ytd_comparable END) AS DOUBLE) AS chain_va_cmp,
            SUM(CASE WHEN ce.credit_code IS NOT NULL THEN y.va_prev END)           AS chain_va_prev,
-           SUM(CASE WHEN y.section = 'C' THEN y.va_ytd_comparable END)            AS mfg_va_cmp,
+           CAST(SUM(CASE WHEN y.section = 'C' THEN y.va_ytd_comparable END) AS DOUBLE) AS mfg_va_cmp,
            SUM(CASE WHEN y.section = 'C' THEN y.va_prev END)                      AS mfg_va_prev
     FROM deflated y
     LEFT JOIN chain_enterprises ce ON ce.credit_code = y.credit_code

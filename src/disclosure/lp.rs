@@ -106,16 +106,23 @@ impl Program {
     /// steps, which cannot cycle). Returns false when unbounded.
     fn optimise(&mut self, cost: &[f64], cols: usize) -> Result<bool> {
         let width = self.tableau.first().map_or(0, |r| r.len());
+        let mut in_basis = vec![false; width];
+        for b in &self.basis {
+            in_basis[*b] = true;
+        }
         for step in 0..50_000 {
-            // Reduced costs: c_j − Σ c_B a_ij.
+            // Reduced costs c_j − Σ c_B a_ij: only rows whose basic variable has a cost
+            // contribute (in phase 2 the cost is one variable, so this is one or two rows).
+            let priced: Vec<(usize, f64)> =
+                self.basis.iter().enumerate().filter(|(_, b)| cost[**b] != 0.0).map(|(i, b)| (i, cost[*b])).collect();
             let mut best: Option<(usize, f64)> = None;
             for j in 0..cols {
-                if self.basis.contains(&j) {
+                if in_basis[j] {
                     continue;
                 }
                 let mut d = cost[j];
-                for (r, b) in self.tableau.iter().zip(&self.basis) {
-                    d -= cost[*b] * r[j];
+                for (i, c) in &priced {
+                    d -= c * self.tableau[*i][j];
                 }
                 if d > 1e-9 {
                     let better = match best {
@@ -143,6 +150,8 @@ impl Program {
                 }
             }
             let Some((row, _)) = leave else { return Ok(false) };
+            in_basis[self.basis[row]] = false;
+            in_basis[col] = true;
             self.pivot(row, col);
         }
         bail!("the intruder audit's linear program did not converge")

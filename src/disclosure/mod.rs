@@ -743,7 +743,7 @@ pub fn public_models(defs: &[crate::models::Model]) -> BTreeSet<String> {
 /// After a period's models and bulletin are in the publication being built (`gen_dir`): writes
 /// the internal disclosure report (`warehouse/disclosure_report/`) and, unless the bulletin is a
 /// draft or the audit found a disclosed cell, the period's public zone.
-#[allow(clippy::too_many_arguments)] // each is one thing the period's public zone is made from
+#[allow(clippy::too_many_arguments)] // the period's parts, each from a different stage
 pub fn publish_period(
     gen_dir: &Path,
     staging: &Path,

@@ -303,13 +303,13 @@ fn too_many_sheets(limits: &Limits) -> String {
     format!("文件中工作表过多(超过 {} 个),不像一份县区报表,已拒收", limits.max_sheets)
 }
 
-/// A workbook opened from its bytes, with the hidden columns of its sheets.
-pub type Opened<'a> = (Sheets<std::io::Cursor<&'a [u8]>>, super::xlsx_cols::HiddenColumns);
+/// A workbook opened from bytes in memory, with the hidden columns of its sheets.
+pub type OpenedWorkbook<'a> = (Sheets<std::io::Cursor<&'a [u8]>>, super::xlsx_cols::HiddenColumns);
 
 /// Opens a workbook from its bytes through the checks of its container (zip directory, .ods
 /// repetitions, .xls cell records) and the sheet count. The hidden columns of an .xlsx / .xlsm
 /// come with it. `Err` is the refusal of the whole file.
-pub fn open_workbook<'a>(bytes: &'a [u8], ext: &str, limits: &Limits) -> Result<Opened<'a>, Refusal> {
+pub fn open_workbook<'a>(bytes: &'a [u8], ext: &str, limits: &Limits) -> Result<OpenedWorkbook<'a>, Refusal> {
     let mut hidden = super::xlsx_cols::HiddenColumns::new();
     if bytes.starts_with(b"PK") {
         let mut archive = check_zip(bytes, limits)?;

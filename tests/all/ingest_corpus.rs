@@ -7,14 +7,12 @@
 //! scripts/make_ingest_fixtures.py; the password-protected .xls is built from bytes here (a
 //! minimal compound file whose `Workbook` stream holds BOF, FILEPASS, EOF).
 
-mod ingest_support;
-
+use crate::ingest_support::{Env, canonical, clean, column, expected, project};
 use gongbao::findings::Severity;
 use gongbao::ingest::{self, IngestedFile, message, rule};
 use gongbao::sample::messy::{
     self, FormMark, Nothing, Numbers, PeriodStyle, Presentation, TotalPlace, Unit, UnitPlace,
 };
-use ingest_support::{Env, canonical, clean, column, expected, project};
 use rust_xlsxwriter::{Format, Formula, Workbook};
 
 const FILE: &str = "邹城市_2025年1-9月_倍增监测报表.xlsx";

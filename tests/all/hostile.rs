@@ -6,17 +6,15 @@
 //! cell reported, and the run's peak memory stays under 1 GiB. The files are made on the fly from
 //! the sample returns (small on disk, whatever they expand to).
 
-mod hostile_support;
-
 use std::path::{Path, PathBuf};
 
+use crate::hostile_support::*;
 use arrow::array::Array;
 use gongbao::forms::Forms;
 use gongbao::ingest::rows::sheet_rows;
 use gongbao::ingest::{self, IngestedFile, message, rule};
 use gongbao::reference::{Reference, Region};
 use gongbao::sample::{CountyReturn, MonthStyle, SampleData, TotalRow};
-use hostile_support::*;
 
 const PERIOD: &str = "2025-02";
 const GOOD: [&str; 2] = ["370811", "370812"];
@@ -305,12 +303,25 @@ fn hostile_night_child() {
     std::process::exit(code);
 }
 
-/// Peak resident memory of the largest child process waited for, in bytes.
-fn children_peak_rss() -> u64 {
+/// Runs `cmd` to its end and returns its exit code, stdout, stderr and its own peak resident
+/// memory in bytes (wait4 on this child alone: other tests of this binary run children too).
+fn run_measured(mut cmd: std::process::Command, dir: &Path) -> (Option<i32>, String, String, u64) {
+    let (out_path, err_path) = (dir.join("child.stdout"), dir.join("child.stderr"));
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
+    let child = cmd
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status: libc::c_int = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct it is given.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
-    usage.ru_maxrss as u64 * 1024
+    // SAFETY: wait4 writes into the two values it is given; the pid is our own child, not yet
+    // waited for (std's Child is dropped without waiting).
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).to_string();
+    (code, read(&out_path), read(&err_path), usage.ru_maxrss as u64 * 1024)
 }
 
 /// (file, rule, message) of every finding of the period.
@@ -351,16 +362,13 @@ fn the_night_finishes_beside_every_hostile_file() {
     let panics = "汶上县_2025年1-2月_补报.xlsx";
     std::fs::write(inbox.join(panics), many_sheets(1)).unwrap();
 
-    let run = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
         .current_dir(project())
-        .args(["hostile_night_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(NIGHT_CHILD, format!("{}\n{}\n{panics}", inbox.display(), out.display()))
-        .output()
-        .unwrap();
-    let peak = children_peak_rss();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+        .args(["hostile::hostile_night_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(NIGHT_CHILD, format!("{}\n{}\n{panics}", inbox.display(), out.display()));
+    let (code, stdout, stderr, peak) = run_measured(child, tmp.path());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(peak < 1024 * 1024 * 1024, "peak RSS {} MiB", peak / 1024 / 1024);
     eprintln!("hostile night: peak RSS {} MiB", peak / 1024 / 1024);
 

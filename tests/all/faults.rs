@@ -101,7 +101,7 @@ impl Env {
     fn run_failing_writes_in(&self, project: &Path, target: &str) -> Output {
         Command::new(std::env::current_exe().unwrap())
             .current_dir(project)
-            .args(["failing_write_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args(["faults::failing_write_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env(
                 WRITE_CHILD,
                 format!(

@@ -2,8 +2,6 @@
 //! whatever they expand to): a value patched into a cell, a cell at the last address of a sheet,
 //! an .ods of repeated rows and columns, an .xls whose cell records span the whole sheet.
 
-#![allow(dead_code)]
-
 use std::io::{Read, Write};
 use std::path::Path;
 

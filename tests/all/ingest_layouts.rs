@@ -4,11 +4,9 @@
 //! each with the aliases of forms/ and every style of time word in turn. Each workbook must
 //! ingest to exactly the rows of the tidy layout, with nothing but 提示 findings (合计, notes).
 
-mod ingest_support;
-
+use crate::ingest_support::{Env, canonical, clean, expected};
 use gongbao::findings::Severity;
 use gongbao::sample::messy::{self, AmountOrder, Joining, Presentation, Unit, UnitPlace, WORDINGS};
-use ingest_support::{Env, canonical, clean, expected};
 
 #[test]
 fn every_header_layout_ingests_to_the_tidy_rows() {

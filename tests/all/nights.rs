@@ -85,6 +85,20 @@ fn parquet(out: &Path) -> BTreeMap<String, Vec<u8>> {
     acc
 }
 
+/// A Parquet file's rows as a table, to show how two versions differ.
+fn shown(bytes: &[u8]) -> String {
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, bytes).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build());
+    match reader {
+        Ok(r) => {
+            let batches: Vec<_> = r.filter_map(|b| b.ok()).collect();
+            arrow::util::pretty::pretty_format_batches(&batches).map(|t| t.to_string()).unwrap_or_default()
+        }
+        Err(e) => format!("(not readable: {e})"),
+    }
+}
+
 fn assert_same_as_scratch(w: &World, n: usize) {
     let scratch = w.scratch(n);
     let (a, b) = (parquet(&w.out), parquet(&scratch));
@@ -92,7 +106,12 @@ fn assert_same_as_scratch(w: &World, n: usize) {
     let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b), "night {n}: the same tables and partitions");
     for (k, v) in &a {
-        assert!(v == &b[k], "night {n}: {k} differs from a from-scratch run");
+        assert!(
+            v == &b[k],
+            "night {n}: {k} differs from a from-scratch run:\n{}\nfrom scratch:\n{}",
+            shown(v),
+            shown(&b[k])
+        );
     }
     gongbao::publish::verify(&gongbao::publish::current(&w.out).unwrap()).unwrap();
 }
@@ -193,7 +212,8 @@ fn a_month_of_nights() {
     assert_eq!((old.status.as_str(), old.superseded_by.as_deref()), ("superseded", Some(name.as_str())));
     assert_eq!(versions.iter().find(|x| x.file == name).unwrap().status, "current");
     let md = std::fs::read_to_string(w.out.join("bulletins/2025-03/bulletin.md")).unwrap();
-    assert!(md.contains("数据修订") && md.contains("output_ytd"), "{}", &md[md.len().saturating_sub(600)..]);
+    // in the bulletin's words and units: the city's output moved by the 5,000万元 added above
+    assert!(md.contains("数据修订") && md.contains("工业总产值由"), "{}", &md[md.len().saturating_sub(600)..]);
     assert_same_as_scratch(&w, 3);
 
     // Night 4: nothing arrives. Nothing is rebuilt and no file is rewritten.

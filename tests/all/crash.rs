@@ -67,7 +67,7 @@ fn published(out: &Path) -> BTreeMap<String, Vec<u8>> {
 fn paused_run(inbox: &Path, out: &Path, stage: &str) -> std::process::Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .current_dir(project())
-        .args(["paused_run_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["crash::paused_run_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD, format!("{stage}\n{}\n{}", inbox.display(), out.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -156,7 +156,6 @@ fn no_public_figure_is_sensitive_on_its_variable_and_no_relation_gives_one_away(
         // = Σ sections = Σ divisions, section = Σ its divisions. No published total may have
         // exactly one hidden member.
         let cells: BTreeSet<(String, String)> = truth.keys().map(|k| (k.0.clone(), k.1.clone())).collect();
-        // (region, breakdown) cells: a total and its members.
         type Cell = (String, String);
         let mut relations: Vec<(Cell, Vec<Cell>)> = Vec::new();
         let bds: BTreeSet<&String> = cells.iter().map(|c| &c.1).collect();

@@ -1,8 +1,6 @@
 //! Shared by the ingest corpus and property tests: the canonical JN101 data, and the clean rows
 //! a workbook ingests to (as the warehouse will hold them).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 

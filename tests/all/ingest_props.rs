@@ -5,14 +5,12 @@
 //! 1–3 header rows, parts in rows / joined / bracketed, every amount order, time words, aliases)
 //! ingest to identical rows.
 
-mod ingest_support;
-
+use crate::ingest_support::{Env, canonical, clean, expected};
 use gongbao::findings::Severity;
 use gongbao::sample::messy::{
     self, AmountOrder, FormMark, Joining, Nothing, Numbers, PeriodStyle, Presentation, SLOTS, TotalPlace, Unit,
     UnitPlace, WORDINGS,
 };
-use ingest_support::{Env, canonical, clean, expected};
 use proptest::prelude::*;
 
 fn presentation() -> impl Strategy<Value = Presentation> {

@@ -48,7 +48,8 @@ fn one_row_joined_current_then_prior_yiyuan_headers_give_identical_indicators() 
         unit_place: UnitPlace::Headers,
         ..Presentation::default()
     };
-    for ret in &data.returns {
+    // every return of the sample inbox, the prior-year ones included
+    for ret in data.returns.iter().chain(&gongbao::sample::prior_year_returns(&data)) {
         let bytes = gongbao::sample::workbook_bytes_with(&data, ret, Some(&p)).unwrap();
         std::fs::write(messy_inbox.join(&ret.file_name), bytes).unwrap();
     }
@@ -59,7 +60,7 @@ fn one_row_joined_current_then_prior_yiyuan_headers_give_identical_indicators() 
     assert!(untidy.refusals.is_empty(), "{:?}", untidy.refusals);
     let a = parquet_files(&tmp.path().join("out-tidy/warehouse/indicator_values"));
     let b = parquet_files(&tmp.path().join("out-messy/warehouse/indicator_values"));
-    assert_eq!(a.len(), 8, "one partition per period");
+    assert_eq!(a.len(), 10, "one partition per period (2025-02 … 09 and the prior-year 2024-08, 09)");
     assert_eq!(a.iter().map(|x| &x.0).collect::<Vec<_>>(), b.iter().map(|x| &x.0).collect::<Vec<_>>());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{} differs", name.display());

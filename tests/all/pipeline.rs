@@ -345,7 +345,14 @@ fn check_period_other_forms(data: &SampleData, iv: &Indicators, period: &str) {
     let j = |item: &str| jn102_city[item];
     let year: i64 = period[..4].parse().unwrap();
     let year_ago = format!("{}{}", year - 1, &period[4..]);
-    let year_ago_n = accepted(data, &year_ago, CITY).count();
+    // a year ago: the JN101 returns of that period the sample carries for the prior-year check
+    let year_ago_n = accepted(data, &year_ago, CITY).count()
+        + sample::prior_year_returns(data)
+            .iter()
+            .filter(|r| r.period == year_ago)
+            .flat_map(|r| r.jn101.iter())
+            .filter(|r| r.expected_error.is_none())
+            .count();
     let enterprises_growth = (year_ago_n > 0).then(|| (city.n as f64 / year_ago_n as f64 - 1.0) * 100.0);
     let doublings: [(&str, f64, Option<f64>); 5] = [
         ("industrial_scale", f(city.revenue) * annualise, growth(city.revenue, city.revenue_prev)),
