@@ -33,6 +33,7 @@ fn with<T>(f: impl FnOnce(&Faults) -> Option<T>) -> Option<T> {
 }
 
 /// Fails like a full disk if a test asked writes of `path` to fail.
+#[cfg_attr(not(feature = "pipeline"), allow(dead_code))] // the writers are the pipeline's
 pub(crate) fn before_write(path: &Path) -> Result<()> {
     let hit = with(|f| {
         f.fail_writes_containing

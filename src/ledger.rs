@@ -41,6 +41,8 @@ pub struct RunRecord {
     /// after the publication was made visible), `failed`.
     pub outcome: String,
     pub exit_code: i32,
+    /// Why the run failed; for a run that published, the error after publishing, else what
+    /// failed within it (a bulletin not rendered, a county's feedback not written).
     pub error: Option<String>,
 }
 
@@ -206,7 +208,8 @@ pub fn record(result: &Result<crate::summary::RunSummary>, ctl: &crate::job::Run
                 s.pending_revisions.iter().map(|p| format!("{}: {} ({})", p.period, p.file, p.change)).collect();
             r.publication = s.publication.clone();
             r.exit_code = s.exit_code(true);
-            r.error = s.after_publish.clone();
+            let failures = s.failures();
+            r.error = s.after_publish.clone().or_else(|| (!failures.is_empty()).then(|| failures.join("; ")));
             r.outcome = if s.nothing_new {
                 "nothing-new"
             } else if s.after_publish.is_some() {

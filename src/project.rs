@@ -22,6 +22,8 @@ pub struct Project {
     pub models: Vec<crate::models::Model>,
     pub templates: crate::bulletin::Templates,
     pub disclosure: crate::disclosure::Config,
+    /// The caps on a county's feedback workbook (`config/feedback.toml`).
+    pub feedback: crate::feedback::Limits,
     /// A hash of every definition and reference file and of gongbao's own code: part of every
     /// period's fingerprint (see [`crate::incremental::definitions_hash`]).
     pub definitions: String,
@@ -44,6 +46,7 @@ impl Project {
         }
         let disclosure = crate::disclosure::Config::load(&dir.join("config/disclosure.toml"))
             .context("disclosure control configuration")?;
+        let feedback = crate::feedback::Limits::load(&dir.join("config/feedback.toml"))?;
         crate::ingest::guard::install(crate::ingest::guard::Limits::load(&dir.join("config/limits.toml"))?);
         let definitions = crate::incremental::definitions_hash(dir, &reference.hashes);
         Ok(Project {
@@ -55,6 +58,7 @@ impl Project {
             models,
             templates,
             disclosure,
+            feedback,
             definitions,
         })
     }

@@ -154,7 +154,8 @@ impl RunSummary {
 pub mod exit {
     /// The run finished and published (quarantined rows and warnings are in the summary).
     pub const OK: i32 = 0;
-    /// Something failed: a model, an audit rule, the bulletin, or the run itself.
+    /// Something failed: a model, an audit rule, the bulletin, a county's feedback, or the run
+    /// itself.
     pub const FAILURE: i32 = 1;
     /// With `--fail-on-audit-errors`: the run published, but rows were quarantined, a file or
     /// sheet was refused, or a county has not submitted a form.
@@ -170,10 +171,22 @@ impl RunSummary {
         self.errors > 0 || !self.missing.is_empty() || !self.refusals.is_empty()
     }
 
+    /// What failed in a run that still published: the bulletins not rendered and the county
+    /// feedback not written (for the ledger; the summary prints them too).
+    pub fn failures(&self) -> Vec<String> {
+        let bulletin = self.bulletin_error.iter().map(|e| format!("公报未能生成(已发布草稿说明): {e}"));
+        let feedback = self
+            .feedback
+            .iter()
+            .filter_map(|f| f.failed.as_ref().map(|e| format!("审核反馈未能生成 {}: {e}", f.region_name)));
+        bulletin.chain(feedback).collect()
+    }
+
     pub fn exit_code(&self, fail_on_audit_errors: bool) -> i32 {
         if !self.rule_failures.is_empty()
             || self.models.iter().any(|m| m.2.is_some())
             || self.bulletin_failed
+            || self.feedback.iter().any(|f| f.failed.is_some())
             || self.after_publish.is_some()
             || !self.public_blocked.is_empty()
         {

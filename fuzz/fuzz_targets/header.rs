@@ -44,6 +44,9 @@ fuzz_target!(|input: &[u8]| {
             sheets: Vec::new(),
             refusal: None,
             findings: Vec::new(),
+            sheet_rows: Vec::new(),
+            unread: Vec::new(),
+            period_hint: None,
         };
         let form = forms.get(&read.form).unwrap();
         let sheet =

@@ -85,6 +85,10 @@ impl AuditOutcome {
     pub fn count(&self, severity: Severity) -> u64 {
         self.findings.iter().filter(|f| f.severity == severity).count() as u64
     }
+    /// Rules that could not be evaluated this period (the period is then a draft).
+    pub fn rules_not_evaluated(&self) -> Vec<String> {
+        self.stats.iter().filter(|s| s.error.is_some()).map(|s| s.rule_id.clone()).collect()
+    }
 }
 
 /// What the audit needs besides the rows.

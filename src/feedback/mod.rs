@@ -41,13 +41,41 @@ pub const ERROR_FILL: u32 = 0xFF7C80;
 pub const WARNING_FILL: u32 = 0xFFFF00;
 /// Longest text written into one cell or note (Excel's limit is 32,767 UTF-16 units).
 const MAX_TEXT_CHARS: usize = 16_000;
-/// Most findings listed on the findings sheet (Excel holds 1,048,576 rows); a line says how many
-/// more there are.
-pub const MAX_FINDING_ROWS: usize = 100_000;
-/// Most marked cells (each with a note) on a copy of a sheet.
-pub const MAX_MARKS: usize = 20_000;
 /// Excel's last row and column (0-based): cells beyond are not copied.
 const EXCEL_ROWS: u32 = 1_048_576;
+
+/// The caps on one county's feedback workbook (`config/feedback.toml`; a missing key or file
+/// takes the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Most findings listed on the findings sheet (Excel holds 1,048,576 rows); a last line says
+    /// how many more there are.
+    pub max_rows_per_sheet: usize,
+    /// Most marked cells (each with a note) on a copy of a sheet.
+    pub max_marked_cells: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_rows_per_sheet: 100_000, max_marked_cells: 20_000 }
+    }
+}
+
+impl Limits {
+    /// Reads `path` (`config/feedback.toml`); the defaults when the file does not exist.
+    pub fn load(path: &Path) -> Result<Limits> {
+        let limits: Limits = crate::util::load_toml_or_default(path)?;
+        // The header row and the "how many more" line fit beside the listed rows.
+        anyhow::ensure!(
+            (1..=EXCEL_ROWS as usize - 2).contains(&limits.max_rows_per_sheet) && limits.max_marked_cells > 0,
+            "{}: max_rows_per_sheet must be 1 to {}, max_marked_cells positive",
+            path.display(),
+            EXCEL_ROWS - 2
+        );
+        Ok(limits)
+    }
+}
 
 /// What the feedback of one period is made from.
 pub struct FeedbackInput<'a> {
@@ -61,6 +89,7 @@ pub struct FeedbackInput<'a> {
     pub files: &'a [IngestedFile],
     /// The reference regions: the only source of the names in file names.
     pub regions: &'a [Region],
+    pub limits: Limits,
 }
 
 /// The feedback written for one county.
@@ -424,13 +453,14 @@ fn workbook_bytes(
         ws.set_column_width(c as u16, w)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    let listed = &findings[..findings.len().min(MAX_FINDING_ROWS)];
+    let cap = input.limits.max_rows_per_sheet;
+    let listed = &findings[..findings.len().min(cap)];
     if listed.len() < findings.len() {
         let more = findings.len() - listed.len();
         ws.write_string_with_format(
             listed.len() as u32 + 1,
             0,
-            format!("另有 {more} 条问题未列出(每表最多列出 {MAX_FINDING_ROWS} 条),请先更正以上问题后重新报送"),
+            format!("另有 {more} 条问题未列出(每表最多列出 {cap} 条),请先更正以上问题后重新报送"),
             &header,
         )?;
     }
@@ -469,7 +499,7 @@ fn workbook_bytes(
     for ((sha, sheet), name) in &copies {
         let mut marks: BTreeMap<(u32, u16), Mark> = BTreeMap::new();
         for f in findings.iter().filter(|f| f.location.sha256 == *sha && f.location.sheet.as_ref() == Some(sheet)) {
-            if marks.len() >= MAX_MARKS && !marks.contains_key(&mark_position(f)) {
+            if marks.len() >= input.limits.max_marked_cells && !marks.contains_key(&mark_position(f)) {
                 continue; // the findings sheet says how many there are
             }
             let m = marks.entry(mark_position(f)).or_insert(Mark { severity: f.severity, lines: Vec::new() });

@@ -58,12 +58,7 @@ impl Default for Limits {
 impl Limits {
     /// Reads `path` (`config/limits.toml`); the defaults when the file does not exist.
     pub fn load(path: &Path) -> anyhow::Result<Limits> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Limits::default()),
-            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-        };
-        let limits: Limits = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let limits: Limits = crate::util::load_toml_or_default(path)?;
         anyhow::ensure!(
             limits.max_file_bytes > 0 && limits.max_sheet_cells > 0 && limits.max_sheets > 0,
             "{}: caps must be positive",
@@ -192,14 +187,22 @@ pub fn check_ods<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, limits: &Limi
             .max(1)
     };
     let mut total = 0u64;
+    // Elements open (end names are checked, so they close in order). calamine reads a table
+    // until its end tag and loops for ever at the end of the file (found by fuzzing: a
+    // content.xml cut off inside a table hung the night).
+    let mut open = 0usize;
     loop {
         buf.clear();
         let event =
             xml.read_event_into(&mut buf).map_err(|e| refusal(message::DAMAGED, format!("content.xml: {e}")))?;
         let (e, empty) = match &event {
-            Event::Start(e) => (e, false),
+            Event::Start(e) => {
+                open += 1;
+                (e, false)
+            }
             Event::Empty(e) => (e, true),
             Event::End(e) => {
+                open = open.saturating_sub(1);
                 match e.name().as_ref() {
                     "table:table-row" => end_row(row_repeat, row_width, &mut table_count)?,
                     "table:table" => {
@@ -215,6 +218,9 @@ pub fn check_ods<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, limits: &Limi
                     _ => {}
                 }
                 continue;
+            }
+            Event::Eof if open > 0 => {
+                return Err(refusal(message::DAMAGED, format!("content.xml ends inside {open} open elements")));
             }
             Event::Eof => return Ok(()),
             _ => continue,

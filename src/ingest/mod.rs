@@ -3,11 +3,13 @@
 //! Each workbook is read on its own (in parallel across workbooks, memory bounded by one
 //! workbook); a file that cannot be read is refused on its own and the run goes on.
 
+#[cfg(feature = "pipeline")]
 pub mod cache;
 pub mod classify;
 pub mod grammar;
 pub mod guard;
 pub mod header;
+#[cfg(feature = "pipeline")]
 pub mod parallel;
 pub mod rows;
 pub mod sender;

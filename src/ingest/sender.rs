@@ -137,6 +137,7 @@ fn sheet_refusal(file: &str, sha256: &str, sheet: &str, rule_id: &str, message: 
 
 /// Reads a workbook of the inbox as the run does: [`super::ingest_file`], then, in a sender's
 /// folder, [`apply`].
+#[cfg(feature = "pipeline")]
 pub fn read(f: &crate::incremental::InboxFile, forms: &crate::forms::Forms, regions: &[Region]) -> IngestedFile {
     // Replaced since the inbox was hashed: never published under the other hash.
     let read = super::replaced_since_scan(super::ingest_file(&f.path, forms, regions), &f.sha256);

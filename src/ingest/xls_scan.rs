@@ -161,9 +161,139 @@ impl SheetBox {
     }
 }
 
-/// Checks an .xls before calamine opens it. A compound file without a readable `Workbook`
-/// stream passes (calamine says what is wrong with it).
+/// Why calamine must not open a compound file: a chain it would follow without end.
+#[derive(Debug, PartialEq, Eq)]
+enum Unsafe {
+    /// Loops before its stream's length is read: calamine's buffer grows until memory runs out.
+    Loops,
+    /// Points outside its table or the file: calamine indexes there and panics, or reads on in
+    /// zeros (and then may loop).
+    Outside,
+}
+
+/// Whether calamine can open this compound file without following a chain for ever or outside
+/// the file (found by fuzzing: a 5 kB .xls whose directory chain loops made calamine allocate
+/// gigabytes). Mirrors calamine 0.38's `Cfb::new` and `get_stream`: the FAT from the header's
+/// and the DIFAT chain's sector ids, then the directory chain, the mini stream and mini FAT,
+/// and the chain of every other entry as far as its length (mini sectors below 4096 bytes).
+/// `Ok` also when calamine would stop with an error of its own (it says what is wrong).
+fn chains_end(bytes: &[u8]) -> Result<(), Unsafe> {
+    const RESERVED: u32 = 0xFFFF_FFFA;
+    const DIFSECT: u32 = 0xFFFF_FFFC;
+    let size: usize = match u16_at(bytes, 0x1E) {
+        Some(9) => 512,
+        Some(12) => 4096,
+        _ => return Ok(()), // calamine refuses the header
+    };
+    if bytes.len() < size || u16_at(bytes, 0x20) != Some(6) {
+        return Ok(());
+    }
+    let maxid = (bytes.len() / size) as u64;
+    let to_u32 =
+        |b: &[u8]| -> Vec<u32> { b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
+    // A regular sector: its bytes (the last may be short); `None` where calamine errors.
+    let sector = |id: u32| -> Option<Result<&[u8], Unsafe>> {
+        if u64::from(id) > maxid {
+            return None;
+        }
+        let start = (id as usize + 1) * size;
+        let end = bytes.len().min(start + size);
+        // A short last sector calamine cannot read as table entries (`to_u32` asserts).
+        Some(if start >= bytes.len() || !(end - start).is_multiple_of(4) {
+            Err(Unsafe::Outside)
+        } else {
+            Ok(&bytes[start..end])
+        })
+    };
+    // calamine's get_chain: `Ok(None)` where calamine stops with an error.
+    let read = |start: u32, table: &[u32], get: &dyn Fn(u32) -> Option<Result<Vec<u8>, Unsafe>>, len: usize| {
+        let (mut id, mut out, mut hops) = (start, Vec::new(), 0usize);
+        while id != END_OF_CHAIN {
+            let Some(s) = get(id) else { return Ok(None) };
+            let s = s?;
+            out.extend_from_slice(&s[..s.len().min(len - out.len())]);
+            if out.len() >= len {
+                break;
+            }
+            hops += 1;
+            if hops > table.len() {
+                return Err(Unsafe::Loops);
+            }
+            id = *table.get(id as usize).ok_or(Unsafe::Outside)?;
+        }
+        Ok(Some(out))
+    };
+    let regular = |id: u32| sector(id).map(|r| r.map(<[u8]>::to_vec));
+    let mut difat = to_u32(bytes.get(0x4C..512).unwrap_or(&[]));
+    let (mut id, mut hops) = (u32_at(bytes, 0x44).unwrap_or(END_OF_CHAIN), 0u64);
+    while id < RESERVED {
+        hops += 1;
+        if hops > maxid + 1 {
+            return Ok(());
+        }
+        let Some(s) = sector(id) else { return Ok(()) };
+        difat.extend(to_u32(s?));
+        let Some(next) = difat.pop() else { return Ok(()) };
+        id = next;
+    }
+    let mut fat = Vec::new();
+    for id in difat.into_iter().filter(|id| *id < DIFSECT) {
+        let Some(s) = sector(id) else { return Ok(()) };
+        fat.extend(to_u32(s?));
+    }
+    let Some(dir) = read(u32_at(bytes, 0x30).unwrap_or(END_OF_CHAIN), &fat, &regular, usize::MAX)? else {
+        return Ok(());
+    };
+    let entries: Vec<&[u8]> = dir.chunks_exact(128).collect();
+    let len_of = |e: &[u8]| -> usize {
+        if size == 512 {
+            u32_at(e, 120).unwrap_or(0) as usize
+        } else {
+            u64::from_le_bytes(e[120..128].try_into().unwrap_or_default()) as usize
+        }
+    };
+    let Some(root) = entries.first() else { return Ok(()) };
+    let mini_fat_len = u32_at(bytes, 0x40).unwrap_or(0) as usize;
+    let (mini_stream, mini_fat) = if mini_fat_len > 0 {
+        let Some(stream) = read(u32_at(root, 116).unwrap_or(END_OF_CHAIN), &fat, &regular, len_of(root))? else {
+            return Ok(());
+        };
+        let len = mini_fat_len.saturating_mul(size);
+        let Some(table) = read(u32_at(bytes, 0x3C).unwrap_or(END_OF_CHAIN), &fat, &regular, len)? else {
+            return Ok(());
+        };
+        (stream, to_u32(&table))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // A mini sector past the mini stream: calamine reads on from the file and may slice backwards.
+    let mini = |id: u32| -> Option<Result<Vec<u8>, Unsafe>> {
+        let start = id as usize * 64;
+        Some(mini_stream.get(start..start + 64).map(<[u8]>::to_vec).ok_or(Unsafe::Outside))
+    };
+    // The streams calamine may ask for: not the root (its chain is the mini stream, read above),
+    // nor empty entries (calamine reads no further than their first sector).
+    for e in entries.iter().skip(1).filter(|e| len_of(e) > 0) {
+        let (start, len) = (u32_at(e, 116).unwrap_or(END_OF_CHAIN), len_of(e));
+        if len < 4096 {
+            read(start, &mini_fat, &mini, len)?
+        } else {
+            read(start, &fat, &regular, len)?
+        };
+    }
+    Ok(())
+}
+
+/// Checks an .xls before calamine opens it: its compound file's chains end (calamine follows
+/// them unbounded), and its sheets are within the caps. A compound file without a readable
+/// `Workbook` stream otherwise passes (calamine says what is wrong with it).
 pub fn check(bytes: &[u8], limits: &Limits) -> Result<(), Refusal> {
+    if let Err(why) = chains_end(bytes) {
+        return Err(Refusal {
+            message: message::DAMAGED.to_string(),
+            detail: format!("compound file: a chain {why:?}"),
+        });
+    }
     let Some(stream) = Cfb::parse(bytes).and_then(|c| c.workbook_stream()) else { return Ok(()) };
     let mut at = 0usize;
     let (mut depth, mut sheets, mut total) = (0usize, 0usize, 0u64);
@@ -184,6 +314,14 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<(), Refusal> {
                     total = total.saturating_add(h * w);
                     sheet = SheetBox::default();
                 }
+            }
+            // NAME (a defined name): calamine reads its fixed 14-byte header and a flags byte
+            // without checking the length (found by fuzzing: a panic).
+            0x0018 if data.len() < 15 => {
+                return Err(Refusal {
+                    message: message::DAMAGED.to_string(),
+                    detail: format!("NAME record of {} bytes", data.len()),
+                });
             }
             _ if depth < 1 => {}
             // DIMENSIONS: calamine reserves room for what it declares.

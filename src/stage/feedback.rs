@@ -25,6 +25,7 @@ pub fn write(
             sheets: &returns.sheets,
             files: &returns.files,
             regions: &project.reference.regions,
+            limits: project.feedback,
         },
     )
 }

@@ -2,12 +2,29 @@
 //! process, and a real full tmpfs where the test may mount one), a missing or malformed reference
 //! file, a failing SQL model, a damaged publication. Each gives a clear error; the previous publication stays published, untouched
 //! and verifying against its manifest.
+//!
+//! And what must not stop a night: one county's feedback that cannot be written (the others'
+//! is, the run publishes and exits 1), a county with more findings than its feedback may list,
+//! a bulletin that fails or a rule that cannot run (the period is a 草稿, never the previous
+//! bulletin beside the new tables; `public/` keeps its previous version; exit 1).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const COUNTIES: &[&str] = &["370811", "370812"];
+
+/// A rule that reports every JN101 row (a warning: the rows are still used).
+const EVERY_ROW_RULE: &str = r#"
+form = "JN101"
+
+[[rule]]
+id = "JN101-T01"
+severity = "warning"
+fields = ["credit_code"]
+when = "credit_code IS NOT NULL"
+message = "测试规则:每一行都报告"
+"#;
 
 fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,11 +35,17 @@ struct Env {
     inbox: PathBuf,
     out: PathBuf,
     reference: PathBuf,
+    counties: Vec<String>,
 }
 
 impl Env {
     /// Two counties' returns of 2025-02, published once.
     fn published(out: Option<PathBuf>) -> Env {
+        Env::published_by(out, COUNTIES, project())
+    }
+
+    /// The returns of 2025-02 of `counties`, published once by the project in `by`.
+    fn published_by(out: Option<PathBuf>, counties: &[&str], by: &Path) -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let (inbox, reference) = (tmp.path().join("inbox"), tmp.path().join("reference"));
         let out = out.unwrap_or_else(|| tmp.path().join("out"));
@@ -32,16 +55,17 @@ impl Env {
             let e = e.unwrap();
             std::fs::copy(e.path(), reference.join(e.file_name())).unwrap();
         }
-        let env = Env { _tmp: tmp, inbox, out, reference };
+        let counties = counties.iter().map(|c| c.to_string()).collect();
+        let env = Env { _tmp: tmp, inbox, out, reference, counties };
         env.arrive("2025-02");
-        let first = env.run();
+        let first = env.run_in(by);
         assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
         env
     }
 
     fn arrive(&self, period: &str) {
         let data = gongbao::sample::generate();
-        for code in COUNTIES {
+        for code in &self.counties {
             let r = data.return_for(code, period).unwrap();
             std::fs::write(self.inbox.join(&r.file_name), gongbao::sample::workbook_bytes(&data, r).unwrap()).unwrap();
         }
@@ -70,12 +94,23 @@ impl Env {
     /// The same run in a child process (this test binary, see [`failing_write_child`]) where
     /// every write of a file whose path contains `target` fails as on a full disk.
     fn run_failing_writes(&self, target: &str) -> Output {
+        self.run_failing_writes_in(project(), target)
+    }
+
+    /// [`Env::run_failing_writes`] of another project.
+    fn run_failing_writes_in(&self, project: &Path, target: &str) -> Output {
         Command::new(std::env::current_exe().unwrap())
-            .current_dir(project())
+            .current_dir(project)
             .args(["faults::failing_write_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env(
                 WRITE_CHILD,
-                format!("{}\n{}\n{}\n{target}", self.inbox.display(), self.reference.display(), self.out.display()),
+                format!(
+                    "{}\n{}\n{}\n{target}\n{}",
+                    self.inbox.display(),
+                    self.reference.display(),
+                    self.out.display(),
+                    project.display()
+                ),
             )
             .output()
             .unwrap()
@@ -102,12 +137,14 @@ impl Env {
     }
 }
 
-/// The variable that makes [`failing_write_child`] run: inbox, reference, out and the text of
-/// the paths whose writes fail, on four lines (set only by [`Env::run_failing_writes`]).
+/// The variable that makes [`failing_write_child`] run: inbox, reference, out, the text of the
+/// paths whose writes fail and the project, on five lines (set only by
+/// [`Env::run_failing_writes_in`]).
 const WRITE_CHILD: &str = "GONGBAO_TEST_FAILING_WRITE";
 
 /// The child process of [`Env::run_failing_writes`]: runs the job with a write fault injected
-/// (`gongbao::faults`) and exits as the binary would (the error on stderr, exit code 1).
+/// (`gongbao::faults`) and exits as the binary would (the error on stderr, exit code 1), with
+/// what failed in a run that published on stdout (as the binary's summary prints it).
 #[test]
 #[ignore = "the child process of a_failing_write_leaves_the_previous_publication"]
 fn failing_write_child() {
@@ -118,7 +155,7 @@ fn failing_write_child() {
         ..Default::default()
     });
     let opts = gongbao::run::RunOptions {
-        project: project().to_path_buf(),
+        project: PathBuf::from(l[4]),
         inbox: PathBuf::from(l[0]),
         reference: PathBuf::from(l[1]),
         out: PathBuf::from(l[2]),
@@ -126,7 +163,12 @@ fn failing_write_child() {
         issued_on: None,
     };
     let code = match gongbao::run::run_with(&opts, &gongbao::run::RunControl::default()) {
-        Ok(summary) => summary.exit_code(false),
+        Ok(summary) => {
+            for f in summary.failures() {
+                println!("{f}");
+            }
+            summary.exit_code(false)
+        }
         Err(e) => {
             eprintln!("gongbao: {e:#}");
             1
@@ -149,6 +191,57 @@ fn a_failing_write_leaves_the_previous_publication() {
     let run = env.run();
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     assert_ne!(env.snapshot().0, before.0);
+}
+
+#[test]
+fn an_error_after_publishing_is_recorded_as_published_then_failed() {
+    let env = Env::published(None);
+    let before = env.snapshot();
+    env.arrive("2025-03");
+    // The inbox's file cache is saved after the new publication was made visible.
+    let run = env.run_failing_writes("cache/files.json");
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let (dir, _) = env.snapshot();
+    assert_ne!(dir, before.0, "published");
+    gongbao::publish::verify(&dir).unwrap();
+    assert_eq!(gongbao::publish::read_manifest(&dir).unwrap().rebuilt, ["2025-03"]);
+    let ledger = std::fs::read_to_string(env.out.join("runs/runs.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "published-then-failed", "{last}");
+    assert_eq!(last["exit_code"], 1, "{last}");
+    assert!(dir.ends_with(last["publication"].as_str().unwrap()), "{last}");
+    assert!(last["error"].as_str().unwrap().contains("files.json"), "{last}");
+}
+
+#[test]
+fn models_docs_takes_the_lock() {
+    let env = Env::published(None);
+    let before = env.snapshot();
+    let docs = || {
+        Command::new(env!("CARGO_BIN_EXE_gongbao"))
+            .current_dir(project())
+            .args(["models", "docs", "--project"])
+            .arg(project())
+            .arg("--reference")
+            .arg(&env.reference)
+            .arg("--out")
+            .arg(&env.out)
+            .output()
+            .unwrap()
+    };
+    // While a run holds the output folder, `models docs` writes nothing.
+    let lock = gongbao::lock::acquire(&env.out).unwrap();
+    let refused = docs();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another gongbao run is using"), "{stderr}");
+    assert!(env.snapshot() == before, "nothing was published");
+    drop(lock);
+    let done = docs();
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    let after = gongbao::publish::current(&env.out).unwrap();
+    assert_ne!(after, before.0, "a new publication");
+    gongbao::publish::verify(&after).unwrap();
 }
 
 #[test]
@@ -259,4 +352,184 @@ fn copy_dir(from: &Path, to: &Path, skip: &[&str]) {
             std::fs::copy(e.path(), to.join(&name)).unwrap();
         }
     }
+}
+
+/// A copy of the project (without its build, outputs and sample data), changed by `edit`.
+fn project_copy(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let proj = tmp.path().join("project");
+    copy_dir(project(), &proj, &["target", "output", "sample_data", ".git", "fuzz"]);
+    edit(&proj);
+    (tmp, proj)
+}
+
+/// Findings of the period (not 提示) by county, counted in plain Rust over the findings table.
+fn findings_by_county(out: &Path, period: &str) -> BTreeMap<String, usize> {
+    use arrow::array::{Array, AsArray};
+    let mut n = BTreeMap::new();
+    for b in gongbao::store::read_dir_batches(&out.join(format!("warehouse/findings/period={period}"))).unwrap() {
+        let (region, severity) = (b.column_by_name("region_code").unwrap(), b.column_by_name("severity").unwrap());
+        let (region, severity) = (region.as_string::<i32>(), severity.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if severity.value(i) != "info" && !region.is_null(i) {
+                *n.entry(region.value(i).to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The files of `<out>/feedback/<period>/`.
+fn feedback_files(out: &Path, period: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out.join("feedback").join(period))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn one_countys_feedback_failing_to_write_is_reported_and_the_night_publishes() {
+    let (_p, proj) = project_copy(|p| std::fs::write(p.join("rules/every_row.toml"), EVERY_ROW_RULE).unwrap());
+    let env = Env::published_by(None, COUNTIES, &proj);
+    let before = env.snapshot();
+    assert_eq!(
+        feedback_files(&env.out, "2025-02").len(),
+        4,
+        "both counties have feedback: {:?}",
+        feedback_files(&env.out, "2025-02")
+    );
+    env.arrive("2025-03");
+    let run = env.run_failing_writes_in(&proj, "370811_任城区_审核反馈.xlsx");
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    // Reported (the summary, the log, the exit code), and the night published.
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("审核反馈未能生成 任城区") && stdout.contains("No space left on device"),
+        "{stdout}\n{stderr}"
+    );
+    let (dir, _) = env.snapshot();
+    assert_ne!(dir, before.0, "a new publication");
+    gongbao::publish::verify(&dir).unwrap();
+    let m = gongbao::publish::read_manifest(&dir).unwrap();
+    assert_eq!(m.rebuilt, ["2025-03"]);
+    // The other county's feedback is written; the failed one's is not there at all (no half file).
+    assert_eq!(feedback_files(&env.out, "2025-03"), ["370812_兖州区_审核反馈.md", "370812_兖州区_审核反馈.xlsx"]);
+    for code in COUNTIES {
+        let part = env.out.join(format!("warehouse/jn101/period=2025-03/region={code}/part-0.parquet"));
+        assert!(part.exists(), "{}", part.display());
+    }
+    assert!(env.out.join("bulletins/2025-03/bulletin.md").exists());
+    // The ledger says what failed.
+    let ledger = std::fs::read_to_string(env.out.join("runs/runs.jsonl")).unwrap();
+    let last = ledger.lines().last().unwrap();
+    assert!(last.contains("审核反馈未能生成 任城区"), "{last}");
+}
+
+#[test]
+fn feedback_lists_at_most_its_cap_and_says_how_many_more() {
+    const CAP: usize = 5;
+    const MARKS: usize = 3;
+    let (_p, proj) = project_copy(|p| {
+        std::fs::write(p.join("rules/every_row.toml"), EVERY_ROW_RULE).unwrap();
+        let caps = format!("max_rows_per_sheet = {CAP}\nmax_marked_cells = {MARKS}\n");
+        std::fs::write(p.join("config/feedback.toml"), caps).unwrap();
+    });
+    let env = Env::published_by(None, COUNTIES, &proj);
+    let counts = findings_by_county(&env.out, "2025-02");
+    for code in COUNTIES {
+        let n = counts[*code];
+        assert!(n > CAP, "{code}: {n} findings, more than the cap");
+        let name =
+            feedback_files(&env.out, "2025-02").into_iter().find(|f| f.starts_with(code) && f.ends_with(".xlsx"));
+        let path = env.out.join("feedback/2025-02").join(name.unwrap());
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let list = calamine::Reader::worksheet_range(&mut wb, gongbao::feedback::FINDINGS_SHEET).unwrap();
+        let rows: Vec<String> = list.rows().map(|r| r[0].to_string()).collect();
+        // The header, CAP findings, and the line saying how many more.
+        assert_eq!(rows.len(), 1 + CAP + 1, "{rows:?}");
+        assert_eq!(
+            rows[CAP + 1],
+            format!("另有 {} 条问题未列出(每表最多列出 {CAP} 条),请先更正以上问题后重新报送", n - CAP)
+        );
+        // The sheet copy marks at most MARKS cells, each with one note.
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut comments = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/comments1.xml").unwrap(), &mut comments).unwrap();
+        assert_eq!(comments.matches("<comment ").count(), MARKS, "{comments}");
+    }
+}
+
+/// Every county's returns of 2025-02: a complete period without errors, so its bulletin is final
+/// and enters `public/`.
+fn complete_period() -> Env {
+    let data = gongbao::sample::generate();
+    let all: Vec<String> = data.returns_for("2025-02").map(|r| r.region_code.clone()).collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let env = Env::published_by(None, &all, project());
+    let bulletin = std::fs::read_to_string(env.out.join("public/bulletins/2025-02/bulletin.md")).unwrap();
+    assert!(!bulletin.contains("草稿"), "a final bulletin: {bulletin}");
+    env
+}
+
+/// The files of the publication under `dir/` (`public/`, `bulletins/2025-02/`).
+fn files_under(snapshot: &(PathBuf, BTreeMap<String, Vec<u8>>), dir: &str) -> BTreeMap<String, Vec<u8>> {
+    snapshot.1.iter().filter(|(k, _)| k.starts_with(dir)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[test]
+fn a_failing_bulletin_makes_its_period_a_draft_never_the_old_bulletin_beside_new_tables() {
+    let env = complete_period();
+    let before = env.snapshot();
+    // A project whose bulletin template names a value that does not exist: every period is
+    // rebuilt (the definitions changed), and its bulletin cannot be rendered.
+    let (_p, proj) = project_copy(|p| {
+        let t = p.join("templates/bulletin.md.j2");
+        let text = std::fs::read_to_string(&t).unwrap();
+        std::fs::write(&t, format!("{text}\n{{{{ no_such_value }}}}\n")).unwrap();
+    });
+    let run = env.run_in(&proj);
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    // The reason is in the run summary.
+    let line = stdout.lines().find(|l| l.contains("公报未能生成")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("2025-02") && line.contains("bulletin.md.j2") && line.contains("undefined value"), "{line}");
+    let after = env.snapshot();
+    assert_ne!(after.0, before.0, "the period was published");
+    gongbao::publish::verify(&after.0).unwrap();
+    assert_eq!(gongbao::publish::read_manifest(&after.0).unwrap().rebuilt, ["2025-02"]);
+    // Its bulletin folder holds the draft notice alone: no bulletin, PDF or chart of before.
+    let bulletin = files_under(&after, "bulletins/2025-02/");
+    assert_eq!(bulletin.keys().collect::<Vec<_>>(), ["bulletins/2025-02/bulletin.md"]);
+    let notice = String::from_utf8_lossy(&bulletin["bulletins/2025-02/bulletin.md"]).to_string();
+    assert!(
+        notice.contains("（草稿）") && notice.contains("本期公报未能生成") && notice.contains("undefined value"),
+        "{notice}"
+    );
+    // public/ keeps the period's previous public version, byte for byte (never the notice).
+    assert!(!files_under(&before, "public/").is_empty());
+    assert!(files_under(&after, "public/") == files_under(&before, "public/"), "public/ changed");
+    // The ledger says what failed.
+    let ledger = std::fs::read_to_string(env.out.join("runs/runs.jsonl")).unwrap();
+    assert!(ledger.lines().last().unwrap().contains("公报未能生成"), "{ledger}");
+}
+
+#[test]
+fn a_rule_that_cannot_run_makes_its_period_a_draft_kept_out_of_public() {
+    let env = complete_period();
+    let before = env.snapshot();
+    let (_p, proj) = project_copy(|p| {
+        let broken = "form = \"JN101\"\n\n[[rule]]\nid = \"JN101-X09\"\nseverity = \"error\"\n\
+                      fields = [\"credit_code\"]\nwhen = \"no_such_column > 1\"\nmessage = \"不会出现\"\n";
+        std::fs::write(p.join("rules/broken.toml"), broken).unwrap();
+    });
+    let run = env.run_in(&proj);
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("审核规则无法执行") && stdout.contains("JN101-X09"), "{stdout}");
+    let after = env.snapshot();
+    let md = String::from_utf8_lossy(&after.1["bulletins/2025-02/bulletin.md"]).to_string();
+    assert!(md.lines().next().unwrap().contains("（草稿）"), "{md}");
+    assert!(files_under(&after, "public/") == files_under(&before, "public/"), "public/ changed");
 }

@@ -235,6 +235,29 @@ fn caps_come_from_the_configuration() {
 }
 
 #[test]
+fn a_file_replaced_between_the_scan_and_its_reading_is_refused_under_the_scanned_hash() {
+    let env = Env::new();
+    let data = sample();
+    let (first, second) = (data.return_for("370811", PERIOD).unwrap(), data.return_for("370812", PERIOD).unwrap());
+    let path = env.dir.path().join(&first.file_name);
+    std::fs::write(&path, workbook(&data, first)).unwrap();
+    let scanned = gongbao::incremental::scan(std::slice::from_ref(&path)).remove(0);
+    // Another county's return takes its place before it is read.
+    let other = workbook(&data, second);
+    std::fs::write(&path, &other).unwrap();
+    let f = gongbao::ingest::sender::read(&scanned, &env.forms, &env.regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::REPLACED), "{:?}", f.findings);
+    assert_eq!(f.sha256, scanned.sha256, "known by the hash the run scanned");
+    assert_ne!(f.sha256, gongbao::util::sha256_hex(&other));
+    assert!(f.sheets.is_empty(), "nothing of the new bytes is read under the old hash");
+    // Unchanged since the scan, the same call reads it.
+    let scanned = gongbao::incremental::scan(std::slice::from_ref(&path)).remove(0);
+    let f = gongbao::ingest::sender::read(&scanned, &env.forms, &env.regions);
+    assert!(f.refusal.is_none() && !f.sheets.is_empty(), "{:?}", f.refusal);
+    assert!(f.sheets.iter().all(|s| s.region_code.as_deref() == Some("370812")));
+}
+
+#[test]
 fn a_panic_while_reading_refuses_that_file_alone() {
     // An injected fault panics inside the reading of this one file (a stand-in for a defect);
     // no other test reads a file of this name.

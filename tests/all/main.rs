@@ -14,6 +14,7 @@ mod bulletin_pdf;
 mod crash;
 mod disclosure;
 mod faults;
+mod fuzz_regressions;
 mod hostile;
 mod ingest_corpus;
 mod ingest_layouts;
