@@ -220,29 +220,18 @@ pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFi
 /// The refusal of a file whose reading failed inside gongbao.
 fn internal_error(path: &Path, what: String) -> IngestedFile {
     let out = IngestedFile {
-        path: path.to_path_buf(),
-        file: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
         sha256: guard::hash_file(path).unwrap_or_default(),
         bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-        modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
-        sheets: Vec::new(),
-        refusal: None,
-        findings: Vec::new(),
-        sheet_rows: Vec::new(),
-        unread: Vec::new(),
-        period_hint: None,
+        ..not_yet_read(path)
     };
     refuse_with(out, message::INTERNAL.to_string(), format!("internal error: {what}"))
 }
 
-/// [`ingest_file`] without its guard against panics (for the fuzz targets, where a panic is a finding).
-#[doc(hidden)]
-pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
-    crate::faults::before_reading(path);
-    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let mut out = IngestedFile {
+/// The file before anything of it is read: its name and modification time.
+fn not_yet_read(path: &Path) -> IngestedFile {
+    IngestedFile {
         path: path.to_path_buf(),
-        file: file.clone(),
+        file: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
         sha256: String::new(),
         bytes: 0,
         modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
@@ -252,7 +241,15 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
         sheet_rows: Vec::new(),
         unread: Vec::new(),
         period_hint: None,
-    };
+    }
+}
+
+/// [`ingest_file`] without its guard against panics (for the fuzz targets, where a panic is a finding).
+#[doc(hidden)]
+pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    crate::faults::before_reading(path);
+    let mut out = not_yet_read(path);
+    let file = out.file.clone();
     let limits = guard::limits();
     let read = match guard::read_file(path, &limits) {
         Ok(Ok(read)) => read,
