@@ -7,15 +7,14 @@
 //! change model outputs render from copies of its warehouse tables.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type};
 use gongbao::bulletin::{self, AuditSummary, BulletinInput, Templates};
 use gongbao::disclosure;
-use gongbao::run::{RunOptions, RunSummary};
 
 const CITY: &str = "370800";
 
@@ -23,22 +22,7 @@ fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct SampleRun {
-    _tmp: tempfile::TempDir,
-    out: PathBuf,
-    summary: RunSummary,
-}
-
-fn sample() -> &'static SampleRun {
-    static RUN: OnceLock<SampleRun> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("out");
-        let opts = RunOptions::sample(project(), &out);
-        let summary = gongbao::run::run(&opts).expect("the sample run succeeds");
-        SampleRun { _tmp: tmp, out, summary }
-    })
-}
+use crate::sample_run::sample_run as sample;
 
 /// The period's published output of every model, read back from the warehouse.
 fn models(out: &Path) -> BTreeMap<String, Vec<RecordBatch>> {

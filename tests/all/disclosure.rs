@@ -2,14 +2,12 @@
 //! as a dashboard would and compared with the generator's enterprise rows by plain arithmetic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use gongbao::disclosure::{self, Var};
-use gongbao::run::{RunOptions, RunSummary};
-use gongbao::sample::{self, Jn101Row, SampleData};
+use gongbao::sample::{Jn101Row, SampleData};
 use rust_decimal::prelude::ToPrimitive;
 
 const CITY: &str = "370800";
@@ -18,22 +16,7 @@ fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct SampleRun {
-    _tmp: tempfile::TempDir,
-    out: PathBuf,
-    summary: RunSummary,
-    data: SampleData,
-}
-
-fn sample_run() -> &'static SampleRun {
-    static RUN: OnceLock<SampleRun> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("out");
-        let summary = gongbao::run::run(&RunOptions::sample(project(), &out)).expect("the sample run succeeds");
-        SampleRun { _tmp: tmp, out, summary, data: sample::generate() }
-    })
-}
+use crate::sample_run::sample_run;
 
 fn text(b: &RecordBatch, name: &str) -> Vec<String> {
     let c = arrow::compute::cast(b.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();

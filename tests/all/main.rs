@@ -25,4 +25,5 @@ mod models;
 mod nights;
 mod pipeline;
 mod reproducible;
+mod sample_run;
 mod scheduler;
