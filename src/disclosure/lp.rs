@@ -52,7 +52,7 @@ impl Program {
         for c in cost.iter_mut().skip(n_cols).take(m) {
             *c = -1.0;
         }
-        p.optimise(&cost, n_cols + m)?;
+        p.optimise(&cost, n_cols + m, None)?;
         let infeasibility: f64 =
             p.basis.iter().zip(&p.tableau).filter(|(b, _)| **b >= n_cols).map(|(_, r)| r[width - 1]).sum();
         if infeasibility > tolerance {
@@ -103,38 +103,44 @@ impl Program {
     }
 
     /// Maximises `cost · x` over the first `cols` columns (Dantzig's rule, Bland's after many
-    /// steps, which cannot cycle). Returns false when unbounded.
-    fn optimise(&mut self, cost: &[f64], cols: usize) -> Result<bool> {
-        let width = self.tableau.first().map_or(0, |r| r.len());
+    /// steps, which cannot cycle). Returns false when unbounded. With `stop`, returns true as
+    /// soon as the objective reaches it (every basis on the way is feasible, so that value is
+    /// attained).
+    fn optimise(&mut self, cost: &[f64], cols: usize, stop: Option<f64>) -> Result<bool> {
+        // `cost` spans every column and the right-hand side (also when there is no row).
+        let width = cost.len();
         let mut in_basis = vec![false; width];
         for b in &self.basis {
             in_basis[*b] = true;
         }
+        // Reduced costs c_j − Σ c_B a_ij, kept up to date by each pivot; the last entry is minus
+        // the objective's value.
+        let mut reduced = cost.to_vec();
+        for (i, b) in self.basis.iter().enumerate() {
+            if cost[*b] != 0.0 {
+                for (d, a) in reduced.iter_mut().zip(&self.tableau[i]) {
+                    *d -= cost[*b] * a;
+                }
+            }
+        }
         for step in 0..50_000 {
-            // Reduced costs c_j − Σ c_B a_ij: only rows whose basic variable has a cost
-            // contribute (in phase 2 the cost is one variable, so this is one or two rows).
-            let priced: Vec<(usize, f64)> =
-                self.basis.iter().enumerate().filter(|(_, b)| cost[**b] != 0.0).map(|(i, b)| (i, cost[*b])).collect();
+            if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
+                return Ok(true);
+            }
             let mut best: Option<(usize, f64)> = None;
-            for j in 0..cols {
-                if in_basis[j] {
+            for (j, d) in reduced.iter().enumerate().take(cols) {
+                if in_basis[j] || *d <= 1e-9 {
                     continue;
                 }
-                let mut d = cost[j];
-                for (i, c) in &priced {
-                    d -= c * self.tableau[*i][j];
+                let better = match best {
+                    None => true,
+                    Some((_, bd)) => step < 5_000 && *d > bd,
+                };
+                if better {
+                    best = Some((j, *d));
                 }
-                if d > 1e-9 {
-                    let better = match best {
-                        None => true,
-                        Some((_, bd)) => step < 5_000 && d > bd,
-                    };
-                    if better {
-                        best = Some((j, d));
-                    }
-                    if step >= 5_000 {
-                        break;
-                    }
+                if step >= 5_000 {
+                    break;
                 }
             }
             let Some((col, _)) = best else { return Ok(true) };
@@ -153,13 +159,47 @@ impl Program {
             in_basis[self.basis[row]] = false;
             in_basis[col] = true;
             self.pivot(row, col);
+            let f = reduced[col];
+            for (d, a) in reduced.iter_mut().zip(&self.tableau[row]) {
+                *d -= f * a;
+            }
         }
         bail!("the intruder audit's linear program did not converge")
     }
 
     /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded.
     pub fn bound(&self, target: usize, maximise: bool) -> Result<f64> {
-        let mut p =
+        let (mut p, cost) = self.objective(target, maximise);
+        if !p.optimise(&cost, self.n_cols, None)? {
+            return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
+        }
+        Ok(p.value(target))
+    }
+
+    /// Whether variable `target` can reach `goal` (at least, or with `maximise` false at most):
+    /// the simplex stops as soon as it does, which is much quicker than the exact bound. Also
+    /// returns the feasible point where it stopped.
+    pub fn reaches(&self, target: usize, maximise: bool, goal: f64) -> Result<(bool, Vec<f64>)> {
+        let (mut p, cost) = self.objective(target, maximise);
+        let sign = if maximise { 1.0 } else { -1.0 };
+        // Unbounded, or stopped at (or optimal beyond) the goal.
+        let bounded = p.optimise(&cost, self.n_cols, Some(sign * goal))?;
+        Ok((!bounded || sign * p.value(target) >= sign * goal, p.point()))
+    }
+
+    /// The current basic solution: a feasible point.
+    pub fn point(&self) -> Vec<f64> {
+        let n = if self.free { self.n_cols / 2 } else { self.n_cols };
+        let mut col = vec![0.0; self.n_cols];
+        for (b, r) in self.basis.iter().zip(&self.tableau) {
+            col[*b] = *r.last().expect("rhs");
+        }
+        (0..n).map(|j| if self.free { col[2 * j] - col[2 * j + 1] } else { col[j] }).collect()
+    }
+
+    /// A copy to optimise, and the cost vector that maximises (or minimises) `target`.
+    fn objective(&self, target: usize, maximise: bool) -> (Program, Vec<f64>) {
+        let p =
             Program { free: self.free, n_cols: self.n_cols, tableau: self.tableau.clone(), basis: self.basis.clone() };
         let mut cost = vec![0.0; self.n_cols + 1];
         let sign = if maximise { 1.0 } else { -1.0 };
@@ -169,19 +209,25 @@ impl Program {
         } else {
             cost[target] = sign;
         }
-        if !p.optimise(&cost, self.n_cols)? {
-            return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
-        }
-        let value = |col: usize| -> f64 {
-            p.basis.iter().position(|b| *b == col).map_or(0.0, |i| *p.tableau[i].last().expect("rhs"))
+        (p, cost)
+    }
+
+    /// The current basic solution's value of variable `target`.
+    fn value(&self, target: usize) -> f64 {
+        let column = |col: usize| -> f64 {
+            self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
         };
-        Ok(if self.free { value(2 * target) - value(2 * target + 1) } else { value(target) })
+        if self.free { column(2 * target) - column(2 * target + 1) } else { column(target) }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows_of_first_table() -> Vec<Row> {
+        vec![(vec![(0, 1.0), (1, 1.0)], 10.0), (vec![(1, 1.0), (2, 1.0)], 4.0)]
+    }
 
     #[test]
     fn bounds_of_a_small_table() {
@@ -199,6 +245,16 @@ mod tests {
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, -1.0)], -3.0), (vec![(0, 1.0), (1, 1.0)], 5.0)];
         let p = Program::new(2, &rows, true, 1e-9).unwrap();
         assert!((p.bound(0, true).unwrap() - 1.0).abs() < 1e-9 && (p.bound(0, false).unwrap() - 1.0).abs() < 1e-9);
+        // `reaches` agrees with the bounds: x0 ∈ [6, 10].
+        let p = Program::new(3, &rows_of_first_table(), true, 1e-9).unwrap();
+        let reaches = |p: &Program, t, max, goal| p.reaches(t, max, goal).unwrap().0;
+        assert!(reaches(&p, 0, true, 10.0) && !reaches(&p, 0, true, 10.5));
+        assert!(reaches(&p, 0, false, 6.0) && !reaches(&p, 0, false, 5.5));
+        // The point where it stopped is feasible and reaches the goal.
+        let (_, x) = p.reaches(0, true, 7.0).unwrap();
+        assert!(x[0] >= 7.0 - 1e-9 && (x[0] + x[1] - 10.0).abs() < 1e-9 && (x[1] + x[2] - 4.0).abs() < 1e-9, "{x:?}");
+        let p = Program::new(3, &rows_of_first_table(), false, 1e-9).unwrap();
+        assert!(reaches(&p, 0, true, 1e12) && reaches(&p, 2, false, -1e12));
         // Inconsistent: refused.
         let rows: Vec<Row> = vec![(vec![(0, 1.0)], 5.0), (vec![(0, 1.0)], 6.0)];
         assert!(Program::new(1, &rows, true, 1e-9).is_err());
