@@ -28,9 +28,11 @@ impl Program {
         let free = !non_negative;
         let n_cols = if free { 2 * n } else { n };
         let m = rows.len();
-        let width = n_cols + m + 1;
+        // The artificial variables (one per row, basic at first) get no column: once out of the
+        // basis they never enter again, so their columns would only be carried along.
+        let width = n_cols + 1;
         let mut tableau = Vec::with_capacity(m);
-        for (i, (terms, rhs)) in rows.iter().enumerate() {
+        for (terms, rhs) in rows {
             let mut r = vec![0.0; width];
             let sign = if *rhs < 0.0 { -1.0 } else { 1.0 };
             for (j, a) in terms {
@@ -41,18 +43,20 @@ impl Program {
                     r[*j] += sign * a;
                 }
             }
-            r[n_cols + i] = 1.0;
             r[width - 1] = sign * rhs;
             tableau.push(r);
         }
+        // Basis entries from n_cols on name the artificials.
         let basis: Vec<usize> = (n_cols..n_cols + m).collect();
         let mut p = Program { free, n_cols, tableau, basis };
-        // Minimise the artificials: maximise −Σ a_i.
-        let mut cost = vec![0.0; width];
-        for c in cost.iter_mut().skip(n_cols).take(m) {
-            *c = -1.0;
+        // Minimise the artificials: maximise −Σ a_i, whose reduced costs are the column sums.
+        let mut reduced = vec![0.0; width];
+        for r in &p.tableau {
+            for (d, a) in reduced.iter_mut().zip(r) {
+                *d += a;
+            }
         }
-        p.optimise(&cost, n_cols + m, None)?;
+        p.optimise(reduced, None)?;
         let infeasibility: f64 =
             p.basis.iter().zip(&p.tableau).filter(|(b, _)| **b >= n_cols).map(|(_, r)| r[width - 1]).sum();
         if infeasibility > tolerance {
@@ -72,12 +76,6 @@ impl Program {
                 }
             }
             i += 1;
-        }
-        // Artificial columns are no longer needed.
-        for r in &mut p.tableau {
-            let rhs = r[width - 1];
-            r.truncate(n_cols);
-            r.push(rhs);
         }
         Ok(p)
     }
@@ -102,26 +100,16 @@ impl Program {
         self.basis[row] = col;
     }
 
-    /// Maximises `cost · x` over the first `cols` columns (Dantzig's rule, Bland's after many
-    /// steps, which cannot cycle). Returns false when unbounded. With `stop`, returns true as
-    /// soon as the objective reaches it (every basis on the way is feasible, so that value is
-    /// attained).
-    fn optimise(&mut self, cost: &[f64], cols: usize, stop: Option<f64>) -> Result<bool> {
-        // `cost` spans every column and the right-hand side (also when there is no row).
-        let width = cost.len();
+    /// Maximises the objective whose reduced costs (over the columns, then minus its value) are
+    /// `reduced`, kept up to date by each pivot (Dantzig's rule, Bland's after many steps, which
+    /// cannot cycle). Returns false when unbounded. With `stop`, returns true as soon as the
+    /// objective reaches it (every basis on the way is feasible, so that value is attained).
+    fn optimise(&mut self, mut reduced: Vec<f64>, stop: Option<f64>) -> Result<bool> {
+        let cols = self.n_cols;
+        let width = cols + 1;
         let mut in_basis = vec![false; width];
-        for b in &self.basis {
+        for b in self.basis.iter().filter(|b| **b < cols) {
             in_basis[*b] = true;
-        }
-        // Reduced costs c_j − Σ c_B a_ij, kept up to date by each pivot; the last entry is minus
-        // the objective's value.
-        let mut reduced = cost.to_vec();
-        for (i, b) in self.basis.iter().enumerate() {
-            if cost[*b] != 0.0 {
-                for (d, a) in reduced.iter_mut().zip(&self.tableau[i]) {
-                    *d -= cost[*b] * a;
-                }
-            }
         }
         for step in 0..50_000 {
             if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
@@ -156,7 +144,9 @@ impl Program {
                 }
             }
             let Some((row, _)) = leave else { return Ok(false) };
-            in_basis[self.basis[row]] = false;
+            if self.basis[row] < cols {
+                in_basis[self.basis[row]] = false;
+            }
             in_basis[col] = true;
             self.pivot(row, col);
             let f = reduced[col];
@@ -170,7 +160,7 @@ impl Program {
     /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded.
     pub fn bound(&self, target: usize, maximise: bool) -> Result<f64> {
         let (mut p, cost) = self.objective(target, maximise);
-        if !p.optimise(&cost, self.n_cols, None)? {
+        if !p.optimise(cost, None)? {
             return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
         }
         Ok(p.value(target))
@@ -183,7 +173,7 @@ impl Program {
         let (mut p, cost) = self.objective(target, maximise);
         let sign = if maximise { 1.0 } else { -1.0 };
         // Unbounded, or stopped at (or optimal beyond) the goal.
-        let bounded = p.optimise(&cost, self.n_cols, Some(sign * goal))?;
+        let bounded = p.optimise(cost, Some(sign * goal))?;
         Ok((!bounded || sign * p.value(target) >= sign * goal, p.point()))
     }
 
@@ -197,7 +187,8 @@ impl Program {
         (0..n).map(|j| if self.free { col[2 * j] - col[2 * j + 1] } else { col[j] }).collect()
     }
 
-    /// A copy to optimise, and the cost vector that maximises (or minimises) `target`.
+    /// A copy to optimise, and the reduced costs of the objective that maximises (or minimises)
+    /// `target`.
     fn objective(&self, target: usize, maximise: bool) -> (Program, Vec<f64>) {
         let p =
             Program { free: self.free, n_cols: self.n_cols, tableau: self.tableau.clone(), basis: self.basis.clone() };
@@ -209,7 +200,16 @@ impl Program {
         } else {
             cost[target] = sign;
         }
-        (p, cost)
+        // Reduced costs c_j − Σ c_B a_ij (after phase 1 every basic variable is a column).
+        let mut reduced = cost.clone();
+        for (i, b) in p.basis.iter().enumerate() {
+            if cost[*b] != 0.0 {
+                for (d, a) in reduced.iter_mut().zip(&p.tableau[i]) {
+                    *d -= cost[*b] * a;
+                }
+            }
+        }
+        (p, reduced)
     }
 
     /// The current basic solution's value of variable `target`.

@@ -525,8 +525,6 @@ impl Solver {
         if !self.feasible(&sensitive)? {
             return Ok((Optimality::Greedy, Some(comp.iter().copied().collect()), nothing));
         }
-        // The pool holds points of the current pattern only; the search tries others.
-        let pool = std::mem::take(&mut self.pool);
         let bound: Cost = (current.iter().map(|c| self.cost[*c]).sum(), current.len());
         // The candidates: reachable from the sensitive cells through hidden cells (free) or
         // publishable cells cheaper than the whole current pattern.
@@ -557,6 +555,8 @@ impl Solver {
             }
         }
         candidates.sort_by(|a, b| self.cost[*a].total_cmp(&self.cost[*b]).then(a.cmp(b)));
+        // The pool holds points of the current pattern only; the search tries others.
+        let pool = std::mem::take(&mut self.pool);
         for c in &current {
             self.hidden[*c] = false;
         }

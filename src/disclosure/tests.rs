@@ -622,8 +622,8 @@ fn independent_rows(rows: &[DenseRow], n: usize) -> Option<Vec<DenseRow>> {
         let pivot = m.swap_remove(pi);
         for r in &mut m {
             let f = r.0[col] / pivot.0[col];
-            for j in 0..n {
-                r.0[j] -= f * pivot.0[j];
+            for (x, p) in r.0.iter_mut().zip(&pivot.0) {
+                *x -= f * p;
             }
             r.1 -= f * pivot.1;
         }
@@ -645,11 +645,12 @@ fn solve(rows: &[DenseRow], cols: &[usize]) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(i, p);
-        for r in 0..k {
+        let pivot = a[i].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != i {
-                let f = a[r][i] / a[i][i];
-                for j in i..=k {
-                    a[r][j] -= f * a[i][j];
+                let f = row[i] / pivot[i];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(i) {
+                    *x -= f * p;
                 }
             }
         }
@@ -865,4 +866,38 @@ fn complements_are_irredundant_and_least_cost_where_proven_against_a_brute_force
         cases >= 40 && compared >= 20 && improved >= 3 && proven_parts >= 20,
         "{cases} {compared} {improved} {proven_parts}"
     );
+}
+
+#[test]
+fn a_zero_the_greedy_pattern_leaves_exact_is_kept_and_reported_as_such() {
+    // A is sensitive with value 0 (requirement 0); the greedy search pairs it with B, also 0:
+    // A + B = 0 gives A away, which the audit (requirement 0) accepts but optimise refuses, so
+    // it releases nothing there and says so.
+    let (values, groups) = county_problem(&[("A", 0.0), ("B", 0.0), ("C", 50.0), ("D", 500.0)]);
+    let fixed: BTreeSet<Cell> = [cell(CITY, "_T")].into();
+    let requirements: BTreeMap<Cell, f64> = [(cell("A", "_T"), 0.0)].into();
+    let p = Problem { values: &values, groups: &groups, fixed: &fixed, non_negative: true };
+    let mut hidden: BTreeSet<Cell> = [cell("A", "_T")].into();
+    p.protect(&mut hidden, &requirements);
+    assert_eq!(hidden, [cell("A", "_T"), cell("B", "_T")].into());
+    let table = optimise::Table {
+        values: &values,
+        groups: &groups,
+        requirements: &requirements,
+        unshown: &BTreeSet::new(),
+        shares: &[],
+        fixed: &fixed,
+        non_negative: true,
+    };
+    let settings = optimise::Settings { budget: 100, max_candidates: 10 };
+    let o = optimise::optimise(&table, &mut hidden, settings).unwrap();
+    assert_eq!(hidden, [cell("A", "_T"), cell("B", "_T")].into());
+    assert_eq!(o.components.len(), 1);
+    assert_eq!(o.components[0].optimality, optimise::Optimality::Greedy);
+    // With C hidden as well, A can move: B is released, C kept, and that is proven least.
+    hidden.insert(cell("C", "_T"));
+    let o = optimise::optimise(&table, &mut hidden, settings).unwrap();
+    assert_eq!(hidden, [cell("A", "_T"), cell("C", "_T")].into());
+    assert_eq!(o.components[0].optimality, optimise::Optimality::Proven);
+    assert_eq!((o.greedy_value_lost, o.value_lost), (50.0, 50.0));
 }
