@@ -83,9 +83,13 @@ fn january_and_superseded_returns_are_reported_to_their_counties_and_the_night_e
     let tmp = tempfile::tempdir().unwrap();
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
+    // The periods the test looks at (and those they read: the month before, the prior year).
     for e in std::fs::read_dir(project().join("sample_data/returns")).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, inbox.join(p.file_name().unwrap())).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy();
+        if ["2024年1-9月", "2025年1-2月", "2025年1-8月", "2025年1-9月"].iter().any(|m| name.contains(m)) {
+            std::fs::copy(&p, inbox.join(p.file_name().unwrap())).unwrap();
+        }
     }
     // 任城区 sends a January return: refused for its period alone.
     let first = data.returns.iter().find(|r| r.region_code == "370811").unwrap();
