@@ -157,10 +157,11 @@ impl Program {
         bail!("the intruder audit's linear program did not converge")
     }
 
-    /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded.
-    pub fn bound(&self, target: usize, maximise: bool) -> Result<f64> {
-        let mut p =
-            Program { free: self.free, n_cols: self.n_cols, tableau: self.tableau.clone(), basis: self.basis.clone() };
+    /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded. Starts
+    /// from the basis the previous bound ended on (any feasible basis will do, and the optimum
+    /// of one cell is usually a few pivots from the next one's), rather than from a copy of the
+    /// phase-1 tableau each time: at a province's scale the copies were most of the audit.
+    pub fn bound(&mut self, target: usize, maximise: bool) -> Result<f64> {
         let mut cost = vec![0.0; self.n_cols + 1];
         let sign = if maximise { 1.0 } else { -1.0 };
         if self.free {
@@ -169,11 +170,11 @@ impl Program {
         } else {
             cost[target] = sign;
         }
-        if !p.optimise(&cost, self.n_cols)? {
+        if !self.optimise(&cost, self.n_cols)? {
             return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
         }
         let value = |col: usize| -> f64 {
-            p.basis.iter().position(|b| *b == col).map_or(0.0, |i| *p.tableau[i].last().expect("rhs"))
+            self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
         };
         Ok(if self.free { value(2 * target) - value(2 * target + 1) } else { value(target) })
     }
@@ -187,17 +188,17 @@ mod tests {
     fn bounds_of_a_small_table() {
         // x0 + x1 = 10, x1 + x2 = 4, x ≥ 0: x0 ∈ [6, 10], x1 ∈ [0, 4], x2 ∈ [0, 4].
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, 1.0)], 10.0), (vec![(1, 1.0), (2, 1.0)], 4.0)];
-        let p = Program::new(3, &rows, true, 1e-9).unwrap();
-        let b = |t, max| p.bound(t, max).unwrap();
+        let mut p = Program::new(3, &rows, true, 1e-9).unwrap();
+        let mut b = |t, max| p.bound(t, max).unwrap();
         assert!((b(0, false) - 6.0).abs() < 1e-9 && (b(0, true) - 10.0).abs() < 1e-9);
         assert!((b(1, false)).abs() < 1e-9 && (b(1, true) - 4.0).abs() < 1e-9);
         // Free variables: unbounded both ways.
-        let p = Program::new(3, &rows, false, 1e-9).unwrap();
+        let mut p = Program::new(3, &rows, false, 1e-9).unwrap();
         assert_eq!(p.bound(0, true).unwrap(), f64::INFINITY);
         assert_eq!(p.bound(2, false).unwrap(), f64::NEG_INFINITY);
         // x0 − x1 = −3 (a negative right-hand side), x0 + x1 = 5: x0 = 1 exactly.
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, -1.0)], -3.0), (vec![(0, 1.0), (1, 1.0)], 5.0)];
-        let p = Program::new(2, &rows, true, 1e-9).unwrap();
+        let mut p = Program::new(2, &rows, true, 1e-9).unwrap();
         assert!((p.bound(0, true).unwrap() - 1.0).abs() < 1e-9 && (p.bound(0, false).unwrap() - 1.0).abs() < 1e-9);
         // Inconsistent: refused.
         let rows: Vec<Row> = vec![(vec![(0, 1.0)], 5.0), (vec![(0, 1.0)], 6.0)];
