@@ -104,6 +104,7 @@ mod tests {
             out: out.clone(),
             period: None,
             issued_on: None,
+            threads: None,
         };
         let summary = crate::run::run(&opts).unwrap();
         let failed: Vec<_> = summary.models.iter().filter(|m| m.2.is_some()).collect();

@@ -36,6 +36,9 @@ pub struct RunOptions {
     /// Date printed on the bulletin; default: the 15th of the month after the period (the
     /// city's release calendar), so that the same inputs give the same bulletin.
     pub issued_on: Option<chrono::NaiveDate>,
+    /// How many threads the run works with (reading workbooks, the query engine's partitions);
+    /// default: every core the process may use. The outputs are the same whatever the number.
+    pub threads: Option<usize>,
 }
 
 impl RunOptions {
@@ -48,6 +51,7 @@ impl RunOptions {
             out: out.to_path_buf(),
             period: None,
             issued_on: None,
+            threads: None,
         }
     }
 }

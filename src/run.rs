@@ -41,7 +41,9 @@ pub fn run_with(opts: &RunOptions, ctl: &RunControl) -> Result<RunSummary> {
             Err(e) => tracing::error!("an interrupted run could not be recorded: {e:#}"),
         }
         crate::ledger::note_progress(&opts.out, &ctl.trigger, &started, |_| {});
-        let result = runtime().and_then(|rt| rt.block_on(execute(opts, ctl, &started)));
+        let result = with_threads(opts.threads, || {
+            runtime(rayon::current_num_threads()).and_then(|rt| rt.block_on(execute(opts, ctl, &started)))
+        });
         record(&result);
         crate::ledger::clear_mark(&opts.out);
         recorded = true;
@@ -195,10 +197,24 @@ fn selection(opts: &RunOptions, ctl: &RunControl) -> Selection {
     }
 }
 
+/// Runs `f` in a thread pool of `threads` threads (the workbooks read in parallel; the query
+/// engine takes its partitions from it), or in the process's pool of one thread per core.
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    match threads {
+        None => f(),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .thread_name(|i| format!("gongbao-{i}"))
+            .build()
+            .context("cannot start the run's threads")?
+            .install(f),
+    }
+}
+
 /// The query engine's runtime (DataFusion runs the audit's SQL rules and the models).
-fn runtime() -> Result<tokio::runtime::Runtime> {
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the query runtime")

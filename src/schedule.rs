@@ -84,6 +84,7 @@ impl ScheduleDef {
             out: self.out.clone(),
             period: None,
             issued_on: None,
+            threads: None,
         };
         let ctl =
             RunControl { from, to, job: self.job, trigger: format!("schedule:{}", self.name), ..RunControl::default() };

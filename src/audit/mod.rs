@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::{FormDef, Forms};
@@ -206,7 +206,8 @@ fn row_json(batch: &RecordBatch, i: usize) -> String {
 /// Audits one period. `sheets` are the period's sheets of every county (superseded returns
 /// already removed).
 pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
-    let ctx = SessionContext::new();
+    let config = SessionConfig::new().with_target_partitions(crate::models::exec::partitions());
+    let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(udf::gb32100_udf());
     register(&ctx, "params", cx.params.schema(), vec![cx.params.clone()])?;
     for (name, batch) in cx.reference {

@@ -234,8 +234,9 @@ pub fn audit(
             .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), *rhs))
             .collect();
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
-        let program = Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
-            .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
+        let mut program =
+            Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
+                .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
         for &i in members {
             let cell = unknown[i];
             let Some(req) = requirements.get(cell) else { continue };

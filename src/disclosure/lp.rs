@@ -157,24 +157,28 @@ impl Program {
         bail!("the intruder audit's linear program did not converge")
     }
 
-    /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded.
-    pub fn bound(&self, target: usize, maximise: bool) -> Result<f64> {
-        let (mut p, cost) = self.objective(target, maximise);
-        if !p.optimise(cost, None)? {
+    /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded. Starts
+    /// from the basis the previous bound ended on (any feasible basis will do, and the optimum
+    /// of one cell is usually a few pivots from the next one's), rather than from a copy of the
+    /// phase-1 tableau each time: at a province's scale the copies were most of the audit.
+    pub fn bound(&mut self, target: usize, maximise: bool) -> Result<f64> {
+        let reduced = self.objective(target, maximise);
+        if !self.optimise(reduced, None)? {
             return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
         }
-        Ok(p.value(target))
+        Ok(self.value(target))
     }
 
     /// Whether variable `target` can reach `goal` (at least, or with `maximise` false at most):
     /// the simplex stops as soon as it does, which is much quicker than the exact bound. Also
-    /// returns the feasible point where it stopped.
-    pub fn reaches(&self, target: usize, maximise: bool, goal: f64) -> Result<(bool, Vec<f64>)> {
-        let (mut p, cost) = self.objective(target, maximise);
+    /// returns the feasible point where it stopped. Like [`Program::bound`], it starts from the
+    /// basis the previous call ended on.
+    pub fn reaches(&mut self, target: usize, maximise: bool, goal: f64) -> Result<(bool, Vec<f64>)> {
+        let reduced = self.objective(target, maximise);
         let sign = if maximise { 1.0 } else { -1.0 };
         // Unbounded, or stopped at (or optimal beyond) the goal.
-        let bounded = p.optimise(cost, Some(sign * goal))?;
-        Ok((!bounded || sign * p.value(target) >= sign * goal, p.point()))
+        let bounded = self.optimise(reduced, Some(sign * goal))?;
+        Ok((!bounded || sign * self.value(target) >= sign * goal, self.point()))
     }
 
     /// The current basic solution: a feasible point.
@@ -187,11 +191,8 @@ impl Program {
         (0..n).map(|j| if self.free { col[2 * j] - col[2 * j + 1] } else { col[j] }).collect()
     }
 
-    /// A copy to optimise, and the reduced costs of the objective that maximises (or minimises)
-    /// `target`.
-    fn objective(&self, target: usize, maximise: bool) -> (Program, Vec<f64>) {
-        let p =
-            Program { free: self.free, n_cols: self.n_cols, tableau: self.tableau.clone(), basis: self.basis.clone() };
+    /// The reduced costs of the objective that maximises (or minimises) `target`.
+    fn objective(&self, target: usize, maximise: bool) -> Vec<f64> {
         let mut cost = vec![0.0; self.n_cols + 1];
         let sign = if maximise { 1.0 } else { -1.0 };
         if self.free {
@@ -202,14 +203,14 @@ impl Program {
         }
         // Reduced costs c_j − Σ c_B a_ij (after phase 1 every basic variable is a column).
         let mut reduced = cost.clone();
-        for (i, b) in p.basis.iter().enumerate() {
+        for (i, b) in self.basis.iter().enumerate() {
             if cost[*b] != 0.0 {
-                for (d, a) in reduced.iter_mut().zip(&p.tableau[i]) {
+                for (d, a) in reduced.iter_mut().zip(&self.tableau[i]) {
                     *d -= cost[*b] * a;
                 }
             }
         }
-        (p, reduced)
+        reduced
     }
 
     /// The current basic solution's value of variable `target`.
@@ -233,28 +234,28 @@ mod tests {
     fn bounds_of_a_small_table() {
         // x0 + x1 = 10, x1 + x2 = 4, x ≥ 0: x0 ∈ [6, 10], x1 ∈ [0, 4], x2 ∈ [0, 4].
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, 1.0)], 10.0), (vec![(1, 1.0), (2, 1.0)], 4.0)];
-        let p = Program::new(3, &rows, true, 1e-9).unwrap();
-        let b = |t, max| p.bound(t, max).unwrap();
+        let mut p = Program::new(3, &rows, true, 1e-9).unwrap();
+        let mut b = |t, max| p.bound(t, max).unwrap();
         assert!((b(0, false) - 6.0).abs() < 1e-9 && (b(0, true) - 10.0).abs() < 1e-9);
         assert!((b(1, false)).abs() < 1e-9 && (b(1, true) - 4.0).abs() < 1e-9);
         // Free variables: unbounded both ways.
-        let p = Program::new(3, &rows, false, 1e-9).unwrap();
+        let mut p = Program::new(3, &rows, false, 1e-9).unwrap();
         assert_eq!(p.bound(0, true).unwrap(), f64::INFINITY);
         assert_eq!(p.bound(2, false).unwrap(), f64::NEG_INFINITY);
         // x0 − x1 = −3 (a negative right-hand side), x0 + x1 = 5: x0 = 1 exactly.
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, -1.0)], -3.0), (vec![(0, 1.0), (1, 1.0)], 5.0)];
-        let p = Program::new(2, &rows, true, 1e-9).unwrap();
+        let mut p = Program::new(2, &rows, true, 1e-9).unwrap();
         assert!((p.bound(0, true).unwrap() - 1.0).abs() < 1e-9 && (p.bound(0, false).unwrap() - 1.0).abs() < 1e-9);
         // `reaches` agrees with the bounds: x0 ∈ [6, 10].
-        let p = Program::new(3, &rows_of_first_table(), true, 1e-9).unwrap();
-        let reaches = |p: &Program, t, max, goal| p.reaches(t, max, goal).unwrap().0;
-        assert!(reaches(&p, 0, true, 10.0) && !reaches(&p, 0, true, 10.5));
-        assert!(reaches(&p, 0, false, 6.0) && !reaches(&p, 0, false, 5.5));
+        let mut p = Program::new(3, &rows_of_first_table(), true, 1e-9).unwrap();
+        let reaches = |p: &mut Program, t, max, goal| p.reaches(t, max, goal).unwrap().0;
+        assert!(reaches(&mut p, 0, true, 10.0) && !reaches(&mut p, 0, true, 10.5));
+        assert!(reaches(&mut p, 0, false, 6.0) && !reaches(&mut p, 0, false, 5.5));
         // The point where it stopped is feasible and reaches the goal.
         let (_, x) = p.reaches(0, true, 7.0).unwrap();
         assert!(x[0] >= 7.0 - 1e-9 && (x[0] + x[1] - 10.0).abs() < 1e-9 && (x[1] + x[2] - 4.0).abs() < 1e-9, "{x:?}");
-        let p = Program::new(3, &rows_of_first_table(), false, 1e-9).unwrap();
-        assert!(reaches(&p, 0, true, 1e12) && reaches(&p, 2, false, -1e12));
+        let mut p = Program::new(3, &rows_of_first_table(), false, 1e-9).unwrap();
+        assert!(reaches(&mut p, 0, true, 1e12) && reaches(&mut p, 2, false, -1e12));
         // Inconsistent: refused.
         let rows: Vec<Row> = vec![(vec![(0, 1.0)], 5.0), (vec![(0, 1.0)], 6.0)];
         assert!(Program::new(1, &rows, true, 1e-9).is_err());

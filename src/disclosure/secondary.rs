@@ -24,7 +24,8 @@
 //! unnecessary by later ones). [`super::optimise`] then publishes every complement the audit
 //! does not need and, where a connected part is small enough, proves its least value lost.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::rules::Cell;
 use crate::reference::CITY_CODE;
@@ -130,11 +131,13 @@ impl Problem<'_> {
                 by_cell.entry(c).or_default().push(i);
             }
         }
-        // Largest requirement first, so the complements chosen for it serve the smaller ones.
-        let mut queue: Vec<(Cell, f64)> = requirements.iter().map(|(c, r)| (c.clone(), *r)).collect();
-        queue.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        // Largest requirement first (ties: the first cell), so the complements chosen for it
+        // serve the smaller ones. A heap: re-sorting a list after every step was quadratic,
+        // most of a province's run.
+        let mut queue: BinaryHeap<Pending> =
+            requirements.iter().map(|(c, r)| Pending(*r, Reverse(c.clone()))).collect();
         let mut done: BTreeMap<Cell, f64> = BTreeMap::new();
-        while let Some((c, r)) = queue.pop() {
+        while let Some(Pending(r, Reverse(c))) = queue.pop() {
             if done.get(&c).is_some_and(|d| *d >= r) {
                 continue;
             }
@@ -149,7 +152,7 @@ impl Problem<'_> {
                             // The movement goes on through the partner's other relations.
                             let need = r.min(self.capacity(h));
                             if done.get(h).is_none_or(|d| *d < need) {
-                                queue.push((h.clone(), need));
+                                queue.push(Pending(need, Reverse(h.clone())));
                             }
                         }
                         break;
@@ -171,9 +174,28 @@ impl Problem<'_> {
                     hidden.insert((*pick).clone());
                 }
             }
-            // Keep the stack ordered: largest requirement next.
-            queue.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
         }
+    }
+}
+
+/// A cell waiting in [`Problem::protect`] with the movement it must be able to make, ordered
+/// by that requirement, then by the cell (reversed, so that the heap yields the first cell).
+struct Pending(f64, Reverse<Cell>);
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then_with(|| self.1.cmp(&other.1))
     }
 }
 

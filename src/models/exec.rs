@@ -65,15 +65,20 @@ pub fn submissions_batch(rows: &[(String, String, bool, i64)]) -> RecordBatch {
 }
 
 /// A DataFusion session whose strings come back as plain Utf8 (what every consumer reads), with
-/// as many partitions as the process may use cores (fewer when pinned with `taskset`; the outputs
-/// are the same either way, see BENCHMARKS.md "Scale").
+/// [`partitions`] partitions.
 pub fn new_session() -> SessionContext {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = SessionConfig::new()
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
-        .with_target_partitions(cores);
+        .with_target_partitions(partitions());
     SessionContext::new_with_config(config)
+}
+
+/// The query engine's partitions: as many as the run has threads (its thread pool, see
+/// `run::run_with`: every core the process may use, fewer when pinned with `taskset` or given
+/// `--threads`). The outputs are the same whatever the number (tests/all/reproducible.rs).
+pub fn partitions() -> usize {
+    rayon::current_num_threads()
 }
 
 /// Names of the tables the run provides to models.

@@ -18,6 +18,8 @@ use gongbao::reference::Reference;
 use gongbao::run::RunOptions;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
+use crate::sample_run::copy_dir;
+
 fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -972,19 +974,6 @@ fn summary_per_rule_and_county() {
 // ---------------------------------------------------------------------------------------------
 // Whole runs: a rule added at run time, feedback, a rule that cannot be evaluated
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A copy of the project's forms/, rules/, sql/, templates/ with `extra` added to rules/, and an
 /// inbox with `books`.
 fn project_copy(extra: &str, books: &[(&str, Book)]) -> (tempfile::TempDir, RunOptions) {
@@ -1008,6 +997,7 @@ fn project_copy(extra: &str, books: &[(&str, Book)]) -> (tempfile::TempDir, RunO
         out: tmp.path().join("out"),
         period: None,
         issued_on: None,
+        threads: None,
     };
     (tmp, opts)
 }

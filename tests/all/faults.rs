@@ -161,6 +161,7 @@ fn failing_write_child() {
         out: PathBuf::from(l[2]),
         period: None,
         issued_on: None,
+        threads: None,
     };
     let code = match gongbao::run::run_with(&opts, &gongbao::run::RunControl::default()) {
         Ok(summary) => {

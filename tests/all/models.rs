@@ -10,6 +10,8 @@ use gongbao::models::{self, TestSeverity, exec};
 use gongbao::run::{RunOptions, RunSummary};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::sample_run::copy_dir;
+
 const PERIOD: &str = "2025-09";
 const WORKBOOKS: &[&str] = &[
     "任城区_2025年1-9月_倍增监测报表.xlsx",
@@ -19,19 +21,6 @@ const WORKBOOKS: &[&str] = &[
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &target);
-        } else {
-            std::fs::copy(&p, &target).unwrap();
-        }
-    }
 }
 
 /// A copy of the project (forms, rules, sql with its tests, templates) and a small inbox.

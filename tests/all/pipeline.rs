@@ -13,6 +13,8 @@ use gongbao::sample::{self, Jn101Row, SampleData};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use crate::sample_run::{copy_dir, sample_run};
+
 const CITY: &str = "370800";
 
 /// (region, breakdown, indicator) → (value, unit, status).
@@ -398,12 +400,10 @@ fn rounded(v: f64, dp: u32) -> Decimal {
 
 #[test]
 fn sample_run_end_to_end() {
-    let data = sample::generate();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path();
-    let summary = run_sample(out, None);
+    let shared = sample_run();
+    let (data, out, summary) = (&shared.data, shared.out.as_path(), &shared.summary);
     assert_eq!(summary.target.to_string(), "2025-09");
-    let prior = sample::prior_year_returns(&data);
+    let prior = sample::prior_year_returns(data);
     assert_eq!(summary.files_seen, 112 + prior.len(), "14 counties × 8 periods, and the prior-year returns");
     assert!(summary.refusals.is_empty(), "{:?}", summary.refusals);
     assert!(summary.missing.is_empty(), "{:?}", summary.missing);
@@ -452,7 +452,7 @@ fn sample_run_end_to_end() {
 
     // The prior-year check flags the one enterprise whose 2024-09 本年累计 disagrees with its
     // 2025-09 上年同期, on that cell, and nothing else.
-    let (region, credit_code, _, flagged_in) = sample::disagreement(&data);
+    let (region, credit_code, _, flagged_in) = sample::disagreement(data);
     let ret = data.return_for(&region, flagged_in).unwrap();
     let row = ret.jn101.iter().find(|r| r.credit_code == credit_code).unwrap();
     let findings =
@@ -472,8 +472,8 @@ fn sample_run_end_to_end() {
 
     // Indicators against plain Rust sums of the generator's rows.
     let iv = read_indicators(out, "2025-09");
-    check_period(&data, &iv, "2025-09");
-    check_period_other_forms(&data, &iv, "2025-09");
+    check_period(data, &iv, "2025-09");
+    check_period_other_forms(data, &iv, "2025-09");
 
     // Status E: the JN101 figures of a county with quarantined rows, and the city's, are incomplete;
     // a county without errors and its other forms stay A.
@@ -522,11 +522,14 @@ fn sample_run_end_to_end() {
         assert!(md.contains(needle), "bulletin lacks {needle}");
     }
 
-    // Idempotent: the same inputs give byte-identical Parquet outputs.
-    let before = std::fs::read(out.join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
-    let again = run_sample(out, None);
+    // Idempotent: the same inputs again on that output folder (a copy: the run is shared) give
+    // the same run and byte-identical Parquet outputs.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(out, tmp.path());
+    let before = std::fs::read(tmp.path().join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
+    let again = run_sample(tmp.path(), None);
     assert_eq!(again.run_id, summary.run_id);
-    let after = std::fs::read(out.join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
+    let after = std::fs::read(tmp.path().join("warehouse/indicator_values/period=2025-09/part-0.parquet")).unwrap();
     assert_eq!(before, after);
 }
 

@@ -2,12 +2,16 @@
 //! publication (Parquet, Markdown, PDF, SVG, feedback workbooks, the data dictionary), compared
 //! byte for byte. Only the files that hold the run's own time and identity differ by design: the
 //! manifest (publication id, run id) and the submission history (when each return was first
-//! seen); the ledger (`runs/`) lives outside the publication.
+//! seen); the ledger (`runs/`) lives outside the publication. The number of threads a run works
+//! with (`--threads`: workbooks read in parallel, the query engine's partitions) changes nothing
+//! either.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use gongbao::run::RunOptions;
+
+use crate::sample_run::sample_run;
 
 /// Files that record when and by which run something happened.
 const RUN_RECORDS: &[&str] = &["manifest.json", "state/submissions.jsonl"];
@@ -37,11 +41,33 @@ fn published(out: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn two_runs_give_byte_identical_outputs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for out in [a.path(), b.path()] {
-        gongbao::run::run(&RunOptions::sample(project(), out)).expect("the sample run succeeds");
+    // The first run is the one the test process shares; the second, a fresh one.
+    let b = tempfile::tempdir().unwrap();
+    gongbao::run::run(&RunOptions::sample(project(), b.path())).expect("the sample run succeeds");
+    same_outputs(&sample_run().out, b.path());
+}
+
+#[test]
+fn one_thread_and_many_give_byte_identical_outputs() {
+    // Several periods (the year-to-date models read them all), one thread against more
+    // partitions than the machine has cores: every aggregation is split differently.
+    let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (out, threads) in [(one.path(), 1), (many.path(), 5)] {
+        let opts = RunOptions { threads: Some(threads), ..RunOptions::sample(project(), out) };
+        let ctl = gongbao::run::RunControl {
+            from: Some("2025-08".parse().unwrap()),
+            to: Some("2025-09".parse().unwrap()),
+            force: true,
+            ..Default::default()
+        };
+        gongbao::run::run_with(&opts, &ctl).expect("the sample run succeeds");
     }
-    let (fa, fb) = (published(a.path()), published(b.path()));
+    same_outputs(one.path(), many.path());
+}
+
+/// The publications of two runs hold the same files, byte for byte, but for the run records.
+fn same_outputs(a: &Path, b: &Path) {
+    let (fa, fb) = (published(a), published(b));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>(), "the same files");
     for kind in [".parquet", ".md", ".pdf", ".svg", ".xlsx"] {
         assert!(fa.keys().any(|k| k.ends_with(kind)), "the runs wrote {kind} files");
