@@ -126,7 +126,7 @@ pub fn view_of(tables: &[(&str, &[RecordBatch])]) -> BTreeMap<Var, View> {
 
 /// Resolves shares whose one side is known (to a fixed point); returns those left with both
 /// sides unknown.
-fn resolve_shares(known: &mut BTreeMap<Cell, f64>, shares: &[(Cell, Cell, f64)]) -> Vec<(Cell, Cell, f64)> {
+pub fn resolve_shares(known: &mut BTreeMap<Cell, f64>, shares: &[(Cell, Cell, f64)]) -> Vec<(Cell, Cell, f64)> {
     loop {
         let mut changed = false;
         for (c, t, pct) in shares {

@@ -28,9 +28,11 @@ impl Program {
         let free = !non_negative;
         let n_cols = if free { 2 * n } else { n };
         let m = rows.len();
-        let width = n_cols + m + 1;
+        // The artificial variables (one per row, basic at first) get no column: once out of the
+        // basis they never enter again, so their columns would only be carried along.
+        let width = n_cols + 1;
         let mut tableau = Vec::with_capacity(m);
-        for (i, (terms, rhs)) in rows.iter().enumerate() {
+        for (terms, rhs) in rows {
             let mut r = vec![0.0; width];
             let sign = if *rhs < 0.0 { -1.0 } else { 1.0 };
             for (j, a) in terms {
@@ -41,18 +43,20 @@ impl Program {
                     r[*j] += sign * a;
                 }
             }
-            r[n_cols + i] = 1.0;
             r[width - 1] = sign * rhs;
             tableau.push(r);
         }
+        // Basis entries from n_cols on name the artificials.
         let basis: Vec<usize> = (n_cols..n_cols + m).collect();
         let mut p = Program { free, n_cols, tableau, basis };
-        // Minimise the artificials: maximise −Σ a_i.
-        let mut cost = vec![0.0; width];
-        for c in cost.iter_mut().skip(n_cols).take(m) {
-            *c = -1.0;
+        // Minimise the artificials: maximise −Σ a_i, whose reduced costs are the column sums.
+        let mut reduced = vec![0.0; width];
+        for r in &p.tableau {
+            for (d, a) in reduced.iter_mut().zip(r) {
+                *d += a;
+            }
         }
-        p.optimise(&cost, n_cols + m)?;
+        p.optimise(reduced, None)?;
         let infeasibility: f64 =
             p.basis.iter().zip(&p.tableau).filter(|(b, _)| **b >= n_cols).map(|(_, r)| r[width - 1]).sum();
         if infeasibility > tolerance {
@@ -72,12 +76,6 @@ impl Program {
                 }
             }
             i += 1;
-        }
-        // Artificial columns are no longer needed.
-        for r in &mut p.tableau {
-            let rhs = r[width - 1];
-            r.truncate(n_cols);
-            r.push(rhs);
         }
         Ok(p)
     }
@@ -102,39 +100,35 @@ impl Program {
         self.basis[row] = col;
     }
 
-    /// Maximises `cost · x` over the first `cols` columns (Dantzig's rule, Bland's after many
-    /// steps, which cannot cycle). Returns false when unbounded.
-    fn optimise(&mut self, cost: &[f64], cols: usize) -> Result<bool> {
-        let width = self.tableau.first().map_or(0, |r| r.len());
+    /// Maximises the objective whose reduced costs (over the columns, then minus its value) are
+    /// `reduced`, kept up to date by each pivot (Dantzig's rule, Bland's after many steps, which
+    /// cannot cycle). Returns false when unbounded. With `stop`, returns true as soon as the
+    /// objective reaches it (every basis on the way is feasible, so that value is attained).
+    fn optimise(&mut self, mut reduced: Vec<f64>, stop: Option<f64>) -> Result<bool> {
+        let cols = self.n_cols;
+        let width = cols + 1;
         let mut in_basis = vec![false; width];
-        for b in &self.basis {
+        for b in self.basis.iter().filter(|b| **b < cols) {
             in_basis[*b] = true;
         }
         for step in 0..50_000 {
-            // Reduced costs c_j − Σ c_B a_ij: only rows whose basic variable has a cost
-            // contribute (in phase 2 the cost is one variable, so this is one or two rows).
-            let priced: Vec<(usize, f64)> =
-                self.basis.iter().enumerate().filter(|(_, b)| cost[**b] != 0.0).map(|(i, b)| (i, cost[*b])).collect();
+            if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
+                return Ok(true);
+            }
             let mut best: Option<(usize, f64)> = None;
-            for j in 0..cols {
-                if in_basis[j] {
+            for (j, d) in reduced.iter().enumerate().take(cols) {
+                if in_basis[j] || *d <= 1e-9 {
                     continue;
                 }
-                let mut d = cost[j];
-                for (i, c) in &priced {
-                    d -= c * self.tableau[*i][j];
+                let better = match best {
+                    None => true,
+                    Some((_, bd)) => step < 5_000 && *d > bd,
+                };
+                if better {
+                    best = Some((j, *d));
                 }
-                if d > 1e-9 {
-                    let better = match best {
-                        None => true,
-                        Some((_, bd)) => step < 5_000 && d > bd,
-                    };
-                    if better {
-                        best = Some((j, d));
-                    }
-                    if step >= 5_000 {
-                        break;
-                    }
+                if step >= 5_000 {
+                    break;
                 }
             }
             let Some((col, _)) = best else { return Ok(true) };
@@ -150,9 +144,15 @@ impl Program {
                 }
             }
             let Some((row, _)) = leave else { return Ok(false) };
-            in_basis[self.basis[row]] = false;
+            if self.basis[row] < cols {
+                in_basis[self.basis[row]] = false;
+            }
             in_basis[col] = true;
             self.pivot(row, col);
+            let f = reduced[col];
+            for (d, a) in reduced.iter_mut().zip(&self.tableau[row]) {
+                *d -= f * a;
+            }
         }
         bail!("the intruder audit's linear program did not converge")
     }
@@ -162,6 +162,37 @@ impl Program {
     /// of one cell is usually a few pivots from the next one's), rather than from a copy of the
     /// phase-1 tableau each time: at a province's scale the copies were most of the audit.
     pub fn bound(&mut self, target: usize, maximise: bool) -> Result<f64> {
+        let reduced = self.objective(target, maximise);
+        if !self.optimise(reduced, None)? {
+            return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
+        }
+        Ok(self.value(target))
+    }
+
+    /// Whether variable `target` can reach `goal` (at least, or with `maximise` false at most):
+    /// the simplex stops as soon as it does, which is much quicker than the exact bound. Also
+    /// returns the feasible point where it stopped. Like [`Program::bound`], it starts from the
+    /// basis the previous call ended on.
+    pub fn reaches(&mut self, target: usize, maximise: bool, goal: f64) -> Result<(bool, Vec<f64>)> {
+        let reduced = self.objective(target, maximise);
+        let sign = if maximise { 1.0 } else { -1.0 };
+        // Unbounded, or stopped at (or optimal beyond) the goal.
+        let bounded = self.optimise(reduced, Some(sign * goal))?;
+        Ok((!bounded || sign * self.value(target) >= sign * goal, self.point()))
+    }
+
+    /// The current basic solution: a feasible point.
+    pub fn point(&self) -> Vec<f64> {
+        let n = if self.free { self.n_cols / 2 } else { self.n_cols };
+        let mut col = vec![0.0; self.n_cols];
+        for (b, r) in self.basis.iter().zip(&self.tableau) {
+            col[*b] = *r.last().expect("rhs");
+        }
+        (0..n).map(|j| if self.free { col[2 * j] - col[2 * j + 1] } else { col[j] }).collect()
+    }
+
+    /// The reduced costs of the objective that maximises (or minimises) `target`.
+    fn objective(&self, target: usize, maximise: bool) -> Vec<f64> {
         let mut cost = vec![0.0; self.n_cols + 1];
         let sign = if maximise { 1.0 } else { -1.0 };
         if self.free {
@@ -170,19 +201,34 @@ impl Program {
         } else {
             cost[target] = sign;
         }
-        if !self.optimise(&cost, self.n_cols)? {
-            return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
+        // Reduced costs c_j − Σ c_B a_ij (after phase 1 every basic variable is a column).
+        let mut reduced = cost.clone();
+        for (i, b) in self.basis.iter().enumerate() {
+            if cost[*b] != 0.0 {
+                for (d, a) in reduced.iter_mut().zip(&self.tableau[i]) {
+                    *d -= cost[*b] * a;
+                }
+            }
         }
-        let value = |col: usize| -> f64 {
+        reduced
+    }
+
+    /// The current basic solution's value of variable `target`.
+    fn value(&self, target: usize) -> f64 {
+        let column = |col: usize| -> f64 {
             self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
         };
-        Ok(if self.free { value(2 * target) - value(2 * target + 1) } else { value(target) })
+        if self.free { column(2 * target) - column(2 * target + 1) } else { column(target) }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows_of_first_table() -> Vec<Row> {
+        vec![(vec![(0, 1.0), (1, 1.0)], 10.0), (vec![(1, 1.0), (2, 1.0)], 4.0)]
+    }
 
     #[test]
     fn bounds_of_a_small_table() {
@@ -200,6 +246,16 @@ mod tests {
         let rows: Vec<Row> = vec![(vec![(0, 1.0), (1, -1.0)], -3.0), (vec![(0, 1.0), (1, 1.0)], 5.0)];
         let mut p = Program::new(2, &rows, true, 1e-9).unwrap();
         assert!((p.bound(0, true).unwrap() - 1.0).abs() < 1e-9 && (p.bound(0, false).unwrap() - 1.0).abs() < 1e-9);
+        // `reaches` agrees with the bounds: x0 ∈ [6, 10].
+        let mut p = Program::new(3, &rows_of_first_table(), true, 1e-9).unwrap();
+        let reaches = |p: &mut Program, t, max, goal| p.reaches(t, max, goal).unwrap().0;
+        assert!(reaches(&mut p, 0, true, 10.0) && !reaches(&mut p, 0, true, 10.5));
+        assert!(reaches(&mut p, 0, false, 6.0) && !reaches(&mut p, 0, false, 5.5));
+        // The point where it stopped is feasible and reaches the goal.
+        let (_, x) = p.reaches(0, true, 7.0).unwrap();
+        assert!(x[0] >= 7.0 - 1e-9 && (x[0] + x[1] - 10.0).abs() < 1e-9 && (x[1] + x[2] - 4.0).abs() < 1e-9, "{x:?}");
+        let mut p = Program::new(3, &rows_of_first_table(), false, 1e-9).unwrap();
+        assert!(reaches(&mut p, 0, true, 1e12) && reaches(&mut p, 2, false, -1e12));
         // Inconsistent: refused.
         let rows: Vec<Row> = vec![(vec![(0, 1.0)], 5.0), (vec![(0, 1.0)], 6.0)];
         assert!(Program::new(1, &rows, true, 1e-9).is_err());

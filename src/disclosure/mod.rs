@@ -11,8 +11,14 @@
 //!   and optionally the p% rule, each with its protection requirement.
 //! - [`secondary`]: complementary cells over every additive relation the publication shows
 //!   (city = Σ counties for every breakdown, chains included; total = Σ sections = Σ divisions;
-//!   section = Σ its divisions), chosen so the hidden value can move by its requirement, at the
-//!   least value lost.
+//!   section = Σ its divisions), chosen greedily so the hidden value can move by its
+//!   requirement, the cheapest (least value lost) cell that can absorb it first.
+//! - [`optimise`]: once the audit accepts the greedy pattern, reduces it towards the least total
+//!   value lost: a release pass leaves it irredundant (no complement can be published alone),
+//!   and an exact branch and bound proves the least value lost of each connected part of the
+//!   hidden cells small enough for `optimal_search_candidates` / `optimal_search_budget`. The
+//!   result is audited again; it is kept only if the audit accepts it (else the greedy pattern
+//!   is). What each part costs is reported in `warehouse/disclosure_cost/` ([`cost_batch`]).
 //! - [`intruder`]: the audit. Over every public table of the period, linear programming gives the
 //!   interval each hidden value could lie in; a sensitive cell whose interval is narrower than
 //!   its requirement gets further complements, and if that does not help it is reported in
@@ -30,6 +36,7 @@
 
 pub mod intruder;
 pub mod lp;
+pub mod optimise;
 pub mod rules;
 pub mod secondary;
 
@@ -69,6 +76,12 @@ pub struct Config {
     /// Publish the city total (370800, _T) whatever the rules say (true).
     #[serde(default = "default_true")]
     pub publish_city_total: bool,
+    /// Exact search for the least value lost: linear programs one connected part may use (200).
+    #[serde(default = "default_search_budget")]
+    pub optimal_search_budget: usize,
+    /// … and the most candidate cells a part may have to be searched (16).
+    #[serde(default = "default_search_candidates")]
+    pub optimal_search_candidates: usize,
 }
 
 fn default_frequency_margin() -> f64 {
@@ -79,6 +92,12 @@ fn default_dominance_n() -> u64 {
 }
 fn default_true() -> bool {
     true
+}
+fn default_search_budget() -> usize {
+    200
+}
+fn default_search_candidates() -> usize {
+    16
 }
 
 impl Default for Config {
@@ -91,6 +110,8 @@ impl Default for Config {
             dominance_share: 85.0,
             p_percent: 0.0,
             publish_city_total: true,
+            optimal_search_budget: default_search_budget(),
+            optimal_search_candidates: default_search_candidates(),
         }
     }
 }
@@ -117,7 +138,14 @@ impl Config {
                 bail!("{}: {name} must be a percentage between 0 and 100", path.display());
             }
         }
+        if cfg.optimal_search_candidates > 64 {
+            bail!("{}: optimal_search_candidates must be at most 64", path.display());
+        }
         Ok(cfg)
+    }
+
+    fn search_settings(&self) -> optimise::Settings {
+        optimise::Settings { budget: self.optimal_search_budget, max_candidates: self.optimal_search_candidates }
     }
 }
 
@@ -159,6 +187,9 @@ pub struct Protection {
     /// Sensitive cells whose interval is narrower than their requirement: the period must not
     /// enter `public/`.
     pub disclosed: Vec<Interval>,
+    /// Per variable, the value lost to complementary cells and how far it is proven least
+    /// ([`optimise`]); empty when the audit refused the greedy pattern (nothing was reduced).
+    pub costs: BTreeMap<Var, optimise::Outcome>,
 }
 
 impl Protection {
@@ -322,6 +353,52 @@ fn suppression_of(problems: &BTreeMap<Var, VarProblem>) -> Suppression {
     s
 }
 
+/// What applying a pattern and auditing it needs besides the pattern.
+struct Audited<'a> {
+    public: &'a BTreeSet<String>,
+    cuts: &'a BTreeMap<String, usize>,
+    originals: &'a [Vec<RecordBatch>],
+    universe: &'a BTreeSet<Cell>,
+}
+
+impl Audited<'_> {
+    /// Applies the hidden cells of `problems` to the models' original outputs and audits the
+    /// public tables; also returns what a reader sees of each variable.
+    fn apply(
+        &self,
+        runs: &mut [ModelRun],
+        problems: &BTreeMap<Var, VarProblem>,
+    ) -> Result<(Protection, BTreeMap<Var, intruder::View>)> {
+        let s = suppression_of(problems);
+        for (r, batches) in runs.iter_mut().zip(self.originals) {
+            if r.error.is_some() || r.schema.is_none() {
+                continue;
+            }
+            let out = apply_cut(&r.name, batches, &s, self.cuts.get(&r.name).copied())?;
+            if let Some(first) = out.first() {
+                r.schema = Some(first.schema());
+            }
+            r.batches = out;
+        }
+        let tables: Vec<(&str, &[RecordBatch])> = runs
+            .iter()
+            .filter(|r| self.public.contains(&r.name) && r.error.is_none())
+            .map(|r| (r.name.as_str(), r.batches.as_slice()))
+            .collect();
+        let views = intruder::view_of(&tables);
+        let mut intervals = Vec::new();
+        for (var, p) in problems {
+            let mut view = views.get(var).cloned().unwrap_or_default();
+            for (c, v) in &p.known_before {
+                view.known.entry(c.clone()).or_insert(*v);
+            }
+            intervals.extend(intruder::audit(*var, self.universe, &p.values, &view, &p.groups, &p.requirements)?);
+        }
+        let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
+        Ok((Protection { suppression: s, intervals, disclosed, costs: BTreeMap::new() }, views))
+    }
+}
+
 /// Rounds of "audit, then hide more" before a disclosed cell is reported.
 const MAX_AUDIT_ROUNDS: usize = 20;
 
@@ -338,37 +415,13 @@ pub fn protect_runs(
     let cuts: BTreeMap<String, usize> = defs.iter().filter_map(|m| m.header.top.map(|n| (m.name.clone(), n))).collect();
     let (universe, mut problems) = plan(rows, cfg, previous);
     let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
-    let mut protection = Protection::default();
+    let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
+    let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
     for round in 0.. {
-        let s = suppression_of(&problems);
-        for (r, batches) in runs.iter_mut().zip(&originals) {
-            if r.error.is_some() || r.schema.is_none() {
-                continue;
-            }
-            let out = apply_cut(&r.name, batches, &s, cuts.get(&r.name).copied())?;
-            if let Some(first) = out.first() {
-                r.schema = Some(first.schema());
-            }
-            r.batches = out;
-        }
-        let tables: Vec<(&str, &[RecordBatch])> = runs
-            .iter()
-            .filter(|r| public.contains(&r.name) && r.error.is_none())
-            .map(|r| (r.name.as_str(), r.batches.as_slice()))
-            .collect();
-        let views = intruder::view_of(&tables);
-        let mut intervals = Vec::new();
-        for (var, p) in &problems {
-            let mut view = views.get(var).cloned().unwrap_or_default();
-            for (c, v) in &p.known_before {
-                view.known.entry(c.clone()).or_insert(*v);
-            }
-            intervals.extend(intruder::audit(*var, &universe, &p.values, &view, &p.groups, &p.requirements)?);
-        }
-        let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
+        (protection, views) = audited.apply(runs, &problems)?;
         let mut widened = false;
         if round < MAX_AUDIT_ROUNDS {
-            for d in &disclosed {
+            for d in &protection.disclosed {
                 let p = problems.get_mut(&d.var).expect("every variable");
                 let problem = secondary::Problem {
                     values: &p.values,
@@ -379,18 +432,77 @@ pub fn protect_runs(
                 widened |= secondary::widen(&problem, &mut p.hidden, &d.cell);
             }
         }
-        protection = Protection { suppression: s, intervals, disclosed };
         if !widened {
             break;
         }
     }
+    if protection.disclosed.is_empty() {
+        // The greedy pattern passes the audit: reduce it to the least value lost.
+        let greedy: BTreeMap<Var, BTreeSet<Cell>> = problems.iter().map(|(v, p)| (*v, p.hidden.clone())).collect();
+        let mut costs = BTreeMap::new();
+        for (var, p) in problems.iter_mut() {
+            let mut view = views.remove(var).unwrap_or_default();
+            for (c, v) in &p.known_before {
+                view.known.entry(c.clone()).or_insert(*v);
+            }
+            let mut known = view.known;
+            let shares = intruder::resolve_shares(&mut known, &view.shares);
+            let unshown: BTreeSet<Cell> =
+                universe.iter().filter(|c| !p.hidden.contains(*c) && !known.contains_key(*c)).cloned().collect();
+            let table = optimise::Table {
+                values: &p.values,
+                groups: &p.groups,
+                requirements: &p.requirements,
+                unshown: &unshown,
+                shares: &shares,
+                fixed: &p.fixed,
+                non_negative: var.non_negative(),
+            };
+            costs.insert(*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings())?);
+        }
+        let (reduced, _) = audited.apply(runs, &problems)?;
+        if reduced.disclosed.is_empty() {
+            protection = Protection { costs, ..reduced };
+        } else {
+            // The reader model of `optimise` missed something the public tables show: keep the
+            // greedy pattern, which the audit accepted.
+            tracing::warn!(
+                "disclosure control: the reduced pattern fails the audit ({}); the greedy one is kept",
+                reduced.describe_disclosed()
+            );
+            for (var, hidden) in greedy {
+                problems.get_mut(&var).expect("every variable").hidden = hidden;
+            }
+            (protection, _) = audited.apply(runs, &problems)?;
+        }
+        for (var, o) in &protection.costs {
+            let proven = o.components.iter().filter(|c| c.optimality == optimise::Optimality::Proven).count();
+            tracing::debug!(
+                variable = var.code(),
+                greedy = o.greedy_value_lost,
+                released = o.released_value_lost,
+                value_lost = o.value_lost,
+                components = o.components.len(),
+                proven,
+                checks = o.checks,
+                "disclosure control: value lost to complementary cells"
+            );
+        }
+    }
     let count = |why: Reason| protection.suppression.cells.values().filter(|r| **r == why).count();
+    let costs = protection.costs.values();
+    let components = || costs.clone().flat_map(|o| &o.components);
     tracing::info!(
         too_few = count(Reason::TooFew),
         dominated = count(Reason::Dominated),
         p_percent = count(Reason::PPercent),
         secondary = count(Reason::Secondary),
         disclosed = protection.disclosed.len(),
+        greedy_value_lost = costs.clone().map(|o| o.greedy_value_lost).sum::<f64>(),
+        value_lost = costs.clone().map(|o| o.value_lost).sum::<f64>(),
+        proven = components().filter(|c| c.optimality == optimise::Optimality::Proven).count(),
+        irredundant = components().filter(|c| c.optimality == optimise::Optimality::Irredundant).count(),
+        greedy = components().filter(|c| c.optimality == optimise::Optimality::Greedy).count(),
         "disclosure control: cell × variable figures hidden"
     );
     Ok(protection)
@@ -426,6 +538,50 @@ pub fn report_batch(period: &str, p: &Protection) -> Result<RecordBatch> {
         Arc::new(Float64Array::from(rows.iter().map(|i| finite(i.lower)).collect::<Vec<_>>())),
         Arc::new(Float64Array::from(rows.iter().map(|i| finite(i.upper)).collect::<Vec<_>>())),
         Arc::new(BooleanArray::from(rows.iter().map(|i| i.sufficient()).collect::<Vec<_>>())),
+    ];
+    Ok(RecordBatch::try_new(schema, cols)?)
+}
+
+/// The internal report of what complementary cells cost (`warehouse/disclosure_cost/`): per
+/// variable and connected part of the hidden cells, the value lost to its complements and
+/// whether it is proven least-cost or only irredundant; each row also carries its variable's
+/// totals (the greedy search's, after the release pass, and final), so the gain shows.
+pub fn cost_batch(period: &str, p: &Protection) -> Result<RecordBatch> {
+    let rows: Vec<(Var, &optimise::Outcome, &optimise::Component)> =
+        p.costs.iter().flat_map(|(v, o)| o.components.iter().map(move |c| (*v, o, c))).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("period", DataType::Utf8, false),
+        Field::new("variable", DataType::Utf8, false),
+        Field::new("region_code", DataType::Utf8, false),
+        Field::new("breakdown", DataType::Utf8, false),
+        Field::new("hidden_cells", DataType::Int64, false),
+        Field::new("sensitive_cells", DataType::Int64, false),
+        Field::new("complements", DataType::Int64, false),
+        Field::new("value_lost", DataType::Float64, false),
+        Field::new("optimality", DataType::Utf8, false),
+        Field::new("variable_value_lost", DataType::Float64, false),
+        Field::new("variable_released_value_lost", DataType::Float64, false),
+        Field::new("variable_greedy_value_lost", DataType::Float64, false),
+    ]));
+    let int = |f: fn(&optimise::Component) -> usize| -> ArrayRef {
+        Arc::new(Int64Array::from(rows.iter().map(|r| f(r.2) as i64).collect::<Vec<_>>()))
+    };
+    let float = |f: &dyn Fn(&(Var, &optimise::Outcome, &optimise::Component)) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![period; rows.len()])),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.0.code()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.2.first.0.as_str()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.2.first.1.as_str()).collect::<Vec<_>>())),
+        int(|c| c.cells),
+        int(|c| c.sensitive),
+        int(|c| c.complements),
+        float(&|r| r.2.value_lost),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.2.optimality.code()).collect::<Vec<_>>())),
+        float(&|r| r.1.value_lost),
+        float(&|r| r.1.released_value_lost),
+        float(&|r| r.1.greedy_value_lost),
     ];
     Ok(RecordBatch::try_new(schema, cols)?)
 }
@@ -754,11 +910,14 @@ pub fn publish_period(
     rows: &[Enterprise],
     draft: bool,
 ) -> Result<PublicOutcome> {
-    let report = report_batch(period, protection)?;
     let part = format!("period={period}");
-    let dir = staging.join("warehouse").join(REPORT_TABLE).join(&part);
-    crate::store::write_partition(&dir, std::slice::from_ref(&report), &report.schema(), &["period"])?;
-    crate::store::publish_dir(&dir, &gen_dir.join("warehouse").join(REPORT_TABLE).join(&part))?;
+    for (table, batch) in
+        [(REPORT_TABLE, report_batch(period, protection)?), (COST_TABLE, cost_batch(period, protection)?)]
+    {
+        let dir = staging.join("warehouse").join(table).join(&part);
+        crate::store::write_partition(&dir, std::slice::from_ref(&batch), &batch.schema(), &["period"])?;
+        crate::store::publish_dir(&dir, &gen_dir.join("warehouse").join(table).join(&part))?;
+    }
     if !protection.disclosed.is_empty() {
         let why = protection.describe_disclosed();
         tracing::error!("disclosure audit of {period}: not published to public/: {why}");
@@ -785,6 +944,9 @@ pub fn publish_period(
 
 /// The internal report of the intruder audit, in `warehouse/`.
 pub const REPORT_TABLE: &str = "disclosure_report";
+
+/// The internal report of the value lost to complementary cells, in `warehouse/`.
+pub const COST_TABLE: &str = "disclosure_cost";
 
 /// Models disclosure control knows how to protect: a public model carrying JN101 figures must be
 /// one of them (checked when the models are loaded).

@@ -19,6 +19,10 @@
 //! relation is covered. The result is then checked by the intruder audit ([`super::intruder`]),
 //! which computes the exact intervals by linear programming; a cell it finds too narrow gets
 //! further complements ([`widen`]).
+//!
+//! This greedy choice can hide more than needed (a complement chosen early may be made
+//! unnecessary by later ones). [`super::optimise`] then publishes every complement the audit
+//! does not need and, where a connected part is small enough, proves its least value lost.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};

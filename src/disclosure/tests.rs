@@ -602,3 +602,302 @@ fn county_ranks_tie_when_the_published_rates_tie() {
         }
     }
 }
+
+// ---- Least value lost (optimise.rs), against an independent brute force ----
+
+/// `Σ a·x = b` over the unknowns, dense.
+type DenseRow = (Vec<f64>, f64);
+
+/// Row-reduces `rows` and keeps the independent ones; None when they are inconsistent.
+fn independent_rows(rows: &[DenseRow], n: usize) -> Option<Vec<DenseRow>> {
+    let mut m: Vec<DenseRow> = rows.to_vec();
+    let mut out = Vec::new();
+    let mut col = 0;
+    while col < n && !m.is_empty() {
+        let Some(pi) = (0..m.len()).max_by(|a, b| m[*a].0[col].abs().total_cmp(&m[*b].0[col].abs())) else { break };
+        if m[pi].0[col].abs() < 1e-9 {
+            col += 1;
+            continue;
+        }
+        let pivot = m.swap_remove(pi);
+        for r in &mut m {
+            let f = r.0[col] / pivot.0[col];
+            for (x, p) in r.0.iter_mut().zip(&pivot.0) {
+                *x -= f * p;
+            }
+            r.1 -= f * pivot.1;
+        }
+        out.push(pivot);
+        col += 1;
+    }
+    // What is left reads 0 = rhs.
+    m.iter().all(|r| r.1.abs() < 1e-7).then_some(out)
+}
+
+/// Solves the square system of `rows` restricted to columns `cols` (Gaussian elimination);
+/// None when singular.
+fn solve(rows: &[DenseRow], cols: &[usize]) -> Option<Vec<f64>> {
+    let k = cols.len();
+    let mut a: Vec<Vec<f64>> = rows.iter().map(|(r, b)| cols.iter().map(|c| r[*c]).chain([*b]).collect()).collect();
+    for i in 0..k {
+        let p = (i..k).max_by(|x, y| a[*x][i].abs().total_cmp(&a[*y][i].abs()))?;
+        if a[p][i].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(i, p);
+        let pivot = a[i].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != i {
+                let f = row[i] / pivot[i];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(i) {
+                    *x -= f * p;
+                }
+            }
+        }
+    }
+    Some((0..k).map(|i| a[i][k] / a[i][i]).collect())
+}
+
+/// Every basic feasible solution of `{rows, x ≥ 0}` (vertex enumeration over column subsets).
+fn vertices(rows: &[DenseRow], n: usize) -> Vec<Vec<f64>> {
+    let Some(rows) = independent_rows(rows, n) else { return Vec::new() };
+    let r = rows.len();
+    let mut out = Vec::new();
+    let mut subset: Vec<usize> = (0..r).collect();
+    loop {
+        if let Some(x) = solve(&rows, &subset)
+            && x.iter().all(|v| *v >= -1e-7)
+        {
+            let mut full = vec![0.0; n];
+            for (c, v) in subset.iter().zip(x) {
+                full[*c] = v;
+            }
+            out.push(full);
+        }
+        // Next r-subset of 0..n.
+        let Some(i) = (0..r).rev().find(|i| subset[*i] < n - r + i) else { break };
+        subset[i] += 1;
+        for j in i + 1..r {
+            subset[j] = subset[j - 1] + 1;
+        }
+    }
+    out
+}
+
+/// The exact interval of unknown `p` over `{rows, x ≥ 0}`: vertices of the polytope, and its
+/// extreme rays (vertices of `{A d = 0, Σ d = 1, d ≥ 0}`) for unboundedness.
+fn exact_interval(rows: &[DenseRow], n: usize, p: usize) -> (f64, f64) {
+    let v = vertices(rows, n);
+    let lower = v.iter().map(|x| x[p]).fold(f64::INFINITY, f64::min);
+    let mut cone: Vec<DenseRow> = rows.iter().map(|(a, _)| (a.clone(), 0.0)).collect();
+    cone.push((vec![1.0; n], 1.0));
+    let unbounded = vertices(&cone, n).iter().any(|d| d[p] > 1e-9);
+    let upper = if unbounded { f64::INFINITY } else { v.iter().map(|x| x[p]).fold(f64::NEG_INFINITY, f64::max) };
+    (lower, upper)
+}
+
+/// A random county × division table with its margins (city = Σ counties, county = Σ
+/// divisions), and sensitive interior cells with requirements.
+struct SmallTable {
+    values: BTreeMap<Cell, f64>,
+    groups: Vec<Group>,
+    requirements: BTreeMap<Cell, f64>,
+    fixed: BTreeSet<Cell>,
+}
+
+fn small_table(rng: &mut Rng) -> SmallTable {
+    let counties = 2 + (rng.next() * 2.0) as usize;
+    let divisions = 2 + (rng.next() * 2.0) as usize;
+    let mut values = BTreeMap::new();
+    let mut interior = Vec::new();
+    for c in 0..counties {
+        for d in 0..divisions {
+            let v = if rng.next() < 0.1 { 0.0 } else { (1.0 + rng.next() * 99.0).round() };
+            let cell = (format!("37081{c}"), format!("division:{}", 13 + d));
+            values.insert(cell.clone(), v);
+            interior.push(cell);
+        }
+    }
+    let cells: BTreeSet<Cell> = interior.iter().cloned().collect();
+    for (r, b) in &cells {
+        *values.entry((r.clone(), "_T".to_string())).or_insert(0.0) += values[&(r.clone(), b.clone())];
+        *values.entry((CITY.to_string(), b.clone())).or_insert(0.0) += values[&(r.clone(), b.clone())];
+        *values.entry(cell(CITY, "_T")).or_insert(0.0) += values[&(r.clone(), b.clone())];
+    }
+    let groups = structure(&values.keys().cloned().collect());
+    let mut requirements = BTreeMap::new();
+    let primaries = 1 + (rng.next() * 2.0) as usize;
+    for _ in 0..primaries {
+        let c = interior[(rng.next() * interior.len() as f64) as usize].clone();
+        let r = (values[&c] * (0.1 + rng.next() * 0.5)).round();
+        requirements.insert(c, r);
+    }
+    SmallTable { values, groups, requirements, fixed: [cell(CITY, "_T")].into() }
+}
+
+impl SmallTable {
+    fn cost(&self, hidden: &BTreeSet<Cell>) -> f64 {
+        hidden.iter().filter(|c| !self.requirements.contains_key(*c)).map(|c| self.values[c].abs()).sum()
+    }
+
+    /// Independent of optimise.rs: whether hiding `hidden` protects every sensitive cell — its
+    /// exact interval (vertex enumeration) reaches its requirement on both sides, and is not a
+    /// single point (a zero value with requirement 0 is disclosed all the same).
+    fn feasible(&self, hidden: &BTreeSet<Cell>) -> bool {
+        let unknown: Vec<&Cell> = hidden.iter().collect();
+        let n = unknown.len();
+        let mut rows = Vec::new();
+        for g in &self.groups {
+            let mut a = vec![0.0; n];
+            let mut b = 0.0;
+            for (c, sign) in std::iter::once((&g.total, -1.0)).chain(g.members.iter().map(|m| (m, 1.0))) {
+                match unknown.iter().position(|u| *u == c) {
+                    Some(i) => a[i] += sign,
+                    None => b -= sign * self.values[c],
+                }
+            }
+            if a.iter().any(|x| *x != 0.0) {
+                rows.push((a, b));
+            }
+        }
+        self.requirements.iter().all(|(p, r)| {
+            let i = unknown.iter().position(|u| *u == p).expect("sensitive cells are hidden");
+            let v = self.values[p];
+            let (lo, hi) = exact_interval(&rows, n, i);
+            let tol = 1e-6 + 1e-9 * v.abs();
+            let moves = hi >= v + optimise::min_movement(v) || lo <= v - optimise::min_movement(v);
+            lo <= v - r + tol && hi >= v + r - tol && moves
+        })
+    }
+
+    /// The least value lost over every set of complements, cheapest first.
+    fn brute_force(&self) -> Option<f64> {
+        let candidates: Vec<&Cell> =
+            self.values.keys().filter(|c| !self.fixed.contains(*c) && !self.requirements.contains_key(*c)).collect();
+        let mut subsets: Vec<(f64, usize, u32)> = (0..1u32 << candidates.len())
+            .map(|m| {
+                let cost = (0..candidates.len()).filter(|i| m >> i & 1 == 1).map(|i| self.values[candidates[i]].abs());
+                (cost.sum(), m.count_ones() as usize, m)
+            })
+            .collect();
+        subsets.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        subsets.into_iter().find_map(|(cost, _, m)| {
+            let mut hidden: BTreeSet<Cell> = self.requirements.keys().cloned().collect();
+            hidden.extend((0..candidates.len()).filter(|i| m >> i & 1 == 1).map(|i| candidates[i].clone()));
+            self.feasible(&hidden).then_some(cost)
+        })
+    }
+}
+
+#[test]
+fn complements_are_irredundant_and_least_cost_where_proven_against_a_brute_force() {
+    let mut rng = Rng(0x5eed_1234_abcd);
+    let (mut cases, mut compared, mut improved, mut proven_parts) = (0, 0, 0, 0);
+    for case in 0..60 {
+        let t = small_table(&mut rng);
+        // The greedy pattern, widened with the independent check until it protects (as the
+        // audit loop does).
+        let p = Problem { values: &t.values, groups: &t.groups, fixed: &t.fixed, non_negative: true };
+        let mut hidden: BTreeSet<Cell> = t.requirements.keys().cloned().collect();
+        p.protect(&mut hidden, &t.requirements);
+        if !t.feasible(&hidden) {
+            continue;
+        }
+        cases += 1;
+        let greedy_cost = t.cost(&hidden);
+        let best = t.brute_force().expect("the greedy pattern is feasible, so some pattern is");
+        let table = optimise::Table {
+            values: &t.values,
+            groups: &t.groups,
+            requirements: &t.requirements,
+            unshown: &BTreeSet::new(),
+            shares: &[],
+            fixed: &t.fixed,
+            non_negative: true,
+        };
+        // The exact search, and the release pass alone (no search allowed).
+        for settings in [
+            optimise::Settings { budget: 10_000, max_candidates: 20 },
+            optimise::Settings { budget: 0, max_candidates: 0 },
+        ] {
+            let mut hidden = hidden.clone();
+            let o = optimise::optimise(&table, &mut hidden, settings).unwrap();
+            let cost = t.cost(&hidden);
+            assert!(
+                (o.value_lost - cost).abs() < 1e-9 && (o.greedy_value_lost - greedy_cost).abs() < 1e-9,
+                "case {case}"
+            );
+            assert!(o.released_value_lost <= greedy_cost + 1e-9 && cost <= o.released_value_lost + 1e-9, "case {case}");
+            // Feasible, and irredundant: publishing any one complement exposes a sensitive cell.
+            assert!(t.feasible(&hidden), "case {case}: the reduced pattern does not protect: {hidden:?}");
+            assert!(t.requirements.keys().all(|c| hidden.contains(c)), "case {case}");
+            for c in hidden.iter().filter(|c| !t.requirements.contains_key(*c)) {
+                let mut less = hidden.clone();
+                less.remove(c);
+                assert!(!t.feasible(&less), "case {case}: complement {c:?} is redundant in {hidden:?}");
+            }
+            assert!(cost >= best - 1e-9, "case {case}: {cost} below the brute force's {best}?");
+            let proven = o.components.iter().filter(|c| c.optimality == optimise::Optimality::Proven).count();
+            if settings.budget == 0 {
+                // Nothing searched: only parts without complements count as proven.
+                assert!(
+                    o.components
+                        .iter()
+                        .all(|c| c.optimality == optimise::Optimality::Irredundant || c.complements == 0)
+                );
+                continue;
+            }
+            if cost < greedy_cost - 1e-9 {
+                improved += 1;
+            }
+            proven_parts += proven;
+            // Where one part holds every sensitive cell and its search ran to the end, nothing is
+            // cheaper.
+            if o.components.len() == 1 && proven == 1 {
+                compared += 1;
+                assert!(
+                    (cost - best).abs() < 1e-9,
+                    "case {case}: value lost {cost}, least possible {best}: {hidden:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        cases >= 40 && compared >= 20 && improved >= 3 && proven_parts >= 20,
+        "{cases} {compared} {improved} {proven_parts}"
+    );
+}
+
+#[test]
+fn a_zero_the_greedy_pattern_leaves_exact_is_kept_and_reported_as_such() {
+    // A is sensitive with value 0 (requirement 0); the greedy search pairs it with B, also 0:
+    // A + B = 0 gives A away, which the audit (requirement 0) accepts but optimise refuses, so
+    // it releases nothing there and says so.
+    let (values, groups) = county_problem(&[("A", 0.0), ("B", 0.0), ("C", 50.0), ("D", 500.0)]);
+    let fixed: BTreeSet<Cell> = [cell(CITY, "_T")].into();
+    let requirements: BTreeMap<Cell, f64> = [(cell("A", "_T"), 0.0)].into();
+    let p = Problem { values: &values, groups: &groups, fixed: &fixed, non_negative: true };
+    let mut hidden: BTreeSet<Cell> = [cell("A", "_T")].into();
+    p.protect(&mut hidden, &requirements);
+    assert_eq!(hidden, [cell("A", "_T"), cell("B", "_T")].into());
+    let table = optimise::Table {
+        values: &values,
+        groups: &groups,
+        requirements: &requirements,
+        unshown: &BTreeSet::new(),
+        shares: &[],
+        fixed: &fixed,
+        non_negative: true,
+    };
+    let settings = optimise::Settings { budget: 100, max_candidates: 10 };
+    let o = optimise::optimise(&table, &mut hidden, settings).unwrap();
+    assert_eq!(hidden, [cell("A", "_T"), cell("B", "_T")].into());
+    assert_eq!(o.components.len(), 1);
+    assert_eq!(o.components[0].optimality, optimise::Optimality::Greedy);
+    // With C hidden as well, A can move: B is released, C kept, and that is proven least.
+    hidden.insert(cell("C", "_T"));
+    let o = optimise::optimise(&table, &mut hidden, settings).unwrap();
+    assert_eq!(hidden, [cell("A", "_T"), cell("C", "_T")].into());
+    assert_eq!(o.components[0].optimality, optimise::Optimality::Proven);
+    assert_eq!((o.greedy_value_lost, o.value_lost), (50.0, 50.0));
+}

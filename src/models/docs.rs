@@ -186,6 +186,27 @@ const AUDIT_TABLES: &[TableCatalogue] = &[
         ],
     ),
     (
+        "disclosure_cost",
+        "统计数据保密的内部报告(不发布):连带隐去损失的数值。每个指标的每个连通部分(经可加关系相连的隐去数据格)一行:其连带隐去格的数值合计,以及是否已证明为损失最小",
+        &[
+            ("variable", "TEXT", "指标(output, va, revenue, profit, export, employees)"),
+            ("region_code", "TEXT", "该部分首个数据格(按代码排序)的地区代码,用以指称该部分"),
+            ("breakdown", "TEXT", "该部分首个数据格的分组"),
+            ("hidden_cells", "BIGINT", "该部分隐去的数据格数"),
+            ("sensitive_cells", "BIGINT", "其中需保密(首次隐去)的格数"),
+            ("complements", "BIGINT", "其中连带隐去的格数"),
+            ("value_lost", "DOUBLE", "连带隐去格的数值(绝对值)合计"),
+            (
+                "optimality",
+                "TEXT",
+                "proven 已证明损失最小(在其他部分不变时) / irredundant 无一连带隐去格可单独公布 / greedy 按贪心选择原样保留(其中有保护要求为 0 而无法变动的格,未作释放)",
+            ),
+            ("variable_value_lost", "DOUBLE", "该指标全部连带隐去格的数值合计(各行相同)"),
+            ("variable_released_value_lost", "DOUBLE", "逐一试放(释放)之后、精确搜索之前的合计"),
+            ("variable_greedy_value_lost", "DOUBLE", "贪心选择(释放之前)的合计"),
+        ],
+    ),
+    (
         "disclosure_basis",
         "统计数据保密的内部依据(不发布):某报告期公开版本所依据的企业行,该期重新发布时据以判断修订是否会暴露个别企业",
         &[

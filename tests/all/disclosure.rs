@@ -205,6 +205,75 @@ fn the_intruder_finds_every_interval_wide_enough_and_reports_it_internally() {
 }
 
 #[test]
+fn complements_lose_no_more_than_the_greedy_choice_and_the_cost_report_says_how_much() {
+    let run = sample_run();
+    let (mut gained, mut proven) = (false, 0);
+    for period in public_periods(&run.out) {
+        let truth = contributions(&run.data, &period);
+        let read = |table: &str| {
+            gongbao::store::read_dir_batches(&run.out.join("warehouse").join(table).join(format!("period={period}")))
+                .unwrap()
+        };
+        // The sensitive cells: those the audit report gives an interval.
+        let mut sensitive: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for b in &read(disclosure::REPORT_TABLE) {
+            let (r, bd, var) = (text(b, "region_code"), text(b, "breakdown"), text(b, "variable"));
+            sensitive.extend((0..b.num_rows()).map(|i| (r[i].clone(), bd[i].clone(), var[i].clone())));
+        }
+        // Value lost, recomputed from the enterprise rows: every hidden amount that is not sensitive.
+        let mut lost: BTreeMap<String, f64> = BTreeMap::new();
+        for ((r, bd, var), v) in public_amounts(&run.out, &period) {
+            if v.is_none() && !sensitive.contains(&(r.clone(), bd.clone(), var.code().to_string())) {
+                let value: f64 = truth.get(&(r, bd, var)).map_or(0.0, |x| x.iter().sum());
+                *lost.entry(var.code().to_string()).or_default() += value.abs();
+            }
+        }
+        let mut reported: BTreeMap<String, (f64, f64, f64, f64)> = BTreeMap::new();
+        for b in &read(disclosure::COST_TABLE) {
+            let (var, optimality) = (text(b, "variable"), text(b, "optimality"));
+            let num = |n: &str| b.column_by_name(n).unwrap().as_primitive::<Float64Type>().clone();
+            let (part, total, released, greedy) = (
+                num("value_lost"),
+                num("variable_value_lost"),
+                num("variable_released_value_lost"),
+                num("variable_greedy_value_lost"),
+            );
+            for i in 0..b.num_rows() {
+                let e =
+                    reported.entry(var[i].clone()).or_insert((0.0, total.value(i), released.value(i), greedy.value(i)));
+                e.0 += part.value(i);
+                assert_eq!(
+                    (e.1, e.2, e.3),
+                    (total.value(i), released.value(i), greedy.value(i)),
+                    "{period} {}",
+                    var[i]
+                );
+                assert!(["proven", "irredundant", "greedy"].contains(&optimality[i].as_str()), "{}", optimality[i]);
+                proven += usize::from(optimality[i] == "proven");
+            }
+        }
+        for var in disclosure::rules::VARS {
+            let (parts, total, released, greedy) = reported.get(var.code()).copied().unwrap_or_default();
+            let recomputed = lost.get(var.code()).copied().unwrap_or(0.0);
+            let tol = 1e-3 + 1e-9 * greedy.abs();
+            assert!(
+                (recomputed - total).abs() <= tol,
+                "{period} {var:?}: hidden complements hold {recomputed}, report says {total}"
+            );
+            assert!((parts - total).abs() <= tol, "{period} {var:?}: the parts add up to {parts}, not {total}");
+            // The release pass and the exact search never lose more than the greedy choice did.
+            assert!(
+                total <= released + tol && released <= greedy + tol,
+                "{period} {var:?}: {total} {released} {greedy}"
+            );
+            gained |= total < greedy - 1.0;
+        }
+    }
+    assert!(gained, "the sample's greedy complements should leave something to release");
+    assert!(proven > 0, "some connected part of the sample should be proven least-cost");
+}
+
+#[test]
 fn the_intruder_fails_a_crafted_publication() {
     // The 2025-08 figures as published, with the complementary (secondary) cells put back: the
     // audit must find primary cells it can narrow too far.

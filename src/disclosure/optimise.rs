@@ -1,0 +1,675 @@
+//! Least value lost: reduces the complementary cells that the greedy search
+//! ([`super::secondary`]) and the audit's widening chose, once the intruder audit accepts them.
+//!
+//! The greedy search may hide a complement early that later ones make unnecessary, and nothing
+//! there ever publishes one again. Here, per variable:
+//!
+//! 1. **Release pass** (always): the complements are tried in descending order of value lost
+//!    (|value|, ties by cell key); each is tentatively published and the intruder's intervals
+//!    of the sensitive cells it could affect (its connected part of the hidden cells, linked by
+//!    the relations) are computed again; it stays published if every one is still wide enough.
+//!    Hiding more only ever widens an interval, so one pass leaves an *irredundant* pattern: no
+//!    remaining complement can be published without narrowing some sensitive cell too far.
+//! 2. **Exact search** on each connected part whose candidate set is small enough
+//!    (`optimal_search_candidates`, `optimal_search_budget` in `config/disclosure.toml`): a
+//!    branch and bound over which cells to hide, bounded by the current pattern's cost, pruned by
+//!    a cost lower bound and by monotonicity (if hiding every remaining candidate does not
+//!    protect, no subset does), with the LP audit deciding feasibility. The candidates are every
+//!    cell a cheaper pattern could use: those reachable from the part's sensitive cells through
+//!    the relations, via hidden cells or publishable cells cheaper than the current pattern (a
+//!    complement not linked to a sensitive cell through hidden cells cannot widen its interval).
+//!    A part searched to the end is *proven least-cost* (least total value lost, then fewest
+//!    cells), given the cells hidden outside it; a part too large, or whose search runs out of
+//!    budget, keeps its irredundant pattern.
+//!
+//! "Protected" is the audit's test (the interval reaches the requirement on both sides of the
+//! true value), and one more: the cell can move at all ([`min_movement`]), so that a zero value
+//! with requirement 0 is not left to be worked out exactly (the greedy search ensures this by
+//! never leaving a sensitive cell alone in a relation; a part whose greedy pattern does not is
+//! kept as it is and reported as such).
+//!
+//! The reader is modelled as the audit sees the period ([`super::intruder`]): every cell not
+//! hidden is known at its true value, except cells no public table shows (`unshown`), which stay
+//! unknown, tied only by the relations and the shares between them. The full audit over the
+//! public tables runs again on the result ([`super::protect_runs`]). Everything runs in a fixed
+//! order over ordered maps, so the result does not depend on the run or the thread count.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use anyhow::Result;
+
+use super::lp::{Program, Row};
+use super::rules::Cell;
+use super::secondary::{Group, tolerance};
+
+/// One variable's table as the intruder sees it.
+pub struct Table<'a> {
+    /// True values of every cell.
+    pub values: &'a BTreeMap<Cell, f64>,
+    /// The additive relations the data satisfies.
+    pub groups: &'a [Group],
+    /// The sensitive cells and their protection requirements (always hidden).
+    pub requirements: &'a BTreeMap<Cell, f64>,
+    /// Cells no public table shows: unknown to the reader whatever is hidden.
+    pub unshown: &'a BTreeSet<Cell>,
+    /// Published shares between two unshown cells: `cell = percent / 100 × total`.
+    pub shares: &'a [(Cell, Cell, f64)],
+    /// Never hidden and known to the reader (by policy, or shown by the previous public version).
+    pub fixed: &'a BTreeSet<Cell>,
+    pub non_negative: bool,
+}
+
+/// Limits of the exact search (`config/disclosure.toml`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Feasibility checks (one linear program each) one connected part's search may use.
+    pub budget: usize,
+    /// Parts with more candidate cells than this are not searched.
+    pub max_candidates: usize,
+}
+
+/// What is known of a connected part's complements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimality {
+    /// Least total value lost (then fewest cells), proven by the exact search.
+    Proven,
+    /// No complement can be published alone; a cheaper pattern was not ruled out.
+    Irredundant,
+    /// Kept as the greedy search chose it: the audit accepts it, but it leaves a sensitive cell
+    /// of requirement 0 that cannot move at all ([`min_movement`]), which this module's check
+    /// refuses, so nothing could be released.
+    Greedy,
+}
+
+impl Optimality {
+    pub fn code(self) -> &'static str {
+        match self {
+            Optimality::Proven => "proven",
+            Optimality::Irredundant => "irredundant",
+            Optimality::Greedy => "greedy",
+        }
+    }
+}
+
+/// A connected part of the hidden cells (linked by the relations) holding a sensitive cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// Its first cell by key, naming it.
+    pub first: Cell,
+    /// Hidden cells, of which sensitive, and complements.
+    pub cells: usize,
+    pub sensitive: usize,
+    pub complements: usize,
+    /// Σ |value| of its complements.
+    pub value_lost: f64,
+    pub optimality: Optimality,
+}
+
+/// The result for one variable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// Σ |value| of the complements before, after the release pass, and at the end.
+    pub greedy_value_lost: f64,
+    pub released_value_lost: f64,
+    pub value_lost: f64,
+    pub components: Vec<Component>,
+    /// Feasibility checks made (linear programs set up).
+    pub checks: usize,
+}
+
+/// Reduces the complements of `hidden` (which must pass the audit) to an irredundant pattern,
+/// least-cost where the exact search can prove it. The sensitive cells stay hidden.
+pub fn optimise(t: &Table, hidden: &mut BTreeSet<Cell>, settings: Settings) -> Result<Outcome> {
+    let mut s = Solver::new(t, hidden);
+    let greedy_value_lost = s.value_lost();
+    let order = s.descending(&(0..s.cells.len()).filter(|c| s.is_complement(*c)).collect::<Vec<_>>());
+    s.release(&order)?;
+    let released_value_lost = s.value_lost();
+    // Exact search until nothing changes; a change re-opens the parts whose search looked at a
+    // changed cell (the others would search the same cells in the same state again).
+    let mut settled: BTreeMap<Vec<usize>, (Optimality, Option<BTreeSet<usize>>)> = BTreeMap::new();
+    loop {
+        let mut changed: Option<BTreeSet<usize>> = None;
+        for comp in s.components() {
+            if settled.contains_key(&comp) {
+                continue;
+            }
+            let (optimality, examined, moved) = s.search(&comp, settings)?;
+            if !moved.is_empty() {
+                changed = Some(moved);
+                break;
+            }
+            settled.insert(comp, (optimality, examined));
+        }
+        let Some(moved) = changed else { break };
+        settled.retain(|_, (_, examined)| examined.as_ref().is_some_and(|e| e.is_disjoint(&moved)));
+    }
+    let components = s
+        .components()
+        .into_iter()
+        .map(|comp| {
+            let complements: Vec<usize> = comp.iter().copied().filter(|c| s.is_complement(*c)).collect();
+            Component {
+                first: s.cells[comp[0]].clone(),
+                cells: comp.len(),
+                sensitive: comp.iter().filter(|c| s.requirement[**c].is_some()).count(),
+                complements: complements.len(),
+                value_lost: complements.iter().map(|c| s.cost[*c]).sum(),
+                optimality: settled.get(&comp).map_or(Optimality::Irredundant, |(o, _)| *o),
+            }
+        })
+        .collect();
+    *hidden = s.cells.iter().enumerate().filter(|(i, _)| s.hidden[*i]).map(|(_, c)| c.clone()).collect();
+    Ok(Outcome { greedy_value_lost, released_value_lost, value_lost: s.value_lost(), components, checks: s.checks })
+}
+
+/// The table by cell number (cells in key order), and the current pattern.
+struct Solver {
+    cells: Vec<Cell>,
+    value: Vec<f64>,
+    cost: Vec<f64>,
+    requirement: Vec<Option<f64>>,
+    fixed: Vec<bool>,
+    unshown: Vec<bool>,
+    hidden: Vec<bool>,
+    /// Relations `Σ a·x = 0` over cells, and the relations of each cell.
+    relations: Vec<Vec<(usize, f64)>>,
+    of: Vec<Vec<usize>>,
+    non_negative: bool,
+    checks: usize,
+    /// Feasible points of the current pattern (over every cell), newest last.
+    pool: Vec<Vec<f64>>,
+    /// The points the last feasibility check found.
+    fresh: Vec<Vec<f64>>,
+}
+
+/// Points kept in the pool.
+const POOL: usize = 64;
+
+/// How far a sensitive cell must be able to move at least, whatever its requirement: a figure
+/// the reader can work out exactly is disclosed even when its requirement is 0 (a zero value
+/// of a frequency-sensitive cell). The greedy search guarantees as much by never leaving a
+/// sensitive cell the only hidden one of a relation.
+pub fn min_movement(value: f64) -> f64 {
+    1e-3 + 1e-6 * value.abs()
+}
+
+/// A pattern's cost: total value lost, then number of cells.
+type Cost = (f64, usize);
+
+/// `a` is strictly cheaper than `b` (value lost beyond rounding noise, then cells).
+fn cheaper(a: Cost, b: Cost) -> bool {
+    let eps = 1e-9 * (1.0 + a.0.abs().max(b.0.abs()));
+    a.0 < b.0 - eps || (a.0 <= b.0 + eps && a.1 < b.1)
+}
+
+impl Solver {
+    fn new(t: &Table, hidden: &BTreeSet<Cell>) -> Solver {
+        let mut all: BTreeSet<Cell> = t.values.keys().cloned().collect();
+        all.extend(t.groups.iter().flat_map(|g| g.cells().cloned()));
+        all.extend(t.requirements.keys().cloned());
+        all.extend(hidden.iter().cloned());
+        all.extend(t.shares.iter().flat_map(|(c, tot, _)| [c.clone(), tot.clone()]));
+        let cells: Vec<Cell> = all.into_iter().collect();
+        let id: BTreeMap<&Cell, usize> = cells.iter().enumerate().map(|(i, c)| (c, i)).collect();
+        let value: Vec<f64> = cells.iter().map(|c| t.values.get(c).copied().unwrap_or(0.0)).collect();
+        let mut relations: Vec<Vec<(usize, f64)>> = t
+            .groups
+            .iter()
+            .map(|g| std::iter::once((id[&g.total], -1.0)).chain(g.members.iter().map(|m| (id[m], 1.0))).collect())
+            .collect();
+        relations.extend(t.shares.iter().map(|(c, tot, pct)| vec![(id[c], 1.0), (id[tot], -pct / 100.0)]));
+        let mut of = vec![Vec::new(); cells.len()];
+        for (r, terms) in relations.iter().enumerate() {
+            for (c, _) in terms {
+                if of[*c].last() != Some(&r) {
+                    of[*c].push(r);
+                }
+            }
+        }
+        let fixed: Vec<bool> = cells.iter().map(|c| t.fixed.contains(c)).collect();
+        Solver {
+            cost: value.iter().map(|v| v.abs()).collect(),
+            value,
+            requirement: cells.iter().map(|c| t.requirements.get(c).copied()).collect(),
+            unshown: cells.iter().enumerate().map(|(i, c)| t.unshown.contains(c) && !fixed[i]).collect(),
+            hidden: cells.iter().map(|c| hidden.contains(c)).collect(),
+            fixed,
+            cells,
+            relations,
+            of,
+            non_negative: t.non_negative,
+            checks: 0,
+            pool: Vec::new(),
+            fresh: Vec::new(),
+        }
+    }
+
+    fn unknown(&self, c: usize) -> bool {
+        (self.hidden[c] || self.unshown[c]) && !self.fixed[c]
+    }
+
+    fn is_complement(&self, c: usize) -> bool {
+        self.hidden[c] && self.requirement[c].is_none()
+    }
+
+    fn value_lost(&self) -> f64 {
+        (0..self.cells.len()).filter(|c| self.is_complement(*c)).map(|c| self.cost[c]).sum()
+    }
+
+    /// `cells` by descending value lost, ties by key.
+    fn descending(&self, cells: &[usize]) -> Vec<usize> {
+        let mut v = cells.to_vec();
+        v.sort_by(|a, b| self.cost[*b].total_cmp(&self.cost[*a]).then(a.cmp(b)));
+        v
+    }
+
+    /// The unknown cells linked to `seeds` through the relations, in key order.
+    fn component(&self, seeds: &[usize]) -> Vec<usize> {
+        let mut seen = vec![false; self.cells.len()];
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        for &s in seeds {
+            if !seen[s] {
+                seen[s] = true;
+                queue.push_back(s);
+            }
+        }
+        let mut out = Vec::new();
+        while let Some(c) = queue.pop_front() {
+            out.push(c);
+            for &r in &self.of[c] {
+                for &(d, _) in &self.relations[r] {
+                    if !seen[d] && self.unknown(d) {
+                        seen[d] = true;
+                        queue.push_back(d);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The connected parts of the unknown cells that hold a sensitive cell, by first cell.
+    fn components(&self) -> Vec<Vec<usize>> {
+        let mut done = vec![false; self.cells.len()];
+        let mut out = Vec::new();
+        for c in 0..self.cells.len() {
+            if self.requirement[c].is_some() && self.unknown(c) && !done[c] {
+                let comp = self.component(&[c]);
+                for d in &comp {
+                    done[*d] = true;
+                }
+                out.push(comp);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Whether every cell of `sensitive` keeps its protection requirement on both sides in the
+    /// current pattern: the intruder's linear program over their connected part, stopped as
+    /// soon as each side is reached.
+    fn feasible(&mut self, sensitive: &[usize]) -> Result<bool> {
+        // A sensitive cell the reader could work out exactly is disclosed even where its
+        // requirement is 0 (a zero value): it must be able to move by [`min_movement`]; the
+        // quickest case, being the only unknown of a relation, is ruled out first.
+        self.fresh.clear();
+        for &p in sensitive {
+            if self.of[p].iter().any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
+                return Ok(false);
+            }
+        }
+        // Each relation on its own must let the cell move by its requirement (a necessary
+        // condition, much cheaper than the linear program, which rejects most failing trials).
+        for &p in sensitive {
+            let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
+            if need > 0.0 && self.of[p].iter().any(|r| !self.absorbs(*r, p, need)) {
+                return Ok(false);
+            }
+        }
+        self.checks += 1;
+        let comp = self.component(sensitive);
+        let mut local = vec![usize::MAX; self.cells.len()];
+        for (k, c) in comp.iter().enumerate() {
+            local[*c] = k;
+        }
+        let touched: BTreeSet<usize> = comp.iter().flat_map(|c| self.of[*c].iter().copied()).collect();
+        let mut rows: Vec<Row> = Vec::new();
+        for r in touched {
+            let mut terms = Vec::new();
+            let mut rhs = 0.0;
+            for &(c, a) in &self.relations[r] {
+                if self.unknown(c) {
+                    terms.push((local[c], a));
+                } else {
+                    rhs -= a * self.value[c];
+                }
+            }
+            rows.push((terms, rhs));
+        }
+        let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
+        let tolerance_of_rows = 1e-6 * rows.len() as f64 + 1e-9 * scale;
+        // Feasible points known for this pattern (earlier trials' witnesses, see `release`) and
+        // met on the way: most goals are reached by one of them already (a vertex puts many
+        // cells at zero or at an extreme), which spares their linear programs, and when all
+        // are, the program is not even set up.
+        let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| comp.iter().map(|c| x[*c]).collect()).collect();
+        let known = points.len();
+        let mut program: Option<Program> = None;
+        let mut outcome = true;
+        'cells: for &p in sensitive {
+            let (v, r) = (self.value[p], self.requirement[p].unwrap_or(0.0));
+            let tol = tolerance(v);
+            let m = min_movement(v);
+            // Both sides of the requirement; then, where it is below the least movement, either
+            // side of that.
+            let mut goals = vec![vec![(true, v + r - tol)], vec![(false, v - r + tol)]];
+            if r < m {
+                goals.push(vec![(true, v + m), (false, v - m)]);
+            }
+            for alternatives in goals {
+                let met = |x: &Vec<f64>| {
+                    alternatives
+                        .iter()
+                        .any(|(max, goal)| if *max { x[local[p]] >= *goal } else { x[local[p]] <= *goal })
+                };
+                if points.iter().any(met) {
+                    continue;
+                }
+                let mut reached = false;
+                for &(maximise, goal) in &alternatives {
+                    let lp = match &mut program {
+                        Some(lp) => lp,
+                        None => {
+                            let lp = Program::new(comp.len(), &rows, self.non_negative, tolerance_of_rows)?;
+                            points.push(lp.point());
+                            program.insert(lp)
+                        }
+                    };
+                    let (r, point) = lp.reaches(local[p], maximise, goal)?;
+                    points.push(point);
+                    if r {
+                        reached = true;
+                        break;
+                    }
+                }
+                if !reached {
+                    outcome = false;
+                    break 'cells;
+                }
+            }
+        }
+        // The new points, over every cell (the others at their true values).
+        self.fresh = points[known..]
+            .iter()
+            .map(|x| {
+                let mut full = self.value.clone();
+                for (k, c) in comp.iter().enumerate() {
+                    full[*c] = x[k];
+                }
+                full
+            })
+            .collect();
+        Ok(outcome)
+    }
+
+    /// Whether relation `r` alone lets cell `p` move by `by` both ways, the other unknown cells
+    /// staying within their bounds (non-negative: down to zero at most).
+    fn absorbs(&self, r: usize, p: usize, by: f64) -> bool {
+        let (mut a_p, mut lower, mut upper) = (0.0, 0.0, 0.0);
+        for &(c, a) in &self.relations[r] {
+            if c == p {
+                a_p += a;
+            } else if self.unknown(c) {
+                // The range of a·Δc.
+                let room = if self.non_negative { self.value[c].max(0.0) * a.abs() } else { f64::INFINITY };
+                if a > 0.0 {
+                    lower -= room;
+                    upper = f64::INFINITY;
+                } else {
+                    lower = f64::NEG_INFINITY;
+                    upper += room;
+                }
+            }
+        }
+        // a_p·Δp + Σ a·Δc = 0 for Δp = ±by.
+        let shift = (a_p * by).abs();
+        a_p == 0.0 || (lower <= -shift && upper >= shift)
+    }
+
+    /// The pool's points made valid once `cell` is published: those where it has its true value
+    /// already, and combinations of one on each side of it (the feasible set is convex).
+    fn repaired(&self, cell: usize) -> Vec<Vec<f64>> {
+        let v = self.value[cell];
+        let eps = 1e-9 * (1.0 + v.abs());
+        let mut out = Vec::new();
+        let (mut above, mut below) = (Vec::new(), Vec::new());
+        for x in &self.pool {
+            let d = x[cell] - v;
+            if d.abs() <= eps {
+                let mut x = x.clone();
+                x[cell] = v;
+                out.push(x);
+            } else if d > 0.0 {
+                above.push(x);
+            } else {
+                below.push(x);
+            }
+        }
+        let combine = |a: &Vec<f64>, b: &Vec<f64>| -> Vec<f64> {
+            let mu = (v - b[cell]) / (a[cell] - b[cell]);
+            let mut z: Vec<f64> = a.iter().zip(b).map(|(x, y)| mu * x + (1.0 - mu) * y).collect();
+            z[cell] = v;
+            z
+        };
+        let lowest = below.iter().min_by(|a, b| a[cell].total_cmp(&b[cell]));
+        let highest = above.iter().max_by(|a, b| a[cell].total_cmp(&b[cell]));
+        if let (Some(low), Some(high)) = (lowest, highest) {
+            out.extend(above.iter().map(|a| combine(a, low)));
+            out.extend(below.iter().map(|b| combine(high, b)));
+        }
+        out
+    }
+
+    /// Tentatively publishes each complement of `order` in turn, keeping it published where the
+    /// sensitive cells of its connected part stay protected.
+    fn release(&mut self, order: &[usize]) -> Result<()> {
+        for &c in order {
+            if !self.is_complement(c) {
+                continue;
+            }
+            // Its neighbours first: they are the likeliest to be narrowed.
+            let near: BTreeSet<usize> =
+                self.of[c].iter().flat_map(|r| self.relations[*r].iter().map(|(d, _)| *d)).collect();
+            let mut sensitive: Vec<usize> =
+                self.component(&[c]).into_iter().filter(|d| self.requirement[*d].is_some()).collect();
+            sensitive.sort_by_key(|d| (!near.contains(d), *d));
+            if sensitive.is_empty() {
+                self.hidden[c] = false;
+                continue;
+            }
+            // The pool stays valid for the pattern in force: the points found for the trial
+            // pattern are valid for the current one too (it has one unknown more).
+            let trial = self.repaired(c);
+            let current = std::mem::replace(&mut self.pool, trial);
+            self.hidden[c] = false;
+            let released = self.feasible(&sensitive)?;
+            let fresh = std::mem::take(&mut self.fresh);
+            if !released {
+                self.hidden[c] = true;
+                self.pool = current;
+            }
+            self.pool.extend(fresh);
+            let excess = self.pool.len().saturating_sub(POOL);
+            self.pool.drain(..excess);
+        }
+        Ok(())
+    }
+
+    /// The exact search of one connected part. Returns what is proven, the cells it examined
+    /// (None when it stopped early: any change re-opens it) and the cells whose status it changed.
+    fn search(
+        &mut self,
+        comp: &[usize],
+        settings: Settings,
+    ) -> Result<(Optimality, Option<BTreeSet<usize>>, BTreeSet<usize>)> {
+        let sensitive: Vec<usize> = comp.iter().copied().filter(|c| self.requirement[*c].is_some()).collect();
+        let current: Vec<usize> = comp.iter().copied().filter(|c| self.is_complement(*c)).collect();
+        let nothing = BTreeSet::new();
+        if current.is_empty() {
+            // Nothing lost: nothing is cheaper (and a change elsewhere that reaches the part
+            // changes the part itself).
+            return Ok((Optimality::Proven, Some(comp.iter().copied().collect()), nothing));
+        }
+        if !self.feasible(&sensitive)? {
+            return Ok((Optimality::Greedy, Some(comp.iter().copied().collect()), nothing));
+        }
+        let bound: Cost = (current.iter().map(|c| self.cost[*c]).sum(), current.len());
+        // The candidates: reachable from the sensitive cells through hidden cells (free) or
+        // publishable cells cheaper than the whole current pattern.
+        let mut examined: BTreeSet<usize> = comp.iter().copied().collect();
+        let mut reached: BTreeSet<usize> = sensitive.iter().copied().collect();
+        let mut queue: VecDeque<usize> = sensitive.iter().copied().collect();
+        let mut candidates: Vec<usize> = Vec::new();
+        while let Some(c) = queue.pop_front() {
+            for &r in &self.of[c] {
+                for &(d, _) in &self.relations[r] {
+                    examined.insert(d);
+                    if reached.contains(&d) || self.fixed[d] {
+                        continue;
+                    }
+                    let free = self.unknown(d) && !current.contains(&d);
+                    let candidate = !free && (current.contains(&d) || cheaper((self.cost[d], 1), bound));
+                    if free || candidate {
+                        reached.insert(d);
+                        queue.push_back(d);
+                    }
+                    if candidate {
+                        candidates.push(d);
+                        if candidates.len() > settings.max_candidates {
+                            return Ok((Optimality::Irredundant, None, nothing));
+                        }
+                    }
+                }
+            }
+        }
+        candidates.sort_by(|a, b| self.cost[*a].total_cmp(&self.cost[*b]).then(a.cmp(b)));
+        // The pool holds points of the current pattern only; the search tries others.
+        let pool = std::mem::take(&mut self.pool);
+        for c in &current {
+            self.hidden[*c] = false;
+        }
+        let mut b = BranchAndBound {
+            candidates: &candidates,
+            sensitive: &sensitive,
+            best: bound,
+            best_set: None,
+            left: settings.budget,
+            memo: BTreeMap::new(),
+        };
+        let outcome = b.run(self, 0, &mut Vec::new(), 0.0);
+        let (best_set, exhausted) = (b.best_set.take(), b.left == 0);
+        for c in &candidates {
+            self.hidden[*c] = false;
+        }
+        let keep = |s: &mut Solver, cells: &[usize]| {
+            for c in cells {
+                s.hidden[*c] = true;
+            }
+        };
+        outcome?;
+        match best_set {
+            // Out of budget: the irredundant pattern stays, even if a cheaper one was seen.
+            _ if exhausted => {
+                keep(self, &current);
+                self.pool = pool;
+                Ok((Optimality::Irredundant, Some(examined), nothing))
+            }
+            None => {
+                keep(self, &current);
+                self.pool = pool;
+                Ok((Optimality::Proven, Some(examined), nothing))
+            }
+            Some(better) => {
+                keep(self, &better);
+                // Parts it joined may now have complements to spare.
+                let order = self.descending(&self.component(&sensitive));
+                self.release(&order)?;
+                let moved: BTreeSet<usize> = current
+                    .iter()
+                    .chain(&better)
+                    .copied()
+                    .filter(|c| current.contains(c) != better.contains(c))
+                    .collect();
+                let released: BTreeSet<usize> =
+                    order.iter().copied().filter(|c| !self.hidden[*c] && !current.contains(c)).collect();
+                Ok((Optimality::Proven, Some(examined), moved.union(&released).copied().collect()))
+            }
+        }
+    }
+}
+
+/// Depth-first branch and bound over the candidates (cheapest first): include, then exclude.
+struct BranchAndBound<'a> {
+    candidates: &'a [usize],
+    sensitive: &'a [usize],
+    best: Cost,
+    best_set: Option<Vec<usize>>,
+    /// Feasibility checks left.
+    left: usize,
+    /// Feasibility of the candidate subsets checked (by position).
+    memo: BTreeMap<Vec<usize>, bool>,
+}
+
+impl BranchAndBound<'_> {
+    /// Whether hiding the candidates at `positions` protects the part.
+    fn feasible(&mut self, s: &mut Solver, positions: Vec<usize>) -> Result<Option<bool>> {
+        if let Some(f) = self.memo.get(&positions) {
+            return Ok(Some(*f));
+        }
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        for p in &positions {
+            s.hidden[self.candidates[*p]] = true;
+        }
+        let f = s.feasible(self.sensitive);
+        for p in &positions {
+            s.hidden[self.candidates[*p]] = false;
+        }
+        let f = f?;
+        self.memo.insert(positions, f);
+        Ok(Some(f))
+    }
+
+    fn run(&mut self, s: &mut Solver, i: usize, chosen: &mut Vec<usize>, cost: f64) -> Result<()> {
+        if !cheaper((cost, chosen.len()), self.best) {
+            return Ok(());
+        }
+        match self.feasible(s, chosen.clone())? {
+            None => return Ok(()),
+            Some(true) => {
+                self.best = (cost, chosen.len());
+                self.best_set = Some(chosen.iter().map(|p| self.candidates[*p]).collect());
+                return Ok(());
+            }
+            Some(false) => {}
+        }
+        let n = self.candidates.len();
+        // At least one more cell is needed, and the cheapest left is the next.
+        if i == n || !cheaper((cost + s.cost[self.candidates[i]], chosen.len() + 1), self.best) {
+            return Ok(());
+        }
+        // If hiding all that is left does not protect, no part of it does.
+        let all: Vec<usize> = chosen.iter().copied().chain(i..n).collect();
+        if self.feasible(s, all)? != Some(true) {
+            return Ok(());
+        }
+        chosen.push(i);
+        self.run(s, i + 1, chosen, cost + s.cost[self.candidates[i]])?;
+        chosen.pop();
+        self.run(s, i + 1, chosen, cost)
+    }
+}
