@@ -149,6 +149,21 @@ pub fn resolve_shares(known: &mut BTreeMap<Cell, f64>, shares: &[(Cell, Cell, f6
     shares.iter().filter(|(c, t, _)| !known.contains_key(c) && !known.contains_key(t)).cloned().collect()
 }
 
+/// How much of each interval the audit computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// The exact interval: two linear programs to optimality per sensitive hidden cell. What the
+    /// internal report shows.
+    Exact,
+    /// Only the verdict ([`Interval::sufficient`]): a side is settled as soon as some feasible
+    /// point reaches the requirement (a point found for another cell often already does), so
+    /// most programs stop early or are never solved. The bounds of a sufficient side are then
+    /// only what was witnessed (the true interval is at least that wide); the side of a
+    /// disclosed cell is exact. For the rounds of "audit, then hide more", whose intervals are
+    /// not reported.
+    Verdict,
+}
+
 /// The intervals of every hidden cell of `universe` (cells that exist: the reader sees their
 /// enterprise counts) for one variable. `truth` gives true values, `requirements` the
 /// protection requirement of the sensitive cells.
@@ -159,6 +174,7 @@ pub fn audit(
     view: &View,
     groups: &[Group],
     requirements: &BTreeMap<Cell, f64>,
+    depth: Depth,
 ) -> Result<Vec<Interval>> {
     let mut known = view.known.clone();
     let free_shares = resolve_shares(&mut known, &view.shares);
@@ -237,17 +253,41 @@ pub fn audit(
         let mut program =
             Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
                 .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
+        // Verdict: the largest and smallest value each member has taken at a feasible point.
+        let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
+        let mut seen_lo = vec![f64::INFINITY; members.len()];
         for &i in members {
             let cell = unknown[i];
             let Some(req) = requirements.get(cell) else { continue };
-            out.push(Interval {
-                cell: cell.clone(),
-                var,
-                value: truth.get(cell).copied().unwrap_or(0.0),
-                requirement: Some(*req),
-                lower: program.bound(local[&i], false)?,
-                upper: program.bound(local[&i], true)?,
-            });
+            let value = truth.get(cell).copied().unwrap_or(0.0);
+            let k = local[&i];
+            let (lower, upper) = match depth {
+                Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
+                Depth::Verdict => {
+                    // The goals of `Interval::sufficient`.
+                    let reach = req - tolerance(value);
+                    let mut side = |maximise: bool, goal: f64| -> Result<f64> {
+                        let sign = if maximise { 1.0 } else { -1.0 };
+                        let seen = if maximise { seen_hi[k] } else { seen_lo[k] };
+                        if sign * seen >= sign * goal {
+                            return Ok(seen);
+                        }
+                        let (reached, point) = program.reaches(k, maximise, goal)?;
+                        for (j, x) in point.iter().enumerate() {
+                            seen_hi[j] = seen_hi[j].max(*x);
+                            seen_lo[j] = seen_lo[j].min(*x);
+                        }
+                        Ok(match (reached, sign * point[k] >= sign * goal) {
+                            // Unbounded on this side.
+                            (true, false) => sign * f64::INFINITY,
+                            // Stopped at or beyond the goal, or the exact optimum short of it.
+                            _ => point[k],
+                        })
+                    };
+                    (side(false, value - reach)?, side(true, value + reach)?)
+                }
+            };
+            out.push(Interval { cell: cell.clone(), var, value, requirement: Some(*req), lower, upper });
         }
     }
     Ok(out)

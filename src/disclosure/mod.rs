@@ -50,6 +50,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
+use self::intruder::Depth;
 use crate::bulletin::values::{number_cell, text_cell};
 use crate::models::exec::ModelRun;
 use crate::reference::CITY_CODE;
@@ -363,11 +364,12 @@ struct Audited<'a> {
 
 impl Audited<'_> {
     /// Applies the hidden cells of `problems` to the models' original outputs and audits the
-    /// public tables; also returns what a reader sees of each variable.
+    /// public tables to `depth`; also returns what a reader sees of each variable.
     fn apply(
         &self,
         runs: &mut [ModelRun],
         problems: &BTreeMap<Var, VarProblem>,
+        depth: intruder::Depth,
     ) -> Result<(Protection, BTreeMap<Var, intruder::View>)> {
         let s = suppression_of(problems);
         for (r, batches) in runs.iter_mut().zip(self.originals) {
@@ -392,7 +394,15 @@ impl Audited<'_> {
             for (c, v) in &p.known_before {
                 view.known.entry(c.clone()).or_insert(*v);
             }
-            intervals.extend(intruder::audit(*var, self.universe, &p.values, &view, &p.groups, &p.requirements)?);
+            intervals.extend(intruder::audit(
+                *var,
+                self.universe,
+                &p.values,
+                &view,
+                &p.groups,
+                &p.requirements,
+                depth,
+            )?);
         }
         let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
         Ok((Protection { suppression: s, intervals, disclosed, costs: BTreeMap::new() }, views))
@@ -417,8 +427,10 @@ pub fn protect_runs(
     let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
     let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
     let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
+    // The rounds need only the audit's verdict; the intervals reported are computed exactly once
+    // the pattern is final.
     for round in 0.. {
-        (protection, views) = audited.apply(runs, &problems)?;
+        (protection, views) = audited.apply(runs, &problems, Depth::Verdict)?;
         let mut widened = false;
         if round < MAX_AUDIT_ROUNDS {
             for d in &protection.disclosed {
@@ -436,7 +448,10 @@ pub fn protect_runs(
             break;
         }
     }
-    if protection.disclosed.is_empty() {
+    if !protection.disclosed.is_empty() {
+        // Reported as disclosed: with the exact intervals.
+        (protection, _) = audited.apply(runs, &problems, Depth::Exact)?;
+    } else {
         // The greedy pattern passes the audit: reduce it to the least value lost.
         let greedy: BTreeMap<Var, BTreeSet<Cell>> = problems.iter().map(|(v, p)| (*v, p.hidden.clone())).collect();
         let mut costs = BTreeMap::new();
@@ -460,7 +475,7 @@ pub fn protect_runs(
             };
             costs.insert(*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings())?);
         }
-        let (reduced, _) = audited.apply(runs, &problems)?;
+        let (reduced, _) = audited.apply(runs, &problems, Depth::Exact)?;
         if reduced.disclosed.is_empty() {
             protection = Protection { costs, ..reduced };
         } else {
@@ -473,7 +488,7 @@ pub fn protect_runs(
             for (var, hidden) in greedy {
                 problems.get_mut(&var).expect("every variable").hidden = hidden;
             }
-            (protection, _) = audited.apply(runs, &problems)?;
+            (protection, _) = audited.apply(runs, &problems, Depth::Exact)?;
         }
         for (var, o) in &protection.costs {
             let proven = o.components.iter().filter(|c| c.optimality == optimise::Optimality::Proven).count();

@@ -136,8 +136,16 @@ fn the_complement_is_the_cheapest_cell_that_protects_not_the_smallest() {
         shares: Vec::new(),
     };
     let universe: BTreeSet<Cell> = values.keys().cloned().collect();
-    let iv =
-        intruder::audit(Var::Output, &universe, &values, &view, &groups, &[(cell("A", "_T"), 30.0)].into()).unwrap();
+    let iv = intruder::audit(
+        Var::Output,
+        &universe,
+        &values,
+        &view,
+        &groups,
+        &[(cell("A", "_T"), 30.0)].into(),
+        Depth::Exact,
+    )
+    .unwrap();
     let a = iv.iter().find(|i| i.cell == cell("A", "_T")).unwrap();
     assert!(a.lower.abs() < 1e-4 && (a.upper - 150.0).abs() < 1e-4, "{a:?}");
     assert!(a.sufficient());
@@ -157,7 +165,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
                 .collect(),
             shares: Vec::new(),
         };
-        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req).unwrap()
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact).unwrap()
     };
     // A alone: the city total minus the others gives it exactly.
     let iv = audit(&["A"]);
@@ -177,7 +185,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
             .collect(),
         shares: vec![(cell("A", "_T"), cell(CITY, "_T"), 100.0 / 660.0 * 100.0)],
     };
-    let iv = intruder::audit(Var::Output, &universe, &values, &view, &groups, &req).unwrap();
+    let iv = intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact).unwrap();
     assert!(iv.iter().any(|i| i.cell.0 == "A" && !i.sufficient()), "{iv:?}");
     // Profits may be negative: two hidden counties leave each unbounded.
     let iv = intruder::audit(
@@ -194,6 +202,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
         },
         &groups,
         &req,
+        Depth::Exact,
     )
     .unwrap();
     assert!(iv.iter().all(|i| i.lower == f64::NEG_INFINITY && i.upper == f64::INFINITY), "{iv:?}");
@@ -900,4 +909,52 @@ fn a_zero_the_greedy_pattern_leaves_exact_is_kept_and_reported_as_such() {
     assert_eq!(hidden, [cell("A", "_T"), cell("C", "_T")].into());
     assert_eq!(o.components[0].optimality, optimise::Optimality::Proven);
     assert_eq!((o.greedy_value_lost, o.value_lost), (50.0, 50.0));
+}
+
+#[test]
+fn the_verdict_only_audit_agrees_with_the_exact_one_on_generated_publications() {
+    // Random hidden patterns over small tables (some protecting, most not), for a variable that
+    // cannot be negative and one that can: the verdict-only audit (early stops, witnesses from
+    // other cells' programs) must reach the exact audit's verdict on every sensitive cell, its
+    // bounds must lie within the exact interval, and a side that fails must be exact.
+    let mut rng = Rng(0xd15c_1054_7e57);
+    let (mut cells, mut disclosed) = (0, 0);
+    for case in 0..200 {
+        let t = small_table(&mut rng);
+        let universe: BTreeSet<Cell> = t.values.keys().cloned().collect();
+        let mut hidden: BTreeSet<Cell> = t.requirements.keys().cloned().collect();
+        for c in t.values.keys().filter(|c| !t.fixed.contains(*c)) {
+            if rng.next() < 0.35 {
+                hidden.insert(c.clone());
+            }
+        }
+        let view = intruder::View {
+            known: t.values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
+            shares: Vec::new(),
+        };
+        for var in [Var::Output, Var::Profit] {
+            let audit = |depth| intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth);
+            let exact = audit(Depth::Exact).unwrap();
+            let verdict = audit(Depth::Verdict).unwrap();
+            assert_eq!(exact.len(), verdict.len(), "case {case}");
+            for e in &exact {
+                let v = verdict.iter().find(|v| v.cell == e.cell).expect("same cells");
+                let tol = 1e-6 * (1.0 + e.value.abs());
+                assert_eq!(e.sufficient(), v.sufficient(), "case {case} {var:?}: exact {e:?}, verdict {v:?}");
+                assert!(v.lower >= e.lower - tol && v.upper <= e.upper + tol, "case {case}: {v:?} outside {e:?}");
+                let r = e.requirement.expect("sensitive");
+                let short = |x: f64, y: f64| x < y - tol;
+                if short(e.upper - e.value, r - super::secondary::tolerance(e.value)) {
+                    assert!((v.upper - e.upper).abs() <= tol, "case {case}: failing side not exact: {v:?} {e:?}");
+                }
+                if short(e.value - e.lower, r - super::secondary::tolerance(e.value)) {
+                    assert!((v.lower - e.lower).abs() <= tol, "case {case}: failing side not exact: {v:?} {e:?}");
+                }
+                cells += 1;
+                disclosed += usize::from(!e.sufficient());
+            }
+        }
+    }
+    // Both verdicts occur often enough for the comparison to mean something.
+    assert!(cells > 300 && disclosed > 50 && cells - disclosed > 50, "{cells} cells, {disclosed} disclosed");
 }

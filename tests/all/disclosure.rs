@@ -331,7 +331,16 @@ fn the_intruder_fails_a_crafted_publication() {
         let values: BTreeMap<(String, String), f64> =
             truth.iter().filter(|k| k.0.2 == *var).map(|(k, x)| ((k.0.clone(), k.1.clone()), x.iter().sum())).collect();
         let groups = disclosure::secondary::balanced(disclosure::secondary::structure(&cells), &values);
-        let iv = disclosure::intruder::audit(*var, &cells, &values, &views[var], &groups, reqs).unwrap();
+        let iv = disclosure::intruder::audit(
+            *var,
+            &cells,
+            &values,
+            &views[var],
+            &groups,
+            reqs,
+            disclosure::intruder::Depth::Exact,
+        )
+        .unwrap();
         narrowed.extend(iv.into_iter().filter(|i| !i.sufficient()));
     }
     assert!(!narrowed.is_empty(), "the crafted publication should disclose a primary cell");
