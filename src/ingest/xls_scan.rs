@@ -323,6 +323,22 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<(), Refusal> {
                     detail: format!("NAME record of {} bytes", data.len()),
                 });
             }
+            // MULRK: calamine takes its width as `last column - first column + 1` in 16 bits,
+            // unchecked (found by fuzzing: a panic where overflow checks are on).
+            0x00BD if data.len() >= 6 => {
+                let (c0, c1) = (u16_at(data, 2).unwrap_or(0), u16_at(data, data.len() - 2).unwrap_or(0));
+                if c1 < c0 || c1 - c0 == u16::MAX {
+                    return Err(Refusal {
+                        message: message::DAMAGED.to_string(),
+                        detail: format!("MULRK record from column {c0} to column {c1}"),
+                    });
+                }
+                if depth >= 1
+                    && let Some(r) = u16_at(data, 0)
+                {
+                    sheet.add(u64::from(r), u64::from(c0), u64::from(c1));
+                }
+            }
             _ if depth < 1 => {}
             // DIMENSIONS: calamine reserves room for what it declares.
             0x0200 => {
@@ -342,13 +358,6 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<(), Refusal> {
             0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
                 if let (Some(r), Some(c)) = (u16_at(data, 0), u16_at(data, 2)) {
                     sheet.add(u64::from(r), u64::from(c), u64::from(c));
-                }
-            }
-            // MulRk: row, first column, ..., last column.
-            0x00BD if data.len() >= 6 => {
-                if let (Some(r), Some(c0), Some(c1)) = (u16_at(data, 0), u16_at(data, 2), u16_at(data, data.len() - 2))
-                {
-                    sheet.add(u64::from(r), u64::from(c0), u64::from(c1.max(c0)));
                 }
             }
             _ => {}

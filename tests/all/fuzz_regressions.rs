@@ -115,23 +115,52 @@ fn an_xls_with_a_short_name_record_is_refused_as_damaged() {
     assert!(f.findings.iter().any(|x| x.observed.contains("NAME record of")), "{:?}", f.findings);
 }
 
-/// ingest_xls, panic, not fixed in the guard (found at the end of the session): an .xls whose
-/// MULRK record's last column comes before its first; calamine subtracts them unchecked (a panic
-/// where overflow checks are on, as in the development build; an error otherwise). Kept apart in
-/// `open/` (it still panics without the guard); read as the run reads it, it is refused on its
-/// own and never stops the night.
+/// ingest_xls, panic: an .xls whose MULRK record's last column comes before its first; calamine
+/// subtracts them unchecked (a panic where overflow checks are on, as in the development build).
+/// Refused as damaged before calamine opens it.
 #[test]
-fn an_xls_with_reversed_mulrk_columns_is_refused_by_the_panic_guard_at_worst() {
+fn an_xls_with_reversed_mulrk_columns_is_refused_as_damaged() {
     let (forms, regions) = setup();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("xls_mulrk_columns_reversed.xls");
-    std::fs::copy(project().join("tests/fixtures/fuzz/open/xls_mulrk_columns_reversed.xls"), &path).unwrap();
-    let f = ingest::ingest_file(&path, &forms, &regions);
-    assert!(
-        f.refusal.as_deref().is_some_and(|r| r == message::INTERNAL || r == message::DAMAGED),
-        "{:?} {:?}",
-        f.refusal,
-        f.findings
-    );
+    let f = read(&project().join("tests/fixtures/fuzz/xls_mulrk_columns_reversed.xls"), &forms, &regions);
+    assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "{:?}", f.findings);
+    assert!(f.findings.iter().any(|x| x.observed.contains("MULRK record from column")), "{:?}", f.findings);
     assert!(f.sheets.is_empty());
+}
+
+/// The class of that finding: the fixture .xls's first MULRK record (row 5, columns 2 to 10) with
+/// its first and last column set to every pair of a grid of edge values. Read without the panic
+/// guard, none panics; a width calamine would compute with a 16-bit overflow (last column before
+/// first, or 0 to 65535) is refused as damaged; the record's own columns still read.
+#[test]
+fn mulrk_records_with_any_columns_never_panic_and_overflowing_ones_are_refused() {
+    let (forms, regions) = setup();
+    let good = std::fs::read(project().join("tests/fixtures/ingest/zoucheng_jn101.xls")).unwrap();
+    // MULRK (0x00BD) of 60 bytes: row 5, first column 2, nine RK values, last column 10.
+    let at = good
+        .windows(8)
+        .position(|w| w == [0xBD, 0x00, 60, 0x00, 5, 0x00, 2, 0x00])
+        .expect("the fixture's first MULRK record");
+    let dir = tempfile::tempdir().unwrap();
+    let edges = [0u16, 1, 2, 9, 10, 11, 255, 256, 32767, 65534, 65535];
+    for &c0 in &edges {
+        for &c1 in &edges {
+            let mut b = good.clone();
+            b[at + 6..at + 8].copy_from_slice(&c0.to_le_bytes());
+            b[at + 4 + 58..at + 4 + 60].copy_from_slice(&c1.to_le_bytes());
+            let path = dir.path().join(format!("mulrk_{c0}_{c1}.xls"));
+            std::fs::write(&path, &b).unwrap();
+            let f = read(&path, &forms, &regions);
+            let overflows = c1 < c0 || c1 - c0 == u16::MAX;
+            if overflows {
+                assert_eq!(f.refusal.as_deref(), Some(message::DAMAGED), "columns {c0}..{c1}: {:?}", f.findings);
+            } else if (c0, c1) == (2, 10) {
+                assert!(f.refusal.is_none() && !f.sheets.is_empty(), "{:?}", f.refusal);
+            }
+            assert!(
+                f.refusal.as_deref().is_none_or(|r| !r.contains(message::INTERNAL)),
+                "columns {c0}..{c1}: {:?}",
+                f.refusal
+            );
+        }
+    }
 }
