@@ -37,27 +37,36 @@ pub fn read_period(
     seen: &crate::incremental::FirstSeen,
 ) -> PeriodReturns {
     let paths: Vec<&crate::incremental::InboxFile> = planned.files.iter().collect();
-    let (mut files, opened) =
-        read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |_, read| read);
-    tracing::info!(period = %planned.name, files = files.len(), opened, "workbooks read");
+    // Each workbook becomes Arrow rows as soon as it is read, and its parsed cells are dropped
+    // there: the period's parsed cells are never all in memory at once, only those of the
+    // workbooks being read (one per thread).
+    let (read, opened) =
+        read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |_, mut f| {
+            let mut sheets = Vec::new();
+            for sh in f.sheets.iter().filter(|sh| sh.period == planned.period) {
+                let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
+                // Files first seen together (one night, or a rebuild from scratch without
+                // history) can only be told apart by what they say of themselves: modification
+                // time, then name.
+                let first = seen.of(history, &f.file, &f.sha256);
+                sheets.push((sheet_rows(form, &f, sh), (first, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
+            }
+            let counts = crate::ingest::tally::sheet_counts(std::slice::from_ref(&f), planned.period);
+            for sh in &mut f.sheets {
+                sh.read.records = Vec::new();
+                sh.read.totals = Vec::new();
+            }
+            (f, sheets, counts)
+        });
+    let mut files = Vec::with_capacity(read.len());
     let mut sheets = Vec::new();
-    for f in &files {
-        for sh in f.sheets.iter().filter(|sh| sh.period == planned.period) {
-            let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
-            // Files first seen together (one night, or a rebuild from scratch without history)
-            // can only be told apart by what they say of themselves: modification time, then name.
-            let first = seen.of(history, &f.file, &f.sha256);
-            sheets.push((sheet_rows(form, f, sh), (first, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
-        }
+    let mut counts = Vec::new();
+    for (f, s, c) in read {
+        files.push(f);
+        sheets.extend(s);
+        counts.extend(c);
     }
-    let counts = crate::ingest::tally::sheet_counts(&files, planned.period);
-    // The rows now live in Arrow; the parsed cells are not needed again.
-    for f in &mut files {
-        for sh in &mut f.sheets {
-            sh.read.records = Vec::new();
-            sh.read.totals = Vec::new();
-        }
-    }
+    tracing::info!(period = %planned.name, files = files.len(), opened, "workbooks read");
     let (sheets, superseded) = supersede(sheets);
     for x in &superseded {
         tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
