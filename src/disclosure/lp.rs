@@ -67,7 +67,9 @@ impl Program {
         while i < p.basis.len() {
             if p.basis[i] >= n_cols {
                 match (0..n_cols).find(|j| p.tableau[i][*j].abs() > 1e-7) {
-                    Some(j) => p.pivot(i, j),
+                    Some(j) => {
+                        p.pivot(i, j);
+                    }
                     None => {
                         p.tableau.remove(i);
                         p.basis.remove(i);
@@ -80,24 +82,29 @@ impl Program {
         Ok(p)
     }
 
-    fn pivot(&mut self, row: usize, col: usize) {
+    /// Pivots on (`row`, `col`) and returns the new pivot row's non-zero entries. The tableau
+    /// of a province's table is mostly zeros even after many pivots, so the other rows are
+    /// updated only where the pivot row is non-zero (the same arithmetic as the dense update:
+    /// subtracting `f × 0` changes nothing).
+    fn pivot(&mut self, row: usize, col: usize) -> Vec<(usize, f64)> {
         let pv = self.tableau[row][col];
         for x in self.tableau[row].iter_mut() {
             *x /= pv;
         }
-        let pr = self.tableau[row].clone();
+        let pr: Vec<(usize, f64)> = self.tableau[row].iter().copied().enumerate().filter(|(_, x)| *x != 0.0).collect();
         for (i, r) in self.tableau.iter_mut().enumerate() {
             if i == row {
                 continue;
             }
             let f = r[col];
             if f.abs() > EPS {
-                for (x, p) in r.iter_mut().zip(&pr) {
-                    *x -= f * p;
+                for &(j, p) in &pr {
+                    r[j] -= f * p;
                 }
             }
         }
         self.basis[row] = col;
+        pr
     }
 
     /// Maximises the objective whose reduced costs (over the columns, then minus its value) are
@@ -148,10 +155,10 @@ impl Program {
                 in_basis[self.basis[row]] = false;
             }
             in_basis[col] = true;
-            self.pivot(row, col);
+            let pr = self.pivot(row, col);
             let f = reduced[col];
-            for (d, a) in reduced.iter_mut().zip(&self.tableau[row]) {
-                *d -= f * a;
+            for (j, a) in pr {
+                reduced[j] -= f * a;
             }
         }
         bail!("the intruder audit's linear program did not converge")
