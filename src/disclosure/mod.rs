@@ -48,6 +48,7 @@ use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use self::intruder::Depth;
@@ -388,21 +389,20 @@ impl Audited<'_> {
             .map(|r| (r.name.as_str(), r.batches.as_slice()))
             .collect();
         let views = intruder::view_of(&tables);
+        // The variables' tables are independent: audited in parallel, gathered in their order.
+        let audits: Vec<Result<Vec<Interval>>> = problems
+            .par_iter()
+            .map(|(var, p)| {
+                let mut view = views.get(var).cloned().unwrap_or_default();
+                for (c, v) in &p.known_before {
+                    view.known.entry(c.clone()).or_insert(*v);
+                }
+                intruder::audit(*var, self.universe, &p.values, &view, &p.groups, &p.requirements, depth)
+            })
+            .collect();
         let mut intervals = Vec::new();
-        for (var, p) in problems {
-            let mut view = views.get(var).cloned().unwrap_or_default();
-            for (c, v) in &p.known_before {
-                view.known.entry(c.clone()).or_insert(*v);
-            }
-            intervals.extend(intruder::audit(
-                *var,
-                self.universe,
-                &p.values,
-                &view,
-                &p.groups,
-                &p.requirements,
-                depth,
-            )?);
+        for a in audits {
+            intervals.extend(a?);
         }
         let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
         Ok((Protection { suppression: s, intervals, disclosed, costs: BTreeMap::new() }, views))
@@ -429,7 +429,10 @@ pub fn protect_runs(
     let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
     // The rounds need only the audit's verdict; the intervals reported are computed exactly once
     // the pattern is final.
+    let started = std::time::Instant::now();
+    let mut rounds = 0;
     for round in 0.. {
+        rounds = round + 1;
         (protection, views) = audited.apply(runs, &problems, Depth::Verdict)?;
         let mut widened = false;
         if round < MAX_AUDIT_ROUNDS {
@@ -448,34 +451,46 @@ pub fn protect_runs(
             break;
         }
     }
+    tracing::debug!(rounds, seconds = started.elapsed().as_secs_f64(), "disclosure control: greedy pattern audited");
+    let started = std::time::Instant::now();
     if !protection.disclosed.is_empty() {
         // Reported as disclosed: with the exact intervals.
         (protection, _) = audited.apply(runs, &problems, Depth::Exact)?;
     } else {
         // The greedy pattern passes the audit: reduce it to the least value lost.
         let greedy: BTreeMap<Var, BTreeSet<Cell>> = problems.iter().map(|(v, p)| (*v, p.hidden.clone())).collect();
+        // Each variable's table on its own, in parallel (the result does not depend on the order).
+        let reduced: Vec<(Var, Result<optimise::Outcome>)> = problems
+            .par_iter_mut()
+            .map(|(var, p)| {
+                let mut view = views.get(var).cloned().unwrap_or_default();
+                for (c, v) in &p.known_before {
+                    view.known.entry(c.clone()).or_insert(*v);
+                }
+                let mut known = view.known;
+                let shares = intruder::resolve_shares(&mut known, &view.shares);
+                let unshown: BTreeSet<Cell> =
+                    universe.iter().filter(|c| !p.hidden.contains(*c) && !known.contains_key(*c)).cloned().collect();
+                let table = optimise::Table {
+                    values: &p.values,
+                    groups: &p.groups,
+                    requirements: &p.requirements,
+                    unshown: &unshown,
+                    shares: &shares,
+                    fixed: &p.fixed,
+                    non_negative: var.non_negative(),
+                };
+                (*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings()))
+            })
+            .collect();
         let mut costs = BTreeMap::new();
-        for (var, p) in problems.iter_mut() {
-            let mut view = views.remove(var).unwrap_or_default();
-            for (c, v) in &p.known_before {
-                view.known.entry(c.clone()).or_insert(*v);
-            }
-            let mut known = view.known;
-            let shares = intruder::resolve_shares(&mut known, &view.shares);
-            let unshown: BTreeSet<Cell> =
-                universe.iter().filter(|c| !p.hidden.contains(*c) && !known.contains_key(*c)).cloned().collect();
-            let table = optimise::Table {
-                values: &p.values,
-                groups: &p.groups,
-                requirements: &p.requirements,
-                unshown: &unshown,
-                shares: &shares,
-                fixed: &p.fixed,
-                non_negative: var.non_negative(),
-            };
-            costs.insert(*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings())?);
+        for (var, outcome) in reduced {
+            costs.insert(var, outcome?);
         }
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "disclosure control: complements reduced");
+        let started = std::time::Instant::now();
         let (reduced, _) = audited.apply(runs, &problems, Depth::Exact)?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "disclosure control: reduced pattern audited");
         if reduced.disclosed.is_empty() {
             protection = Protection { costs, ..reduced };
         } else {
@@ -500,6 +515,8 @@ pub fn protect_runs(
                 components = o.components.len(),
                 proven,
                 checks = o.checks,
+                release_seconds = o.release_seconds,
+                search_seconds = o.search_seconds,
                 "disclosure control: value lost to complementary cells"
             );
         }

@@ -115,6 +115,9 @@ pub struct Outcome {
     pub components: Vec<Component>,
     /// Feasibility checks made (linear programs set up).
     pub checks: usize,
+    /// Time the release pass and the exact search took (logged, for profiling at scale).
+    pub release_seconds: f64,
+    pub search_seconds: f64,
 }
 
 /// Reduces the complements of `hidden` (which must pass the audit) to an irredundant pattern,
@@ -123,8 +126,10 @@ pub fn optimise(t: &Table, hidden: &mut BTreeSet<Cell>, settings: Settings) -> R
     let mut s = Solver::new(t, hidden);
     let greedy_value_lost = s.value_lost();
     let order = s.descending(&(0..s.cells.len()).filter(|c| s.is_complement(*c)).collect::<Vec<_>>());
+    let started = std::time::Instant::now();
     s.release(&order)?;
     let released_value_lost = s.value_lost();
+    let release_seconds = started.elapsed().as_secs_f64();
     // Exact search until nothing changes; a change re-opens the parts whose search looked at a
     // changed cell (the others would search the same cells in the same state again).
     let mut settled: BTreeMap<Vec<usize>, (Optimality, Option<BTreeSet<usize>>)> = BTreeMap::new();
@@ -160,7 +165,15 @@ pub fn optimise(t: &Table, hidden: &mut BTreeSet<Cell>, settings: Settings) -> R
         })
         .collect();
     *hidden = s.cells.iter().enumerate().filter(|(i, _)| s.hidden[*i]).map(|(_, c)| c.clone()).collect();
-    Ok(Outcome { greedy_value_lost, released_value_lost, value_lost: s.value_lost(), components, checks: s.checks })
+    Ok(Outcome {
+        greedy_value_lost,
+        released_value_lost,
+        value_lost: s.value_lost(),
+        components,
+        checks: s.checks,
+        release_seconds,
+        search_seconds: started.elapsed().as_secs_f64() - release_seconds,
+    })
 }
 
 /// The table by cell number (cells in key order), and the current pattern.
