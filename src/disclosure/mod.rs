@@ -238,6 +238,18 @@ struct VarProblem {
     known_before: BTreeMap<Cell, f64>,
 }
 
+impl VarProblem {
+    /// What a reader knows of this variable: what the public tables show (`shown`), and what the
+    /// previous public version showed that has not changed.
+    fn reader_view(&self, shown: Option<&intruder::View>) -> intruder::View {
+        let mut view = shown.cloned().unwrap_or_default();
+        for (c, v) in &self.known_before {
+            view.known.entry(c.clone()).or_insert(*v);
+        }
+        view
+    }
+}
+
 /// The period's current public version, when it is being republished: its enterprise rows
 /// (the internal basis written with it) and the figures its public tables show.
 #[derive(Debug, Clone, Default)]
@@ -393,10 +405,7 @@ impl Audited<'_> {
         let audits: Vec<Result<Vec<Interval>>> = problems
             .par_iter()
             .map(|(var, p)| {
-                let mut view = views.get(var).cloned().unwrap_or_default();
-                for (c, v) in &p.known_before {
-                    view.known.entry(c.clone()).or_insert(*v);
-                }
+                let view = p.reader_view(views.get(var));
                 intruder::audit(*var, self.universe, &p.values, &view, &p.groups, &p.requirements, depth)
             })
             .collect();
@@ -463,10 +472,7 @@ pub fn protect_runs(
         let reduced: Vec<(Var, Result<optimise::Outcome>)> = problems
             .par_iter_mut()
             .map(|(var, p)| {
-                let mut view = views.get(var).cloned().unwrap_or_default();
-                for (c, v) in &p.known_before {
-                    view.known.entry(c.clone()).or_insert(*v);
-                }
+                let view = p.reader_view(views.get(var));
                 let mut known = view.known;
                 let shares = intruder::resolve_shares(&mut known, &view.shares);
                 let unshown: BTreeSet<Cell> =
