@@ -22,7 +22,12 @@ pub struct Completeness {
 
 /// Counties × forms against the period's sheets (refused sheets do not count as sent) and its
 /// quarantine table (`region_code`, `form` columns).
-pub fn completeness(regions: &[Region], forms: &Forms, sheets: &[SheetRows], quarantine: &RecordBatch) -> Completeness {
+pub fn completeness<R>(
+    regions: &[Region],
+    forms: &Forms,
+    sheets: &[SheetRows<R>],
+    quarantine: &RecordBatch,
+) -> Completeness {
     let mut quarantined: BTreeMap<(String, String), i64> = BTreeMap::new();
     let col = |name: &str| quarantine.column_by_name(name).and_then(|c| c.as_string_opt::<i32>().cloned());
     if let (Some(codes), Some(form_col)) = (col("region_code"), col("form")) {

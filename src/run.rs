@@ -136,7 +136,10 @@ impl PeriodRun<'_> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now());
         let seen = crate::incremental::FirstSeen { now, held: self.plan.held_before.clone() };
-        let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen);
+        let staging =
+            crate::store::staged::Staging::new(&publication.staging.join("rows").join(name)).at(Stage::Read, name)?;
+        let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen, staging)
+            .at(Stage::Read, name)?;
         returns.tally(planned, summary);
         if first {
             self.ctl.checkpoint(Checkpoint::Ingested);
@@ -180,6 +183,7 @@ impl PeriodRun<'_> {
                 stage::feedback::write(project, period, &returns, &audited, publication).at(Stage::Feedback, name)?;
             summary.feedback.extend(written);
         }
+        returns.staging.remove();
         publication.built(planned, self.plan.with_models);
         summary.rebuilt.push(name.to_string());
         Ok(())

@@ -6,19 +6,23 @@ pub mod format;
 pub mod rules;
 pub mod udf;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::{FormDef, Forms};
-use crate::ingest::rows::{SheetRows, form_schema};
+use crate::ingest::rows::{SheetRows, form_schema, parse_row_key};
 use crate::period::Period;
+use crate::store::staged::{Kept, StagedSheet};
 use rules::{Rule, RuleFile, RuleKind};
 
 /// One rule's tally over a period.
@@ -62,8 +66,9 @@ pub struct CountyRuleStat {
 #[derive(Debug, Clone)]
 pub struct AuditOutcome {
     pub period: Period,
-    /// Accepted rows by warehouse table, one batch per sheet.
-    pub accepted: BTreeMap<String, Vec<RecordBatch>>,
+    /// Accepted rows by warehouse table, one entry per sheet: which of its staged rows are kept
+    /// (read back one sheet at a time, see [`Kept::load`]).
+    pub accepted: BTreeMap<String, Vec<Kept>>,
     /// Quarantined rows, with their reasons and raw values.
     pub quarantine: RecordBatch,
     pub findings: Vec<Finding>,
@@ -77,7 +82,19 @@ pub struct AuditOutcome {
 
 impl AuditOutcome {
     pub fn accepted_rows(&self) -> u64 {
-        self.accepted.values().flatten().map(|b| b.num_rows() as u64).sum()
+        self.accepted.values().flatten().map(|k| k.kept as u64).sum()
+    }
+    /// The accepted rows of each table, read into memory (for small periods and tests; the run
+    /// reads them one sheet at a time).
+    pub fn accepted_batches(&self) -> Result<BTreeMap<String, Vec<RecordBatch>>> {
+        let mut out: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+        for (table, kept) in &self.accepted {
+            let batches = out.entry(table.clone()).or_default();
+            for k in kept {
+                batches.push(k.load()?);
+            }
+        }
+        Ok(out)
     }
     pub fn quarantined_rows(&self) -> u64 {
         self.quarantine.num_rows() as u64
@@ -96,10 +113,10 @@ pub struct AuditContext<'a> {
     pub forms: &'a Forms,
     pub rules: &'a [RuleFile],
     /// Accepted rows of the previous period, by table (for cross-period rules).
-    pub previous: BTreeMap<String, Vec<RecordBatch>>,
+    pub previous: BTreeMap<String, TableRows>,
     /// Accepted rows of the same period last year, by table (`<table>_last_year`, for the
     /// prior-year check), when that period is in the warehouse.
-    pub last_year: BTreeMap<String, Vec<RecordBatch>>,
+    pub last_year: BTreeMap<String, TableRows>,
     /// What counts as an explanation in 备注 (`rules/explanations.toml`).
     pub explanations: rules::Explanations,
     /// Column maps of the previous period's sheets, so that a finding on one of last month's
@@ -111,11 +128,26 @@ pub struct AuditContext<'a> {
     pub params: RecordBatch,
 }
 
+/// Rows of an earlier period for the cross-period rules: a warehouse partition (its Parquet files,
+/// scanned by the query engine), or batches in memory.
+#[derive(Debug, Clone)]
+pub enum TableRows {
+    Parquet(PathBuf),
+    Batches(Vec<RecordBatch>),
+}
+
+impl TableRows {
+    /// Every table of `batches` in memory.
+    pub fn in_memory(batches: BTreeMap<String, Vec<RecordBatch>>) -> BTreeMap<String, TableRows> {
+        batches.into_iter().map(|(t, b)| (t, TableRows::Batches(b))).collect()
+    }
+}
+
 /// Column map of each sheet, by (SHA-256, sheet): `credit_code=A; name=B; …`.
 pub type ColumnMaps = BTreeMap<(String, String), String>;
 
 /// The column maps of read sheets.
-pub fn column_maps(sheets: &[SheetRows]) -> ColumnMaps {
+pub fn column_maps<R>(sheets: &[SheetRows<R>]) -> ColumnMaps {
     sheets.iter().map(|s| ((s.sha256.clone(), s.sheet.clone()), s.column_map.clone())).collect()
 }
 
@@ -138,22 +170,26 @@ pub fn column_maps_from_sources(batches: &[RecordBatch]) -> ColumnMaps {
     out
 }
 
+/// The accepted rows of one period, by table, in a warehouse (tables without rows left out).
+pub fn period_tables(warehouse: &std::path::Path, tables: &[String], period: Period) -> BTreeMap<String, TableRows> {
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let dir = warehouse.join(table).join(format!("period={period}"));
+        if crate::store::has_parquet(&dir) {
+            out.insert(table.clone(), TableRows::Parquet(dir));
+        }
+    }
+    out
+}
+
 /// The accepted rows of the same period last year, by table, from a warehouse (empty when that
 /// period is not there, or for the `unknown` period).
 pub fn last_year_tables(
     warehouse: &std::path::Path,
     tables: &[String],
     period: Option<Period>,
-) -> Result<BTreeMap<String, Vec<RecordBatch>>> {
-    let mut out = BTreeMap::new();
-    let Some(p) = period else { return Ok(out) };
-    for table in tables {
-        let batches = crate::store::read_dir_batches(&warehouse.join(table).join(format!("period={}", p.year_ago())))?;
-        if !batches.is_empty() {
-            out.insert(table.clone(), batches);
-        }
-    }
-    Ok(out)
+) -> BTreeMap<String, TableRows> {
+    period.map(|p| period_tables(warehouse, tables, p.year_ago())).unwrap_or_default()
 }
 
 /// Where a row came from, for findings and quarantine.
@@ -162,13 +198,54 @@ struct RowOrigin {
     region_code: String,
     form: String,
     location: Location,
-    note: Option<String>,
 }
 
 fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
     let table = MemTable::try_new(schema, vec![batches])?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
+}
+
+/// Registers the Parquet files of a folder as a table of the given schema (the staged rows of
+/// a form: DataFusion scans them, in parallel, with its own memory accounting).
+fn register_folder(ctx: &SessionContext, name: &str, schema: SchemaRef, dir: &std::path::Path) -> Result<()> {
+    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
+/// The one folder holding the staged rows of `sheets` and nothing else (the audit scans the
+/// folder: a file of a sheet not audited would be audited too).
+fn staged_folder<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::Path>> {
+    let Some(first) = sheets.first() else { return Ok(None) };
+    let dir = first.rows.path.parent().context("a staged file has no folder")?;
+    let mut expected: Vec<&std::path::Path> = sheets.iter().map(|s| s.rows.path.as_path()).collect();
+    expected.sort_unstable();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        found.push(e?.path());
+    }
+    found.sort_unstable();
+    if found.iter().map(|p| p.as_path()).ne(expected.iter().copied()) {
+        anyhow::bail!("{} holds other files than the staged rows of the sheets audited", dir.display());
+    }
+    Ok(Some(dir))
+}
+
+/// Registers an earlier period's rows; none: an empty table of the form's shape.
+async fn register_rows(ctx: &SessionContext, name: &str, form: &FormDef, rows: Option<&TableRows>) -> Result<()> {
+    match rows {
+        Some(TableRows::Parquet(dir)) => {
+            ctx.register_parquet(name, format!("{}/", dir.display()), ParquetReadOptions::default())
+                .await
+                .with_context(|| format!("cannot read {}", dir.display()))?;
+            Ok(())
+        }
+        Some(TableRows::Batches(b)) if !b.is_empty() => register(ctx, name, b[0].schema(), b.clone()),
+        _ => register(ctx, name, form_schema(form), vec![]),
+    }
 }
 
 fn quarantine_schema() -> SchemaRef {
@@ -204,8 +281,9 @@ fn row_json(batch: &RecordBatch, i: usize) -> String {
 }
 
 /// Audits one period. `sheets` are the period's sheets of every county (superseded returns
-/// already removed).
-pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
+/// already removed), their data rows staged on disk: the rules' SQL scans each form's folder of
+/// the staging, and only the rows with findings are read back here, one sheet at a time.
+pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
     let config = SessionConfig::new().with_target_partitions(crate::models::exec::partitions());
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(udf::gb32100_udf());
@@ -215,36 +293,32 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     }
 
     let mut findings: Vec<Finding> = Vec::new();
-    let mut origins: HashMap<String, RowOrigin> = HashMap::new();
     let mut input_rows = BTreeMap::new();
     // Data rows per form and county, for the per-county summary.
     let mut rows_by_region: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    // A refused sheet (its rows all quarantined) is no return: the rules do not see it, so that
-    // e.g. a forged sheet listing a neighbour's enterprise cannot trigger JN101-E08 against it.
+    // A refused sheet (its rows all quarantined) is no return: the rules do not see it (its rows
+    // are set aside), so that e.g. a forged sheet listing a neighbour's enterprise cannot
+    // trigger JN101-E08 against it.
     for s in sheets.iter().filter(|s| s.refusal.is_none()) {
         let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
-        *rows_by_region.entry(s.form.clone()).or_default().entry(region).or_default() += s.rows.num_rows() as u64;
+        *rows_by_region.entry(s.form.clone()).or_default().entry(region).or_default() += s.rows.rows as u64;
     }
     for form in &cx.forms.forms {
         let schema = form_schema(form);
-        let mine: Vec<&SheetRows> = sheets.iter().filter(|s| s.form == form.code).collect();
-        let checked: Vec<&&SheetRows> = mine.iter().filter(|s| s.refusal.is_none()).collect();
-        let rows: Vec<RecordBatch> = checked.iter().map(|s| s.rows.clone()).collect();
-        let totals: Vec<RecordBatch> = checked.iter().map(|s| s.totals.clone()).collect();
-        input_rows.insert(form.code.clone(), mine.iter().map(|s| s.rows.num_rows() as u64).sum());
+        let mine: Vec<&StagedSheet> = sheets.iter().filter(|s| s.form == form.code).collect();
+        let checked: Vec<&&StagedSheet> = mine.iter().filter(|s| s.refusal.is_none()).collect();
+        input_rows.insert(form.code.clone(), mine.iter().map(|s| s.rows.rows as u64).sum());
         for s in &mine {
             findings.extend(s.findings.iter().cloned());
-            collect_origins(&mut origins, form, &s.rows, &s.column_map);
-            collect_origins(&mut origins, form, &s.totals, &s.column_map);
         }
-        register(&ctx, &format!("{}_raw", form.table), schema.clone(), rows)?;
+        match staged_folder(&checked)? {
+            None => register(&ctx, &format!("{}_raw", form.table), schema.clone(), vec![])?,
+            Some(dir) => register_folder(&ctx, &format!("{}_raw", form.table), schema.clone(), dir)?,
+        }
+        let totals: Vec<RecordBatch> = checked.iter().map(|s| s.totals.clone()).collect();
         register(&ctx, &format!("{}_totals", form.table), schema.clone(), totals)?;
-        let prev = cx.previous.get(&form.table).cloned().unwrap_or_default();
-        let prev_schema = prev.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
-        register(&ctx, &format!("{}_prev", form.table), prev_schema, prev)?;
-        let last = cx.last_year.get(&form.table).cloned().unwrap_or_default();
-        let last_schema = last.first().map(|b| b.schema()).unwrap_or_else(|| schema.clone());
-        register(&ctx, &format!("{}_last_year", form.table), last_schema, last)?;
+        register_rows(&ctx, &format!("{}_prev", form.table), form, cx.previous.get(&form.table)).await?;
+        register_rows(&ctx, &format!("{}_last_year", form.table), form, cx.last_year.get(&form.table)).await?;
     }
     // This period's sheets, and last month's (for findings on last month's rows).
     let mut all_maps = cx.previous_column_maps.clone();
@@ -260,8 +334,10 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
             (key, map)
         })
         .collect();
+    // Where a row of this period came from follows from its key (file, sheet, row) and its sheet.
+    let sheet_of: HashMap<(&str, &str), &StagedSheet> =
+        sheets.iter().map(|s| ((s.sha256.get(..16).unwrap_or(&s.sha256), s.sheet.as_str()), s)).collect();
 
-    let lookup = Lookup { origins: &origins, column_maps: &column_maps, explanations: &cx.explanations };
     // Error rules first; then `<table>_accepted` (the rows no error rule or sheet refusal
     // quarantined) is registered, so that warning rules can compare with what will be used.
     let mut stats = Vec::new();
@@ -284,60 +360,82 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     }
     for pass in [Severity::Error, Severity::Warning] {
         if pass == Severity::Warning {
-            let quarantined: std::collections::HashSet<&str> = findings
+            let quarantined: BTreeSet<&str> = findings
                 .iter()
                 .filter(|f| f.severity == Severity::Error)
                 .filter_map(|f| f.row_key.as_deref())
                 .collect();
+            let keys: ArrayRef = Arc::new(StringArray::from_iter_values(quarantined));
+            let keys = RecordBatch::try_from_iter([("_row_key", keys)])?;
+            register(&ctx, "__quarantined", keys.schema(), vec![keys])?;
             for form in &cx.forms.forms {
-                let mut kept = Vec::new();
-                for sheet in sheets.iter().filter(|s| s.form == form.code && s.refusal.is_none()) {
-                    let keys = sheet.rows.column_by_name("_row_key").expect("provenance").as_string::<i32>();
-                    let mask: BooleanArray =
-                        (0..keys.len()).map(|i| Some(!quarantined.contains(keys.value(i)))).collect();
-                    kept.push(arrow::compute::filter_record_batch(&sheet.rows, &mask)?);
-                }
-                register(&ctx, &format!("{}_accepted", form.table), form_schema(form), kept)?;
+                let t = &form.table;
+                let view = ctx
+                    .sql(&format!("SELECT * FROM {t}_raw WHERE _row_key NOT IN (SELECT _row_key FROM __quarantined)"))
+                    .await?
+                    .into_view();
+                ctx.register_table(format!("{t}_accepted"), view)?;
             }
         }
+        // Each rule's offending rows, then their findings (a warning's 备注 is read for the rows
+        // it flags only).
+        let mut evaluated = Vec::new();
         for file in cx.rules {
             let Some(form) = cx.forms.get(&file.form) else {
                 anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
             };
             for rule in file.rules.iter().filter(|r| r.severity == pass) {
-                let first_new = findings.len();
-                let mut unknown = BTreeMap::new();
-                let mut error = None;
-                // The rule failed for every row (`true`) or only for some (`false`).
-                let mut whole = false;
-                match evaluate(&ctx, form, rule).await {
-                    Ok(ev) => {
-                        unknown = ev.unknown;
-                        for b in &ev.hits {
-                            for i in 0..b.num_rows() {
-                                findings.push(make_finding(period, form, rule, b, i, &lookup));
-                            }
-                        }
-                        if let Some(e) = ev.failed_rows {
-                            // Still a failure of the audit (the period is a draft), but the
-                            // rows it could check are checked.
-                            tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed on some rows: {e}");
-                            error = Some(e);
+                let result = evaluate(&ctx, form, rule).await;
+                evaluated.push((form, rule, result));
+            }
+        }
+        let notes = if pass == Severity::Warning {
+            let flagged: BTreeSet<&str> = evaluated
+                .iter()
+                .filter_map(|(_, _, r)| r.as_ref().ok())
+                .flat_map(|ev| &ev.hits)
+                .filter_map(|b| b.column_by_name("_row_key").and_then(|c| c.as_string_opt::<i32>()))
+                .flat_map(|keys| keys.iter().flatten())
+                .collect();
+            crate::store::staged::notes_of(sheets, &flagged)?
+        } else {
+            HashMap::new()
+        };
+        let lookup =
+            Lookup { sheets: &sheet_of, notes: &notes, column_maps: &column_maps, explanations: &cx.explanations };
+        for (form, rule, result) in evaluated {
+            let first_new = findings.len();
+            let mut unknown = BTreeMap::new();
+            let mut error = None;
+            // The rule failed for every row (`true`) or only for some (`false`).
+            let mut whole = false;
+            match result {
+                Ok(ev) => {
+                    unknown = ev.unknown;
+                    for b in &ev.hits {
+                        for i in 0..b.num_rows() {
+                            findings.push(make_finding(period, form, rule, b, i, &lookup));
                         }
                     }
-                    Err(e) => {
-                        // A rule that cannot run is a failure of the audit, never a pass.
-                        tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
-                        error = Some(format!("{e:#}"));
-                        whole = true;
+                    if let Some(e) = ev.failed_rows {
+                        // Still a failure of the audit (the period is a draft), but the
+                        // rows it could check are checked.
+                        tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed on some rows: {e}");
+                        error = Some(e);
                     }
                 }
-                let new: Vec<&Finding> = findings[first_new..].iter().collect();
-                let (stat, county) =
-                    tally(&rule.id, &form.code, rule.severity, &new, &rows_by_region, &unknown, error, whole);
-                stats.push(stat);
-                summary.extend(county);
+                Err(e) => {
+                    // A rule that cannot run is a failure of the audit, never a pass.
+                    tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
+                    error = Some(format!("{e:#}"));
+                    whole = true;
+                }
             }
+            let new: Vec<&Finding> = findings[first_new..].iter().collect();
+            let (stat, county) =
+                tally(&rule.id, &form.code, rule.severity, &new, &rows_by_region, &unknown, error, whole);
+            stats.push(stat);
+            summary.extend(county);
         }
     }
     stats.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
@@ -364,7 +462,8 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
     let mut duplicate = duplicate.into_iter();
     findings.retain(|_| !duplicate.next().unwrap_or(false));
 
-    // Quarantine: rows with an error finding, and every row of a refused sheet.
+    // Quarantine: rows with an error finding, and every row of a refused sheet. Only the sheets
+    // holding such rows are read back.
     let mut reasons: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for f in &findings {
         if f.severity == Severity::Error
@@ -373,27 +472,32 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
             reasons.entry(k.clone()).or_default().push((f.rule_id.clone(), f.message.clone()));
         }
     }
-    let mut accepted: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    let with_reasons: BTreeSet<(&str, &str)> =
+        reasons.keys().filter_map(|k| parse_row_key(k)).map(|(sha, sheet, _)| (sha, sheet)).collect();
+    let mut accepted: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
     let mut q = QuarantineBuilder::default();
     for s in sheets {
         let form = cx.forms.get(&s.form).expect("sheet of a known form");
-        let keys = s.rows.column_by_name("_row_key").expect("provenance").as_string::<i32>().clone();
-        let mut keep = Vec::with_capacity(s.rows.num_rows());
-        for i in 0..s.rows.num_rows() {
-            let key = keys.value(i);
-            let mut why = reasons.get(key).cloned().unwrap_or_default();
-            if let Some((rule, msg)) = &s.refusal {
-                why.insert(0, (rule.clone(), msg.clone()));
+        let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
+        let id = (s.sha256.get(..16).unwrap_or(&s.sha256), s.sheet.as_str());
+        let mut kept = Kept { table: form.table.clone(), region, rows: s.rows.clone(), mask: None, kept: s.rows.rows };
+        if s.refusal.is_some() || with_reasons.contains(&id) {
+            let rows = s.rows.load()?;
+            let keys = rows.column_by_name("_row_key").expect("provenance").as_string::<i32>().clone();
+            let mut keep = Vec::with_capacity(rows.num_rows());
+            for i in 0..rows.num_rows() {
+                let mut why = reasons.get(keys.value(i)).cloned().unwrap_or_default();
+                if let Some((rule, msg)) = &s.refusal {
+                    why.insert(0, (rule.clone(), msg.clone()));
+                }
+                keep.push(why.is_empty());
+                if !why.is_empty() {
+                    q.push(s, &form.code, &rows, i, &why);
+                }
             }
-            if why.is_empty() {
-                keep.push(true);
-            } else {
-                keep.push(false);
-                q.push(s, &form.code, &s.rows, i, &why);
-            }
+            kept.kept = keep.iter().filter(|k| **k).count();
+            kept.mask = Some(BooleanArray::from(keep));
         }
-        let mask = BooleanArray::from(keep);
-        let kept = arrow::compute::filter_record_batch(&s.rows, &mask)?;
         accepted.entry(form.table.clone()).or_default().push(kept);
     }
     for f in &mut findings {
@@ -401,15 +505,22 @@ pub async fn audit_period(period: Period, sheets: &[SheetRows], cx: &AuditContex
             f.period = Some(period.to_string());
         }
     }
-    findings.sort_by(|a, b| {
-        (&a.region_code, &a.form, &a.location.file, &a.location.sheet, a.location.row, &a.rule_id).cmp(&(
-            &b.region_code,
-            &b.form,
-            &b.location.file,
-            &b.location.sheet,
-            b.location.row,
-            &b.rule_id,
-        ))
+    // Every field in the order, so that the order of the findings does not depend on the order the
+    // query engine's partitions returned the rules' rows in.
+    findings.sort_by_cached_key(|f| {
+        (
+            f.region_code.clone(),
+            f.form.clone(),
+            f.location.file.clone(),
+            f.location.sheet.clone(),
+            f.location.row,
+            f.rule_id.clone(),
+            f.location.cell.clone(),
+            f.row_key.clone(),
+            f.message.clone(),
+            f.observed.clone(),
+            (f.location.sha256.clone(), f.severity, f.explained),
+        )
     });
     findings.dedup();
     Ok(AuditOutcome { period, accepted, quarantine: q.finish()?, findings, stats, summary, input_rows })
@@ -517,35 +628,6 @@ pub fn summary_batch(outcome: &AuditOutcome) -> RecordBatch {
         ],
     )
     .expect("audit summary schema")
-}
-
-fn collect_origins(origins: &mut HashMap<String, RowOrigin>, form: &FormDef, batch: &RecordBatch, _map: &str) {
-    let s = |name: &str| batch.column_by_name(name).map(|c| c.as_string::<i32>().clone());
-    let (Some(keys), Some(files), Some(shas), Some(sheets), Some(regions)) =
-        (s("_row_key"), s("_source_file"), s("_source_sha256"), s("_source_sheet"), s("region_code"))
-    else {
-        return;
-    };
-    let rows = batch.column_by_name("_source_row").expect("provenance");
-    let rows = rows.as_any().downcast_ref::<Int64Array>().expect("Int64");
-    let notes = batch.column_by_name("note").map(|c| c.as_string::<i32>().clone());
-    for i in 0..batch.num_rows() {
-        origins.insert(
-            keys.value(i).to_string(),
-            RowOrigin {
-                region_code: regions.value(i).to_string(),
-                form: form.code.clone(),
-                location: Location {
-                    file: files.value(i).to_string(),
-                    sha256: shas.value(i).to_string(),
-                    sheet: Some(sheets.value(i).to_string()),
-                    row: Some(rows.value(i) as u32),
-                    cell: None,
-                },
-                note: notes.as_ref().filter(|n| !n.is_null(i)).map(|n| n.value(i).trim().to_string()),
-            },
-        );
-    }
 }
 
 /// What running one rule gave.
@@ -717,12 +799,33 @@ impl RowSql {
     }
 }
 
-/// What a finding is completed with: where each row came from, the sheets' column maps, and
-/// what counts as an explanation.
+/// What a finding is completed with: the period's sheets (where each row came from), the 备注
+/// of the rows warnings flag, the sheets' column maps, and what counts as an explanation.
 struct Lookup<'a> {
-    origins: &'a HashMap<String, RowOrigin>,
+    /// By the SHA-256 prefix and sheet of a [`crate::ingest::rows::row_key`].
+    sheets: &'a HashMap<(&'a str, &'a str), &'a StagedSheet>,
+    notes: &'a HashMap<String, String>,
     column_maps: &'a HashMap<(String, String), HashMap<String, String>>,
     explanations: &'a rules::Explanations,
+}
+
+impl Lookup<'_> {
+    /// Where a row of this period's returns came from, from its key.
+    fn origin(&self, key: &str) -> Option<RowOrigin> {
+        let (sha, sheet, row) = parse_row_key(key)?;
+        let s = self.sheets.get(&(sha, sheet))?;
+        Some(RowOrigin {
+            region_code: s.region_code.clone().unwrap_or_else(|| "unknown".to_string()),
+            form: s.form.clone(),
+            location: Location {
+                file: s.file.clone(),
+                sha256: s.sha256.clone(),
+                sheet: Some(s.sheet.clone()),
+                row: Some(row),
+                cell: None,
+            },
+        })
+    }
 }
 
 fn make_finding(
@@ -733,7 +836,6 @@ fn make_finding(
     i: usize,
     lookup: &Lookup,
 ) -> Finding {
-    let Lookup { origins, column_maps, explanations } = lookup;
     let get = |name: &str| -> Option<&ArrayRef> { batch.column_by_name(name) };
     let text = |name: &str| get(name).filter(|a| !a.is_null(i)).map(|a| format::cell(a, i));
     let key = text("_row_key").unwrap_or_default();
@@ -745,7 +847,7 @@ fn make_finding(
         observed.push(format!("{name}={v}"));
     }
     // A row from this period's returns, or one the query describes itself (e.g. last month's).
-    let origin = origins.get(&key).cloned().unwrap_or_else(|| RowOrigin {
+    let origin = lookup.origin(&key).unwrap_or_else(|| RowOrigin {
         region_code: text("region_code").unwrap_or_default(),
         form: form.code.clone(),
         location: Location {
@@ -758,19 +860,18 @@ fn make_finding(
                 .map(|a| a.value(i) as u32),
             cell: None,
         },
-        note: None,
     });
     let mut location = origin.location.clone();
     // The highlighted cell: the field the rule names for this row, else its first field.
     let field = text("_field").or_else(|| rule.fields.first().cloned());
     if let (Some(field), Some(sheet), Some(row)) = (field.as_ref(), &location.sheet, location.row)
-        && let Some(col) = column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field))
+        && let Some(col) = lookup.column_maps.get(&(location.sha256.clone(), sheet.clone())).and_then(|m| m.get(field))
     {
         location.cell = Some(format!("{col}{row}"));
     }
     // Only a substantive 备注 explains a warning ("无", "/", "正常" do not).
-    let explained =
-        rule.severity == Severity::Warning && origin.note.as_deref().is_some_and(|n| explanations.is_substantive(n));
+    let explained = rule.severity == Severity::Warning
+        && lookup.notes.get(&key).is_some_and(|n| lookup.explanations.is_substantive(n));
     Finding {
         period: Some(period.to_string()),
         region_code: Some(origin.region_code),
@@ -800,7 +901,7 @@ struct QuarantineBuilder {
 }
 
 impl QuarantineBuilder {
-    fn push(&mut self, s: &SheetRows, form: &str, batch: &RecordBatch, i: usize, why: &[(String, String)]) {
+    fn push<R>(&mut self, s: &SheetRows<R>, form: &str, batch: &RecordBatch, i: usize, why: &[(String, String)]) {
         let col = |n: &str| batch.column_by_name(n).expect("provenance").as_string::<i32>().value(i).to_string();
         self.region.push(col("region_code"));
         self.form.push(form.to_string());

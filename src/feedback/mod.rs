@@ -25,10 +25,10 @@ use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder,
 
 use crate::findings::{Finding, Severity};
 use crate::ingest::IngestedFile;
-use crate::ingest::rows::SheetRows;
 use crate::period::Period;
 use crate::reference::Region;
 use crate::store;
+use crate::store::staged::StagedSheet;
 
 /// Name of the findings sheet of a feedback workbook.
 pub const FINDINGS_SHEET: &str = "审核问题";
@@ -84,7 +84,7 @@ pub struct FeedbackInput<'a> {
     pub findings: &'a [Finding],
     /// The period's sheets: to attribute sheet- and file-level findings to their county, and to
     /// rebuild a sheet when its workbook cannot be read again.
-    pub sheets: &'a [SheetRows],
+    pub sheets: &'a [StagedSheet],
     /// The ingested workbooks, whose paths give the county's own sheets to copy.
     pub files: &'a [IngestedFile],
     /// The reference regions: the only source of the names in file names.
@@ -149,8 +149,6 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
     }
     std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
     let mut written = Vec::new();
-    let mut sources = SourceCache::default();
-    let notes = notes_by_row(input.sheets);
     for (region, findings) in by_county.values() {
         let Some(stem) = file_stem(region) else {
             tracing::warn!(region = %region.code, "region code is not usable in a file name; no feedback written");
@@ -161,6 +159,11 @@ pub fn write_feedback(out: &Path, input: &FeedbackInput) -> Result<Vec<CountyFee
         // One county's feedback that cannot be built or written is reported, never fatal to the
         // others' (nor to the run).
         let one = || -> Result<()> {
+            // This county's sheets and notes only: memory stays that of one county.
+            let mut sources = SourceCache::default();
+            let keys: std::collections::BTreeSet<&str> = findings.iter().filter_map(|f| f.row_key.as_deref()).collect();
+            let notes: BTreeMap<String, String> =
+                crate::store::staged::notes_of(input.sheets, &keys)?.into_iter().collect();
             let bytes = workbook_bytes(input, findings, &notes, &mut sources)
                 .with_context(|| format!("cannot build the feedback workbook of {}", region.name))?;
             store::write_bytes(&staging.join(&xlsx_name), &bytes)?;
@@ -302,9 +305,10 @@ fn rebuild(input: &FeedbackInput, sha: &str, sheet: &str) -> Option<Cells> {
         .filter_map(|(f, c)| parse_cell(&format!("{c}1")).map(|(_, col)| (f.to_string(), col)))
         .collect();
     let mut cells = Cells::new();
-    let schema = s.rows.schema();
+    let rows = s.rows.load().ok()?;
+    let schema = rows.schema();
     let mut first_row = u32::MAX;
-    for batch in [&s.rows, &s.totals] {
+    for batch in [&rows, &s.totals] {
         let Some(rows) = batch.column_by_name("_source_row") else { continue };
         let rows = rows.as_primitive::<Int64Type>();
         for i in 0..batch.num_rows() {
@@ -363,25 +367,6 @@ fn sheet_name(original: &str, taken: &[String]) -> String {
 struct Mark {
     severity: Severity,
     lines: Vec<String>,
-}
-
-/// The 备注 of each row that has one, by row key.
-pub fn notes_by_row(sheets: &[SheetRows]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for s in sheets {
-        let (Some(keys), Some(notes)) = (s.rows.column_by_name("_row_key"), s.rows.column_by_name("note")) else {
-            continue;
-        };
-        let (Some(keys), Some(notes)) = (keys.as_string_opt::<i32>(), notes.as_string_opt::<i32>()) else {
-            continue;
-        };
-        for i in 0..s.rows.num_rows() {
-            if !notes.is_null(i) && !notes.value(i).trim().is_empty() {
-                out.insert(keys.value(i).to_string(), notes.value(i).trim().to_string());
-            }
-        }
-    }
-    out
 }
 
 /// Whether a finding is explained, and by which note: `是:备注"…"`, or why its row's note was not

@@ -70,17 +70,19 @@ pub fn section_of(division: u32) -> Option<&'static str> {
     }
 }
 
-/// The rows of one sheet, ready for audit.
+/// The rows of one sheet, ready for audit: `R` holds its data rows, an Arrow batch as ingest
+/// makes it, or a file they were staged to (`crate::store::staged`) so that a period's rows are
+/// never all in memory.
 #[derive(Debug, Clone)]
-pub struct SheetRows {
+pub struct SheetRows<R = RecordBatch> {
     pub form: String,
     pub period: Option<Period>,
     pub region_code: Option<String>,
     pub file: String,
     pub sha256: String,
     pub sheet: String,
-    pub rows: RecordBatch,
-    /// 合计 rows, same schema.
+    pub rows: R,
+    /// 合计 rows, same schema (a few per sheet: they stay in memory).
     pub totals: RecordBatch,
     /// Cell-level problems (each names its row key and cell).
     pub findings: Vec<Finding>,
@@ -95,7 +97,29 @@ pub fn cell_address(sheet: &str, row: u32, col: u32) -> String {
     format!("{sheet}!{}", crate::util::cell_ref(row - 1, col))
 }
 
-impl SheetRows {
+impl<R> SheetRows<R> {
+    /// The same sheet with its data rows held as `rows`.
+    pub fn with_rows<S>(self, rows: S) -> SheetRows<S> {
+        SheetRows {
+            form: self.form,
+            period: self.period,
+            region_code: self.region_code,
+            file: self.file,
+            sha256: self.sha256,
+            sheet: self.sheet,
+            rows,
+            totals: self.totals,
+            findings: self.findings,
+            refusal: self.refusal,
+            column_map: self.column_map,
+        }
+    }
+
+    /// Whether `key` (a [`row_key`]) names a row of this sheet.
+    pub fn holds(&self, key: &str) -> bool {
+        parse_row_key(key).is_some_and(|(sha, sheet, _)| sha == sha_prefix(&self.sha256) && sheet == self.sheet)
+    }
+
     /// Where a field of an input row came from (`表1!H17`), through the sheet's column map:
     /// with the file and its SHA-256 this traces any accepted or quarantined value to its cell.
     pub fn cell_of(&self, row: u32, field: &str) -> Option<String> {
@@ -108,7 +132,19 @@ impl SheetRows {
 
 /// Stable identity of an input row: the file's content, the sheet, the row.
 pub fn row_key(sha256: &str, sheet: &str, row: u32) -> String {
-    format!("{}:{}:{}", &sha256[..sha256.len().min(16)], sheet, row)
+    format!("{}:{}:{}", sha_prefix(sha256), sheet, row)
+}
+
+fn sha_prefix(sha256: &str) -> &str {
+    sha256.get(..16).unwrap_or(sha256)
+}
+
+/// A [`row_key`]'s parts: the file's SHA-256 prefix, the sheet, the row. The prefix is hex and
+/// the row a number, so a sheet name holding `:` still parses.
+pub fn parse_row_key(key: &str) -> Option<(&str, &str, u32)> {
+    let (sha, rest) = key.split_once(':')?;
+    let (sheet, row) = rest.rsplit_once(':')?;
+    Some((sha, sheet, row.parse().ok()?))
 }
 
 enum Builder {

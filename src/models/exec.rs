@@ -129,7 +129,8 @@ pub async fn warehouse_session(
     for form in &forms.forms {
         let dir = warehouse.join(&form.table);
         let all = format!("{}_all", form.table);
-        let has_files = !crate::store::read_dir_batches(&dir).map(|b| b.is_empty()).unwrap_or(true);
+        // Listed, not read: the table is every period of the form.
+        let has_files = crate::store::has_parquet(&dir);
         if has_files {
             let options = ParquetReadOptions::default().table_partition_cols(vec![
                 ("period".to_string(), DataType::Utf8),

@@ -29,25 +29,20 @@ pub async fn audit(
     let warehouse = publication.warehouse();
     let params = exec::params_batch(planned.period.unwrap_or(target));
     let prev_period = planned.period.and_then(|p| p.prev_in_year());
+    let tables: Vec<String> = project.forms.forms.iter().map(|f| f.table.clone()).collect();
     let mut previous = BTreeMap::new();
     let mut previous_column_maps = Default::default();
     if let Some(want) = prev_period {
-        for form in &project.forms.forms {
-            let batches = store::read_dir_batches(&warehouse.join(&form.table).join(format!("period={want}")))?;
-            if !batches.is_empty() {
-                previous.insert(form.table.clone(), batches);
-            }
-        }
+        previous = audit::period_tables(&warehouse, &tables, want);
         previous_column_maps = audit::column_maps_from_sources(&store::read_dir_batches(
             &warehouse.join("sources").join(format!("period={want}")),
         )?);
     }
-    let tables: Vec<String> = project.forms.forms.iter().map(|f| f.table.clone()).collect();
     let cx = AuditContext {
         forms: &project.forms,
         rules: &project.rules,
         previous,
-        last_year: audit::last_year_tables(&warehouse, &tables, planned.period)?,
+        last_year: audit::last_year_tables(&warehouse, &tables, planned.period),
         explanations: project.explanations.clone(),
         previous_column_maps,
         reference: &project.reference.tables,

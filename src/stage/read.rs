@@ -7,17 +7,21 @@ use std::collections::BTreeMap;
 use crate::ingest::IngestedFile;
 use crate::ingest::cache::ParsedCache;
 use crate::ingest::parallel::{CacheWrites, read_each};
-use crate::ingest::rows::{SheetRows, sheet_rows};
+use crate::ingest::rows::SheetRows;
+use crate::ingest::rows::sheet_rows;
 use crate::project::Project;
 use crate::stage::plan::PlannedPeriod;
+use crate::store::staged::{StagedSheet, Staging};
 use crate::summary::{Refusal, RunSummary, Superseded};
 
 /// A period's returns, as read.
 pub struct PeriodReturns {
     /// The workbooks read (their parsed cells dropped once the rows are in Arrow).
     pub files: Vec<IngestedFile>,
-    /// The sheets the period uses, one per form × county (the newest return), in a stable order.
-    pub sheets: Vec<SheetRows>,
+    /// The sheets the period uses, one per form × county (the newest return), in a stable order;
+    /// their data rows are staged on disk (`staging`).
+    pub sheets: Vec<StagedSheet>,
+    pub staging: Staging,
     /// Earlier returns replaced by newer ones (kept on record).
     pub superseded: Vec<Superseded>,
     /// How many workbooks were opened (the others came from the cache).
@@ -28,18 +32,20 @@ pub struct PeriodReturns {
 
 /// `history` and `seen` order the versions of a county's return: by when gongbao first saw each
 /// (a return held for a frozen period: the night it was held; files not seen before: now), never
-/// by modification time.
+/// by modification time. Each sheet's data rows are written to `staging` as soon as its workbook
+/// is read; only a failure to write there (a full disk) is an error.
 pub fn read_period(
     project: &Project,
     planned: &PlannedPeriod,
     cache: &ParsedCache,
     history: &[crate::incremental::Submission],
     seen: &crate::incremental::FirstSeen,
-) -> PeriodReturns {
+    staging: Staging,
+) -> anyhow::Result<PeriodReturns> {
     let paths: Vec<&crate::incremental::InboxFile> = planned.files.iter().collect();
-    // Each workbook becomes Arrow rows as soon as it is read, and its parsed cells are dropped
-    // there: the period's parsed cells are never all in memory at once, only those of the
-    // workbooks being read (one per thread).
+    // Each workbook becomes Arrow rows as soon as it is read, written to the staging folder, and
+    // its parsed cells and rows are dropped there: a period's rows are never all in memory at
+    // once, only those of the workbooks being read (one per thread).
     let (read, opened) =
         read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |_, mut f| {
             let mut sheets = Vec::new();
@@ -49,7 +55,8 @@ pub fn read_period(
                 // history) can only be told apart by what they say of themselves: modification
                 // time, then name.
                 let first = seen.of(history, &f.file, &f.sha256);
-                sheets.push((sheet_rows(form, &f, sh), (first, f.modified.unwrap_or(std::time::UNIX_EPOCH))));
+                let staged = staging.stage(&form.table, sheet_rows(form, &f, sh));
+                sheets.push(staged.map(|s| (s, (first, f.modified.unwrap_or(std::time::UNIX_EPOCH)))));
             }
             let counts = crate::ingest::tally::sheet_counts(std::slice::from_ref(&f), planned.period);
             for sh in &mut f.sheets {
@@ -63,15 +70,39 @@ pub fn read_period(
     let mut counts = Vec::new();
     for (f, s, c) in read {
         files.push(f);
-        sheets.extend(s);
+        for sheet in s {
+            sheets.push(sheet?);
+        }
         counts.extend(c);
     }
     tracing::info!(period = %planned.name, files = files.len(), opened, "workbooks read");
-    let (sheets, superseded) = supersede(sheets);
+    let (mut sheets, superseded) = supersede(sheets);
     for x in &superseded {
         tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
     }
-    PeriodReturns { files, sheets, superseded, opened, counts }
+    // The audit reads each form's folder: the rows of superseded sheets are removed, those of
+    // refused sheets (all quarantined) set aside.
+    let used: std::collections::HashSet<&std::path::Path> = sheets.iter().map(|s| s.rows.path.as_path()).collect();
+    let unused: Vec<std::path::PathBuf> =
+        staged_files(&staging, project)?.into_iter().filter(|p| !used.contains(p.as_path())).collect();
+    for path in unused {
+        std::fs::remove_file(&path).ok();
+    }
+    for s in sheets.iter_mut().filter(|s| s.refusal.is_some()) {
+        staging.set_aside(s)?;
+    }
+    Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts })
+}
+
+/// The files of every form's folder of the staging.
+fn staged_files(staging: &Staging, project: &Project) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for form in &project.forms.forms {
+        for e in std::fs::read_dir(staging.table_dir(&form.table)?)? {
+            out.push(e?.path());
+        }
+    }
+    Ok(out)
 }
 
 impl PeriodReturns {
@@ -124,7 +155,7 @@ impl PeriodReturns {
 }
 
 /// Picks, for each form × county × period, the newest return; the others are kept on record.
-pub fn supersede<K: Ord>(mut sheets: Vec<(SheetRows, K)>) -> (Vec<SheetRows>, Vec<Superseded>) {
+pub fn supersede<R, K: Ord>(mut sheets: Vec<(SheetRows<R>, K)>) -> (Vec<SheetRows<R>>, Vec<Superseded>) {
     // Newest first: modification time, then file name (a later upload usually sorts later).
     sheets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.file.cmp(&a.0.file)));
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();

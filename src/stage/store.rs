@@ -12,12 +12,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::audit::{self, AuditOutcome};
 use crate::findings::Finding;
-use crate::ingest::rows::SheetRows;
 use crate::project::Project;
 use crate::stage::plan::PlannedPeriod;
 use crate::stage::publish::Publication;
 use crate::stage::read::PeriodReturns;
 use crate::store;
+use crate::store::staged::StagedSheet;
 use crate::summary::Superseded;
 
 /// Stages every table of the period, then moves the partitions into the publication being built
@@ -37,20 +37,15 @@ pub fn store(
     if planned.period.is_some() {
         for form in &project.forms.forms {
             let dir = staging.join(&form.table).join(&part);
-            let mut by_region: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
-            for b in outcome.accepted.get(&form.table).into_iter().flatten() {
-                if b.num_rows() == 0 {
-                    continue;
-                }
-                let region = b
-                    .column_by_name("region_code")
-                    .and_then(|c| c.as_any().downcast_ref::<StringArray>().map(|a| a.value(0).to_string()))
-                    .unwrap_or_default();
-                by_region.entry(region).or_default().push(b.clone());
+            // One county at a time: its sheets' accepted rows are read back from the staging.
+            let mut by_region: BTreeMap<&str, Vec<&crate::store::staged::Kept>> = BTreeMap::new();
+            for k in outcome.accepted.get(&form.table).into_iter().flatten().filter(|k| k.kept > 0) {
+                by_region.entry(k.region.as_str()).or_default().push(k);
             }
             let schema = crate::ingest::rows::form_schema(form);
-            for (region, batches) in &by_region {
-                store::write_partition(&dir.join(format!("region={region}")), batches, &schema, &["period"])?;
+            for (region, kept) in by_region {
+                let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
+                store::write_partition(&dir.join(format!("region={region}")), &batches, &schema, &["period"])?;
             }
             std::fs::create_dir_all(&dir)?;
             staged.push((dir, warehouse.join(&form.table).join(&part)));
@@ -155,7 +150,7 @@ pub fn findings_batch(run_id: &str, findings: &[Finding]) -> RecordBatch {
 }
 
 /// One row per ingested sheet: where each form's rows came from and which columns held what.
-fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) -> RecordBatch {
+fn sources_batch(sheets: &[StagedSheet], superseded: &[Superseded], period: &str) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("region_code", DataType::Utf8, true),
         Field::new("form", DataType::Utf8, false),
@@ -182,7 +177,7 @@ fn sources_batch(sheets: &[SheetRows], superseded: &[Superseded], period: &str) 
         file.push(s.file.clone());
         sha.push(s.sha256.clone());
         sheet.push(s.sheet.clone());
-        rows.push(s.rows.num_rows() as i64);
+        rows.push(s.rows.rows as i64);
         map.push(s.column_map.clone());
         status.push(if s.refusal.is_some() { "refused" } else { "used" }.to_string());
         by.push(None::<String>);

@@ -3,6 +3,8 @@
 //! Every file is written under a staging folder and renamed into place, so a reader never sees
 //! half a file and a killed run leaves the published state as it was.
 
+pub mod staged;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +79,12 @@ pub fn read_dir_batches(dir: &Path) -> Result<Vec<RecordBatch>> {
         }
     }
     Ok(out)
+}
+
+/// Whether any Parquet file is below `dir` (without reading it).
+pub fn has_parquet(dir: &Path) -> bool {
+    let mut files = Vec::new();
+    collect_parquet(dir, &mut files).is_ok() && !files.is_empty()
 }
 
 fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {

@@ -10,12 +10,13 @@ use std::path::Path;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
 use calamine::{Data, Reader, open_workbook_auto};
-use gongbao::audit::{self, AuditContext, AuditOutcome};
+use gongbao::audit::{self, AuditContext, AuditOutcome, TableRows};
 use gongbao::findings::{Finding, Severity};
 use gongbao::forms::Forms;
-use gongbao::ingest::{self, rows::SheetRows};
+use gongbao::ingest;
 use gongbao::reference::Reference;
 use gongbao::run::RunOptions;
+use gongbao::store::staged::{StagedSheet, Staging};
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use crate::sample_run::copy_dir;
@@ -277,8 +278,11 @@ impl Env {
         }
     }
 
-    /// Writes the workbooks and reads them back as the run does.
-    fn sheets(&self, books: &[(&str, Book)]) -> Vec<SheetRows> {
+    /// Writes the workbooks and reads them back as the run does (each call's rows staged in a
+    /// folder of their own).
+    fn sheets(&self, books: &[(&str, Book)]) -> Vec<StagedSheet> {
+        let n = std::fs::read_dir(self.dir.path()).unwrap().count();
+        let staging = Staging::new(&self.dir.path().join(format!("staging-{n}"))).unwrap();
         let mut out = Vec::new();
         for (file, b) in books {
             let path = self.dir.path().join(file);
@@ -288,7 +292,7 @@ impl Env {
             for s in &f.sheets {
                 assert!(s.refusal.is_none(), "{file} {}: {:?}", s.read.sheet, s.refusal);
                 let form = self.forms.get(&s.read.form).unwrap();
-                out.push(ingest::rows::sheet_rows(form, &f, s));
+                out.push(staging.stage(&form.table, ingest::rows::sheet_rows(form, &f, s)).unwrap());
             }
         }
         out
@@ -297,8 +301,8 @@ impl Env {
     fn audit_with(
         &self,
         period: &str,
-        sheets: &[SheetRows],
-        previous: Option<(&AuditOutcome, &[SheetRows])>,
+        sheets: &[StagedSheet],
+        previous: Option<(&AuditOutcome, &[StagedSheet])>,
     ) -> AuditOutcome {
         self.audit_full(period, sheets, previous, None)
     }
@@ -307,16 +311,16 @@ impl Env {
     fn audit_full(
         &self,
         period: &str,
-        sheets: &[SheetRows],
-        previous: Option<(&AuditOutcome, &[SheetRows])>,
+        sheets: &[StagedSheet],
+        previous: Option<(&AuditOutcome, &[StagedSheet])>,
         last_year: Option<&AuditOutcome>,
     ) -> AuditOutcome {
         let period = period.parse().unwrap();
         let cx = AuditContext {
             forms: &self.forms,
             rules: &self.rules,
-            previous: previous.map(|(o, _)| o.accepted.clone()).unwrap_or_default(),
-            last_year: last_year.map(|o| o.accepted.clone()).unwrap_or_default(),
+            previous: previous.map(|(o, _)| TableRows::in_memory(o.accepted_batches().unwrap())).unwrap_or_default(),
+            last_year: last_year.map(|o| TableRows::in_memory(o.accepted_batches().unwrap())).unwrap_or_default(),
             explanations: audit::rules::Explanations::load(&project().join("rules")).unwrap(),
             previous_column_maps: previous.map(|(_, s)| audit::column_maps(s)).unwrap_or_default(),
             reference: &self.reference.tables,
@@ -353,7 +357,7 @@ fn quarantined(o: &AuditOutcome, file: &str, row: i64) -> Option<String> {
 }
 
 fn accepted(o: &AuditOutcome, file: &str, row: i64) -> bool {
-    o.accepted.values().flatten().any(|b: &RecordBatch| {
+    o.accepted_batches().unwrap().values().flatten().any(|b: &RecordBatch| {
         let files = b.column_by_name("_source_file").unwrap().as_string::<i32>();
         let rows = b.column_by_name("_source_row").unwrap().as_primitive::<Int64Type>();
         (0..b.num_rows()).any(|i| files.value(i) == file && rows.value(i) == row)
