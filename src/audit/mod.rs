@@ -206,32 +206,32 @@ fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<Re
     Ok(())
 }
 
-/// Registers the Parquet files of a folder as a table of the given schema (the staged rows of
-/// a form: DataFusion scans them, in parallel, with its own memory accounting).
-fn register_folder(ctx: &SessionContext, name: &str, schema: SchemaRef, dir: &std::path::Path) -> Result<()> {
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+/// Registers a Parquet file as a table of the given schema (the staged rows of a form:
+/// DataFusion scans it, in parallel, with its own memory accounting).
+fn register_file(ctx: &SessionContext, name: &str, schema: SchemaRef, file: &std::path::Path) -> Result<()> {
+    let url = ListingTableUrl::parse(file.display().to_string())?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
 }
 
-/// The one folder holding the staged rows of `sheets` and nothing else (the audit scans the
-/// folder: a file of a sheet not audited would be audited too).
-fn staged_folder<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::Path>> {
+/// The one file holding the staged rows of `sheets` and nothing else (the audit scans the file:
+/// rows of a sheet not audited would be audited too).
+fn staged_file<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::Path>> {
     let Some(first) = sheets.first() else { return Ok(None) };
-    let dir = first.rows.path.parent().context("a staged file has no folder")?;
-    let mut expected: Vec<&std::path::Path> = sheets.iter().map(|s| s.rows.path.as_path()).collect();
-    expected.sort_unstable();
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        found.push(e?.path());
+    let path = first.rows.path.as_path();
+    let rows: usize = sheets.iter().map(|s| s.rows.rows).sum();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let in_file = parquet::file::reader::FileReader::metadata(
+        &parquet::file::serialized_reader::SerializedFileReader::new(file)?,
+    )
+    .file_metadata()
+    .num_rows();
+    if sheets.iter().any(|s| s.rows.path != path || s.rows.row_groups.is_none()) || in_file != rows as i64 {
+        anyhow::bail!("{} holds other rows than those of the sheets audited", path.display());
     }
-    found.sort_unstable();
-    if found.iter().map(|p| p.as_path()).ne(expected.iter().copied()) {
-        anyhow::bail!("{} holds other files than the staged rows of the sheets audited", dir.display());
-    }
-    Ok(Some(dir))
+    Ok(Some(path))
 }
 
 /// Registers an earlier period's rows; none: an empty table of the form's shape.
@@ -311,9 +311,9 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
         for s in &mine {
             findings.extend(s.findings.iter().cloned());
         }
-        match staged_folder(&checked)? {
+        match staged_file(&checked)? {
             None => register(&ctx, &format!("{}_raw", form.table), schema.clone(), vec![])?,
-            Some(dir) => register_folder(&ctx, &format!("{}_raw", form.table), schema.clone(), dir)?,
+            Some(file) => register_file(&ctx, &format!("{}_raw", form.table), schema.clone(), file)?,
         }
         let totals: Vec<RecordBatch> = checked.iter().map(|s| s.totals.clone()).collect();
         register(&ctx, &format!("{}_totals", form.table), schema.clone(), totals)?;

@@ -80,6 +80,13 @@ pub async fn audit(
     if !rows.balanced() {
         anyhow::bail!("报告期 {} 行数核对不符,未发布: {}", planned.name, rows.line());
     }
+    tracing::info!(
+        period = %planned.name,
+        accepted = outcome.accepted_rows(),
+        quarantined = outcome.quarantined_rows(),
+        findings = outcome.findings.len(),
+        "audited"
+    );
     Ok(outcome)
 }
 

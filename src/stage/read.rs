@@ -76,33 +76,14 @@ pub fn read_period(
         counts.extend(c);
     }
     tracing::info!(period = %planned.name, files = files.len(), opened, "workbooks read");
-    let (mut sheets, superseded) = supersede(sheets);
+    let (sheets, superseded) = supersede(sheets);
     for x in &superseded {
         tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
     }
-    // The audit reads each form's folder: the rows of superseded sheets are removed, those of
-    // refused sheets (all quarantined) set aside.
-    let used: std::collections::HashSet<&std::path::Path> = sheets.iter().map(|s| s.rows.path.as_path()).collect();
-    let unused: Vec<std::path::PathBuf> =
-        staged_files(&staging, project)?.into_iter().filter(|p| !used.contains(p.as_path())).collect();
-    for path in unused {
-        std::fs::remove_file(&path).ok();
-    }
-    for s in sheets.iter_mut().filter(|s| s.refusal.is_some()) {
-        staging.set_aside(s)?;
-    }
+    // The sheets used, copied into one file per form for the audit.
+    let sheets = staging.combine(&project.forms, sheets)?;
+    tracing::debug!(period = %planned.name, "staged rows combined");
     Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts })
-}
-
-/// The files of every form's folder of the staging.
-fn staged_files(staging: &Staging, project: &Project) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut out = Vec::new();
-    for form in &project.forms.forms {
-        for e in std::fs::read_dir(staging.table_dir(&form.table)?)? {
-            out.push(e?.path());
-        }
-    }
-    Ok(out)
 }
 
 impl PeriodReturns {

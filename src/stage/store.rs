@@ -64,6 +64,7 @@ pub fn store(
     for (from, to) in &staged {
         store::publish_dir(from, to)?;
     }
+    tracing::info!(period = %planned.name, tables = staged.len(), "stored");
     if planned.period.is_some() {
         crate::incremental::record_submissions(
             &mut publication.history,

@@ -1,8 +1,10 @@
 //! A period's rows on disk while it is built: each sheet's data rows are written to a Parquet
 //! file of the run's staging folder as soon as its workbook is read, so that memory holds one
-//! workbook's rows at a time, never the period's. The audit's SQL scans these files (one
-//! folder per form, DataFusion's own Parquet scans); the accepted rows are read back one sheet at a
-//! time to be stored, and the rows of a sheet with findings to be shown in its county's feedback.
+//! workbook's rows at a time, never the period's. Once every workbook is read, the sheets the
+//! period uses are copied, one at a time and in a fixed order, into one file per form, one row
+//! group per sheet ([`Staging::combine`]): the audit's SQL scans that file (DataFusion's own Parquet
+//! scan, one file to open per query however many counties), and a sheet's rows are read back
+//! alone (its row groups) to be stored, quarantined or shown in its county's feedback.
 //!
 //! The files are a scratch copy: not fsynced (a killed run discards its staging folder), not
 //! compressed (written once, read a few times, deleted when the period is built).
@@ -11,28 +13,36 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, RecordBatchReader};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use crate::ingest::rows::{SheetRows, parse_row_key};
 
-/// Where a sheet's data rows are: a Parquet file of the staging folder, and how many there are.
+/// Where a sheet's data rows are: a Parquet file of the staging folder (all of it, or some of its
+/// row groups), and how many there are.
 #[derive(Debug, Clone)]
 pub struct Staged {
     pub path: PathBuf,
+    /// The sheet's row groups in a file of several sheets; `None`: the whole file.
+    pub row_groups: Option<std::ops::Range<usize>>,
     pub rows: usize,
+    /// The file's footer, parsed once for all the sheets of a shared file (a form's file has one
+    /// row group per county: parsing it for each sheet read back would cost more than the rows).
+    footer: Arc<OnceLock<ArrowReaderMetadata>>,
 }
 
 /// A sheet whose data rows are staged on disk.
 pub type StagedSheet = SheetRows<Staged>;
 
-/// The staging folder of one period: `<dir>/<table>/` holds the rows the audit reads (one file per
-/// sheet), `<dir>/unused/` those of superseded and refused sheets.
+/// The staging folder of one period: `<dir>/sheets/<table>/` holds each sheet's rows as read,
+/// `<dir>/<table>.parquet` the rows the audit reads (every sheet used, see [`Staging::combine`]),
+/// `<dir>/refused/` those of refused sheets.
 #[derive(Debug)]
 pub struct Staging {
     dir: PathBuf,
@@ -49,9 +59,8 @@ impl Staging {
         Ok(Staging { dir: dir.to_path_buf(), next: AtomicUsize::new(0) })
     }
 
-    /// The folder of a form's rows (created, so that a form nobody sent reads as empty).
-    pub fn table_dir(&self, table: &str) -> Result<PathBuf> {
-        let dir = self.dir.join(table);
+    fn sheet_dir(&self, table: &str) -> Result<PathBuf> {
+        let dir = self.dir.join("sheets").join(table);
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(dir)
     }
@@ -60,22 +69,60 @@ impl Staging {
     /// the sheet (合计 rows, findings, column map) in memory. Safe to call from several threads.
     pub fn stage(&self, table: &str, sheet: SheetRows) -> Result<StagedSheet> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.table_dir(table)?.join(format!("{n:06}.parquet"));
+        let path = self.sheet_dir(table)?.join(format!("{n:06}.parquet"));
         let rows = sheet.rows.num_rows();
-        write(&path, &sheet.rows)?;
-        Ok(sheet.with_rows(Staged { path, rows }))
+        let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut writer = ArrowWriter::try_new(file, sheet.rows.schema(), Some(properties()))?;
+        writer.write(&sheet.rows)?;
+        writer.close().with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(sheet.with_rows(Staged { path, row_groups: None, rows, footer: Arc::default() }))
     }
 
-    /// Moves the rows of sheets the audit must not see (superseded or refused returns) out of
-    /// their form's folder; they stay readable where they are moved to.
-    pub fn set_aside(&self, sheet: &mut StagedSheet) -> Result<()> {
-        let dir = self.dir.join("unused");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let to = dir.join(sheet.rows.path.file_name().unwrap_or_default());
-        std::fs::rename(&sheet.rows.path, &to)
-            .with_context(|| format!("cannot move {} to {}", sheet.rows.path.display(), to.display()))?;
-        sheet.rows.path = to;
-        Ok(())
+    /// Copies the rows of the sheets the period uses (`sheets`, in their order) into one file per
+    /// form of `forms` (`<dir>/<table>.parquet`, written even when empty), one sheet at a time; a
+    /// refused sheet's rows (all quarantined, never audited) are set aside. What else was staged
+    /// (superseded returns) is removed.
+    pub fn combine(&self, forms: &crate::forms::Forms, mut sheets: Vec<StagedSheet>) -> Result<Vec<StagedSheet>> {
+        let refused = self.dir.join("refused");
+        std::fs::create_dir_all(&refused).with_context(|| format!("cannot create {}", refused.display()))?;
+        if let Some(s) = sheets.iter().find(|s| forms.get(&s.form).is_none()) {
+            anyhow::bail!("a staged sheet of form {}, which has no definition", s.form);
+        }
+        for form in &forms.forms {
+            let path = self.table_file(&form.table);
+            let footer: Arc<OnceLock<ArrowReaderMetadata>> = Arc::default();
+            let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            let schema = crate::ingest::rows::form_schema(form);
+            let mut writer = ArrowWriter::try_new(file, schema, Some(properties()))?;
+            for sheet in sheets.iter_mut().filter(|s| s.form == form.code) {
+                if sheet.refusal.is_some() {
+                    let to = refused.join(sheet.rows.path.file_name().unwrap_or_default());
+                    std::fs::rename(&sheet.rows.path, &to)
+                        .with_context(|| format!("cannot move {} to {}", sheet.rows.path.display(), to.display()))?;
+                    sheet.rows.path = to;
+                } else {
+                    let rows = sheet.rows.load()?;
+                    let first = writer.flushed_row_groups().len();
+                    writer.write(&rows)?;
+                    writer.flush()?;
+                    let groups = first..writer.flushed_row_groups().len();
+                    sheet.rows = Staged {
+                        path: path.clone(),
+                        row_groups: Some(groups),
+                        rows: rows.num_rows(),
+                        footer: footer.clone(),
+                    };
+                }
+            }
+            writer.close().with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        std::fs::remove_dir_all(self.dir.join("sheets")).ok();
+        Ok(sheets)
+    }
+
+    /// The file of a form's rows that the audit reads (after [`Staging::combine`]).
+    pub fn table_file(&self, table: &str) -> PathBuf {
+        self.dir.join(format!("{table}.parquet"))
     }
 
     /// Removes the folder (once the period is built).
@@ -84,13 +131,8 @@ impl Staging {
     }
 }
 
-fn write(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let props = WriterProperties::builder().set_compression(Compression::UNCOMPRESSED).build();
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    writer.close().with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+fn properties() -> WriterProperties {
+    WriterProperties::builder().set_compression(Compression::UNCOMPRESSED).build()
 }
 
 impl Staged {
@@ -106,13 +148,24 @@ impl Staged {
 
     fn read(&self, names: Option<&[&str]>) -> Result<RecordBatch> {
         let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        let footer = match self.footer.get() {
+            Some(f) => f.clone(),
+            None => {
+                let f = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+                    .with_context(|| format!("cannot read {}", self.path.display()))?;
+                self.footer.get_or_init(|| f).clone()
+            }
+        };
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer);
         let builder = match names {
             Some(names) => {
                 let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
                 builder.with_projection(mask)
             }
+            None => builder,
+        };
+        let builder = match &self.row_groups {
+            Some(groups) => builder.with_row_groups(groups.clone().collect()),
             None => builder,
         };
         let reader = builder.with_batch_size(self.rows.max(1)).build()?;

@@ -295,7 +295,7 @@ impl Env {
                 out.push(staging.stage(&form.table, ingest::rows::sheet_rows(form, &f, s)).unwrap());
             }
         }
-        out
+        staging.combine(&self.forms, out).unwrap()
     }
 
     fn audit_with(
