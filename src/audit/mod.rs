@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::{FormDef, Forms};
@@ -284,8 +284,8 @@ fn row_json(batch: &RecordBatch, i: usize) -> String {
 /// already removed), their data rows staged on disk: the rules' SQL scans each form's folder of
 /// the staging, and only the rows with findings are read back here, one sheet at a time.
 pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
-    let config = SessionConfig::new().with_target_partitions(crate::models::exec::partitions());
-    let ctx = SessionContext::new_with_config(config);
+    // The models' session settings: strings read from Parquet stay Utf8, as in the batches.
+    let ctx = crate::models::exec::new_session();
     ctx.register_udf(udf::gb32100_udf());
     register(&ctx, "params", cx.params.schema(), vec![cx.params.clone()])?;
     for (name, batch) in cx.reference {

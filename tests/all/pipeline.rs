@@ -421,6 +421,9 @@ fn sample_run_end_to_end() {
         .sum();
     assert_eq!(summary.rows_input, written);
     assert_eq!(summary.rows_accepted + summary.rows_quarantined, written);
+    // The rows staged while each period was built (enterprise rows) are gone once it is published.
+    let staged: Vec<_> = walkdir(&out.join(".staging")).into_iter().filter(|p| p.is_file()).collect();
+    assert!(staged.is_empty(), "left in the staging folder: {staged:?}");
     let expected_bad: Vec<(&str, &Jn101Row)> = data
         .returns
         .iter()
@@ -558,4 +561,17 @@ fn a_broken_setup_fails_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/inbox"), "{err}");
+}
+
+/// Every path below `dir` (none when it does not exist).
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        }
+        out.push(p);
+    }
+    out
 }
