@@ -335,8 +335,7 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
         })
         .collect();
     // Where a row of this period came from follows from its key (file, sheet, row) and its sheet.
-    let sheet_of: HashMap<(&str, &str), &StagedSheet> =
-        sheets.iter().map(|s| ((s.sha256.get(..16).unwrap_or(&s.sha256), s.sheet.as_str()), s)).collect();
+    let sheet_of: HashMap<(&str, &str), &StagedSheet> = sheets.iter().map(|s| (s.key_prefix(), s)).collect();
 
     // Error rules first; then `<table>_accepted` (the rows no error rule or sheet refusal
     // quarantined) is registered, so that warning rules can compare with what will be used.
@@ -479,7 +478,7 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
     for s in sheets {
         let form = cx.forms.get(&s.form).expect("sheet of a known form");
         let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
-        let id = (s.sha256.get(..16).unwrap_or(&s.sha256), s.sheet.as_str());
+        let id = s.key_prefix();
         let mut kept = Kept { table: form.table.clone(), region, rows: s.rows.clone(), mask: None, kept: s.rows.rows };
         if s.refusal.is_some() || with_reasons.contains(&id) {
             let rows = s.rows.load()?;

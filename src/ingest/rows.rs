@@ -115,9 +115,10 @@ impl<R> SheetRows<R> {
         }
     }
 
-    /// Whether `key` (a [`row_key`]) names a row of this sheet.
-    pub fn holds(&self, key: &str) -> bool {
-        parse_row_key(key).is_some_and(|(sha, sheet, _)| sha == sha_prefix(&self.sha256) && sheet == self.sheet)
+    /// What the [`row_key`]s of this sheet's rows name it by: the file's SHA-256 prefix and the
+    /// sheet (as [`parse_row_key`] gives them back).
+    pub fn key_prefix(&self) -> (&str, &str) {
+        (sha_prefix(&self.sha256), &self.sheet)
     }
 
     /// Where a field of an input row came from (`表1!H17`), through the sheet's column map:
@@ -155,14 +156,16 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(ty: FieldType) -> Self {
+    /// A builder for exactly `n` values: the arrays keep their builders' buffers, and a default
+    /// builder reserves 1,024 values, which a sheet's one 合计 row would then hold in every column.
+    fn with_capacity(ty: FieldType, n: usize) -> Self {
         match ty {
             FieldType::Text | FieldType::Code | FieldType::IndustryCode | FieldType::Month => {
-                Builder::Text(StringBuilder::new())
+                Builder::Text(StringBuilder::with_capacity(n, n * 16))
             }
-            FieldType::Amount => Builder::Amount(Decimal128Builder::new()),
-            FieldType::Count => Builder::Int(Int64Builder::new()),
-            FieldType::Percent => Builder::Float(Float64Builder::new()),
+            FieldType::Amount => Builder::Amount(Decimal128Builder::with_capacity(n)),
+            FieldType::Count => Builder::Int(Int64Builder::with_capacity(n)),
+            FieldType::Percent => Builder::Float(Float64Builder::with_capacity(n)),
         }
     }
     fn push(&mut self, v: &Value) {
@@ -241,15 +244,15 @@ fn build_batch(
         )));
     }
     for (i, c) in form.columns.iter().enumerate() {
-        let mut b = Builder::new(c.ty);
+        let mut b = Builder::with_capacity(c.ty, n);
         for r in records {
             b.push(stored_value(form, r, i, zero_fill));
         }
         arrays.push(b.finish());
     }
     if let Some(ic) = form.columns.iter().position(|c| c.ty == FieldType::IndustryCode) {
-        let mut div = StringBuilder::new();
-        let mut sec = StringBuilder::new();
+        let mut div = StringBuilder::with_capacity(n, n * 2);
+        let mut sec = StringBuilder::with_capacity(n, n);
         for r in records {
             match &r.values[ic] {
                 Value::Text(s) if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) => {

@@ -182,7 +182,7 @@ pub fn notes_of(sheets: &[StagedSheet], keys: &BTreeSet<&str>) -> Result<HashMap
         keys.iter().filter_map(|k| parse_row_key(k)).map(|(sha, sheet, _)| (sha, sheet)).collect();
     let mut out = HashMap::new();
     for s in sheets {
-        if wanted.contains(&(s.sha256.get(..16).unwrap_or(&s.sha256), s.sheet.as_str())) {
+        if wanted.contains(&s.key_prefix()) {
             for batch in [s.rows.load_columns(&["_row_key", "note"])?, s.totals.clone()] {
                 collect_notes(&batch, keys, &mut out);
             }
