@@ -223,3 +223,99 @@ impl Kept {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::Forms;
+    use arrow::array::{ArrayRef, Int64Array, StringArray, new_null_array};
+    use arrow::datatypes::DataType;
+
+    fn forms() -> Forms {
+        Forms::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")).unwrap()
+    }
+
+    /// A JN101 sheet of `n` rows from the file `sha`: keys `<sha>:表1:<row>`, a 备注 on row 1.
+    fn sheet(forms: &Forms, sha: &str, n: usize, refused: bool) -> SheetRows {
+        let form = forms.get("JN101").unwrap();
+        let schema = crate::ingest::rows::form_schema(form);
+        let text = |v: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from((0..n).map(v).collect::<Vec<_>>()))
+        };
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                "_row_key" => text(&|i| Some(crate::ingest::rows::row_key(sha, "表1", i as u32 + 5))),
+                "note" => text(&|i| (i == 0).then(|| format!("备注 {sha}"))),
+                "_source_row" => {
+                    Arc::new(Int64Array::from((0..n as i64).map(|i| i + 5).collect::<Vec<_>>())) as ArrayRef
+                }
+                _ if !f.is_nullable() && f.data_type() == &DataType::Utf8 => text(&|_| Some(sha.to_string())),
+                _ => new_null_array(f.data_type(), n),
+            })
+            .collect();
+        SheetRows {
+            form: "JN101".into(),
+            period: None,
+            region_code: Some(format!("region-{sha}")),
+            file: format!("{sha}.xlsx"),
+            sha256: sha.to_string(),
+            sheet: "表1".into(),
+            rows: RecordBatch::try_new(schema.clone(), columns).unwrap(),
+            totals: RecordBatch::new_empty(schema),
+            findings: Vec::new(),
+            refusal: refused.then(|| ("X".to_string(), "refused".to_string())),
+            column_map: String::new(),
+        }
+    }
+
+    /// Sheets staged in parallel, combined (one refused, one empty, one superseded and dropped)
+    /// and read back: each sheet gets exactly its own rows, the form's file holds only the sheets
+    /// used, and nothing of the per-sheet files is left.
+    #[test]
+    fn combined_sheets_read_back_exactly_their_rows() {
+        let forms = forms();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let specs = [("aaaa", 3, false), ("bbbb", 0, false), ("cccc", 2, true), ("dddd", 4, false), ("eeee", 5, false)];
+        let originals: Vec<SheetRows> = specs.iter().map(|(sha, n, r)| sheet(&forms, sha, *n, *r)).collect();
+        let staged: Vec<StagedSheet> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                originals.iter().map(|o| s.spawn(|| staging.stage("jn101", o.clone()).unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // "eeee" is superseded: not handed on.
+        let used: Vec<StagedSheet> = staged.into_iter().filter(|s| s.sha256 != "eeee").collect();
+        let combined = staging.combine(&forms, used).unwrap();
+        assert_eq!(combined.iter().map(|s| s.sha256.as_str()).collect::<Vec<_>>(), ["aaaa", "bbbb", "cccc", "dddd"]);
+        for s in &combined {
+            let original = originals.iter().find(|o| o.sha256 == s.sha256).unwrap();
+            assert_eq!(s.rows.load().unwrap(), original.rows, "{}", s.sha256);
+            assert_eq!(s.rows.rows, original.rows.num_rows());
+        }
+        // The form's file holds the used, unrefused sheets' rows (3 + 0 + 4), nothing else.
+        let file = staging.table_file("jn101");
+        let all = Staged { path: file, row_groups: None, rows: 7, footer: Arc::default() }.load().unwrap();
+        assert_eq!(all.num_rows(), 7);
+        assert!(!dir.path().join("p").join("sheets").exists(), "per-sheet files left behind");
+        // 备注 are found for the keys asked, in whichever sheet holds them.
+        let keys: BTreeSet<&str> = ["dddd:表1:5", "aaaa:表1:6", "zzzz:表1:5"].into_iter().collect();
+        let notes = notes_of(&combined, &keys).unwrap();
+        assert_eq!(notes, HashMap::from([("dddd:表1:5".to_string(), "备注 dddd".to_string())]));
+        // A kept mask reads back only the kept rows.
+        let d = combined.iter().find(|s| s.sha256 == "dddd").unwrap();
+        let kept = Kept {
+            table: "jn101".into(),
+            region: "x".into(),
+            rows: d.rows.clone(),
+            mask: Some(BooleanArray::from(vec![true, false, false, true])),
+            kept: 2,
+        };
+        let rows = kept.load().unwrap();
+        let keys = rows.column_by_name("_row_key").unwrap().as_string::<i32>();
+        assert_eq!(keys.iter().flatten().collect::<Vec<_>>(), ["dddd:表1:5", "dddd:表1:8"]);
+        staging.remove();
+        assert!(!dir.path().join("p").exists());
+    }
+}
