@@ -222,13 +222,8 @@ fn staged_file<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::
     let Some(first) = sheets.first() else { return Ok(None) };
     let path = first.rows.path.as_path();
     let rows: usize = sheets.iter().map(|s| s.rows.rows).sum();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let in_file = parquet::file::reader::FileReader::metadata(
-        &parquet::file::serialized_reader::SerializedFileReader::new(file)?,
-    )
-    .file_metadata()
-    .num_rows();
-    if sheets.iter().any(|s| s.rows.path != path || s.rows.row_groups.is_none()) || in_file != rows as i64 {
+    let in_file = first.rows.rows_in_file()?;
+    if sheets.iter().any(|s| s.rows.path != path || s.rows.row_groups.is_none()) || in_file != rows {
         anyhow::bail!("{} holds other rows than those of the sheets audited", path.display());
     }
     Ok(Some(path))
@@ -479,7 +474,7 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
         let form = cx.forms.get(&s.form).expect("sheet of a known form");
         let region = s.region_code.clone().unwrap_or_else(|| "unknown".to_string());
         let id = s.key_prefix();
-        let mut kept = Kept { table: form.table.clone(), region, rows: s.rows.clone(), mask: None, kept: s.rows.rows };
+        let mut kept = Kept { region, rows: s.rows.clone(), mask: None, kept: s.rows.rows };
         if s.refusal.is_some() || with_reasons.contains(&id) {
             let rows = s.rows.load()?;
             let keys = rows.column_by_name("_row_key").expect("provenance").as_string::<i32>().clone();

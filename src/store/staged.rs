@@ -146,17 +146,25 @@ impl Staged {
         self.read(Some(names))
     }
 
+    /// Rows in the whole file (every sheet it holds), from its footer.
+    pub fn rows_in_file(&self) -> Result<usize> {
+        Ok(self.footer()?.metadata().file_metadata().num_rows() as usize)
+    }
+
+    /// The file's footer, parsed on first use and shared by the sheets of the file.
+    fn footer(&self) -> Result<ArrowReaderMetadata> {
+        if let Some(f) = self.footer.get() {
+            return Ok(f.clone());
+        }
+        let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
+        let f = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        Ok(self.footer.get_or_init(|| f).clone())
+    }
+
     fn read(&self, names: Option<&[&str]>) -> Result<RecordBatch> {
         let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
-        let footer = match self.footer.get() {
-            Some(f) => f.clone(),
-            None => {
-                let f = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-                    .with_context(|| format!("cannot read {}", self.path.display()))?;
-                self.footer.get_or_init(|| f).clone()
-            }
-        };
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer);
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.footer()?);
         let builder = match names {
             Some(names) => {
                 let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
@@ -204,7 +212,6 @@ fn collect_notes(batch: &RecordBatch, keys: &BTreeSet<&str>, out: &mut HashMap<S
 /// Which rows of a staged sheet are kept: all of them, or those the mask marks.
 #[derive(Debug, Clone)]
 pub struct Kept {
-    pub table: String,
     /// The sheet's county (`unknown` when not known).
     pub region: String,
     pub rows: Staged,
@@ -306,7 +313,6 @@ mod tests {
         // A kept mask reads back only the kept rows.
         let d = combined.iter().find(|s| s.sha256 == "dddd").unwrap();
         let kept = Kept {
-            table: "jn101".into(),
             region: "x".into(),
             rows: d.rows.clone(),
             mask: Some(BooleanArray::from(vec![true, false, false, true])),
