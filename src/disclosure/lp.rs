@@ -12,6 +12,7 @@ const EPS: f64 = 1e-9;
 pub type Row = (Vec<(usize, f64)>, f64);
 
 /// A feasible basis of `rows`, from which each variable's bounds are found.
+#[derive(Clone)]
 pub struct Program {
     /// Columns: for a free variable j, `2j` is its positive and `2j+1` its negative part;
     /// otherwise column j is the variable itself.
@@ -20,6 +21,10 @@ pub struct Program {
     /// Constraint rows of the tableau (`n_cols` coefficients, then the right-hand side).
     tableau: Vec<Vec<f64>>,
     basis: Vec<usize>,
+    /// Columns fixed by [`Program::fix`]: all zeros, never entering the basis.
+    fixed_col: Vec<bool>,
+    /// Variables fixed by [`Program::fix`], with their values.
+    fixed: Vec<Option<f64>>,
 }
 
 impl Program {
@@ -48,7 +53,7 @@ impl Program {
         }
         // Basis entries from n_cols on name the artificials.
         let basis: Vec<usize> = (n_cols..n_cols + m).collect();
-        let mut p = Program { free, n_cols, tableau, basis };
+        let mut p = Program { free, n_cols, tableau, basis, fixed_col: vec![false; n_cols], fixed: vec![None; n] };
         // Minimise the artificials: maximise −Σ a_i, whose reduced costs are the column sums.
         let mut reduced = vec![0.0; width];
         for r in &p.tableau {
@@ -124,7 +129,7 @@ impl Program {
             }
             let mut best: Option<(usize, f64)> = None;
             for (j, d) in reduced.iter().enumerate().take(cols) {
-                if in_basis[j] || *d <= 1e-9 {
+                if in_basis[j] || *d <= 1e-9 || self.fixed_col[j] {
                     continue;
                 }
                 let better = match best {
@@ -195,7 +200,131 @@ impl Program {
         for (b, r) in self.basis.iter().zip(&self.tableau) {
             col[*b] = *r.last().expect("rhs");
         }
-        (0..n).map(|j| if self.free { col[2 * j] - col[2 * j + 1] } else { col[j] }).collect()
+        (0..n)
+            .map(|j| match self.fixed[j] {
+                Some(v) => v,
+                None if self.free => col[2 * j] - col[2 * j + 1],
+                None => col[j],
+            })
+            .collect()
+    }
+
+    /// Makes this a copy of `other`, reusing this one's memory (a trial's copy of a warm basis,
+    /// made hundreds of times over a province's table of ~3,000 unknowns).
+    pub fn copy_from(&mut self, other: &Program) {
+        self.free = other.free;
+        self.n_cols = other.n_cols;
+        self.tableau.truncate(other.tableau.len());
+        for (mine, theirs) in self.tableau.iter_mut().zip(&other.tableau) {
+            mine.clone_from(theirs);
+        }
+        let have = self.tableau.len();
+        self.tableau.extend(other.tableau[have..].iter().cloned());
+        self.basis.clone_from(&other.basis);
+        self.fixed_col.clone_from(&other.fixed_col);
+        self.fixed.clone_from(&other.fixed);
+    }
+
+    /// Fixes variable `var` at `value`, keeping the rest of the current basis: the program of
+    /// the same rows with `var` known (a cell published). The basis stays feasible where it can
+    /// (a few dual simplex pivots, instead of a phase 1 from scratch). Returns false when no
+    /// feasible basis was found that way (infeasible beyond `tolerance`, or too many pivots):
+    /// the caller then sets the program up from scratch, which decides.
+    pub fn fix(&mut self, var: usize, value: f64, tolerance: f64) -> bool {
+        if self.fixed[var].is_some() {
+            return self.fixed[var] == Some(value);
+        }
+        let parts = if self.free {
+            vec![(2 * var, value.max(0.0)), (2 * var + 1, (-value).max(0.0))]
+        } else if value < -tolerance {
+            return false;
+        } else {
+            vec![(var, value.max(0.0))]
+        };
+        for (col, at) in parts {
+            if !self.fix_column(col, at, tolerance) {
+                return false;
+            }
+        }
+        self.fixed[var] = Some(value);
+        self.restore(tolerance)
+    }
+
+    /// Makes column `col` non-basic at `at` and removes it (its coefficients move to the
+    /// right-hand side). Right-hand sides may turn negative: [`Program::restore`] follows.
+    fn fix_column(&mut self, col: usize, at: f64, tolerance: f64) -> bool {
+        let width = self.n_cols + 1;
+        if let Some(i) = self.basis.iter().position(|b| *b == col) {
+            // Out of the basis: onto the largest other entry of its row (not its own negative
+            // part, which would only take its place).
+            let partner = if self.free { Some(col ^ 1) } else { None };
+            let enter = (0..self.n_cols)
+                .filter(|j| *j != col && Some(*j) != partner && !self.fixed_col[*j])
+                .filter(|j| self.tableau[i][*j].abs() > 1e-7)
+                .max_by(|a, b| self.tableau[i][*a].abs().total_cmp(&self.tableau[i][*b].abs()).then(b.cmp(a)));
+            match enter {
+                Some(j) => {
+                    self.pivot(i, j);
+                }
+                None => {
+                    // The row reads `col = rhs`: the variable was determined already.
+                    if (self.tableau[i][width - 1] - at).abs() > tolerance.max(1e-9) {
+                        return false;
+                    }
+                    self.tableau.remove(i);
+                    self.basis.remove(i);
+                }
+            }
+        }
+        for r in self.tableau.iter_mut() {
+            let a = r[col];
+            if a != 0.0 {
+                r[width - 1] -= a * at;
+                r[col] = 0.0;
+            }
+        }
+        self.fixed_col[col] = true;
+        true
+    }
+
+    /// Restores a feasible basis after [`Program::fix`] by the dual simplex with a zero
+    /// objective (every basis is dual feasible): a row whose right-hand side is negative leaves
+    /// for a column with a negative entry in it. The most negative row first, then Bland's rule
+    /// (lowest basic column, lowest entering column), which cannot cycle.
+    fn restore(&mut self, tolerance: f64) -> bool {
+        let width = self.n_cols + 1;
+        let tol = tolerance.max(1e-9);
+        for step in 0..20_000 {
+            let bland = step >= 1_000;
+            let mut leave: Option<(usize, f64)> = None;
+            for (i, r) in self.tableau.iter().enumerate() {
+                let b = r[width - 1];
+                if b < -tol {
+                    let better = match leave {
+                        None => true,
+                        Some((li, lb)) => {
+                            if bland {
+                                self.basis[i] < self.basis[li]
+                            } else {
+                                b < lb
+                            }
+                        }
+                    };
+                    if better {
+                        leave = Some((i, b));
+                    }
+                }
+            }
+            let Some((row, _)) = leave else { return true };
+            let r = &self.tableau[row];
+            let candidates = (0..self.n_cols).filter(|j| r[*j] < -1e-9 && !self.fixed_col[*j]);
+            let enter =
+                if bland { candidates.min() } else { candidates.max_by(|a, b| r[*b].total_cmp(&r[*a]).then(b.cmp(a))) };
+            // No negative entry: the row cannot be met with non-negative columns.
+            let Some(col) = enter else { return false };
+            self.pivot(row, col);
+        }
+        false
     }
 
     /// The reduced costs of the objective that maximises (or minimises) `target`.
@@ -222,6 +351,9 @@ impl Program {
 
     /// The current basic solution's value of variable `target`.
     fn value(&self, target: usize) -> f64 {
+        if let Some(v) = self.fixed[target] {
+            return v;
+        }
         let column = |col: usize| -> f64 {
             self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
         };
@@ -266,5 +398,93 @@ mod tests {
         // Inconsistent: refused.
         let rows: Vec<Row> = vec![(vec![(0, 1.0)], 5.0), (vec![(0, 1.0)], 6.0)];
         assert!(Program::new(1, &rows, true, 1e-9).is_err());
+    }
+
+    /// Rows of `relations` (`Σ a·x = 0` over cells) with the cells not in `unknown` moved to
+    /// the right-hand side; the unknowns numbered by their position in `unknown`.
+    fn rows_with(relations: &[Vec<(usize, f64)>], values: &[f64], unknown: &[usize]) -> Vec<Row> {
+        relations
+            .iter()
+            .map(|rel| {
+                let mut terms = Vec::new();
+                let mut rhs = 0.0;
+                for &(c, a) in rel {
+                    match unknown.iter().position(|u| *u == c) {
+                        Some(k) => terms.push((k, a)),
+                        None => rhs -= a * values[c],
+                    }
+                }
+                (terms, rhs)
+            })
+            .collect()
+    }
+
+    /// Fixing a variable on a feasible basis (a cell published) gives the same bounds as
+    /// setting the program up again without it, over generated tables with margins (rows,
+    /// columns, grand total), many cells hidden, zeros among them, non-negative and free.
+    #[test]
+    fn fixing_a_variable_matches_a_program_set_up_again() {
+        use rand::{Rng, SeedableRng, rngs::SmallRng};
+        let mut fixes = 0;
+        for seed in 0..60u64 {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let (nr, nc) = (rng.random_range(2..6usize), rng.random_range(2..6usize));
+            // Cells: the body r·nc + c, row totals, column totals, the grand total.
+            let body = nr * nc;
+            let mut values: Vec<f64> = (0..body)
+                .map(|_| if rng.random_bool(0.3) { 0.0 } else { f64::from(rng.random_range(1..50u32)) })
+                .collect();
+            let row_total = |r: usize| body + r;
+            let col_total = |c: usize| body + nr + c;
+            let grand = body + nr + nc;
+            values.resize(grand + 1, 0.0);
+            let mut relations: Vec<Vec<(usize, f64)>> = Vec::new();
+            for r in 0..nr {
+                values[row_total(r)] = (0..nc).map(|c| values[r * nc + c]).sum();
+                let mut rel: Vec<(usize, f64)> = (0..nc).map(|c| (r * nc + c, 1.0)).collect();
+                rel.push((row_total(r), -1.0));
+                relations.push(rel);
+            }
+            for c in 0..nc {
+                values[col_total(c)] = (0..nr).map(|r| values[r * nc + c]).sum();
+                let mut rel: Vec<(usize, f64)> = (0..nr).map(|r| (r * nc + c, 1.0)).collect();
+                rel.push((col_total(c), -1.0));
+                relations.push(rel);
+            }
+            values[grand] = (0..nr).map(|r| values[row_total(r)]).sum();
+            let mut rel: Vec<(usize, f64)> = (0..nr).map(|r| (row_total(r), 1.0)).collect();
+            rel.push((grand, -1.0));
+            relations.push(rel);
+            let mut unknown: Vec<usize> = (0..=grand).filter(|_| rng.random_bool(0.6)).collect();
+            if unknown.len() < 3 {
+                continue;
+            }
+            let non_negative = seed % 3 != 0;
+            let mut warm = Program::new(unknown.len(), &rows_with(&relations, &values, &unknown), non_negative, 1e-9)
+                .expect("the true values are feasible");
+            // Publish unknowns one at a time (the warm program keeps its numbering).
+            let numbering = unknown.clone();
+            while unknown.len() > 2 {
+                let published = unknown.remove(rng.random_range(0..unknown.len()));
+                let at = numbering.iter().position(|u| *u == published).unwrap();
+                assert!(warm.fix(at, values[published], 1e-9), "seed {seed}: fixing {published} failed");
+                fixes += 1;
+                let mut again =
+                    Program::new(unknown.len(), &rows_with(&relations, &values, &unknown), non_negative, 1e-9).unwrap();
+                for (k, cell) in unknown.iter().enumerate() {
+                    let w = numbering.iter().position(|u| u == cell).unwrap();
+                    for maximise in [true, false] {
+                        let (a, b) = (warm.bound(w, maximise).unwrap(), again.bound(k, maximise).unwrap());
+                        assert!(
+                            a == b || (a - b).abs() < 1e-6,
+                            "seed {seed}, cell {cell}, maximise {maximise}: {a} after fixing, {b} set up again"
+                        );
+                    }
+                }
+                // The fixed variable reads as its value in the points.
+                assert_eq!(warm.point()[at], values[published]);
+            }
+        }
+        assert!(fixes > 200, "only {fixes} fixes tried");
     }
 }

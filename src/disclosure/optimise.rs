@@ -194,6 +194,24 @@ struct Solver {
     pool: Vec<Vec<f64>>,
     /// The points the last feasibility check found.
     fresh: Vec<Vec<f64>>,
+    /// During the release pass: feasible bases of the current pattern, one per part tried.
+    warm: Vec<Warm>,
+    /// A program's memory reused for each trial's copy of a warm basis.
+    spare: Option<Program>,
+    /// How often each sensitive cell was the one that stopped a release: checked first next
+    /// time, since a failing check ends at its first unreached goal.
+    blocked: Vec<u32>,
+}
+
+/// A feasible basis of the pattern in force over a connected part of the unknown cells (and
+/// the cells published from it since, fixed at their values). A trial release fixes one more
+/// cell on a copy of it: a few dual simplex pivots instead of a phase 1 from scratch, which was
+/// most of the release pass (a province's part has ~3,000 unknowns and ~700 relations).
+struct Warm {
+    /// The program's variables, in key order.
+    cells: Vec<usize>,
+    program: Program,
+    tolerance: f64,
 }
 
 /// Points kept in the pool.
@@ -241,6 +259,7 @@ impl Solver {
             }
         }
         let fixed: Vec<bool> = cells.iter().map(|c| t.fixed.contains(c)).collect();
+        let n_cells = cells.len();
         Solver {
             cost: value.iter().map(|v| v.abs()).collect(),
             value,
@@ -255,6 +274,9 @@ impl Solver {
             checks: 0,
             pool: Vec::new(),
             fresh: Vec::new(),
+            warm: Vec::new(),
+            spare: None,
+            blocked: vec![0; n_cells],
         }
     }
 
@@ -324,25 +346,12 @@ impl Solver {
     /// current pattern: the intruder's linear program over their connected part, stopped as
     /// soon as each side is reached.
     fn feasible(&mut self, sensitive: &[usize]) -> Result<bool> {
-        // A sensitive cell the reader could work out exactly is disclosed even where its
-        // requirement is 0 (a zero value): it must be able to move by [`min_movement`]; the
-        // quickest case, being the only unknown of a relation, is ruled out first.
-        self.fresh.clear();
-        for &p in sensitive {
-            if self.of[p].iter().any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
-                return Ok(false);
-            }
-        }
-        // Each relation on its own must let the cell move by its requirement (a necessary
-        // condition, much cheaper than the linear program, which rejects most failing trials).
-        for &p in sensitive {
-            let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
-            if need > 0.0 && self.of[p].iter().any(|r| !self.absorbs(*r, p, need)) {
-                return Ok(false);
-            }
-        }
-        self.checks += 1;
-        let comp = self.component(sensitive);
+        Ok(self.check(sensitive, None)?.0)
+    }
+
+    /// The relations over `comp` (the unknown cells of a closed set) as the program's rows, the
+    /// known cells moved to the right-hand side; and the rounding they are allowed.
+    fn rows_over(&self, comp: &[usize]) -> (Vec<Row>, f64) {
         let mut local = vec![usize::MAX; self.cells.len()];
         for (k, c) in comp.iter().enumerate() {
             local[*c] = k;
@@ -362,14 +371,52 @@ impl Solver {
             rows.push((terms, rhs));
         }
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
-        let tolerance_of_rows = 1e-6 * rows.len() as f64 + 1e-9 * scale;
+        let tolerance = 1e-6 * rows.len() as f64 + 1e-9 * scale;
+        (rows, tolerance)
+    }
+
+    /// [`Solver::feasible`] of a trial that publishes `cell`, starting from `warm` when given:
+    /// a feasible basis of the pattern before it over a closed set of cells holding the
+    /// sensitive cells' part. Returns the program it set up, if it needed one: a feasible basis
+    /// of the trial's pattern over the same cells.
+    fn check(&mut self, sensitive: &[usize], warm: Option<(&Warm, usize)>) -> Result<(bool, Option<Program>)> {
+        // A sensitive cell the reader could work out exactly is disclosed even where its
+        // requirement is 0 (a zero value): it must be able to move by [`min_movement`]; the
+        // quickest case, being the only unknown of a relation, is ruled out first.
+        self.fresh.clear();
+        for &p in sensitive {
+            if self.of[p].iter().any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
+                return Ok((false, None));
+            }
+        }
+        // Each relation on its own must let the cell move by its requirement (a necessary
+        // condition, much cheaper than the linear program, which rejects most failing trials).
+        for &p in sensitive {
+            let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
+            if need > 0.0 && self.of[p].iter().any(|r| !self.absorbs(*r, p, need)) {
+                return Ok((false, None));
+            }
+        }
+        self.checks += 1;
+        let (comp, rows) = match warm {
+            Some((warm, _)) => (warm.cells.clone(), None),
+            None => {
+                let comp = self.component(sensitive);
+                let rows = self.rows_over(&comp);
+                (comp, Some(rows))
+            }
+        };
+        let mut program: Option<Program> = None;
+        let mut local = vec![usize::MAX; self.cells.len()];
+        for (k, c) in comp.iter().enumerate() {
+            local[*c] = k;
+        }
         // Feasible points known for this pattern (earlier trials' witnesses, see `release`) and
         // met on the way: most goals are reached by one of them already (a vertex puts many
         // cells at zero or at an extreme), which spares their linear programs, and when all
         // are, the program is not even set up.
         let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| comp.iter().map(|c| x[*c]).collect()).collect();
         let known = points.len();
-        let mut program: Option<Program> = None;
         let mut outcome = true;
         'cells: for &p in sensitive {
             let (v, r) = (self.value[p], self.requirement[p].unwrap_or(0.0));
@@ -395,7 +442,13 @@ impl Solver {
                     let lp = match &mut program {
                         Some(lp) => lp,
                         None => {
-                            let lp = Program::new(comp.len(), &rows, self.non_negative, tolerance_of_rows)?;
+                            let lp = match (&rows, warm) {
+                                (Some((rows, tolerance)), _) => {
+                                    Program::new(comp.len(), rows, self.non_negative, *tolerance)?
+                                }
+                                (None, Some((warm, cell))) => self.started(warm, cell)?,
+                                (None, None) => unreachable!("rows are set up without a warm start"),
+                            };
                             points.push(lp.point());
                             program.insert(lp)
                         }
@@ -408,6 +461,7 @@ impl Solver {
                     }
                 }
                 if !reached {
+                    self.blocked[p] += 1;
                     outcome = false;
                     break 'cells;
                 }
@@ -424,7 +478,29 @@ impl Solver {
                 full
             })
             .collect();
-        Ok(outcome)
+        Ok((outcome, program))
+    }
+
+    /// The program of a trial publishing `cell` over the cells of `warm`: its basis with the cell
+    /// fixed (copied into the spare program's memory), or when that finds no feasible basis, set
+    /// up from scratch over the same cells.
+    fn started(&mut self, warm: &Warm, cell: usize) -> Result<Program> {
+        let at = warm.cells.binary_search(&cell).expect("the part holds the cell");
+        let mut lp = match self.spare.take() {
+            Some(mut spare) => {
+                spare.copy_from(&warm.program);
+                spare
+            }
+            None => warm.program.clone(),
+        };
+        if lp.fix(at, self.value[cell], warm.tolerance) {
+            return Ok(lp);
+        }
+        let (rows, tolerance) = self.rows_over(&warm.cells);
+        let mut lp = Program::new(warm.cells.len(), &rows, self.non_negative, tolerance)?;
+        // In no row now: fixed so that its points read its value.
+        lp.fix(at, self.value[cell], tolerance);
+        Ok(lp)
     }
 
     /// Whether relation `r` alone lets cell `p` move by `by` both ways, the other unknown cells
@@ -488,6 +564,14 @@ impl Solver {
     /// Tentatively publishes each complement of `order` in turn, keeping it published where the
     /// sensitive cells of its connected part stay protected.
     fn release(&mut self, order: &[usize]) -> Result<()> {
+        self.warm.clear();
+        let outcome = self.release_in_turn(order);
+        self.warm.clear();
+        self.spare = None;
+        outcome
+    }
+
+    fn release_in_turn(&mut self, order: &[usize]) -> Result<()> {
         for &c in order {
             if !self.is_complement(c) {
                 continue;
@@ -497,21 +581,46 @@ impl Solver {
                 self.of[c].iter().flat_map(|r| self.relations[*r].iter().map(|(d, _)| *d)).collect();
             let mut sensitive: Vec<usize> =
                 self.component(&[c]).into_iter().filter(|d| self.requirement[*d].is_some()).collect();
-            sensitive.sort_by_key(|d| (!near.contains(d), *d));
+            sensitive.sort_by_key(|d| (std::cmp::Reverse(self.blocked[*d]), !near.contains(d), *d));
             if sensitive.is_empty() {
                 self.hidden[c] = false;
                 continue;
             }
+            // The current pattern's basis over c's part, set up once per part.
+            let w = match self.warm.iter().position(|w| w.cells.binary_search(&c).is_ok()) {
+                Some(w) => w,
+                None => {
+                    let cells = self.component(&[c]);
+                    let (rows, tolerance) = self.rows_over(&cells);
+                    let program = Program::new(cells.len(), &rows, self.non_negative, tolerance)?;
+                    self.warm.push(Warm { cells, program, tolerance });
+                    self.warm.len() - 1
+                }
+            };
+            let mut warm = self.warm.swap_remove(w);
             // The pool stays valid for the pattern in force: the points found for the trial
             // pattern are valid for the current one too (it has one unknown more).
             let trial = self.repaired(c);
             let current = std::mem::replace(&mut self.pool, trial);
             self.hidden[c] = false;
-            let released = self.feasible(&sensitive)?;
+            let (released, program) = self.check(&sensitive, Some((&warm, c)))?;
             let fresh = std::mem::take(&mut self.fresh);
-            if !released {
+            let keep = if !released {
                 self.hidden[c] = true;
                 self.pool = current;
+                self.spare = program.or(self.spare.take());
+                true
+            } else if let Some(program) = program {
+                self.spare = Some(std::mem::replace(&mut warm.program, program));
+                true
+            } else {
+                // Every goal was met by a known point: the basis still needs the cell fixed (or,
+                // failing that, is set up again when next needed).
+                let at = warm.cells.binary_search(&c).expect("the part holds the cell");
+                warm.program.fix(at, self.value[c], warm.tolerance)
+            };
+            if keep {
+                self.warm.push(warm);
             }
             self.pool.extend(fresh);
             let excess = self.pool.len().saturating_sub(POOL);
