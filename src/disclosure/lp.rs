@@ -329,13 +329,31 @@ impl Program {
 
     /// The reduced costs of the objective that maximises (or minimises) `target`.
     fn objective(&self, target: usize, maximise: bool) -> Vec<f64> {
+        self.objective_of(&[(target, if maximise { 1.0 } else { -1.0 })])
+    }
+
+    /// Maximises `Σ weight × variable` (until optimal, or until found unbounded) and returns the
+    /// feasible point where it stopped: one program that moves many variables towards their
+    /// goals at once, where one each would take many.
+    pub fn sweep(&mut self, weights: &[(usize, f64)]) -> Result<Vec<f64>> {
+        let reduced = self.objective_of(weights);
+        self.optimise(reduced, None)?;
+        Ok(self.point())
+    }
+
+    /// The reduced costs of the objective that maximises `Σ weight × variable`.
+    fn objective_of(&self, weights: &[(usize, f64)]) -> Vec<f64> {
         let mut cost = vec![0.0; self.n_cols + 1];
-        let sign = if maximise { 1.0 } else { -1.0 };
-        if self.free {
-            cost[2 * target] = sign;
-            cost[2 * target + 1] = -sign;
-        } else {
-            cost[target] = sign;
+        for &(target, weight) in weights {
+            if self.fixed[target].is_some() {
+                continue;
+            }
+            if self.free {
+                cost[2 * target] += weight;
+                cost[2 * target + 1] -= weight;
+            } else {
+                cost[target] += weight;
+            }
         }
         // Reduced costs c_j − Σ c_B a_ij (after phase 1 every basic variable is a column).
         let mut reduced = cost.clone();

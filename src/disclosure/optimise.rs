@@ -214,6 +214,9 @@ struct Warm {
     tolerance: f64,
 }
 
+/// Goals checked one program each before the rest are pushed at together ([`Solver::check`]).
+const SWEEP_AFTER: usize = 16;
+
 /// Points kept in the pool.
 const POOL: usize = 64;
 
@@ -417,54 +420,74 @@ impl Solver {
         // are, the program is not even set up.
         let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| comp.iter().map(|c| x[*c]).collect()).collect();
         let known = points.len();
-        let mut outcome = true;
-        'cells: for &p in sensitive {
+        // Every goal: both sides of each cell's requirement; then, where it is below the least
+        // movement, either side of that.
+        let mut goals: Vec<(usize, Vec<(bool, f64)>)> = Vec::new();
+        for &p in sensitive {
             let (v, r) = (self.value[p], self.requirement[p].unwrap_or(0.0));
             let tol = tolerance(v);
             let m = min_movement(v);
-            // Both sides of the requirement; then, where it is below the least movement, either
-            // side of that.
-            let mut goals = vec![vec![(true, v + r - tol)], vec![(false, v - r + tol)]];
+            goals.push((p, vec![(true, v + r - tol)]));
+            goals.push((p, vec![(false, v - r + tol)]));
             if r < m {
-                goals.push(vec![(true, v + m), (false, v - m)]);
+                goals.push((p, vec![(true, v + m), (false, v - m)]));
             }
-            for alternatives in goals {
-                let met = |x: &Vec<f64>| {
-                    alternatives
-                        .iter()
-                        .any(|(max, goal)| if *max { x[local[p]] >= *goal } else { x[local[p]] <= *goal })
-                };
-                if points.iter().any(met) {
-                    continue;
-                }
-                let mut reached = false;
-                for &(maximise, goal) in &alternatives {
-                    let lp = match &mut program {
-                        Some(lp) => lp,
-                        None => {
-                            let lp = match (&rows, warm) {
-                                (Some((rows, tolerance)), _) => {
-                                    Program::new(comp.len(), rows, self.non_negative, *tolerance)?
-                                }
-                                (None, Some((warm, cell))) => self.started(warm, cell)?,
-                                (None, None) => unreachable!("rows are set up without a warm start"),
-                            };
-                            points.push(lp.point());
-                            program.insert(lp)
-                        }
+        }
+        let met = |x: &[f64], (p, alternatives): &(usize, Vec<(bool, f64)>)| {
+            let at = x[local[*p]];
+            alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
+        };
+        let mut outcome = true;
+        let mut swept = false;
+        for (i, goal) in goals.iter().enumerate() {
+            if points.iter().any(|x| met(x, goal)) {
+                continue;
+            }
+            let lp = match &mut program {
+                Some(lp) => lp,
+                None => {
+                    let lp = match (&rows, warm) {
+                        (Some((rows, tolerance)), _) => Program::new(comp.len(), rows, self.non_negative, *tolerance)?,
+                        (None, Some((warm, cell))) => self.started(warm, cell)?,
+                        (None, None) => unreachable!("rows are set up without a warm start"),
                     };
-                    let (r, point) = lp.reaches(local[p], maximise, goal)?;
-                    points.push(point);
-                    if r {
-                        reached = true;
-                        break;
+                    points.push(lp.point());
+                    program.insert(lp)
+                }
+            };
+            if i >= SWEEP_AFTER && !swept {
+                // The first goals (the cells that stopped releases before, and the neighbours)
+                // decide most failing trials, one program each; the rest of a passing one are
+                // mostly reached by a program per side that pushes all its open goals at once.
+                swept = true;
+                for maximise in [true, false] {
+                    let open: Vec<(usize, f64)> = goals[i..]
+                        .iter()
+                        .filter(|g| g.1[0].0 == maximise && !points.iter().any(|x| met(x, g)))
+                        .map(|(p, _)| (local[*p], if maximise { 1.0 } else { -1.0 }))
+                        .collect();
+                    if open.len() >= SWEEP_AFTER {
+                        points.push(lp.sweep(&open)?);
                     }
                 }
-                if !reached {
-                    self.blocked[p] += 1;
-                    outcome = false;
-                    break 'cells;
+                if points.iter().any(|x| met(x, goal)) {
+                    continue;
                 }
+            }
+            let (p, alternatives) = goal;
+            let mut reached = false;
+            for &(maximise, target) in alternatives {
+                let (r, point) = lp.reaches(local[*p], maximise, target)?;
+                points.push(point);
+                if r {
+                    reached = true;
+                    break;
+                }
+            }
+            if !reached {
+                self.blocked[*p] += 1;
+                outcome = false;
+                break;
             }
         }
         // The new points, over every cell (the others at their true values).
