@@ -10,7 +10,7 @@
 //!    the relations) are computed again; it stays published if every one is still wide enough.
 //!    Hiding more only ever widens an interval, so one pass leaves an *irredundant* pattern: no
 //!    remaining complement can be published without narrowing some sensitive cell too far.
-//!    Each trial starts from the part's kept basis with the complement fixed ([`Warm`]), not
+//!    Each trial starts from the part's kept basis with the complement fixed (`Warm`), not
 //!    from a program set up again.
 //! 2. **Exact search** on each connected part whose candidate set is small enough
 //!    (`optimal_search_candidates`, `optimal_search_budget` in `config/disclosure.toml`): a
