@@ -29,7 +29,7 @@ fn arrow_type(ty: FieldType) -> DataType {
     }
 }
 
-/// The row schema of a form: `period`, `region_code`, `item` (forms with one), the form's columns, derived
+/// The row schema of a form: `period`, `region_code`, `item` (forms laid out by item), the form's columns, derived
 /// classification columns, provenance.
 pub fn form_schema(form: &FormDef) -> SchemaRef {
     form.schema.get_or_init(|| build_schema(form)).clone()
