@@ -116,71 +116,88 @@ impl Problem<'_> {
         self.values.get(c).copied().unwrap_or(0.0)
     }
 
-    /// How much of a movement (either way) a hidden `h` can absorb: down to zero at most, when
-    /// values are non-negative.
-    fn capacity(&self, h: &Cell) -> f64 {
-        if self.non_negative { self.value(h).max(0.0) } else { f64::INFINITY }
-    }
-
     /// Hides complements until every hidden cell can move by its requirement in every relation.
     /// `hidden` starts as the primary cells (with their requirements) and grows.
     pub fn protect(&self, hidden: &mut BTreeSet<Cell>, requirements: &BTreeMap<Cell, f64>) {
-        let mut by_cell: BTreeMap<&Cell, Vec<usize>> = BTreeMap::new();
-        for (i, g) in self.groups.iter().enumerate() {
-            for c in g.cells() {
-                by_cell.entry(c).or_default().push(i);
+        // Cells numbered in key order, so that comparing numbers compares cells: the search
+        // looks cells up in every relation at every step, and string keys made those lookups
+        // most of a province's greedy search.
+        let mut all: BTreeSet<&Cell> = self.groups.iter().flat_map(|g| g.cells()).collect();
+        all.extend(hidden.iter());
+        all.extend(requirements.keys());
+        let cells: Vec<&Cell> = all.into_iter().collect();
+        let id = |c: &Cell| cells.binary_search(&c).expect("every cell is numbered");
+        let groups: Vec<Vec<usize>> = self.groups.iter().map(|g| g.cells().map(id).collect()).collect();
+        let mut of: Vec<Vec<usize>> = vec![Vec::new(); cells.len()];
+        for (i, g) in groups.iter().enumerate() {
+            for c in g {
+                of[*c].push(i);
             }
         }
+        let value: Vec<f64> = cells.iter().map(|c| self.value(c)).collect();
+        // How much of a movement (either way) a hidden cell can absorb: down to zero at most,
+        // when values are non-negative.
+        let capacity = |c: usize| if self.non_negative { value[c].max(0.0) } else { f64::INFINITY };
+        let fixed: Vec<bool> = cells.iter().map(|c| self.fixed.contains(*c)).collect();
+        let mut is_hidden: Vec<bool> = cells.iter().map(|c| hidden.contains(*c)).collect();
         // Largest requirement first (ties: the first cell), so the complements chosen for it
-        // serve the smaller ones. A heap: re-sorting a list after every step was quadratic,
-        // most of a province's run.
-        let mut queue: BinaryHeap<Pending> =
-            requirements.iter().map(|(c, r)| Pending(*r, Reverse(c.clone()))).collect();
-        let mut done: BTreeMap<Cell, f64> = BTreeMap::new();
+        // serve the smaller ones. A heap: re-sorting a list after every step was quadratic.
+        let mut queue: BinaryHeap<Pending> = requirements.iter().map(|(c, r)| Pending(*r, Reverse(id(c)))).collect();
+        let mut done: Vec<Option<f64>> = vec![None; cells.len()];
         while let Some(Pending(r, Reverse(c))) = queue.pop() {
-            if done.get(&c).is_some_and(|d| *d >= r) {
+            if done[c].is_some_and(|d| d >= r) {
                 continue;
             }
-            done.insert(c.clone(), r);
-            for gi in by_cell.get(&c).cloned().unwrap_or_default() {
-                let g = &self.groups[gi];
+            done[c] = Some(r);
+            for &gi in &of[c] {
+                let g = &groups[gi];
                 loop {
-                    let others: Vec<&Cell> = g.cells().filter(|o| **o != c && hidden.contains(*o)).collect();
-                    let cap: f64 = others.iter().map(|h| self.capacity(h)).sum();
+                    let others: Vec<usize> = g.iter().copied().filter(|o| *o != c && is_hidden[*o]).collect();
+                    let cap: f64 = others.iter().map(|h| capacity(*h)).sum();
                     if !others.is_empty() && cap >= r {
                         for h in others {
                             // The movement goes on through the partner's other relations.
-                            let need = r.min(self.capacity(h));
-                            if done.get(h).is_none_or(|d| *d < need) {
-                                queue.push(Pending(need, Reverse(h.clone())));
+                            let need = r.min(capacity(h));
+                            if done[h].is_none_or(|d| d < need) {
+                                queue.push(Pending(need, Reverse(h)));
                             }
                         }
                         break;
                     }
                     let missing = r - cap;
-                    let candidates: Vec<&Cell> =
-                        g.cells().filter(|o| **o != c && !hidden.contains(*o) && !self.fixed.contains(*o)).collect();
-                    let cost = |o: &Cell| self.value(o).abs();
+                    let candidates: Vec<usize> =
+                        g.iter().copied().filter(|o| *o != c && !is_hidden[*o] && !fixed[*o]).collect();
+                    let cost = |o: usize| value[o].abs();
                     let pick = candidates
                         .iter()
-                        .filter(|o| self.capacity(o) >= missing)
-                        .min_by(|a, b| cost(a).total_cmp(&cost(b)).then_with(|| a.cmp(b)))
+                        .copied()
+                        .filter(|o| capacity(*o) >= missing)
+                        .min_by(|a, b| cost(*a).total_cmp(&cost(*b)).then_with(|| a.cmp(b)))
                         .or_else(|| {
                             candidates
                                 .iter()
-                                .max_by(|a, b| self.capacity(a).total_cmp(&self.capacity(b)).then_with(|| b.cmp(a)))
+                                .copied()
+                                .max_by(|a, b| capacity(*a).total_cmp(&capacity(*b)).then_with(|| b.cmp(a)))
                         });
                     let Some(pick) = pick else { break };
-                    hidden.insert((*pick).clone());
+                    is_hidden[pick] = true;
                 }
             }
         }
+        let complements: Vec<Cell> = cells
+            .iter()
+            .zip(&is_hidden)
+            .filter(|(c, h)| **h && !hidden.contains(**c))
+            .map(|(c, _)| (*c).clone())
+            .collect();
+        hidden.extend(complements);
     }
 }
 
-/// A cell waiting in [`Problem::protect`] with the movement it must be able to make, ordered
-/// by that requirement, then by the cell (reversed, so that the heap yields the first cell).
-struct Pending(f64, Reverse<Cell>);
+/// A cell (by number) waiting in [`Problem::protect`] with the movement it must be able to
+/// make, ordered by that requirement, then by the cell (reversed, so that the heap yields the
+/// first cell).
+struct Pending(f64, Reverse<usize>);
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
