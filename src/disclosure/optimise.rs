@@ -214,7 +214,13 @@ struct Warm {
     cells: Vec<usize>,
     program: Program,
     tolerance: f64,
+    /// Releases accepted on it: after [`WARM_RELEASES`], it is set up again from scratch, so
+    /// that rounding does not build up over the pivots of a whole pass.
+    releases: usize,
 }
+
+/// Releases a kept basis takes before it is set up again.
+const WARM_RELEASES: usize = 16;
 
 /// Goals checked one program each before the rest are pushed at together ([`Solver::check`]).
 const SWEEP_AFTER: usize = 16;
@@ -618,7 +624,7 @@ impl Solver {
                     let cells = self.component(&[c]);
                     let (rows, tolerance) = self.rows_over(&cells);
                     let program = Program::new(cells.len(), &rows, self.non_negative, tolerance)?;
-                    self.warm.push(Warm { cells, program, tolerance });
+                    self.warm.push(Warm { cells, program, tolerance, releases: 0 });
                     self.warm.len() - 1
                 }
             };
@@ -637,12 +643,14 @@ impl Solver {
                 true
             } else if let Some(program) = program {
                 self.spare = Some(std::mem::replace(&mut warm.program, program));
-                true
+                warm.releases += 1;
+                warm.releases < WARM_RELEASES
             } else {
                 // Every goal was met by a known point: the basis still needs the cell fixed (or,
                 // failing that, is set up again when next needed).
                 let at = warm.cells.binary_search(&c).expect("the part holds the cell");
-                warm.program.fix(at, self.value[c], warm.tolerance)
+                warm.releases += 1;
+                warm.releases < WARM_RELEASES && warm.program.fix(at, self.value[c], warm.tolerance)
             };
             if keep {
                 self.warm.push(warm);
