@@ -409,13 +409,19 @@ impl Solver {
             }
         }
         self.checks += 1;
-        let (comp, rows) = match warm {
-            Some((warm, _)) => (warm.cells.clone(), None),
+        // Without a warm start: the sensitive cells' part and its rows, set up here.
+        let built = match warm {
+            Some(_) => None,
             None => {
                 let comp = self.component(sensitive);
                 let rows = self.rows_over(&comp);
-                (comp, Some(rows))
+                Some((comp, rows))
             }
+        };
+        let (comp, rows): (&[usize], _) = match (&built, warm) {
+            (Some((comp, rows)), _) => (comp, Some(rows)),
+            (None, Some((warm, _))) => (&warm.cells, None),
+            (None, None) => unreachable!("set up without a warm start"),
         };
         let mut program: Option<Program> = None;
         let mut local = vec![usize::MAX; self.cells.len()];
@@ -454,7 +460,7 @@ impl Solver {
             let lp = match &mut program {
                 Some(lp) => lp,
                 None => {
-                    let lp = match (&rows, warm) {
+                    let lp = match (rows, warm) {
                         (Some((rows, tolerance)), _) => Program::new(comp.len(), rows, self.non_negative, *tolerance)?,
                         (None, Some((warm, cell))) => self.started(warm, cell)?,
                         (None, None) => unreachable!("rows are set up without a warm start"),
@@ -610,8 +616,8 @@ impl Solver {
             // Its neighbours first: they are the likeliest to be narrowed.
             let near: BTreeSet<usize> =
                 self.of[c].iter().flat_map(|r| self.relations[*r].iter().map(|(d, _)| *d)).collect();
-            let mut sensitive: Vec<usize> =
-                self.component(&[c]).into_iter().filter(|d| self.requirement[*d].is_some()).collect();
+            let part = self.component(&[c]);
+            let mut sensitive: Vec<usize> = part.iter().copied().filter(|d| self.requirement[*d].is_some()).collect();
             sensitive.sort_by_key(|d| (std::cmp::Reverse(self.blocked[*d]), !near.contains(d), *d));
             if sensitive.is_empty() {
                 self.hidden[c] = false;
@@ -621,7 +627,7 @@ impl Solver {
             let w = match self.warm.iter().position(|w| w.cells.binary_search(&c).is_ok()) {
                 Some(w) => w,
                 None => {
-                    let cells = self.component(&[c]);
+                    let cells = part;
                     let (rows, tolerance) = self.rows_over(&cells);
                     let program = Program::new(cells.len(), &rows, self.non_negative, tolerance)?;
                     self.warm.push(Warm { cells, program, tolerance, releases: 0 });
