@@ -6,7 +6,7 @@
 //! interval it could lie in. A sensitive cell whose interval does not reach its protection
 //! requirement on both sides of its true value is disclosed: the public write is refused.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use arrow::record_batch::RecordBatch;
@@ -14,6 +14,7 @@ use arrow::record_batch::RecordBatch;
 use super::lp::{Program, Row};
 use super::rules::{Cell, Var};
 use super::secondary::{Group, tolerance};
+use super::universe::Universe;
 use crate::bulletin::values::{number_cell, text_cell};
 use crate::reference::CITY_CODE;
 
@@ -166,10 +167,12 @@ pub enum Depth {
 
 /// The intervals of every hidden cell of `universe` (cells that exist: the reader sees their
 /// enterprise counts) for one variable. `truth` gives true values, `requirements` the
-/// protection requirement of the sensitive cells.
+/// protection requirement of the sensitive cells. A table in several blocks is audited one
+/// block at a time, the reader knowing every cell outside it at its true value (see
+/// [`super::universe`]).
 pub fn audit(
     var: Var,
-    universe: &BTreeSet<Cell>,
+    universe: &Universe,
     truth: &BTreeMap<Cell, f64>,
     view: &View,
     groups: &[Group],
@@ -192,7 +195,7 @@ pub fn audit(
             })
         })
         .collect();
-    let unknown: Vec<&Cell> = universe.iter().filter(|c| !known.contains_key(*c)).collect();
+    let unknown: Vec<&Cell> = universe.cells.iter().filter(|c| !known.contains_key(*c)).collect();
     if unknown.is_empty() {
         return Ok(out);
     }
@@ -217,7 +220,8 @@ pub fn audit(
             relations.push((vec![(*i, 1.0), (*j, -pct / 100.0)], 0.0));
         }
     }
-    // Connected components: each is solved on its own.
+    // Connected components, within a block: each is solved on its own.
+    let block: Vec<u32> = unknown.iter().map(|c| universe.block(c)).collect();
     let mut parent: Vec<usize> = (0..unknown.len()).collect();
     fn find(p: &mut [usize], i: usize) -> usize {
         let mut r = i;
@@ -228,26 +232,58 @@ pub fn audit(
         r
     }
     for (terms, _) in &relations {
-        for w in terms.windows(2) {
-            let (a, b) = (find(&mut parent, w[0].0), find(&mut parent, w[1].0));
-            parent[a] = b;
+        // Each term joins the previous term of its block (a relation across blocks ties the
+        // cells of each block among themselves only).
+        let mut last: BTreeMap<u32, usize> = BTreeMap::new();
+        for (i, _) in terms {
+            if let Some(prev) = last.insert(block[*i], *i) {
+                let (a, b) = (find(&mut parent, prev), find(&mut parent, *i));
+                parent[a] = b;
+            }
         }
     }
     let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..unknown.len() {
-        let r = find(&mut parent, i);
-        components.entry(r).or_default().push(i);
+    let mut root = vec![0; unknown.len()];
+    for (i, r) in root.iter_mut().enumerate() {
+        *r = find(&mut parent, i);
+        components.entry(*r).or_default().push(i);
     }
-    for members in components.values() {
+    // Each component's rows: the relations over its cells in order, the unknown cells of other
+    // blocks moved to the right-hand side at their true values.
+    let mut rows_of: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
+    for (terms, rhs) in &relations {
+        let mut roots: Vec<usize> = terms.iter().map(|(i, _)| root[*i]).collect();
+        roots.dedup();
+        if roots.len() == 1 {
+            rows_of.entry(roots[0]).or_default().push((terms.clone(), *rhs));
+            continue;
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        for r in roots {
+            let mut own = Vec::new();
+            let mut rhs = *rhs;
+            for (i, a) in terms {
+                if root[*i] == r {
+                    own.push((*i, *a));
+                } else {
+                    rhs -= a * truth.get(unknown[*i]).copied().unwrap_or(0.0);
+                }
+            }
+            rows_of.entry(r).or_default().push((own, rhs));
+        }
+    }
+    for (r, members) in &components {
         // Only sensitive cells need their interval.
         if !members.iter().any(|i| requirements.contains_key(unknown[*i])) {
             continue;
         }
         let local: BTreeMap<usize, usize> = members.iter().enumerate().map(|(k, i)| (*i, k)).collect();
-        let rows: Vec<Row> = relations
-            .iter()
-            .filter(|(t, _)| t.first().is_some_and(|(i, _)| local.contains_key(i)))
-            .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), *rhs))
+        let rows: Vec<Row> = rows_of
+            .remove(r)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), rhs))
             .collect();
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
         let mut program =

@@ -212,6 +212,11 @@ impl Program {
             .collect()
     }
 
+    /// The memory its tableau holds, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.tableau.iter().map(|r| r.capacity()).sum::<usize>() * std::mem::size_of::<f64>()
+    }
+
     /// Makes this a copy of `other`, reusing this one's memory (a trial's copy of a warm basis,
     /// made hundreds of times over a province's table of ~3,000 unknowns).
     pub fn copy_from(&mut self, other: &Program) {

@@ -23,6 +23,9 @@
 //!   interval each hidden value could lie in; a sensitive cell whose interval is narrower than
 //!   its requirement gets further complements, and if that does not help it is reported in
 //!   [`Protection::disclosed`], which keeps the period out of `public/`.
+//! - [`universe`]: a table larger than `max_table_cells` (thousands of regions) is protected and
+//!   audited in blocks of regions, each against a reader who knows every figure outside it, so
+//!   that the linear programs stay the size of a block.
 //!
 //! **What is hidden.** A cell hidden on a variable hides every figure derived from it: its
 //! amount, growth rate and share (`va_share` also when the region's total value added is hidden,
@@ -39,6 +42,7 @@ pub mod lp;
 pub mod optimise;
 pub mod rules;
 pub mod secondary;
+pub mod universe;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -57,6 +61,7 @@ use crate::models::exec::ModelRun;
 use crate::reference::CITY_CODE;
 pub use intruder::Interval;
 pub use rules::{Cell, Enterprise, Reason, Var};
+use universe::Universe;
 
 /// The settings (`config/disclosure.toml`; each is documented there).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -84,6 +89,10 @@ pub struct Config {
     /// … and the most candidate cells a part may have to be searched (16).
     #[serde(default = "default_search_candidates")]
     pub optimal_search_candidates: usize,
+    /// Tables with more cells than this are protected in blocks of regions of about this many
+    /// cells, each as if the reader knew the rest ([`universe`]); 0: never (8,000).
+    #[serde(default = "default_max_table_cells")]
+    pub max_table_cells: usize,
 }
 
 fn default_frequency_margin() -> f64 {
@@ -101,6 +110,9 @@ fn default_search_budget() -> usize {
 fn default_search_candidates() -> usize {
     16
 }
+fn default_max_table_cells() -> usize {
+    8_000
+}
 
 impl Default for Config {
     /// The settings of the shipped `config/disclosure.toml`.
@@ -114,6 +126,7 @@ impl Default for Config {
             publish_city_total: true,
             optimal_search_budget: default_search_budget(),
             optimal_search_candidates: default_search_candidates(),
+            max_table_cells: default_max_table_cells(),
         }
     }
 }
@@ -286,12 +299,20 @@ pub fn decide(rows: &[Enterprise], cfg: &Config) -> Suppression {
     suppression_of(&problems)
 }
 
-fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (BTreeSet<Cell>, BTreeMap<Var, VarProblem>) {
+fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Universe, BTreeMap<Var, VarProblem>) {
     let stats = rules::cell_stats(rows);
-    let universe: BTreeSet<Cell> = stats.keys().cloned().collect();
+    let universe = Universe::in_blocks(stats.keys().cloned().collect(), cfg.max_table_cells);
+    if universe.blocks() > 1 {
+        tracing::info!(
+            cells = universe.cells.len(),
+            blocks = universe.blocks(),
+            max_table_cells = cfg.max_table_cells,
+            "disclosure control: the table is protected in blocks of regions"
+        );
+    }
     let policy = exempt(cfg);
     let primary = rules::primary(&stats, cfg, &policy);
-    let structure = secondary::structure(&universe);
+    let structure = secondary::structure(&universe.cells);
     // A republished period: what moved since the public version, per enterprise.
     let delta = previous.map(|p| rules::cell_stats(&rules::changes(&p.rows, rows)));
     let mut problems = BTreeMap::new();
@@ -337,8 +358,13 @@ fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (BTre
         let requirements: BTreeMap<Cell, f64> = sens.iter().map(|(c, s)| (c.clone(), s.requirement)).collect();
         let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
         let mut hidden: BTreeSet<Cell> = requirements.keys().cloned().collect();
-        let p =
-            secondary::Problem { values: &values, groups: &groups, fixed: &fixed, non_negative: var.non_negative() };
+        let p = secondary::Problem {
+            values: &values,
+            groups: &groups,
+            fixed: &fixed,
+            non_negative: var.non_negative(),
+            universe: &universe,
+        };
         p.protect(&mut hidden, &requirements);
         problems.insert(var, VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before });
     }
@@ -372,7 +398,7 @@ struct Audited<'a> {
     public: &'a BTreeSet<String>,
     cuts: &'a BTreeMap<String, usize>,
     originals: &'a [Vec<RecordBatch>],
-    universe: &'a BTreeSet<Cell>,
+    universe: &'a Universe,
 }
 
 impl Audited<'_> {
@@ -432,9 +458,8 @@ pub fn protect_runs(
 ) -> Result<Protection> {
     let public = public_models(defs);
     let cuts: BTreeMap<String, usize> = defs.iter().filter_map(|m| m.header.top.map(|n| (m.name.clone(), n))).collect();
-    let (universe, mut problems) = plan(rows, cfg, previous);
+    let (mut universe, mut problems) = plan(rows, cfg, previous);
     let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
-    let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
     let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
     // The rounds need only the audit's verdict; the intervals reported are computed exactly once
     // the pattern is final.
@@ -442,9 +467,12 @@ pub fn protect_runs(
     let mut rounds = 0;
     for round in 0.. {
         rounds = round + 1;
+        let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
         (protection, views) = audited.apply(runs, &problems, Depth::Verdict)?;
         let mut widened = false;
         if round < MAX_AUDIT_ROUNDS {
+            // Blocks with a disclosed cell and nothing left to hide in them.
+            let mut stuck = BTreeSet::new();
             for d in &protection.disclosed {
                 let p = problems.get_mut(&d.var).expect("every variable");
                 let problem = secondary::Problem {
@@ -452,14 +480,40 @@ pub fn protect_runs(
                     groups: &p.groups,
                     fixed: &p.fixed,
                     non_negative: d.var.non_negative(),
+                    universe: &universe,
                 };
-                widened |= secondary::widen(&problem, &mut p.hidden, &d.cell);
+                if secondary::widen(&problem, &mut p.hidden, &d.cell) {
+                    widened = true;
+                } else {
+                    stuck.insert(universe.block(&d.cell));
+                }
+            }
+            if universe.join(&stuck) {
+                tracing::info!(
+                    blocks = universe.blocks(),
+                    "disclosure control: blocks joined where a cell had no partner left"
+                );
+                // The greedy search again, from the sensitive cells, over the joined blocks (the
+                // widened pattern may have used up a cell's partners in the old ones).
+                for (var, p) in problems.iter_mut() {
+                    p.hidden = p.requirements.keys().cloned().collect();
+                    let problem = secondary::Problem {
+                        values: &p.values,
+                        groups: &p.groups,
+                        fixed: &p.fixed,
+                        non_negative: var.non_negative(),
+                        universe: &universe,
+                    };
+                    problem.protect(&mut p.hidden, &p.requirements);
+                }
+                widened = true;
             }
         }
         if !widened {
             break;
         }
     }
+    let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
     tracing::debug!(rounds, seconds = started.elapsed().as_secs_f64(), "disclosure control: greedy pattern audited");
     let started = std::time::Instant::now();
     if !protection.disclosed.is_empty() {
@@ -475,8 +529,12 @@ pub fn protect_runs(
                 let view = p.reader_view(views.get(var));
                 let mut known = view.known;
                 let shares = intruder::resolve_shares(&mut known, &view.shares);
-                let unshown: BTreeSet<Cell> =
-                    universe.iter().filter(|c| !p.hidden.contains(*c) && !known.contains_key(*c)).cloned().collect();
+                let unshown: BTreeSet<Cell> = universe
+                    .cells
+                    .iter()
+                    .filter(|c| !p.hidden.contains(*c) && !known.contains_key(*c))
+                    .cloned()
+                    .collect();
                 let table = optimise::Table {
                     values: &p.values,
                     groups: &p.groups,
@@ -485,6 +543,7 @@ pub fn protect_runs(
                     shares: &shares,
                     fixed: &p.fixed,
                     non_negative: var.non_negative(),
+                    universe: &universe,
                 };
                 (*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings()))
             })

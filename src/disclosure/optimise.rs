@@ -43,6 +43,7 @@ use anyhow::Result;
 use super::lp::{Program, Row};
 use super::rules::Cell;
 use super::secondary::{Group, tolerance};
+use super::universe::Universe;
 
 /// One variable's table as the intruder sees it.
 pub struct Table<'a> {
@@ -59,6 +60,8 @@ pub struct Table<'a> {
     /// Never hidden and known to the reader (by policy, or shown by the previous public version).
     pub fixed: &'a BTreeSet<Cell>,
     pub non_negative: bool,
+    /// The table's blocks: each is reduced with the reader knowing every cell outside it.
+    pub universe: &'a Universe,
 }
 
 /// Limits of the exact search (`config/disclosure.toml`).
@@ -187,6 +190,9 @@ struct Solver {
     fixed: Vec<bool>,
     unshown: Vec<bool>,
     hidden: Vec<bool>,
+    /// The block of each cell ([`super::universe`]): a part never spans two, and the cells of
+    /// other blocks are known to the reader of a part.
+    block: Vec<u32>,
     /// Relations `Σ a·x = 0` over cells, and the relations of each cell.
     relations: Vec<Vec<(usize, f64)>>,
     of: Vec<Vec<usize>>,
@@ -218,6 +224,10 @@ struct Warm {
     /// that rounding does not build up over the pivots of a whole pass.
     releases: usize,
 }
+
+/// The memory the kept bases of one variable may hold together (a block of a large table
+/// holds a tableau of ~100 MB).
+const WARM_BYTES: usize = 256 << 20;
 
 /// Releases a kept basis takes before it is set up again.
 const WARM_RELEASES: usize = 16;
@@ -277,6 +287,7 @@ impl Solver {
             requirement: cells.iter().map(|c| t.requirements.get(c).copied()).collect(),
             unshown: cells.iter().enumerate().map(|(i, c)| t.unshown.contains(c) && !fixed[i]).collect(),
             hidden: cells.iter().map(|c| hidden.contains(c)).collect(),
+            block: cells.iter().map(|c| t.universe.block(c)).collect(),
             fixed,
             cells,
             relations,
@@ -293,6 +304,11 @@ impl Solver {
 
     fn unknown(&self, c: usize) -> bool {
         (self.hidden[c] || self.unshown[c]) && !self.fixed[c]
+    }
+
+    /// Unknown to the reader of `of`'s block (a cell of another block is known to it).
+    fn unknown_beside(&self, c: usize, of: usize) -> bool {
+        self.unknown(c) && self.block[c] == self.block[of]
     }
 
     fn is_complement(&self, c: usize) -> bool {
@@ -325,7 +341,7 @@ impl Solver {
             out.push(c);
             for &r in &self.of[c] {
                 for &(d, _) in &self.relations[r] {
-                    if !seen[d] && self.unknown(d) {
+                    if !seen[d] && self.unknown_beside(d, c) {
                         seen[d] = true;
                         queue.push_back(d);
                     }
@@ -360,8 +376,9 @@ impl Solver {
         Ok(self.check(sensitive, None)?.0)
     }
 
-    /// The relations over `comp` (the unknown cells of a closed set) as the program's rows, the
-    /// known cells moved to the right-hand side; and the rounding they are allowed.
+    /// The relations over `comp` (the unknown cells of a closed set, in one block) as the
+    /// program's rows, the known cells (and those of other blocks) moved to the right-hand side;
+    /// and the rounding they are allowed.
     fn rows_over(&self, comp: &[usize]) -> (Vec<Row>, f64) {
         let mut local = vec![usize::MAX; self.cells.len()];
         for (k, c) in comp.iter().enumerate() {
@@ -373,7 +390,7 @@ impl Solver {
             let mut terms = Vec::new();
             let mut rhs = 0.0;
             for &(c, a) in &self.relations[r] {
-                if self.unknown(c) {
+                if self.unknown_beside(c, comp[0]) {
                     terms.push((local[c], a));
                 } else {
                     rhs -= a * self.value[c];
@@ -396,7 +413,10 @@ impl Solver {
         // quickest case, being the only unknown of a relation, is ruled out first.
         self.fresh.clear();
         for &p in sensitive {
-            if self.of[p].iter().any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
+            if self.of[p]
+                .iter()
+                .any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown_beside(*c, p)).count() < 2)
+            {
                 return Ok((false, None));
             }
         }
@@ -504,8 +524,10 @@ impl Solver {
                 break;
             }
         }
-        // The new points, over every cell (the others at their true values).
-        self.fresh = points[known..]
+        // The new points, over every cell (the others at their true values): the newest only,
+        // as many as the pool keeps (a check over a large part can meet thousands).
+        let newest = points.len().saturating_sub(POOL).max(known);
+        self.fresh = points[newest..]
             .iter()
             .map(|x| {
                 let mut full = self.value.clone();
@@ -547,7 +569,7 @@ impl Solver {
         for &(c, a) in &self.relations[r] {
             if c == p {
                 a_p += a;
-            } else if self.unknown(c) {
+            } else if self.unknown_beside(c, p) {
                 // The range of a·Δc.
                 let room = if self.non_negative { self.value[c].max(0.0) * a.abs() } else { f64::INFINITY };
                 if a > 0.0 {
@@ -660,6 +682,11 @@ impl Solver {
             };
             if keep {
                 self.warm.push(warm);
+                // Bounded memory: the bases of the parts tried longest ago go first (set up
+                // again if their part is tried later).
+                while self.warm.len() > 1 && self.warm.iter().map(|w| w.program.bytes()).sum::<usize>() > WARM_BYTES {
+                    self.warm.remove(0);
+                }
             }
             self.pool.extend(fresh);
             let excess = self.pool.len().saturating_sub(POOL);
@@ -697,7 +724,8 @@ impl Solver {
             for &r in &self.of[c] {
                 for &(d, _) in &self.relations[r] {
                     examined.insert(d);
-                    if reached.contains(&d) || self.fixed[d] {
+                    // Cells of other blocks are known to this part's reader whatever is hidden.
+                    if reached.contains(&d) || self.fixed[d] || self.block[d] != self.block[c] {
                         continue;
                     }
                     let free = self.unknown(d) && !current.contains(&d);

@@ -28,6 +28,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::rules::Cell;
+use super::universe::Universe;
 use crate::reference::CITY_CODE;
 
 /// `total = Σ members`.
@@ -53,26 +54,36 @@ pub fn section_of(division: &str) -> Option<&'static str> {
     }
 }
 
-/// The additive relations among `cells` (structure only).
+/// The additive relations among `cells` (structure only). Each cell is looked at a fixed
+/// number of times (grouped by breakdown and by region once), not once per region: a national
+/// table has thousands of regions.
 pub fn structure(cells: &BTreeSet<Cell>) -> Vec<Group> {
     let mut groups = Vec::new();
-    let regions: BTreeSet<&String> = cells.iter().map(|k| &k.0).collect();
-    let breakdowns: BTreeSet<&String> = cells.iter().map(|k| &k.1).collect();
-    for b in &breakdowns {
-        let members: Vec<Cell> = cells.iter().filter(|k| &&k.1 == b && k.0 != CITY_CODE).cloned().collect();
+    let mut by_breakdown: BTreeMap<&String, Vec<Cell>> = BTreeMap::new();
+    let mut by_region: BTreeMap<&String, Vec<&Cell>> = BTreeMap::new();
+    for k in cells {
+        let members = by_breakdown.entry(&k.1).or_default();
+        if k.0 != CITY_CODE {
+            members.push(k.clone());
+        }
+        by_region.entry(&k.0).or_default().push(k);
+    }
+    for (b, members) in by_breakdown {
         groups.push(Group { total: (CITY_CODE.to_string(), b.to_string()), members });
     }
-    for r in &regions {
+    for (r, of_region) in by_region {
         let of = |prefix: &str| -> Vec<Cell> {
-            cells.iter().filter(|k| &&k.0 == r && k.1.starts_with(prefix)).cloned().collect()
+            of_region.iter().filter(|k| k.1.starts_with(prefix)).map(|k| (*k).clone()).collect()
         };
         let total = (r.to_string(), "_T".to_string());
+        let divisions = of("division:");
         groups.push(Group { total: total.clone(), members: of("section:") });
-        groups.push(Group { total, members: of("division:") });
+        groups.push(Group { total, members: divisions.clone() });
         for s in ["B", "C", "D"] {
-            let members: Vec<Cell> = of("division:")
-                .into_iter()
+            let members: Vec<Cell> = divisions
+                .iter()
                 .filter(|k| section_of(k.1.trim_start_matches("division:")) == Some(s))
+                .cloned()
                 .collect();
             groups.push(Group { total: (r.to_string(), format!("section:{s}")), members });
         }
@@ -109,6 +120,8 @@ pub struct Problem<'a> {
     /// Never hidden (the city total, by policy).
     pub fixed: &'a BTreeSet<Cell>,
     pub non_negative: bool,
+    /// The table's blocks: a movement is absorbed inside the block of the cell that makes it.
+    pub universe: &'a Universe,
 }
 
 impl Problem<'_> {
@@ -135,6 +148,7 @@ impl Problem<'_> {
             }
         }
         let value: Vec<f64> = cells.iter().map(|c| self.value(c)).collect();
+        let block: Vec<u32> = cells.iter().map(|c| self.universe.block(c)).collect();
         // How much of a movement (either way) a hidden cell can absorb: down to zero at most,
         // when values are non-negative.
         let capacity = |c: usize| if self.non_negative { value[c].max(0.0) } else { f64::INFINITY };
@@ -152,7 +166,8 @@ impl Problem<'_> {
             for &gi in &of[c] {
                 let g = &groups[gi];
                 loop {
-                    let others: Vec<usize> = g.iter().copied().filter(|o| *o != c && is_hidden[*o]).collect();
+                    let others: Vec<usize> =
+                        g.iter().copied().filter(|o| *o != c && is_hidden[*o] && block[*o] == block[c]).collect();
                     let cap: f64 = others.iter().map(|h| capacity(*h)).sum();
                     if !others.is_empty() && cap >= r {
                         for h in others {
@@ -165,8 +180,11 @@ impl Problem<'_> {
                         break;
                     }
                     let missing = r - cap;
-                    let candidates: Vec<usize> =
-                        g.iter().copied().filter(|o| *o != c && !is_hidden[*o] && !fixed[*o]).collect();
+                    let candidates: Vec<usize> = g
+                        .iter()
+                        .copied()
+                        .filter(|o| *o != c && !is_hidden[*o] && !fixed[*o] && block[*o] == block[c])
+                        .collect();
                     let cost = |o: usize| value[o].abs();
                     let pick = candidates
                         .iter()
@@ -217,14 +235,16 @@ impl Ord for Pending {
 }
 
 /// For a cell the intruder audit found too narrow: hides, in each of its relations, the
-/// cheapest published cell not hidden yet (the exact intervals then decide again). Returns
-/// whether anything was added.
+/// cheapest published cell of its block not hidden yet (the exact intervals then decide again).
+/// Returns whether anything was added.
 pub fn widen(p: &Problem, hidden: &mut BTreeSet<Cell>, cell: &Cell) -> bool {
     let mut added = false;
+    let block = p.universe.block(cell);
     for g in p.groups.iter().filter(|g| g.cells().any(|c| c == cell)) {
         let pick = g
             .cells()
             .filter(|o| *o != cell && !hidden.contains(*o) && !p.fixed.contains(*o))
+            .filter(|o| p.universe.block(o) == block)
             .filter(|o| !p.non_negative || **o == g.total || p.value(o) > 0.0)
             .min_by(|a, b| p.value(a).abs().total_cmp(&p.value(b).abs()).then_with(|| a.cmp(b)))
             .cloned();

@@ -333,7 +333,7 @@ fn the_intruder_fails_a_crafted_publication() {
         let groups = disclosure::secondary::balanced(disclosure::secondary::structure(&cells), &values);
         let iv = disclosure::intruder::audit(
             *var,
-            &cells,
+            &disclosure::universe::Universe::whole(cells.clone()),
             &values,
             &views[var],
             &groups,
