@@ -249,6 +249,8 @@ struct VarProblem {
     fixed: BTreeSet<Cell>,
     /// Figures the previous public version showed that have not changed: readers know them.
     known_before: BTreeMap<Cell, f64>,
+    /// The table's blocks for this variable (joined where its cells needed partners).
+    universe: Universe,
 }
 
 impl VarProblem {
@@ -366,7 +368,9 @@ fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Univ
             universe: &universe,
         };
         p.protect(&mut hidden, &requirements);
-        problems.insert(var, VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before });
+        let universe = universe.clone();
+        problems
+            .insert(var, VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe });
     }
     (universe, problems)
 }
@@ -398,7 +402,6 @@ struct Audited<'a> {
     public: &'a BTreeSet<String>,
     cuts: &'a BTreeMap<String, usize>,
     originals: &'a [Vec<RecordBatch>],
-    universe: &'a Universe,
 }
 
 impl Audited<'_> {
@@ -432,7 +435,7 @@ impl Audited<'_> {
             .par_iter()
             .map(|(var, p)| {
                 let view = p.reader_view(views.get(var));
-                intruder::audit(*var, self.universe, &p.values, &view, &p.groups, &p.requirements, depth)
+                intruder::audit(*var, &p.universe, &p.values, &view, &p.groups, &p.requirements, depth)
             })
             .collect();
         let mut intervals = Vec::new();
@@ -458,7 +461,7 @@ pub fn protect_runs(
 ) -> Result<Protection> {
     let public = public_models(defs);
     let cuts: BTreeMap<String, usize> = defs.iter().filter_map(|m| m.header.top.map(|n| (m.name.clone(), n))).collect();
-    let (mut universe, mut problems) = plan(rows, cfg, previous);
+    let (universe, mut problems) = plan(rows, cfg, previous);
     let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
     let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
     // The rounds need only the audit's verdict; the intervals reported are computed exactly once
@@ -467,12 +470,12 @@ pub fn protect_runs(
     let mut rounds = 0;
     for round in 0.. {
         rounds = round + 1;
-        let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
+        let audited = Audited { public: &public, cuts: &cuts, originals: &originals };
         (protection, views) = audited.apply(runs, &problems, Depth::Verdict)?;
         let mut widened = false;
         if round < MAX_AUDIT_ROUNDS {
-            // Blocks with a disclosed cell and nothing left to hide in them.
-            let mut stuck = BTreeSet::new();
+            // Per variable, the blocks with a disclosed cell and nothing left to hide in them.
+            let mut stuck: BTreeMap<Var, BTreeSet<u32>> = BTreeMap::new();
             for d in &protection.disclosed {
                 let p = problems.get_mut(&d.var).expect("every variable");
                 let problem = secondary::Problem {
@@ -480,32 +483,35 @@ pub fn protect_runs(
                     groups: &p.groups,
                     fixed: &p.fixed,
                     non_negative: d.var.non_negative(),
-                    universe: &universe,
+                    universe: &p.universe,
                 };
                 if secondary::widen(&problem, &mut p.hidden, &d.cell) {
                     widened = true;
                 } else {
-                    stuck.insert(universe.block(&d.cell));
+                    stuck.entry(d.var).or_default().insert(p.universe.block(&d.cell));
                 }
             }
-            if universe.join(&stuck) {
+            for (var, blocks) in stuck {
+                let p = problems.get_mut(&var).expect("every variable");
+                if !p.universe.join(&blocks) {
+                    continue;
+                }
                 tracing::info!(
-                    blocks = universe.blocks(),
+                    variable = var.code(),
+                    blocks = p.universe.blocks(),
                     "disclosure control: blocks joined where a cell had no partner left"
                 );
                 // The greedy search again, from the sensitive cells, over the joined blocks (the
                 // widened pattern may have used up a cell's partners in the old ones).
-                for (var, p) in problems.iter_mut() {
-                    p.hidden = p.requirements.keys().cloned().collect();
-                    let problem = secondary::Problem {
-                        values: &p.values,
-                        groups: &p.groups,
-                        fixed: &p.fixed,
-                        non_negative: var.non_negative(),
-                        universe: &universe,
-                    };
-                    problem.protect(&mut p.hidden, &p.requirements);
-                }
+                p.hidden = p.requirements.keys().cloned().collect();
+                let problem = secondary::Problem {
+                    values: &p.values,
+                    groups: &p.groups,
+                    fixed: &p.fixed,
+                    non_negative: var.non_negative(),
+                    universe: &p.universe,
+                };
+                problem.protect(&mut p.hidden, &p.requirements);
                 widened = true;
             }
         }
@@ -513,7 +519,7 @@ pub fn protect_runs(
             break;
         }
     }
-    let audited = Audited { public: &public, cuts: &cuts, originals: &originals, universe: &universe };
+    let audited = Audited { public: &public, cuts: &cuts, originals: &originals };
     tracing::debug!(rounds, seconds = started.elapsed().as_secs_f64(), "disclosure control: greedy pattern audited");
     let started = std::time::Instant::now();
     if !protection.disclosed.is_empty() {
@@ -543,7 +549,7 @@ pub fn protect_runs(
                     shares: &shares,
                     fixed: &p.fixed,
                     non_negative: var.non_negative(),
-                    universe: &universe,
+                    universe: &p.universe,
                 };
                 (*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings()))
             })

@@ -16,7 +16,11 @@
 //! A hidden cell's movement must then be absorbed inside its own block: the greedy search picks
 //! complements there ([`super::secondary`]), and a relation that spans blocks (a breakdown's city
 //! = Σ counties) ties only the cells of one block at a time, the others moved to its constant
-//! side. A table within the limit is one block, and everything is as if blocks did not exist.
+//! side. In a sparse table a block may hold no partner for a cell (its column's other cells in
+//! the block all hidden or zero); the rounds of "audit, then hide more" then join that block with
+//! the next and make the greedy search again ([`Universe::join`]; at worst the blocks join into
+//! the whole table). A table within the limit is one block, and everything is as if blocks did
+//! not exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 
