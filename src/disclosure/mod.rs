@@ -89,10 +89,13 @@ pub struct Config {
     /// … and the most candidate cells a part may have to be searched (16).
     #[serde(default = "default_search_candidates")]
     pub optimal_search_candidates: usize,
-    /// Tables with more cells than this are protected in blocks of regions of about this many
-    /// cells, each as if the reader knew the rest ([`universe`]); 0: never (8,000).
+    /// Tables with more cells than this are protected in blocks of regions, each as if the
+    /// reader knew the rest ([`universe`]); 0: never (8,000) …
     #[serde(default = "default_max_table_cells")]
     pub max_table_cells: usize,
+    /// … of about this many cells each (2,000).
+    #[serde(default = "default_block_cells")]
+    pub block_cells: usize,
 }
 
 fn default_frequency_margin() -> f64 {
@@ -113,6 +116,9 @@ fn default_search_candidates() -> usize {
 fn default_max_table_cells() -> usize {
     8_000
 }
+fn default_block_cells() -> usize {
+    2_000
+}
 
 impl Default for Config {
     /// The settings of the shipped `config/disclosure.toml`.
@@ -127,6 +133,7 @@ impl Default for Config {
             optimal_search_budget: default_search_budget(),
             optimal_search_candidates: default_search_candidates(),
             max_table_cells: default_max_table_cells(),
+            block_cells: default_block_cells(),
         }
     }
 }
@@ -303,12 +310,12 @@ pub fn decide(rows: &[Enterprise], cfg: &Config) -> Suppression {
 
 fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Universe, BTreeMap<Var, VarProblem>) {
     let stats = rules::cell_stats(rows);
-    let universe = Universe::in_blocks(stats.keys().cloned().collect(), cfg.max_table_cells);
+    let universe = Universe::in_blocks(stats.keys().cloned().collect(), cfg.max_table_cells, cfg.block_cells);
     if universe.blocks() > 1 {
         tracing::info!(
             cells = universe.cells.len(),
             blocks = universe.blocks(),
-            max_table_cells = cfg.max_table_cells,
+            block_cells = cfg.block_cells,
             "disclosure control: the table is protected in blocks of regions"
         );
     }

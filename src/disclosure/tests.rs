@@ -824,14 +824,11 @@ impl SmallTable {
         })
     }
 
-    /// Whether, with `unknown` the cells the reader does not know, every cell of `sensitive`
-    /// keeps its requirement (exact intervals by vertex enumeration).
-    fn protects<'a>(&self, hidden: &BTreeSet<Cell>, mut sensitive: impl Iterator<Item = (&'a Cell, &'a f64)>) -> bool {
-        let unknown: Vec<&Cell> = hidden.iter().collect();
-        let n = unknown.len();
+    /// The relations as dense rows over `unknown`, every other cell at its true value.
+    fn rows_over(&self, unknown: &[&Cell]) -> Vec<DenseRow> {
         let mut rows = Vec::new();
         for g in &self.groups {
-            let mut a = vec![0.0; n];
+            let mut a = vec![0.0; unknown.len()];
             let mut b = 0.0;
             for (c, sign) in std::iter::once((&g.total, -1.0)).chain(g.members.iter().map(|m| (m, 1.0))) {
                 match unknown.iter().position(|u| *u == c) {
@@ -843,6 +840,15 @@ impl SmallTable {
                 rows.push((a, b));
             }
         }
+        rows
+    }
+
+    /// Whether, with `hidden` the cells the reader does not know, every cell of `sensitive`
+    /// keeps its requirement (exact intervals by vertex enumeration).
+    fn protects<'a>(&self, hidden: &BTreeSet<Cell>, mut sensitive: impl Iterator<Item = (&'a Cell, &'a f64)>) -> bool {
+        let unknown: Vec<&Cell> = hidden.iter().collect();
+        let n = unknown.len();
+        let rows = self.rows_over(&unknown);
         sensitive.all(|(p, r)| {
             let i = unknown.iter().position(|u| *u == p).expect("sensitive cells are hidden");
             let v = self.values[p];
@@ -1042,7 +1048,7 @@ fn blocked_table(rng: &mut Rng) -> (SmallTable, Universe) {
     let counties = 5 + (rng.next() * 3.0) as usize;
     let divisions = 2 + (rng.next() * 2.0) as usize;
     let t = table_of(rng, counties, divisions, 3);
-    let universe = Universe::in_blocks(t.values.keys().cloned().collect(), 3 * (divisions + 1));
+    let universe = Universe::in_blocks(t.values.keys().cloned().collect(), 1, 3 * (divisions + 1));
     assert!(universe.blocks() >= 2);
     (t, universe)
 }
@@ -1078,20 +1084,7 @@ fn a_table_in_blocks_is_audited_as_by_a_reader_who_knows_every_other_block() {
             let b = universe.block(&iv.cell);
             let unknown: Vec<&Cell> = hidden.iter().filter(|c| universe.block(c) == b).collect();
             let n = unknown.len();
-            let mut rows: Vec<DenseRow> = Vec::new();
-            for g in &t.groups {
-                let mut a = vec![0.0; n];
-                let mut rhs = 0.0;
-                for (c, sign) in std::iter::once((&g.total, -1.0)).chain(g.members.iter().map(|m| (m, 1.0))) {
-                    match unknown.iter().position(|u| *u == c) {
-                        Some(i) => a[i] += sign,
-                        None => rhs -= sign * t.values[c],
-                    }
-                }
-                if a.iter().any(|x| *x != 0.0) {
-                    rows.push((a, rhs));
-                }
-            }
+            let rows = t.rows_over(&unknown);
             let i = unknown.iter().position(|u| **u == iv.cell).expect("sensitive cells are hidden");
             let (lo, hi) = exact_interval(&rows, n, i);
             let tol = 1e-6 * (1.0 + iv.value.abs());

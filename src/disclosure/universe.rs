@@ -5,7 +5,7 @@
 //! unknowns. At a province's size a part holds ~3,000 cells; a table of 2,800 counties × ~50
 //! breakdowns would make one part of ~100,000, whose tableau does not fit in memory. So a table
 //! with more cells than `max_table_cells` (`config/disclosure.toml`) is split into blocks of
-//! consecutive regions (by code) of about that many cells each, and every block is protected
+//! consecutive regions (by code) of about `block_cells` cells each, and every block is protected
 //! and audited **as if the reader knew every figure outside it**, hidden or not, at its true
 //! value. That reader is stronger than the real one (the intervals it computes can only be
 //! narrower: the feasible set of a block with the rest fixed is a slice of the whole table's),
@@ -42,13 +42,14 @@ impl Universe {
         Universe { cells, block_of: BTreeMap::new(), blocks: 1 }
     }
 
-    /// Blocks of consecutive regions of about `max_cells` cells each, when the table has more
-    /// (`max_cells` 0: one block). A region is never split, so a block exceeds `max_cells` only
-    /// when one region alone does.
-    pub fn in_blocks(cells: BTreeSet<Cell>, max_cells: usize) -> Universe {
-        if max_cells == 0 || cells.len() <= max_cells {
+    /// One block when the table has at most `max_table` cells (`max_table` 0: always);
+    /// otherwise blocks of consecutive regions of about `max_cells` cells each. A region is never
+    /// split, so a block exceeds `max_cells` only when one region alone does.
+    pub fn in_blocks(cells: BTreeSet<Cell>, max_table: usize, max_cells: usize) -> Universe {
+        if max_table == 0 || cells.len() <= max_table {
             return Universe::whole(cells);
         }
+        let max_cells = max_cells.max(1);
         let mut per_region: BTreeMap<&String, usize> = BTreeMap::new();
         for (region, _) in &cells {
             *per_region.entry(region).or_default() += 1;
@@ -121,14 +122,17 @@ mod tests {
 
     #[test]
     fn a_table_within_the_limit_is_one_block() {
-        let u = Universe::in_blocks(table(10, 5), 50);
+        let u = Universe::in_blocks(table(10, 5), 50, 10);
         assert_eq!(u.blocks(), 1);
         assert!(u.cells.iter().all(|c| u.block(c) == 0));
+        // One cell over: blocks of the block size.
+        assert_eq!(Universe::in_blocks(table(10, 5), 49, 10).blocks(), 5);
+        assert_eq!(Universe::in_blocks(table(10, 5), 0, 10).blocks(), 1);
     }
 
     #[test]
     fn joined_blocks_stay_consecutive_and_end_as_one() {
-        let mut u = Universe::in_blocks(table(40, 5), 20);
+        let mut u = Universe::in_blocks(table(40, 5), 100, 20);
         assert_eq!(u.blocks(), 10);
         let before: Vec<u32> = u.cells.iter().map(|c| u.block(c)).collect();
         // Blocks 2 and 9 (the last) stuck: 2 joins 3, 9 joins 8.
@@ -154,7 +158,7 @@ mod tests {
     #[test]
     fn blocks_are_consecutive_whole_regions_of_about_the_limit() {
         for (regions, breakdowns, max) in [(100, 7, 50), (2_800, 47, 8_000), (13, 3, 10), (5, 40, 30)] {
-            let u = Universe::in_blocks(table(regions, breakdowns), max);
+            let u = Universe::in_blocks(table(regions, breakdowns), max, max);
             let cells = regions * breakdowns;
             if breakdowns <= max {
                 assert!(u.blocks() >= cells.div_ceil(max), "{regions}×{breakdowns}/{max}: {} blocks", u.blocks());
