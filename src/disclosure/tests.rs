@@ -759,10 +759,7 @@ impl SmallTable {
         let mut hidden: BTreeSet<Cell> = self.requirements.keys().cloned().collect();
         self.problem(universe).protect(&mut hidden, &self.requirements);
         for _ in 0..20 {
-            let view = intruder::View {
-                known: self.values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
-                shares: Vec::new(),
-            };
+            let view = self.view_without(&hidden);
             let iv = intruder::audit(
                 Var::Output,
                 universe,
@@ -795,6 +792,25 @@ impl SmallTable {
             }
         }
         None
+    }
+
+    /// The sensitive cells and, each with probability `p`, any other cell that may be hidden.
+    fn random_hidden(&self, rng: &mut Rng, p: f64) -> BTreeSet<Cell> {
+        let mut hidden: BTreeSet<Cell> = self.requirements.keys().cloned().collect();
+        for c in self.values.keys().filter(|c| !self.fixed.contains(*c)) {
+            if rng.next() < p {
+                hidden.insert(c.clone());
+            }
+        }
+        hidden
+    }
+
+    /// What a reader sees when `hidden` is hidden: every other cell.
+    fn view_without(&self, hidden: &BTreeSet<Cell>) -> intruder::View {
+        intruder::View {
+            known: self.values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
+            shares: Vec::new(),
+        }
     }
 
     /// The greedy search's view of the table (non-negative figures).
@@ -1006,16 +1022,8 @@ fn the_verdict_only_audit_agrees_with_the_exact_one_on_generated_publications() 
     for case in 0..200 {
         let t = small_table(&mut rng);
         let universe = Universe::whole(t.values.keys().cloned().collect());
-        let mut hidden: BTreeSet<Cell> = t.requirements.keys().cloned().collect();
-        for c in t.values.keys().filter(|c| !t.fixed.contains(*c)) {
-            if rng.next() < 0.35 {
-                hidden.insert(c.clone());
-            }
-        }
-        let view = intruder::View {
-            known: t.values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
-            shares: Vec::new(),
-        };
+        let hidden = t.random_hidden(&mut rng, 0.35);
+        let view = t.view_without(&hidden);
         for var in [Var::Output, Var::Profit] {
             let audit = |depth| intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth);
             let exact = audit(Depth::Exact).unwrap();
@@ -1064,16 +1072,8 @@ fn a_table_in_blocks_is_audited_as_by_a_reader_who_knows_every_other_block() {
     for case in 0..100 {
         let (t, universe) = blocked_table(&mut rng);
         let whole = Universe::whole(universe.cells.clone());
-        let mut hidden: BTreeSet<Cell> = t.requirements.keys().cloned().collect();
-        for c in t.values.keys().filter(|c| !t.fixed.contains(*c)) {
-            if rng.next() < 0.4 {
-                hidden.insert(c.clone());
-            }
-        }
-        let view = intruder::View {
-            known: t.values.iter().filter(|(c, _)| !hidden.contains(*c)).map(|(c, v)| (c.clone(), *v)).collect(),
-            shares: Vec::new(),
-        };
+        let hidden = t.random_hidden(&mut rng, 0.4);
+        let view = t.view_without(&hidden);
         let audit = |u: &Universe, var, depth| {
             intruder::audit(var, u, &t.values, &view, &t.groups, &t.requirements, depth).unwrap()
         };
