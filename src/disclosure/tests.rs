@@ -813,6 +813,21 @@ impl SmallTable {
         }
     }
 
+    /// The reduction's view of the table: every cell shown unless hidden.
+    fn table<'a>(&'a self, universe: &'a Universe) -> optimise::Table<'a> {
+        static NONE: BTreeSet<Cell> = BTreeSet::new();
+        optimise::Table {
+            values: &self.values,
+            groups: &self.groups,
+            requirements: &self.requirements,
+            unshown: &NONE,
+            shares: &[],
+            fixed: &self.fixed,
+            non_negative: true,
+            universe,
+        }
+    }
+
     /// The greedy search's view of the table (non-negative figures).
     fn problem<'a>(&'a self, universe: &'a Universe) -> Problem<'a> {
         Problem { values: &self.values, groups: &self.groups, fixed: &self.fixed, non_negative: true, universe }
@@ -912,16 +927,7 @@ fn complements_are_irredundant_and_least_cost_where_proven_against_a_brute_force
         cases += 1;
         let greedy_cost = t.cost(&hidden);
         let best = t.brute_force().expect("the greedy pattern is feasible, so some pattern is");
-        let table = optimise::Table {
-            values: &t.values,
-            groups: &t.groups,
-            requirements: &t.requirements,
-            unshown: &BTreeSet::new(),
-            shares: &[],
-            fixed: &t.fixed,
-            non_negative: true,
-            universe: &whole,
-        };
+        let table = t.table(&whole);
         // The exact search, and the release pass alone (no search allowed).
         for settings in [
             optimise::Settings { budget: 10_000, max_candidates: 20 },
@@ -1125,16 +1131,7 @@ fn a_table_in_blocks_is_protected_for_its_blocks_readers_and_so_for_the_real_one
             continue;
         };
         let greedy = hidden.clone();
-        let table = optimise::Table {
-            values: &t.values,
-            groups: &t.groups,
-            requirements: &t.requirements,
-            unshown: &BTreeSet::new(),
-            shares: &[],
-            fixed: &t.fixed,
-            non_negative: true,
-            universe: &universe,
-        };
+        let table = t.table(&universe);
         let o =
             optimise::optimise(&table, &mut hidden, optimise::Settings { budget: 2_000, max_candidates: 16 }).unwrap();
         if o.components.iter().any(|c| c.optimality == optimise::Optimality::Greedy) {
