@@ -261,6 +261,20 @@ struct VarProblem {
 }
 
 impl VarProblem {
+    /// The greedy pattern from the sensitive cells over the current blocks
+    /// ([`secondary::Problem::protect`]), replacing whatever was hidden.
+    fn greedy(&mut self, var: Var) {
+        self.hidden = self.requirements.keys().cloned().collect();
+        let problem = secondary::Problem {
+            values: &self.values,
+            groups: &self.groups,
+            fixed: &self.fixed,
+            non_negative: var.non_negative(),
+            universe: &self.universe,
+        };
+        problem.protect(&mut self.hidden, &self.requirements);
+    }
+
     /// What a reader knows of this variable: what the public tables show (`shown`), and what the
     /// previous public version showed that has not changed.
     fn reader_view(&self, shown: Option<&intruder::View>) -> intruder::View {
@@ -366,18 +380,11 @@ fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Univ
         }
         let requirements: BTreeMap<Cell, f64> = sens.iter().map(|(c, s)| (c.clone(), s.requirement)).collect();
         let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
-        let mut hidden: BTreeSet<Cell> = requirements.keys().cloned().collect();
-        let p = secondary::Problem {
-            values: &values,
-            groups: &groups,
-            fixed: &fixed,
-            non_negative: var.non_negative(),
-            universe: &universe,
-        };
-        p.protect(&mut hidden, &requirements);
+        let hidden = BTreeSet::new();
         let universe = universe.clone();
-        problems
-            .insert(var, VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe });
+        let mut p = VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe };
+        p.greedy(var);
+        problems.insert(var, p);
     }
     (universe, problems)
 }
@@ -510,15 +517,7 @@ pub fn protect_runs(
                 );
                 // The greedy search again, from the sensitive cells, over the joined blocks (the
                 // widened pattern may have used up a cell's partners in the old ones).
-                p.hidden = p.requirements.keys().cloned().collect();
-                let problem = secondary::Problem {
-                    values: &p.values,
-                    groups: &p.groups,
-                    fixed: &p.fixed,
-                    non_negative: var.non_negative(),
-                    universe: &p.universe,
-                };
-                problem.protect(&mut p.hidden, &p.requirements);
+                p.greedy(var);
                 widened = true;
             }
         }
