@@ -6,7 +6,9 @@
 //! interval it could lie in. A sensitive cell whose interval does not reach its protection
 //! requirement on both sides of its true value is disclosed: the public write is refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Result;
 use arrow::record_batch::RecordBatch;
@@ -165,6 +167,46 @@ pub enum Depth {
     Verdict,
 }
 
+/// The intervals of the connected parts one audit solved, by their content, for the next audit
+/// of the same variable: a round of "audit, then hide more" changes a few blocks of a large
+/// table, and a part whose unknowns, relations, true values, requirements and depth are all
+/// the same has the same intervals (the linear programs are deterministic), so only the parts
+/// the round's changes touched are solved again. Keeps the parts of the latest audit only, so
+/// it stays the size of the table.
+#[derive(Debug, Default)]
+pub struct Memo {
+    parts: Mutex<HashMap<Vec<u8>, Vec<Interval>>>,
+    /// Parts solved and parts taken from the previous audit, over the memo's life.
+    pub solved: AtomicUsize,
+    pub reused: AtomicUsize,
+}
+
+/// What a connected part's intervals depend on, as bytes: the depth, the sign constraint, each
+/// unknown (cell, true value, requirement) in order, and the relations over them.
+fn part_key(depth: Depth, non_negative: bool, cells: &[(&Cell, f64, Option<f64>)], rows: &[Row]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(cells.len() * 40 + rows.len() * 48);
+    key.push(depth as u8);
+    key.push(u8::from(non_negative));
+    key.extend_from_slice(&(cells.len() as u64).to_le_bytes());
+    for ((region, breakdown), value, requirement) in cells {
+        for text in [region, breakdown] {
+            key.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            key.extend_from_slice(text.as_bytes());
+        }
+        key.extend_from_slice(&value.to_bits().to_le_bytes());
+        key.extend_from_slice(&requirement.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+    }
+    for (terms, rhs) in rows {
+        key.extend_from_slice(&(terms.len() as u32).to_le_bytes());
+        for (i, a) in terms {
+            key.extend_from_slice(&(*i as u32).to_le_bytes());
+            key.extend_from_slice(&a.to_bits().to_le_bytes());
+        }
+        key.extend_from_slice(&rhs.to_bits().to_le_bytes());
+    }
+    key
+}
+
 /// The intervals of every hidden cell of `universe` (cells that exist: the reader sees their
 /// enterprise counts) for one variable. `truth` gives true values, `requirements` the
 /// protection requirement of the sensitive cells. A table in several blocks is audited one
@@ -179,6 +221,24 @@ pub fn audit(
     requirements: &BTreeMap<Cell, f64>,
     depth: Depth,
 ) -> Result<Vec<Interval>> {
+    audit_remembering(var, universe, truth, view, groups, requirements, depth, &Memo::default())
+}
+
+/// [`audit`], taking the intervals of a connected part unchanged since the previous audit with
+/// `memo` from it (see [`Memo`]); the result is the same.
+#[allow(clippy::too_many_arguments)]
+pub fn audit_remembering(
+    var: Var,
+    universe: &Universe,
+    truth: &BTreeMap<Cell, f64>,
+    view: &View,
+    groups: &[Group],
+    requirements: &BTreeMap<Cell, f64>,
+    depth: Depth,
+    memo: &Memo,
+) -> Result<Vec<Interval>> {
+    let mut previous = std::mem::take(&mut *memo.parts.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut kept: HashMap<Vec<u8>, Vec<Interval>> = HashMap::new();
     let mut known = view.known.clone();
     let free_shares = resolve_shares(&mut known, &view.shares);
     // A sensitive cell some table shows (itself, or through a share) is known exactly.
@@ -200,6 +260,8 @@ pub fn audit(
         return Ok(out);
     }
     let index: BTreeMap<&Cell, usize> = unknown.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    // Looked up once: a relation across blocks reads its other blocks' unknowns once per part.
+    let truth_of: Vec<f64> = unknown.iter().map(|c| truth.get(*c).copied().unwrap_or(0.0)).collect();
     // Relations that involve an unknown cell: Σ a_i x_i = rhs.
     let mut relations: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
     for g in groups {
@@ -223,12 +285,15 @@ pub fn audit(
     // Connected components, within a block: each is solved on its own.
     let block: Vec<u32> = unknown.iter().map(|c| universe.block(c)).collect();
     let mut parent: Vec<usize> = (0..unknown.len()).collect();
+    // With path halving: the links only ever point nearer the root, so the roots (and hence
+    // the parts and their order) are those of the plain walk, but a long relation's chain of
+    // links does not make every later walk along it quadratic.
     fn find(p: &mut [usize], i: usize) -> usize {
         let mut r = i;
         while p[r] != r {
+            p[r] = p[p[r]];
             r = p[r];
         }
-        p[i] = r;
         r
     }
     for (terms, _) in &relations {
@@ -267,7 +332,7 @@ pub fn audit(
                 if root[*i] == r {
                     own.push((*i, *a));
                 } else {
-                    rhs -= a * truth.get(unknown[*i]).copied().unwrap_or(0.0);
+                    rhs -= a * truth_of[*i];
                 }
             }
             rows_of.entry(r).or_default().push((own, rhs));
@@ -285,6 +350,17 @@ pub fn audit(
             .into_iter()
             .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), rhs))
             .collect();
+        let cells: Vec<(&Cell, f64, Option<f64>)> =
+            members.iter().map(|i| (unknown[*i], truth_of[*i], requirements.get(unknown[*i]).copied())).collect();
+        let key = part_key(depth, var.non_negative(), &cells, &rows);
+        if let Some(intervals) = previous.remove(&key) {
+            memo.reused.fetch_add(1, Ordering::Relaxed);
+            out.extend(intervals.iter().cloned());
+            kept.insert(key, intervals);
+            continue;
+        }
+        memo.solved.fetch_add(1, Ordering::Relaxed);
+        let first = out.len();
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
         let mut program =
             Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
@@ -295,7 +371,7 @@ pub fn audit(
         for &i in members {
             let cell = unknown[i];
             let Some(req) = requirements.get(cell) else { continue };
-            let value = truth.get(cell).copied().unwrap_or(0.0);
+            let value = truth_of[i];
             let k = local[&i];
             let (lower, upper) = match depth {
                 Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
@@ -325,6 +401,8 @@ pub fn audit(
             };
             out.push(Interval { cell: cell.clone(), var, value, requirement: Some(*req), lower, upper });
         }
+        kept.insert(key, out[first..].to_vec());
     }
+    *memo.parts.lock().unwrap_or_else(|e| e.into_inner()) = kept;
     Ok(out)
 }

@@ -47,6 +47,7 @@ pub mod universe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
@@ -258,6 +259,8 @@ struct VarProblem {
     known_before: BTreeMap<Cell, f64>,
     /// The table's blocks for this variable (joined where its cells needed partners).
     universe: Universe,
+    /// The previous audit's connected parts, so that a round audits again only what it changed.
+    audits: intruder::Memo,
 }
 
 impl VarProblem {
@@ -382,7 +385,8 @@ fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Univ
         let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
         let hidden = BTreeSet::new();
         let universe = universe.clone();
-        let mut p = VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe };
+        let audits = intruder::Memo::default();
+        let mut p = VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe, audits };
         p.greedy(var);
         problems.insert(var, p);
     }
@@ -449,7 +453,8 @@ impl Audited<'_> {
             .par_iter()
             .map(|(var, p)| {
                 let view = p.reader_view(views.get(var));
-                intruder::audit(*var, &p.universe, &p.values, &view, &p.groups, &p.requirements, depth)
+                let (universe, values, groups) = (&p.universe, &p.values, &p.groups);
+                intruder::audit_remembering(*var, universe, values, &view, groups, &p.requirements, depth, &p.audits)
             })
             .collect();
         let mut intervals = Vec::new();
@@ -461,8 +466,11 @@ impl Audited<'_> {
     }
 }
 
-/// Rounds of "audit, then hide more" before a disclosed cell is reported.
-const MAX_AUDIT_ROUNDS: usize = 20;
+/// Rounds of "audit, then hide more" before a disclosed cell is reported. Every round hides
+/// more or joins blocks, so the rounds end of themselves; the limit bounds the time. A round
+/// audits again only the parts it changed (`intruder::Memo`): the national inbox's exports
+/// needed 30 rounds of ~4 s (release build), joining 69 blocks into 63.
+const MAX_AUDIT_ROUNDS: usize = 100;
 
 /// Decides from the enterprise rows, applies the result to every model of `runs`, and audits the
 /// public tables (models of `defs` declared public) as an intruder would.
@@ -521,6 +529,17 @@ pub fn protect_runs(
                 widened = true;
             }
         }
+        let (solved, reused) = problems.values().fold((0, 0), |(s, r), p| {
+            (s + p.audits.solved.load(Ordering::Relaxed), r + p.audits.reused.load(Ordering::Relaxed))
+        });
+        tracing::debug!(
+            round = rounds,
+            disclosed = protection.disclosed.len(),
+            parts_solved = solved,
+            parts_reused = reused,
+            seconds = started.elapsed().as_secs_f64(),
+            "disclosure control: audit round"
+        );
         if !widened {
             break;
         }
