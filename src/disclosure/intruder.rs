@@ -211,23 +211,11 @@ fn part_key(depth: Depth, non_negative: bool, cells: &[(&Cell, f64, Option<f64>)
 /// enterprise counts) for one variable. `truth` gives true values, `requirements` the
 /// protection requirement of the sensitive cells. A table in several blocks is audited one
 /// block at a time, the reader knowing every cell outside it at its true value (see
-/// [`super::universe`]).
-pub fn audit(
-    var: Var,
-    universe: &Universe,
-    truth: &BTreeMap<Cell, f64>,
-    view: &View,
-    groups: &[Group],
-    requirements: &BTreeMap<Cell, f64>,
-    depth: Depth,
-) -> Result<Vec<Interval>> {
-    audit_remembering(var, universe, truth, view, groups, requirements, depth, &Memo::default())
-}
-
-/// [`audit`], taking the intervals of a connected part unchanged since the previous audit with
-/// `memo` from it (see [`Memo`]); the result is the same.
+/// [`super::universe`]). A connected part unchanged since the previous audit with `memo` takes
+/// its intervals from it (see [`Memo`]; `&Memo::default()` for an audit on its own): the result
+/// is the same.
 #[allow(clippy::too_many_arguments)]
-pub fn audit_remembering(
+pub fn audit(
     var: Var,
     universe: &Universe,
     truth: &BTreeMap<Cell, f64>,

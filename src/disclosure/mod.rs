@@ -454,7 +454,7 @@ impl Audited<'_> {
             .map(|(var, p)| {
                 let view = p.reader_view(views.get(var));
                 let (universe, values, groups) = (&p.universe, &p.values, &p.groups);
-                intruder::audit_remembering(*var, universe, values, &view, groups, &p.requirements, depth, &p.audits)
+                intruder::audit(*var, universe, values, &view, groups, &p.requirements, depth, &p.audits)
             })
             .collect();
         let mut intervals = Vec::new();

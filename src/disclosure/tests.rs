@@ -146,6 +146,7 @@ fn the_complement_is_the_cheapest_cell_that_protects_not_the_smallest() {
         &groups,
         &[(cell("A", "_T"), 30.0)].into(),
         Depth::Exact,
+        &intruder::Memo::default(),
     )
     .unwrap();
     let a = iv.iter().find(|i| i.cell == cell("A", "_T")).unwrap();
@@ -167,7 +168,8 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
                 .collect(),
             shares: Vec::new(),
         };
-        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact).unwrap()
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact, &intruder::Memo::default())
+            .unwrap()
     };
     // A alone: the city total minus the others gives it exactly.
     let iv = audit(&["A"]);
@@ -187,7 +189,17 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
             .collect(),
         shares: vec![(cell("A", "_T"), cell(CITY, "_T"), 100.0 / 660.0 * 100.0)],
     };
-    let iv = intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact).unwrap();
+    let iv = intruder::audit(
+        Var::Output,
+        &universe,
+        &values,
+        &view,
+        &groups,
+        &req,
+        Depth::Exact,
+        &intruder::Memo::default(),
+    )
+    .unwrap();
     assert!(iv.iter().any(|i| i.cell.0 == "A" && !i.sufficient()), "{iv:?}");
     // Profits may be negative: two hidden counties leave each unbounded.
     let iv = intruder::audit(
@@ -205,6 +217,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
         &groups,
         &req,
         Depth::Exact,
+        &intruder::Memo::default(),
     )
     .unwrap();
     assert!(iv.iter().all(|i| i.lower == f64::NEG_INFINITY && i.upper == f64::INFINITY), "{iv:?}");
@@ -768,6 +781,7 @@ impl SmallTable {
                 &self.groups,
                 &self.requirements,
                 Depth::Verdict,
+                &intruder::Memo::default(),
             )
             .unwrap();
             let disclosed: Vec<&Interval> = iv.iter().filter(|i| !i.sufficient()).collect();
@@ -1031,7 +1045,18 @@ fn the_verdict_only_audit_agrees_with_the_exact_one_on_generated_publications() 
         let hidden = t.random_hidden(&mut rng, 0.35);
         let view = t.view_without(&hidden);
         for var in [Var::Output, Var::Profit] {
-            let audit = |depth| intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth);
+            let audit = |depth| {
+                intruder::audit(
+                    var,
+                    &universe,
+                    &t.values,
+                    &view,
+                    &t.groups,
+                    &t.requirements,
+                    depth,
+                    &intruder::Memo::default(),
+                )
+            };
             let exact = audit(Depth::Exact).unwrap();
             let verdict = audit(Depth::Verdict).unwrap();
             assert_eq!(exact.len(), verdict.len(), "case {case}");
@@ -1081,7 +1106,8 @@ fn a_table_in_blocks_is_audited_as_by_a_reader_who_knows_every_other_block() {
         let hidden = t.random_hidden(&mut rng, 0.4);
         let view = t.view_without(&hidden);
         let audit = |u: &Universe, var, depth| {
-            intruder::audit(var, u, &t.values, &view, &t.groups, &t.requirements, depth).unwrap()
+            intruder::audit(var, u, &t.values, &view, &t.groups, &t.requirements, depth, &intruder::Memo::default())
+                .unwrap()
         };
         let in_blocks = audit(&universe, Var::Output, Depth::Exact);
         let of_whole = audit(&whole, Var::Output, Depth::Exact);
@@ -1138,7 +1164,11 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
             }
             for (var, memo) in [Var::Output, Var::Profit].into_iter().zip(&memos) {
                 let before = memo.reused.load(std::sync::atomic::Ordering::Relaxed);
-                let remembered = intruder::audit_remembering(
+                let remembered =
+                    intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth, memo);
+                // A figure read differently may make the published figures inconsistent: then
+                // both must refuse alike (the memo must not answer for a changed part).
+                let fresh = intruder::audit(
                     var,
                     &universe,
                     &t.values,
@@ -1146,11 +1176,8 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
                     &t.groups,
                     &t.requirements,
                     depth,
-                    memo,
+                    &intruder::Memo::default(),
                 );
-                // A figure read differently may make the published figures inconsistent: then
-                // both must refuse alike (the memo must not answer for a changed part).
-                let fresh = intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth);
                 match (remembered, fresh) {
                     (Ok(r), Ok(f)) => {
                         assert_eq!(r, f, "case {case} step {step} {var:?}");

@@ -339,6 +339,7 @@ fn the_intruder_fails_a_crafted_publication() {
             &groups,
             reqs,
             disclosure::intruder::Depth::Exact,
+            &disclosure::intruder::Memo::default(),
         )
         .unwrap();
         narrowed.extend(iv.into_iter().filter(|i| !i.sufficient()));
