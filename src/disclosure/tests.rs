@@ -3,6 +3,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 
+use super::intruder::Memo;
 use super::rules::{CellStat, Sensitivity, VARS, assess, cell_stats};
 use super::secondary::{self, Group, Problem, structure};
 use super::universe::Universe;
@@ -146,7 +147,7 @@ fn the_complement_is_the_cheapest_cell_that_protects_not_the_smallest() {
         &groups,
         &[(cell("A", "_T"), 30.0)].into(),
         Depth::Exact,
-        &intruder::Memo::default(),
+        &Memo::default(),
     )
     .unwrap();
     let a = iv.iter().find(|i| i.cell == cell("A", "_T")).unwrap();
@@ -168,8 +169,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
                 .collect(),
             shares: Vec::new(),
         };
-        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact, &intruder::Memo::default())
-            .unwrap()
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact, &Memo::default()).unwrap()
     };
     // A alone: the city total minus the others gives it exactly.
     let iv = audit(&["A"]);
@@ -189,17 +189,8 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
             .collect(),
         shares: vec![(cell("A", "_T"), cell(CITY, "_T"), 100.0 / 660.0 * 100.0)],
     };
-    let iv = intruder::audit(
-        Var::Output,
-        &universe,
-        &values,
-        &view,
-        &groups,
-        &req,
-        Depth::Exact,
-        &intruder::Memo::default(),
-    )
-    .unwrap();
+    let iv =
+        intruder::audit(Var::Output, &universe, &values, &view, &groups, &req, Depth::Exact, &Memo::default()).unwrap();
     assert!(iv.iter().any(|i| i.cell.0 == "A" && !i.sufficient()), "{iv:?}");
     // Profits may be negative: two hidden counties leave each unbounded.
     let iv = intruder::audit(
@@ -217,7 +208,7 @@ fn the_intruder_fails_a_publication_that_narrows_a_cell_too_far() {
         &groups,
         &req,
         Depth::Exact,
-        &intruder::Memo::default(),
+        &Memo::default(),
     )
     .unwrap();
     assert!(iv.iter().all(|i| i.lower == f64::NEG_INFINITY && i.upper == f64::INFINITY), "{iv:?}");
@@ -765,6 +756,18 @@ fn table_of(rng: &mut Rng, counties: usize, divisions: usize, primaries: usize) 
 }
 
 impl SmallTable {
+    /// The intruder audit of `var` over this table, seen through `view`, remembering `memo`.
+    fn audit(
+        &self,
+        var: Var,
+        universe: &Universe,
+        view: &intruder::View,
+        depth: Depth,
+        memo: &Memo,
+    ) -> anyhow::Result<Vec<intruder::Interval>> {
+        intruder::audit(var, universe, &self.values, view, &self.groups, &self.requirements, depth, memo)
+    }
+
     /// The greedy pattern, audited in rounds as the run does: more complements in the block of
     /// a disclosed cell, or where none is left, its block joined with the next and the greedy
     /// search made again. None when the rounds end with a cell still disclosed.
@@ -773,17 +776,7 @@ impl SmallTable {
         self.problem(universe).protect(&mut hidden, &self.requirements);
         for _ in 0..20 {
             let view = self.view_without(&hidden);
-            let iv = intruder::audit(
-                Var::Output,
-                universe,
-                &self.values,
-                &view,
-                &self.groups,
-                &self.requirements,
-                Depth::Verdict,
-                &intruder::Memo::default(),
-            )
-            .unwrap();
+            let iv = self.audit(Var::Output, universe, &view, Depth::Verdict, &Memo::default()).unwrap();
             let disclosed: Vec<&Interval> = iv.iter().filter(|i| !i.sufficient()).collect();
             if disclosed.is_empty() {
                 return Some(hidden);
@@ -1045,18 +1038,7 @@ fn the_verdict_only_audit_agrees_with_the_exact_one_on_generated_publications() 
         let hidden = t.random_hidden(&mut rng, 0.35);
         let view = t.view_without(&hidden);
         for var in [Var::Output, Var::Profit] {
-            let audit = |depth| {
-                intruder::audit(
-                    var,
-                    &universe,
-                    &t.values,
-                    &view,
-                    &t.groups,
-                    &t.requirements,
-                    depth,
-                    &intruder::Memo::default(),
-                )
-            };
+            let audit = |depth| t.audit(var, &universe, &view, depth, &Memo::default());
             let exact = audit(Depth::Exact).unwrap();
             let verdict = audit(Depth::Verdict).unwrap();
             assert_eq!(exact.len(), verdict.len(), "case {case}");
@@ -1105,10 +1087,7 @@ fn a_table_in_blocks_is_audited_as_by_a_reader_who_knows_every_other_block() {
         let whole = Universe::whole(universe.cells.clone());
         let hidden = t.random_hidden(&mut rng, 0.4);
         let view = t.view_without(&hidden);
-        let audit = |u: &Universe, var, depth| {
-            intruder::audit(var, u, &t.values, &view, &t.groups, &t.requirements, depth, &intruder::Memo::default())
-                .unwrap()
-        };
+        let audit = |u: &Universe, var, depth| t.audit(var, u, &view, depth, &Memo::default()).unwrap();
         let in_blocks = audit(&universe, Var::Output, Depth::Exact);
         let of_whole = audit(&whole, Var::Output, Depth::Exact);
         assert_eq!(in_blocks.len(), t.requirements.len(), "case {case}");
@@ -1152,7 +1131,7 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
         let (t, mut universe) = blocked_table(&mut rng);
         let mut hidden = t.random_hidden(&mut rng, 0.35);
         // One per variable, as each variable's problem keeps its own.
-        let memos = [intruder::Memo::default(), intruder::Memo::default()];
+        let memos = [Memo::default(), Memo::default()];
         let mut read_as: BTreeMap<Cell, f64> = BTreeMap::new();
         for step in 0..5 {
             let depth = if step == 4 { Depth::Exact } else { Depth::Verdict };
@@ -1164,20 +1143,10 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
             }
             for (var, memo) in [Var::Output, Var::Profit].into_iter().zip(&memos) {
                 let before = memo.reused.load(std::sync::atomic::Ordering::Relaxed);
-                let remembered =
-                    intruder::audit(var, &universe, &t.values, &view, &t.groups, &t.requirements, depth, memo);
+                let remembered = t.audit(var, &universe, &view, depth, memo);
                 // A figure read differently may make the published figures inconsistent: then
                 // both must refuse alike (the memo must not answer for a changed part).
-                let fresh = intruder::audit(
-                    var,
-                    &universe,
-                    &t.values,
-                    &view,
-                    &t.groups,
-                    &t.requirements,
-                    depth,
-                    &intruder::Memo::default(),
-                );
+                let fresh = t.audit(var, &universe, &view, depth, &Memo::default());
                 match (remembered, fresh) {
                     (Ok(r), Ok(f)) => {
                         assert_eq!(r, f, "case {case} step {step} {var:?}");
