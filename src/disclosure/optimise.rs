@@ -196,12 +196,17 @@ struct Solver {
     /// Relations `Σ a·x = 0` over cells, and the relations of each cell.
     relations: Vec<Vec<(usize, f64)>>,
     of: Vec<Vec<usize>>,
+    /// Each relation's terms with those of one block together (in their order within it), and
+    /// for each cell the range of its own block's terms in each of its relations: a cell's part
+    /// never leaves its block, and a relation of a national table spans thousands of regions.
+    by_block: Vec<Vec<(usize, f64)>>,
+    of_block: Vec<Vec<(usize, std::ops::Range<usize>)>>,
     non_negative: bool,
     checks: usize,
-    /// Feasible points of the current pattern (over every cell), newest last.
-    pool: Vec<Vec<f64>>,
+    /// Feasible points of the current pattern, newest last.
+    pool: Vec<Point>,
     /// The points the last feasibility check found.
-    fresh: Vec<Vec<f64>>,
+    fresh: Vec<Point>,
     /// During the release pass: feasible bases of the current pattern, one per part tried.
     warm: Vec<Warm>,
     /// A program's memory reused for each trial's copy of a warm basis.
@@ -209,6 +214,74 @@ struct Solver {
     /// How often each sensitive cell was the one that stopped a release: checked first next
     /// time, since a failing check ends at its first unreached goal.
     blocked: Vec<u32>,
+    /// Scratch of [`Solver::component`], one stamp per cell (a search marks the cells it met
+    /// with a new stamp instead of clearing a vector the size of the table each time).
+    seen: std::cell::RefCell<(Vec<u32>, u32)>,
+    /// Scratch of [`Solver::rows_over`]: each cell's place in the part (`usize::MAX` outside).
+    place: Vec<usize>,
+}
+
+/// A feasible point: the values of the cells of the part it was found over, by cell (every other
+/// cell at its true value). Kept sparse: a table has hundreds of thousands of cells, a part a few
+/// thousand, and the pool is copied and combined at every trial of the release pass.
+#[derive(Clone, Default)]
+struct Point(Vec<(usize, f64)>);
+
+impl Point {
+    fn at(&self, cell: usize, value: &[f64]) -> f64 {
+        match self.0.binary_search_by_key(&cell, |(c, _)| *c) {
+            Ok(i) => self.0[i].1,
+            Err(_) => value[cell],
+        }
+    }
+
+    /// Its values over `cells` (in key order), by a merge of the two ordered lists.
+    fn over(&self, cells: &[usize], value: &[f64]) -> Vec<f64> {
+        let mut entries = self.0.iter().peekable();
+        cells
+            .iter()
+            .map(|&c| {
+                while entries.next_if(|(d, _)| *d < c).is_some() {}
+                match entries.peek() {
+                    Some((d, x)) if *d == c => *x,
+                    _ => value[c],
+                }
+            })
+            .collect()
+    }
+
+    /// `mu·a + (1 − mu)·b` over the cells either moves (the others stay at their true values).
+    fn combine(a: &Point, b: &Point, mu: f64, value: &[f64]) -> Point {
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::with_capacity(a.0.len().max(b.0.len()));
+        while i < a.0.len() || j < b.0.len() {
+            let ca = a.0.get(i).map_or(usize::MAX, |e| e.0);
+            let cb = b.0.get(j).map_or(usize::MAX, |e| e.0);
+            let c = ca.min(cb);
+            let x = if ca == c {
+                i += 1;
+                a.0[i - 1].1
+            } else {
+                value[c]
+            };
+            let y = if cb == c {
+                j += 1;
+                b.0[j - 1].1
+            } else {
+                value[c]
+            };
+            out.push((c, mu * x + (1.0 - mu) * y));
+        }
+        Point(out)
+    }
+
+    /// The point with `cell` at `v`.
+    fn set(&mut self, cell: usize, v: f64) {
+        match self.0.binary_search_by_key(&cell, |(c, _)| *c) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (cell, v)),
+        }
+    }
 }
 
 /// A feasible basis of the pattern in force over a connected part of the unknown cells (and
@@ -246,6 +319,10 @@ pub fn min_movement(value: f64) -> f64 {
     1e-3 + 1e-6 * value.abs()
 }
 
+/// A sensitive cell, its place in the part being checked, and the alternatives of which the
+/// check must reach one: (maximise, target).
+type Goal = (usize, usize, Vec<(bool, f64)>);
+
 /// A pattern's cost: total value lost, then number of cells.
 type Cost = (f64, usize);
 
@@ -281,17 +358,42 @@ impl Solver {
         }
         let fixed: Vec<bool> = cells.iter().map(|c| t.fixed.contains(c)).collect();
         let n_cells = cells.len();
+        let block: Vec<u32> = cells.iter().map(|c| t.universe.block(c)).collect();
+        let by_block: Vec<Vec<(usize, f64)>> = relations
+            .iter()
+            .map(|terms| {
+                let mut terms = terms.clone();
+                terms.sort_by_key(|(c, _)| block[*c]);
+                terms
+            })
+            .collect();
+        let of_block = of
+            .iter()
+            .enumerate()
+            .map(|(c, rs)| {
+                rs.iter()
+                    .map(|&r| {
+                        let terms = &by_block[r];
+                        let start = terms.partition_point(|(d, _)| block[*d] < block[c]);
+                        let end = terms.partition_point(|(d, _)| block[*d] <= block[c]);
+                        (r, start..end)
+                    })
+                    .collect()
+            })
+            .collect();
         Solver {
             cost: value.iter().map(|v| v.abs()).collect(),
             value,
             requirement: cells.iter().map(|c| t.requirements.get(c).copied()).collect(),
             unshown: cells.iter().enumerate().map(|(i, c)| t.unshown.contains(c) && !fixed[i]).collect(),
             hidden: cells.iter().map(|c| hidden.contains(c)).collect(),
-            block: cells.iter().map(|c| t.universe.block(c)).collect(),
+            block,
             fixed,
             cells,
             relations,
             of,
+            by_block,
+            of_block,
             non_negative: t.non_negative,
             checks: 0,
             pool: Vec::new(),
@@ -299,7 +401,14 @@ impl Solver {
             warm: Vec::new(),
             spare: None,
             blocked: vec![0; n_cells],
+            seen: std::cell::RefCell::new((vec![0; n_cells], 0)),
+            place: vec![usize::MAX; n_cells],
         }
+    }
+
+    /// The terms of each relation of `c` in `c`'s block.
+    fn beside(&self, c: usize) -> impl Iterator<Item = &[(usize, f64)]> {
+        self.of_block[c].iter().map(|(r, range)| &self.by_block[*r][range.clone()])
     }
 
     fn unknown(&self, c: usize) -> bool {
@@ -328,21 +437,28 @@ impl Solver {
 
     /// The unknown cells linked to `seeds` through the relations, in key order.
     fn component(&self, seeds: &[usize]) -> Vec<usize> {
-        let mut seen = vec![false; self.cells.len()];
+        let mut scratch = self.seen.borrow_mut();
+        let (seen, stamp) = &mut *scratch;
+        if *stamp == u32::MAX {
+            seen.fill(0);
+            *stamp = 0;
+        }
+        *stamp += 1;
+        let stamp = *stamp;
         let mut queue: VecDeque<usize> = VecDeque::new();
         for &s in seeds {
-            if !seen[s] {
-                seen[s] = true;
+            if seen[s] != stamp {
+                seen[s] = stamp;
                 queue.push_back(s);
             }
         }
         let mut out = Vec::new();
         while let Some(c) = queue.pop_front() {
             out.push(c);
-            for &r in &self.of[c] {
-                for &(d, _) in &self.relations[r] {
-                    if !seen[d] && self.unknown_beside(d, c) {
-                        seen[d] = true;
+            for terms in self.beside(c) {
+                for &(d, _) in terms {
+                    if seen[d] != stamp && self.unknown_beside(d, c) {
+                        seen[d] = stamp;
                         queue.push_back(d);
                     }
                 }
@@ -379,8 +495,8 @@ impl Solver {
     /// The relations over `comp` (the unknown cells of a closed set, in one block) as the
     /// program's rows, the known cells (and those of other blocks) moved to the right-hand side;
     /// and the rounding they are allowed.
-    fn rows_over(&self, comp: &[usize]) -> (Vec<Row>, f64) {
-        let mut local = vec![usize::MAX; self.cells.len()];
+    fn rows_over(&mut self, comp: &[usize]) -> (Vec<Row>, f64) {
+        let mut local = std::mem::take(&mut self.place);
         for (k, c) in comp.iter().enumerate() {
             local[*c] = k;
         }
@@ -398,6 +514,10 @@ impl Solver {
             }
             rows.push((terms, rhs));
         }
+        for c in comp {
+            local[*c] = usize::MAX;
+        }
+        self.place = local;
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
         let tolerance = 1e-6 * rows.len() as f64 + 1e-9 * scale;
         (rows, tolerance)
@@ -413,10 +533,7 @@ impl Solver {
         // quickest case, being the only unknown of a relation, is ruled out first.
         self.fresh.clear();
         for &p in sensitive {
-            if self.of[p]
-                .iter()
-                .any(|r| self.relations[*r].iter().filter(|(c, _)| self.unknown_beside(*c, p)).count() < 2)
-            {
+            if self.beside(p).any(|terms| terms.iter().filter(|(c, _)| self.unknown_beside(*c, p)).count() < 2) {
                 return Ok((false, None));
             }
         }
@@ -424,7 +541,7 @@ impl Solver {
         // condition, much cheaper than the linear program, which rejects most failing trials).
         for &p in sensitive {
             let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
-            if need > 0.0 && self.of[p].iter().any(|r| !self.absorbs(*r, p, need)) {
+            if need > 0.0 && self.beside(p).any(|terms| !self.absorbs(terms, p, need)) {
                 return Ok((false, None));
             }
         }
@@ -444,31 +561,30 @@ impl Solver {
             (None, None) => unreachable!("set up without a warm start"),
         };
         let mut program: Option<Program> = None;
-        let mut local = vec![usize::MAX; self.cells.len()];
-        for (k, c) in comp.iter().enumerate() {
-            local[*c] = k;
-        }
+        // Each sensitive cell's place in the part.
+        let local = |p: usize| comp.binary_search(&p).expect("the part holds its sensitive cells");
         // Feasible points known for this pattern (earlier trials' witnesses, see `release`) and
         // met on the way: most goals are reached by one of them already (a vertex puts many
         // cells at zero or at an extreme), which spares their linear programs, and when all
         // are, the program is not even set up.
-        let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| comp.iter().map(|c| x[*c]).collect()).collect();
+        let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| x.over(comp, &self.value)).collect();
         let known = points.len();
         // Every goal: both sides of each cell's requirement; then, where it is below the least
         // movement, either side of that.
-        let mut goals: Vec<(usize, Vec<(bool, f64)>)> = Vec::new();
+        let mut goals: Vec<Goal> = Vec::new();
         for &p in sensitive {
             let (v, r) = (self.value[p], self.requirement[p].unwrap_or(0.0));
             let tol = tolerance(v);
             let m = min_movement(v);
-            goals.push((p, vec![(true, v + r - tol)]));
-            goals.push((p, vec![(false, v - r + tol)]));
+            let at = local(p);
+            goals.push((p, at, vec![(true, v + r - tol)]));
+            goals.push((p, at, vec![(false, v - r + tol)]));
             if r < m {
-                goals.push((p, vec![(true, v + m), (false, v - m)]));
+                goals.push((p, at, vec![(true, v + m), (false, v - m)]));
             }
         }
-        let met = |x: &[f64], (p, alternatives): &(usize, Vec<(bool, f64)>)| {
-            let at = x[local[*p]];
+        let met = |x: &[f64], (_, at, alternatives): &Goal| {
+            let at = x[*at];
             alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
         };
         let mut outcome = true;
@@ -497,8 +613,8 @@ impl Solver {
                 for maximise in [true, false] {
                     let open: Vec<(usize, f64)> = goals[i..]
                         .iter()
-                        .filter(|g| g.1[0].0 == maximise && !points.iter().any(|x| met(x, g)))
-                        .map(|(p, _)| (local[*p], if maximise { 1.0 } else { -1.0 }))
+                        .filter(|g| g.2[0].0 == maximise && !points.iter().any(|x| met(x, g)))
+                        .map(|(_, at, _)| (*at, if maximise { 1.0 } else { -1.0 }))
                         .collect();
                     if open.len() >= SWEEP_AFTER {
                         points.push(lp.sweep(&open)?);
@@ -508,10 +624,10 @@ impl Solver {
                     continue;
                 }
             }
-            let (p, alternatives) = goal;
+            let (p, at, alternatives) = goal;
             let mut reached = false;
             for &(maximise, target) in alternatives {
-                let (r, point) = lp.reaches(local[*p], maximise, target)?;
+                let (r, point) = lp.reaches(*at, maximise, target)?;
                 points.push(point);
                 if r {
                     reached = true;
@@ -527,16 +643,8 @@ impl Solver {
         // The new points, over every cell (the others at their true values): the newest only,
         // as many as the pool keeps (a check over a large part can meet thousands).
         let newest = points.len().saturating_sub(POOL).max(known);
-        self.fresh = points[newest..]
-            .iter()
-            .map(|x| {
-                let mut full = self.value.clone();
-                for (k, c) in comp.iter().enumerate() {
-                    full[*c] = x[k];
-                }
-                full
-            })
-            .collect();
+        self.fresh =
+            points[newest..].iter().map(|x| Point(comp.iter().copied().zip(x.iter().copied()).collect())).collect();
         Ok((outcome, program))
     }
 
@@ -562,11 +670,12 @@ impl Solver {
         Ok(lp)
     }
 
-    /// Whether relation `r` alone lets cell `p` move by `by` both ways, the other unknown cells
-    /// staying within their bounds (non-negative: down to zero at most).
-    fn absorbs(&self, r: usize, p: usize, by: f64) -> bool {
+    /// Whether a relation alone (its `terms` in `p`'s block: the others are known) lets cell `p`
+    /// move by `by` both ways, the other unknown cells staying within their bounds
+    /// (non-negative: down to zero at most).
+    fn absorbs(&self, terms: &[(usize, f64)], p: usize, by: f64) -> bool {
         let (mut a_p, mut lower, mut upper) = (0.0, 0.0, 0.0);
-        for &(c, a) in &self.relations[r] {
+        for &(c, a) in terms {
             if c == p {
                 a_p += a;
             } else if self.unknown_beside(c, p) {
@@ -588,31 +697,32 @@ impl Solver {
 
     /// The pool's points made valid once `cell` is published: those where it has its true value
     /// already, and combinations of one on each side of it (the feasible set is convex).
-    fn repaired(&self, cell: usize) -> Vec<Vec<f64>> {
+    fn repaired(&self, cell: usize) -> Vec<Point> {
         let v = self.value[cell];
         let eps = 1e-9 * (1.0 + v.abs());
         let mut out = Vec::new();
         let (mut above, mut below) = (Vec::new(), Vec::new());
         for x in &self.pool {
-            let d = x[cell] - v;
+            let at = x.at(cell, &self.value);
+            let d = at - v;
             if d.abs() <= eps {
                 let mut x = x.clone();
-                x[cell] = v;
+                x.set(cell, v);
                 out.push(x);
             } else if d > 0.0 {
-                above.push(x);
+                above.push((at, x));
             } else {
-                below.push(x);
+                below.push((at, x));
             }
         }
-        let combine = |a: &Vec<f64>, b: &Vec<f64>| -> Vec<f64> {
-            let mu = (v - b[cell]) / (a[cell] - b[cell]);
-            let mut z: Vec<f64> = a.iter().zip(b).map(|(x, y)| mu * x + (1.0 - mu) * y).collect();
-            z[cell] = v;
+        let combine = |(a_at, a): &(f64, &Point), (b_at, b): &(f64, &Point)| -> Point {
+            let mu = (v - b_at) / (a_at - b_at);
+            let mut z = Point::combine(a, b, mu, &self.value);
+            z.set(cell, v);
             z
         };
-        let lowest = below.iter().min_by(|a, b| a[cell].total_cmp(&b[cell]));
-        let highest = above.iter().max_by(|a, b| a[cell].total_cmp(&b[cell]));
+        let lowest = below.iter().min_by(|a, b| a.0.total_cmp(&b.0));
+        let highest = above.iter().max_by(|a, b| a.0.total_cmp(&b.0));
         if let (Some(low), Some(high)) = (lowest, highest) {
             out.extend(above.iter().map(|a| combine(a, low)));
             out.extend(below.iter().map(|b| combine(high, b)));
@@ -631,25 +741,41 @@ impl Solver {
     }
 
     fn release_in_turn(&mut self, order: &[usize]) -> Result<()> {
+        // The connected part of each complement tried, kept until a release changes it (a trial
+        // turned down changes nothing, and a part holds many complements): by number, and the
+        // number of each cell's part.
+        let mut parts: Vec<Option<Vec<usize>>> = Vec::new();
+        let mut part_of: Vec<usize> = vec![usize::MAX; self.cells.len()];
         for &c in order {
             if !self.is_complement(c) {
                 continue;
             }
             // Its neighbours first: they are the likeliest to be narrowed.
-            let near: BTreeSet<usize> =
-                self.of[c].iter().flat_map(|r| self.relations[*r].iter().map(|(d, _)| *d)).collect();
-            let part = self.component(&[c]);
+            let near: BTreeSet<usize> = self.beside(c).flat_map(|terms| terms.iter().map(|(d, _)| *d)).collect();
+            let id = match part_of[c] {
+                id if id != usize::MAX && parts[id].is_some() => id,
+                _ => {
+                    let part = self.component(&[c]);
+                    for d in &part {
+                        part_of[*d] = parts.len();
+                    }
+                    parts.push(Some(part));
+                    parts.len() - 1
+                }
+            };
+            let part = parts[id].as_ref().expect("a part kept");
             let mut sensitive: Vec<usize> = part.iter().copied().filter(|d| self.requirement[*d].is_some()).collect();
             sensitive.sort_by_key(|d| (std::cmp::Reverse(self.blocked[*d]), !near.contains(d), *d));
             if sensitive.is_empty() {
                 self.hidden[c] = false;
+                parts[id] = None;
                 continue;
             }
             // The current pattern's basis over c's part, set up once per part.
             let w = match self.warm.iter().position(|w| w.cells.binary_search(&c).is_ok()) {
                 Some(w) => w,
                 None => {
-                    let cells = part;
+                    let cells = part.clone();
                     let (rows, tolerance) = self.rows_over(&cells);
                     let program = Program::new(cells.len(), &rows, self.non_negative, tolerance)?;
                     self.warm.push(Warm { cells, program, tolerance, releases: 0 });
@@ -664,6 +790,10 @@ impl Solver {
             self.hidden[c] = false;
             let (released, program) = self.check(&sensitive, Some((&warm, c)))?;
             let fresh = std::mem::take(&mut self.fresh);
+            if released {
+                // Published now: its part may have split.
+                parts[id] = None;
+            }
             let keep = if !released {
                 self.hidden[c] = true;
                 self.pool = current;
@@ -860,5 +990,53 @@ impl BranchAndBound<'_> {
         self.run(s, i + 1, chosen, cost + s.cost[self.candidates[i]])?;
         chosen.pop();
         self.run(s, i + 1, chosen, cost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Point;
+    use rand::{Rng, SeedableRng};
+
+    /// A sparse point over `cells` (in key order) and the same point written out over every cell.
+    fn point(rng: &mut rand::rngs::SmallRng, value: &[f64]) -> (Point, Vec<f64>) {
+        let mut dense = value.to_vec();
+        let mut entries = Vec::new();
+        for (c, x) in dense.iter_mut().enumerate() {
+            if rng.random_bool(0.3) {
+                *x = rng.random_range(-50.0..50.0);
+                entries.push((c, *x));
+            }
+        }
+        (Point(entries), dense)
+    }
+
+    #[test]
+    fn sparse_points_read_combine_and_set_as_points_over_every_cell_do() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for _ in 0..200 {
+            let n = rng.random_range(1..40);
+            let value: Vec<f64> = (0..n).map(|_| rng.random_range(-100.0..100.0)).collect();
+            let (a, da) = point(&mut rng, &value);
+            let (b, db) = point(&mut rng, &value);
+            for (c, want) in da.iter().enumerate() {
+                assert_eq!(a.at(c, &value), *want);
+            }
+            let cells: Vec<usize> = (0..n).filter(|_| rng.random_bool(0.5)).collect();
+            assert_eq!(a.over(&cells, &value), cells.iter().map(|c| da[*c]).collect::<Vec<_>>());
+            let mu = rng.random_range(-2.0..2.0);
+            let z = Point::combine(&a, &b, mu, &value);
+            assert!(z.0.windows(2).all(|w| w[0].0 < w[1].0), "in key order");
+            for (c, (x, y)) in da.iter().zip(&db).enumerate() {
+                let want = mu * x + (1.0 - mu) * y;
+                assert!((z.at(c, &value) - want).abs() <= 1e-9 * (1.0 + want.abs()), "cell {c}");
+            }
+            let (mut s, mut ds) = (a.clone(), da.clone());
+            let c = rng.random_range(0..n);
+            s.set(c, 1234.5);
+            ds[c] = 1234.5;
+            assert!(s.0.windows(2).all(|w| w[0].0 < w[1].0), "in key order");
+            assert_eq!(s.over(&(0..n).collect::<Vec<_>>(), &value), ds);
+        }
     }
 }
