@@ -173,12 +173,73 @@ pub enum Depth {
 /// the same has the same intervals (the linear programs are deterministic), so only the parts
 /// the round's changes touched are solved again. Keeps the parts of the latest audit only, so
 /// it stays the size of the table.
+///
+/// An audit whose inputs are all those of the previous one (a variable a round did not change:
+/// same blocks, same view, same depth) returns the previous intervals without being set up; the
+/// inputs are compared by a SHA-256 of all of them, so nothing a caller passes is assumed fixed.
 #[derive(Debug, Default)]
 pub struct Memo {
     parts: Mutex<HashMap<Vec<u8>, Vec<Interval>>>,
-    /// Parts solved and parts taken from the previous audit, over the memo's life.
+    /// The latest audit: a digest of its inputs, and its intervals.
+    last: Mutex<Option<([u8; 32], Vec<Interval>)>>,
+    /// Parts solved and parts taken from the previous audit, and whole audits repeated, over
+    /// the memo's life.
     pub solved: AtomicUsize,
     pub reused: AtomicUsize,
+    pub repeated: AtomicUsize,
+}
+
+/// A digest of everything an audit's intervals depend on.
+#[allow(clippy::too_many_arguments)]
+fn inputs_digest(
+    var: Var,
+    universe: &Universe,
+    truth: &BTreeMap<Cell, f64>,
+    view: &View,
+    groups: &[Group],
+    requirements: &BTreeMap<Cell, f64>,
+    depth: Depth,
+) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let text = |h: &mut sha2::Sha256, t: &str| {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    };
+    let cell = |h: &mut sha2::Sha256, c: &Cell| {
+        text(h, &c.0);
+        text(h, &c.1);
+    };
+    let number = |h: &mut sha2::Sha256, v: f64| h.update(v.to_bits().to_le_bytes());
+    text(&mut h, var.code());
+    h.update([depth as u8]);
+    h.update((universe.cells.len() as u64).to_le_bytes());
+    for c in &universe.cells {
+        cell(&mut h, c);
+        h.update(universe.block(c).to_le_bytes());
+    }
+    for map in [truth, &view.known, requirements] {
+        h.update((map.len() as u64).to_le_bytes());
+        for (c, v) in map {
+            cell(&mut h, c);
+            number(&mut h, *v);
+        }
+    }
+    h.update((view.shares.len() as u64).to_le_bytes());
+    for (c, total, pct) in &view.shares {
+        cell(&mut h, c);
+        cell(&mut h, total);
+        number(&mut h, *pct);
+    }
+    h.update((groups.len() as u64).to_le_bytes());
+    for g in groups {
+        cell(&mut h, &g.total);
+        h.update((g.members.len() as u64).to_le_bytes());
+        for m in &g.members {
+            cell(&mut h, m);
+        }
+    }
+    h.finalize().into()
 }
 
 /// What a connected part's intervals depend on, as bytes: the depth, the sign constraint, each
@@ -216,6 +277,30 @@ fn part_key(depth: Depth, non_negative: bool, cells: &[(&Cell, f64, Option<f64>)
 /// is the same.
 #[allow(clippy::too_many_arguments)]
 pub fn audit(
+    var: Var,
+    universe: &Universe,
+    truth: &BTreeMap<Cell, f64>,
+    view: &View,
+    groups: &[Group],
+    requirements: &BTreeMap<Cell, f64>,
+    depth: Depth,
+    memo: &Memo,
+) -> Result<Vec<Interval>> {
+    let digest = inputs_digest(var, universe, truth, view, groups, requirements, depth);
+    if let Some((last, intervals)) = &*memo.last.lock().unwrap_or_else(|e| e.into_inner())
+        && *last == digest
+    {
+        memo.repeated.fetch_add(1, Ordering::Relaxed);
+        return Ok(intervals.clone());
+    }
+    let intervals = audit_parts(var, universe, truth, view, groups, requirements, depth, memo)?;
+    *memo.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((digest, intervals.clone()));
+    Ok(intervals)
+}
+
+/// [`audit`], part by part.
+#[allow(clippy::too_many_arguments)]
+fn audit_parts(
     var: Var,
     universe: &Universe,
     truth: &BTreeMap<Cell, f64>,

@@ -192,13 +192,32 @@ impl Suppression {
     /// in the region's total.
     /// `va_share_city` (a county's share of the city) is hidden with the city's total.
     pub fn hides(&self, region: &str, breakdown: &str, indicator: &str) -> bool {
-        if indicator == "va_share_city" {
-            return self.contains(region, breakdown, Var::ValueAdded)
-                || self.contains(CITY_CODE, "_T", Var::ValueAdded);
-        }
-        let Some(var) = Var::of_indicator(indicator) else { return false };
-        self.contains(region, breakdown, var) || (indicator == "va_share" && self.contains(region, "_T", var))
+        hides_in(|r, b, v| self.contains(r, b, v), region, breakdown, indicator)
     }
+
+    /// The hidden cells for lookups by `&str` (no key built per lookup): a public table of a
+    /// national period has millions of rows, looked up again in every round of the audit.
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup(self.cells.keys().map(|((r, b), v)| (r.as_str(), b.as_str(), *v)).collect())
+    }
+}
+
+/// [`Suppression::hides`] over a borrowed index of the hidden cells.
+pub struct Lookup<'a>(std::collections::HashSet<(&'a str, &'a str, Var)>);
+
+impl Lookup<'_> {
+    pub fn hides(&self, region: &str, breakdown: &str, indicator: &str) -> bool {
+        hides_in(|r, b, v| self.0.contains(&(r, b, v)), region, breakdown, indicator)
+    }
+}
+
+/// Whether `indicator` of a cell is hidden, given which cells × variables are (`contains`).
+fn hides_in(contains: impl Fn(&str, &str, Var) -> bool, region: &str, breakdown: &str, indicator: &str) -> bool {
+    if indicator == "va_share_city" {
+        return contains(region, breakdown, Var::ValueAdded) || contains(CITY_CODE, "_T", Var::ValueAdded);
+    }
+    let Some(var) = Var::of_indicator(indicator) else { return false };
+    contains(region, breakdown, var) || (indicator == "va_share" && contains(region, "_T", var))
 }
 
 /// The outcome of disclosure control for one period.
@@ -431,6 +450,7 @@ impl Audited<'_> {
         problems: &BTreeMap<Var, VarProblem>,
         depth: intruder::Depth,
     ) -> Result<(Protection, BTreeMap<Var, intruder::View>)> {
+        let started = std::time::Instant::now();
         let s = suppression_of(problems);
         for (r, batches) in runs.iter_mut().zip(self.originals) {
             if r.error.is_some() || r.schema.is_none() {
@@ -447,7 +467,9 @@ impl Audited<'_> {
             .filter(|r| self.public.contains(&r.name) && r.error.is_none())
             .map(|r| (r.name.as_str(), r.batches.as_slice()))
             .collect();
+        let applied = started.elapsed().as_secs_f64();
         let views = intruder::view_of(&tables);
+        let viewed = started.elapsed().as_secs_f64();
         // The variables' tables are independent: audited in parallel, gathered in their order.
         let audits: Vec<Result<Vec<Interval>>> = problems
             .par_iter()
@@ -457,6 +479,12 @@ impl Audited<'_> {
                 intruder::audit(*var, universe, values, &view, groups, &p.requirements, depth, &p.audits)
             })
             .collect();
+        tracing::debug!(
+            applied,
+            viewed = viewed - applied,
+            audited = started.elapsed().as_secs_f64() - viewed,
+            "disclosure control: pattern applied to the public tables, read as a reader would, audited (seconds)"
+        );
         let mut intervals = Vec::new();
         for a in audits {
             intervals.extend(a?);
@@ -529,14 +557,20 @@ pub fn protect_runs(
                 widened = true;
             }
         }
-        let (solved, reused) = problems.values().fold((0, 0), |(s, r), p| {
-            (s + p.audits.solved.load(Ordering::Relaxed), r + p.audits.reused.load(Ordering::Relaxed))
+        let (solved, reused, repeated) = problems.values().fold((0, 0, 0), |(s, r, a), p| {
+            let audits = &p.audits;
+            (
+                s + audits.solved.load(Ordering::Relaxed),
+                r + audits.reused.load(Ordering::Relaxed),
+                a + audits.repeated.load(Ordering::Relaxed),
+            )
         });
         tracing::debug!(
             round = rounds,
             disclosed = protection.disclosed.len(),
             parts_solved = solved,
             parts_reused = reused,
+            audits_repeated = repeated,
             seconds = started.elapsed().as_secs_f64(),
             "disclosure control: audit round"
         );
@@ -726,6 +760,32 @@ fn strings(c: &ArrayRef) -> Vec<Option<String>> {
     }
 }
 
+/// A text column read in place (cast to Utf8 once), or as strings when it cannot be cast.
+enum Texts {
+    Utf8(ArrayRef),
+    Owned(Vec<Option<String>>),
+}
+
+impl Texts {
+    fn of(c: &ArrayRef) -> Texts {
+        match arrow::compute::cast(c, &DataType::Utf8) {
+            Ok(a) => Texts::Utf8(a),
+            Err(_) => Texts::Owned((0..c.len()).map(|i| text_cell(c, i)).collect()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        use arrow::array::{Array, AsArray};
+        match self {
+            Texts::Utf8(a) => {
+                let s = a.as_string::<i32>();
+                (!s.is_null(i)).then(|| s.value(i))
+            }
+            Texts::Owned(v) => v[i].as_deref(),
+        }
+    }
+}
+
 /// A numeric column as f64, cast once (NULL stays None).
 fn numbers(c: &ArrayRef) -> Vec<Option<f64>> {
     use arrow::array::{Array, AsArray};
@@ -825,22 +885,23 @@ pub fn apply_cut(
     cut: Option<usize>,
 ) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
+    let lookup = (model == "indicator_values").then(|| s.lookup());
     for b in batches {
         let b = match model {
             "indicator_values" => {
+                let lookup = lookup.as_ref().expect("built for indicator_values");
                 let (region, breakdown) =
-                    (strings(col(b, model, "region_code")?), strings(col(b, model, "breakdown")?));
-                let ind = strings(col(b, model, "indicator")?);
+                    (Texts::of(col(b, model, "region_code")?), Texts::of(col(b, model, "breakdown")?));
+                let ind = Texts::of(col(b, model, "indicator")?);
                 let hide: Vec<bool> = (0..b.num_rows())
-                    .map(|row| match (&region[row], &breakdown[row], &ind[row]) {
-                        (Some(r), Some(bd), Some(i)) => s.hides(r, bd, i),
+                    .map(|row| match (region.get(row), breakdown.get(row), ind.get(row)) {
+                        (Some(r), Some(bd), Some(i)) => lookup.hides(r, bd, i),
                         _ => false,
                     })
                     .collect();
-                let status = strings(col(b, model, "status")?);
-                let new_status: StringArray = (0..b.num_rows())
-                    .map(|row| if hide[row] { Some("C".to_string()) } else { status[row].clone() })
-                    .collect();
+                let status = Texts::of(col(b, model, "status")?);
+                let new_status: StringArray =
+                    (0..b.num_rows()).map(|row| if hide[row] { Some("C") } else { status.get(row) }).collect();
                 let idx = b.schema().index_of("status")?;
                 let mut cols = b.columns().to_vec();
                 cols[idx] = Arc::new(new_status);

@@ -713,6 +713,7 @@ fn exact_interval(rows: &[DenseRow], n: usize, p: usize) -> (f64, f64) {
 
 /// A random county × division table with its margins (city = Σ counties, county = Σ
 /// divisions), and sensitive interior cells with requirements.
+#[derive(Clone)]
 struct SmallTable {
     values: BTreeMap<Cell, f64>,
     groups: Vec<Group>,
@@ -1126,7 +1127,7 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
     // joined; each audit taking unchanged parts from the previous one must give exactly the
     // intervals of a fresh audit, at both depths, and must have solved again only some parts.
     let mut rng = Rng(0x3e30_0a0d_17ed);
-    let (mut audits, mut reused, mut read_differently) = (0, 0, 0);
+    let (mut audits, mut reused, mut repeated, mut read_differently) = (0, 0, 0, 0);
     for case in 0..120 {
         let (t, mut universe) = blocked_table(&mut rng);
         let mut hidden = t.random_hidden(&mut rng, 0.35);
@@ -1143,6 +1144,7 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
             }
             for (var, memo) in [Var::Output, Var::Profit].into_iter().zip(&memos) {
                 let before = memo.reused.load(std::sync::atomic::Ordering::Relaxed);
+                let repeated_before = memo.repeated.load(std::sync::atomic::Ordering::Relaxed);
                 let remembered = t.audit(var, &universe, &view, depth, memo);
                 // A figure read differently may make the published figures inconsistent: then
                 // both must refuse alike (the memo must not answer for a changed part).
@@ -1156,7 +1158,9 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
                     (r, f) => panic!("case {case} step {step} {var:?}: remembered {r:?}, fresh {f:?}"),
                 }
                 audits += 1;
-                reused += usize::from(memo.reused.load(std::sync::atomic::Ordering::Relaxed) > before);
+                let again = memo.repeated.load(std::sync::atomic::Ordering::Relaxed) > repeated_before;
+                repeated += usize::from(again);
+                reused += usize::from(again || memo.reused.load(std::sync::atomic::Ordering::Relaxed) > before);
             }
             // The next round's change: in one block only, or the blocks joined.
             let cells: Vec<Cell> = t.values.keys().filter(|c| !t.fixed.contains(*c)).cloned().collect();
@@ -1184,8 +1188,10 @@ fn an_audit_that_remembers_the_last_one_gives_the_same_intervals_and_solves_only
         }
     }
     // Parts were taken from the previous audit (the memo is used), but not always (it is not a
-    // cache that answers everything).
+    // cache that answers everything); an audit whose change left nothing to see (a sensitive
+    // cell drawn to be shown again) was repeated whole.
     assert!(reused > audits / 4 && reused < audits, "{reused} of {audits} audits reused a part");
+    assert!(repeated > 0 && repeated < audits / 4, "{repeated} of {audits} audits repeated whole");
     assert!(read_differently > 50, "{read_differently} consistent audits with a figure read differently");
 }
 
@@ -1283,5 +1289,54 @@ fn the_relations_are_those_of_their_definition_on_generated_tables() {
             }
         }
         assert_eq!(structure(&cells), by_definition(&cells), "case {case}");
+    }
+}
+
+#[test]
+fn an_audit_is_repeated_whole_only_when_every_input_is_the_same() {
+    // The same audit twice: the second is the first's intervals, not audited again. Any input
+    // changed (a true value, a requirement, a relation, the view, the blocks, the depth) is
+    // audited again and matches a fresh audit.
+    let mut rng = Rng(0x5a3e_1e55_0002);
+    for case in 0..30 {
+        let (t, universe) = blocked_table(&mut rng);
+        let hidden = t.random_hidden(&mut rng, 0.4);
+        let view = t.view_without(&hidden);
+        let memo = Memo::default();
+        let repeated = || memo.repeated.load(std::sync::atomic::Ordering::Relaxed);
+        let first = t.audit(Var::Output, &universe, &view, Depth::Verdict, &memo).unwrap();
+        assert_eq!(t.audit(Var::Output, &universe, &view, Depth::Verdict, &memo).unwrap(), first, "case {case}");
+        assert_eq!(repeated(), 1, "case {case}");
+        let c = t.requirements.keys().next().expect("a sensitive cell").clone();
+        let mut changed: Vec<(SmallTable, Universe, intruder::View, Depth)> = Vec::new();
+        let mut truth = t.clone();
+        *truth.values.get_mut(&c).expect("its value") += 1.0;
+        changed.push((truth, universe.clone(), view.clone(), Depth::Verdict));
+        let mut requirement = t.clone();
+        *requirement.requirements.get_mut(&c).expect("its requirement") += 1.0;
+        changed.push((requirement, universe.clone(), view.clone(), Depth::Verdict));
+        let mut relation = t.clone();
+        relation.groups.pop();
+        changed.push((relation, universe.clone(), view.clone(), Depth::Verdict));
+        let mut shown = view.clone();
+        if let Some(v) = shown.known.values_mut().next() {
+            *v += 7.0;
+        }
+        changed.push((t.clone(), universe.clone(), shown, Depth::Verdict));
+        let mut joined = universe.clone();
+        joined.join(&[0].into());
+        changed.push((t.clone(), joined, view.clone(), Depth::Verdict));
+        changed.push((t.clone(), universe.clone(), view.clone(), Depth::Exact));
+        for (k, (t2, u2, v2, d2)) in changed.iter().enumerate() {
+            let before = repeated();
+            let remembered = t2.audit(Var::Output, u2, v2, *d2, &memo);
+            assert_eq!(repeated(), before, "case {case} change {k} was not audited again");
+            let fresh = t2.audit(Var::Output, u2, v2, *d2, &Memo::default());
+            match (remembered, fresh) {
+                (Ok(r), Ok(f)) => assert_eq!(r, f, "case {case} change {k}"),
+                (Err(r), Err(f)) => assert_eq!(r.to_string(), f.to_string(), "case {case} change {k}"),
+                (r, f) => panic!("case {case} change {k}: remembered {r:?}, fresh {f:?}"),
+            }
+        }
     }
 }
