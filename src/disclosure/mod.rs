@@ -497,7 +497,7 @@ impl Audited<'_> {
 /// Rounds of "audit, then hide more" before a disclosed cell is reported. Every round hides
 /// more or joins blocks, so the rounds end of themselves; the limit bounds the time. A round
 /// audits again only the parts it changed (`intruder::Memo`): the national inbox's exports
-/// needed 30 rounds of ~4 s (release build), joining 69 blocks into 63.
+/// needed 30 rounds of ~3 s (release build), joining 69 blocks into 63.
 const MAX_AUDIT_ROUNDS: usize = 100;
 
 /// Decides from the enterprise rows, applies the result to every model of `runs`, and audits the
