@@ -189,18 +189,22 @@ pub struct Memo {
     pub repeated: AtomicUsize,
 }
 
-/// A digest of everything an audit's intervals depend on.
-#[allow(clippy::too_many_arguments)]
-fn inputs_digest(
+/// Everything an audit's intervals depend on (see [`audit`]).
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
     var: Var,
-    universe: &Universe,
-    truth: &BTreeMap<Cell, f64>,
-    view: &View,
-    groups: &[Group],
-    requirements: &BTreeMap<Cell, f64>,
+    universe: &'a Universe,
+    truth: &'a BTreeMap<Cell, f64>,
+    view: &'a View,
+    groups: &'a [Group],
+    requirements: &'a BTreeMap<Cell, f64>,
     depth: Depth,
-) -> [u8; 32] {
+}
+
+/// A digest of all the inputs.
+fn inputs_digest(inputs: Inputs) -> [u8; 32] {
     use sha2::Digest;
+    let Inputs { var, universe, truth, view, groups, requirements, depth } = inputs;
     let mut h = sha2::Sha256::new();
     let text = |h: &mut sha2::Sha256, t: &str| {
         h.update((t.len() as u64).to_le_bytes());
@@ -286,30 +290,22 @@ pub fn audit(
     depth: Depth,
     memo: &Memo,
 ) -> Result<Vec<Interval>> {
-    let digest = inputs_digest(var, universe, truth, view, groups, requirements, depth);
+    let inputs = Inputs { var, universe, truth, view, groups, requirements, depth };
+    let digest = inputs_digest(inputs);
     if let Some((last, intervals)) = &*memo.last.lock().unwrap_or_else(|e| e.into_inner())
         && *last == digest
     {
         memo.repeated.fetch_add(1, Ordering::Relaxed);
         return Ok(intervals.clone());
     }
-    let intervals = audit_parts(var, universe, truth, view, groups, requirements, depth, memo)?;
+    let intervals = audit_parts(inputs, memo)?;
     *memo.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((digest, intervals.clone()));
     Ok(intervals)
 }
 
 /// [`audit`], part by part.
-#[allow(clippy::too_many_arguments)]
-fn audit_parts(
-    var: Var,
-    universe: &Universe,
-    truth: &BTreeMap<Cell, f64>,
-    view: &View,
-    groups: &[Group],
-    requirements: &BTreeMap<Cell, f64>,
-    depth: Depth,
-    memo: &Memo,
-) -> Result<Vec<Interval>> {
+fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
+    let Inputs { var, universe, truth, view, groups, requirements, depth } = inputs;
     let mut previous = std::mem::take(&mut *memo.parts.lock().unwrap_or_else(|e| e.into_inner()));
     let mut kept: HashMap<Vec<u8>, Vec<Interval>> = HashMap::new();
     let mut known = view.known.clone();
