@@ -72,16 +72,23 @@ pub fn view_of(tables: &[(&str, &[RecordBatch])]) -> BTreeMap<Var, View> {
                     else {
                         continue;
                     };
-                    let (r, bd, ind) = (super::strings(r), super::strings(bd), super::strings(ind));
+                    // Read in place: a national period has 2 M rows, read again every round of
+                    // the audit; only the cells a reader learns are copied.
+                    let (r, bd, ind) = (super::Texts::of(r), super::Texts::of(bd), super::Texts::of(ind));
                     let val = super::numbers(val);
-                    for i in 0..n {
-                        let (Some(ind), Some(v)) = (ind[i].clone(), val[i]) else { continue };
-                        let cell = (r[i].clone().unwrap_or_default(), bd[i].clone().unwrap_or_default());
-                        let Some(var) = Var::of_indicator(&ind) else { continue };
+                    for (i, v) in val.iter().enumerate() {
+                        let (Some(ind), Some(v)) = (ind.get(i), *v) else { continue };
+                        let Some(var) = Var::of_indicator(ind) else { continue };
                         let view = out.entry(var).or_default();
-                        if ind == var.amount_indicator() {
+                        let (amount, share) = (ind == var.amount_indicator(), ind == "va_share");
+                        if !amount && !share {
+                            continue;
+                        }
+                        let cell =
+                            (r.get(i).unwrap_or_default().to_string(), bd.get(i).unwrap_or_default().to_string());
+                        if amount {
                             view.known.insert(cell, v);
-                        } else if ind == "va_share" {
+                        } else {
                             let total = (cell.0.clone(), "_T".to_string());
                             view.shares.push((cell, total, v));
                         }

@@ -748,18 +748,6 @@ pub fn cost_batch(period: &str, p: &Protection) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema, cols)?)
 }
 
-/// A column as text, cast once (NULL stays None).
-fn strings(c: &ArrayRef) -> Vec<Option<String>> {
-    use arrow::array::{Array, AsArray};
-    match arrow::compute::cast(c, &DataType::Utf8) {
-        Ok(a) => {
-            let s = a.as_string::<i32>();
-            (0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect()
-        }
-        Err(_) => (0..c.len()).map(|i| text_cell(c, i)).collect(),
-    }
-}
-
 /// A text column read in place (cast to Utf8 once), or as strings when it cannot be cast.
 enum Texts {
     Utf8(ArrayRef),
