@@ -406,7 +406,8 @@ impl Solver {
         }
     }
 
-    /// The terms of each relation of `c` in `c`'s block.
+    /// The terms of each relation of `c` in `c`'s block (so a term's cell is unknown to the reader
+    /// of `c`'s part exactly when it is [`Solver::unknown`]).
     fn beside(&self, c: usize) -> impl Iterator<Item = &[(usize, f64)]> {
         self.of_block[c].iter().map(|(r, range)| &self.by_block[*r][range.clone()])
     }
@@ -457,7 +458,7 @@ impl Solver {
             out.push(c);
             for terms in self.beside(c) {
                 for &(d, _) in terms {
-                    if seen[d] != stamp && self.unknown_beside(d, c) {
+                    if seen[d] != stamp && self.unknown(d) {
                         seen[d] = stamp;
                         queue.push_back(d);
                     }
@@ -533,7 +534,7 @@ impl Solver {
         // quickest case, being the only unknown of a relation, is ruled out first.
         self.fresh.clear();
         for &p in sensitive {
-            if self.beside(p).any(|terms| terms.iter().filter(|(c, _)| self.unknown_beside(*c, p)).count() < 2) {
+            if self.beside(p).any(|terms| terms.iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
                 return Ok((false, None));
             }
         }
@@ -640,7 +641,7 @@ impl Solver {
                 break;
             }
         }
-        // The new points, over every cell (the others at their true values): the newest only,
+        // The new points, over the part (every other cell at its true value): the newest only,
         // as many as the pool keeps (a check over a large part can meet thousands).
         let newest = points.len().saturating_sub(POOL).max(known);
         self.fresh =
@@ -678,7 +679,7 @@ impl Solver {
         for &(c, a) in terms {
             if c == p {
                 a_p += a;
-            } else if self.unknown_beside(c, p) {
+            } else if self.unknown(c) {
                 // The range of a·Δc.
                 let room = if self.non_negative { self.value[c].max(0.0) * a.abs() } else { f64::INFINITY };
                 if a > 0.0 {
