@@ -45,9 +45,9 @@ ranked AS (
            -- ranked on the published (one decimal) rate, so that counties printed with the same
            -- rate share a position; counties without a growth rate sort last and get no position
            RANK() OVER (ORDER BY round(c.va_growth, 1) DESC NULLS LAST) AS raw_rank
-    FROM regions r
+    FROM city_total t
+    CROSS JOIN regions r
     LEFT JOIN county_totals c ON c.region_code = r.code
-    CROSS JOIN city_total t
     WHERE r.code <> '370800'
 )
 SELECT CAST(CASE WHEN va_growth IS NOT NULL THEN raw_rank END AS BIGINT) AS rank_no,

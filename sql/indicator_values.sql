@@ -56,8 +56,9 @@ from_jn101 AS (
            END AS value,
            k.unit,
            'JN101' AS form
-    FROM jn101_cells c
-    CROSS JOIN jn101_catalogue k
+    -- the small table first: a cross join repeats each row of its first table (sql/README.md)
+    FROM jn101_catalogue k
+    CROSS JOIN jn101_cells c
     -- chain masters are published for _T and the chain breakdowns only
     WHERE k.indicator <> 'chain_masters'
        OR c.breakdown = '_T'
@@ -147,8 +148,8 @@ from_jn104 AS (
     UNION ALL
     SELECT r.region_code, 'status:' || s.status, 'projects',
            CAST(COUNT(j.status) AS DOUBLE), '个', 'JN104'
-    FROM (SELECT DISTINCT region_code FROM jn104_scoped) r
-    CROSS JOIN project_statuses s
+    FROM project_statuses s
+    CROSS JOIN (SELECT DISTINCT region_code FROM jn104_scoped) r
     LEFT JOIN jn104_scoped j ON j.region_code = r.region_code AND j.status = s.status
     GROUP BY r.region_code, s.status
 ),
@@ -238,7 +239,7 @@ SELECT p.period,
        v.value,
        v.unit,
        CASE WHEN e.form IS NULL THEN 'A' ELSE 'E' END AS status
-FROM all_values v
-CROSS JOIN params p
+FROM params p
+CROSS JOIN all_values v
 LEFT JOIN estimated e ON e.region_code = v.region_code AND e.form = v.form
 ORDER BY v.region_code, v.breakdown, v.indicator

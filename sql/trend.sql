@@ -18,8 +18,8 @@ WITH
 year_rows AS (
     SELECT CAST(a.period AS VARCHAR) AS period, a.credit_code, a.section, a.division,
            a.output_ytd, a.output_prev, a.va_ytd, a.va_prev, a.revenue_ytd, a.revenue_prev
-    FROM jn101_all a
-    CROSS JOIN params p
+    FROM params p
+    CROSS JOIN jn101_all a
     WHERE substr(CAST(a.period AS VARCHAR), 1, 4) = substr(p.period, 1, 4)
       AND CAST(a.period AS VARCHAR) < p.period
     UNION ALL

@@ -247,8 +247,7 @@ fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
     let period: Period = input.period.parse()?;
     let index = Arc::new(indicator_index(input.models)?);
 
-    let models: BTreeMap<String, Value> =
-        input.models.iter().map(|(name, batches)| (name.clone(), values::rows_value(batches))).collect();
+    let models = Value::from_object(Models::new(input.models));
 
     let ind = {
         let index = Arc::clone(&index);
@@ -281,7 +280,7 @@ fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
 
     let d = input.issued_on;
     Ok(Value::from_iter([
-        ("models", Value::from(models)),
+        ("models", models),
         ("revisions", revisions),
         ("ind", Value::from_function(ind)),
         ("period", Value::from(period.to_string())),
@@ -296,6 +295,35 @@ fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
         ("audit", audit_value),
         ("charts", charts_value(charts)),
     ]))
+}
+
+/// `models.<name>`: a model's rows as template values ([`values::rows_value`]), converted when a
+/// template first reads that model. The templates read `indicator_values` (a row per region,
+/// breakdown and indicator: millions at national scale) through `ind()`, so converting every
+/// model up front would build millions of row maps no template reads.
+#[derive(Debug)]
+struct Models {
+    batches: BTreeMap<String, Vec<RecordBatch>>,
+    converted: Mutex<BTreeMap<String, Value>>,
+}
+
+impl Models {
+    fn new(models: &BTreeMap<String, Vec<RecordBatch>>) -> Models {
+        Models { batches: models.clone(), converted: Default::default() }
+    }
+}
+
+impl minijinja::value::Object for Models {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        let batches = self.batches.get(name)?;
+        let mut converted = self.converted.lock().unwrap_or_else(|e| e.into_inner());
+        Some(converted.entry(name.to_string()).or_insert_with(|| values::rows_value(batches)).clone())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(self.batches.keys().map(|k| Value::from(k.as_str())).collect())
+    }
 }
 
 /// `charts.<name>` = `{src: "charts/<file>", alt}` (alt Markdown-escaped: it names counties).

@@ -1,7 +1,7 @@
 //! Running models: the DataFusion session over the warehouse, then each model in order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -111,13 +111,17 @@ fn register_mem_plain(ctx: &SessionContext, name: &str, schema: &SchemaRef, batc
     register_mem(ctx, name, plain, batches)
 }
 
-/// Registers the warehouse (Hive-partitioned Parquet), reference data and parameters.
+/// Registers the warehouse (Hive-partitioned Parquet) as `<table>_all`, the period's accepted
+/// rows of each form as `<table>` (`accepted(table)`: one file, see
+/// [`crate::store::staged::AcceptedRows`], with the columns of `<table>_all`), reference data and
+/// parameters.
 pub async fn warehouse_session(
     warehouse: &Path,
     forms: &Forms,
     reference: &BTreeMap<String, RecordBatch>,
     period: Period,
     submissions: RecordBatch,
+    accepted: impl Fn(&str) -> PathBuf,
 ) -> Result<SessionContext> {
     let ctx = new_session();
     let params = params_batch(period);
@@ -148,10 +152,10 @@ pub async fn warehouse_session(
             fields.push(Field::new("region", DataType::Utf8, false));
             register_mem(&ctx, &all, Arc::new(Schema::new(fields)), vec![])?;
         }
-        ctx.sql(&format!("CREATE VIEW {} AS SELECT * FROM {all} WHERE period = '{period}'", form.table))
-            .await?
-            .collect()
-            .await?;
+        let file = accepted(&form.table);
+        ctx.register_parquet(&form.table, file.to_string_lossy().as_ref(), ParquetReadOptions::default())
+            .await
+            .with_context(|| format!("cannot register {}", file.display()))?;
     }
     Ok(ctx)
 }

@@ -26,7 +26,7 @@ pub fn render(
     publication: &Publication,
     issued_on: Option<chrono::NaiveDate>,
 ) -> Result<(PathBuf, bool)> {
-    let period = built.period;
+    let (period, started) = (built.period, std::time::Instant::now());
     let revisions = bulletin::revisions::revised_figures(
         publication.previous.as_deref(),
         period,
@@ -54,6 +54,7 @@ pub fn render(
         },
     )?;
     let path = bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)?;
+    tracing::debug!(%period, pages = rendered.pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
     Ok((path, is_final))
 }
 

@@ -55,7 +55,7 @@ pub fn publish_public(
     publication: &Publication,
     summary: &mut crate::summary::RunSummary,
 ) -> Result<()> {
-    let draft = !is_final;
+    let (draft, started) = (!is_final, std::time::Instant::now());
     let result = crate::disclosure::publish_period(
         &publication.dir,
         &publication.staging,
@@ -66,6 +66,7 @@ pub fn publish_public(
         &built.enterprises,
         draft,
     )?;
+    tracing::debug!(period = %built.period, seconds = started.elapsed().as_secs_f64(), "public zone written");
     match result {
         crate::disclosure::PublicOutcome::Disclosed(why) => {
             summary.public_blocked.push(format!("{}: {why}", built.period))

@@ -17,7 +17,8 @@ pub fn write(
     outcome: &AuditOutcome,
     publication: &Publication,
 ) -> Result<Vec<CountyFeedback>> {
-    crate::feedback::write_feedback(
+    let started = std::time::Instant::now();
+    let written = crate::feedback::write_feedback(
         &publication.dir,
         &FeedbackInput {
             period,
@@ -27,5 +28,7 @@ pub fn write(
             regions: &project.reference.regions,
             limits: project.feedback,
         },
-    )
+    )?;
+    tracing::debug!(%period, counties = written.len(), seconds = started.elapsed().as_secs_f64(), "feedback written");
+    Ok(written)
 }

@@ -43,6 +43,7 @@ pub async fn build(
         &project.reference.tables,
         period,
         exec::submissions_batch(&submissions),
+        |table| returns.staging.accepted_file(table),
     )
     .await?;
     let runs = exec::execute(&ctx, &project.models).await;

@@ -65,6 +65,7 @@ pub fn hold(publication: &Publication, plan: &Plan) -> Result<()> {
 /// Completes the publication (data dictionary, build state, history of returns, manifest).
 /// Nothing is visible yet.
 pub fn seal(project: &Project, publication: &Publication, plan: &Plan, rebuilt: &[String]) -> Result<()> {
+    let started = std::time::Instant::now();
     if let Err(e) = crate::models::docs::write_data_dictionary(
         &publication.dir,
         &project.forms,
@@ -80,7 +81,7 @@ pub fn seal(project: &Project, publication: &Publication, plan: &Plan, rebuilt: 
         publication.previous.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string());
     let manifest =
         crate::publish::write_manifest(&publication.dir, &publication.id, &plan.run_id, previous_name, rebuilt)?;
-    tracing::debug!(files = manifest.files.len(), "publication sealed");
+    tracing::debug!(files = manifest.files.len(), seconds = started.elapsed().as_secs_f64(), "publication sealed");
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::stage::plan::PlannedPeriod;
 use crate::stage::publish::Publication;
 use crate::stage::read::PeriodReturns;
 use crate::store;
-use crate::store::staged::StagedSheet;
+use crate::store::staged::{AcceptedRows, StagedSheet};
 use crate::summary::Superseded;
 
 /// Stages every table of the period, then moves the partitions into the publication being built
@@ -43,10 +43,17 @@ pub fn store(
                 by_region.entry(k.region.as_str()).or_default().push(k);
             }
             let schema = crate::ingest::rows::form_schema(form);
+            let file_schema = schema.project(&file_columns(&schema))?;
+            let mut accepted =
+                AcceptedRows::create(&returns.staging.accepted_file(&form.table), &file_schema, &planned.name)?;
             for (region, kept) in by_region {
                 let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
                 store::write_partition(&dir.join(format!("region={region}")), &batches, &schema, &["period"])?;
+                for b in &batches {
+                    accepted.write(region, &store::drop_columns(b, &["period"])?)?;
+                }
             }
+            accepted.close()?;
             std::fs::create_dir_all(&dir)?;
             staged.push((dir, warehouse.join(&form.table).join(&part)));
         }
@@ -74,6 +81,11 @@ pub fn store(
         );
     }
     Ok(())
+}
+
+/// The columns of a form's warehouse files: all but `period`, which is in the folder's name.
+fn file_columns(schema: &Schema) -> Vec<usize> {
+    (0..schema.fields().len()).filter(|&i| schema.field(i).name() != "period").collect()
 }
 
 /// The versions of each county's return the period now uses: (region, form, file, sha256,

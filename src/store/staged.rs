@@ -125,9 +125,65 @@ impl Staging {
         self.dir.join(format!("{table}.parquet"))
     }
 
+    /// The file of a form's accepted rows that the models read (written by the store stage
+    /// through [`AcceptedRows`]).
+    pub fn accepted_file(&self, table: &str) -> PathBuf {
+        self.dir.join("accepted").join(format!("{table}.parquet"))
+    }
+
     /// Removes the folder (once the period is built).
     pub fn remove(&self) {
         std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// The period's accepted rows of one form, in one file: the columns of the warehouse's files
+/// then its partition columns `period` and `region`, as a query of the warehouse sees them. The
+/// models read this file rather than the warehouse's folder of the period, which holds one file per
+/// county (2,800 at national scale), every one of them opened by each scan of the form.
+pub struct AcceptedRows {
+    writer: ArrowWriter<File>,
+    schema: arrow::datatypes::SchemaRef,
+    period: String,
+}
+
+impl AcceptedRows {
+    /// Rows in groups of this many, so that a scan of the file runs in parallel.
+    const ROW_GROUP: usize = 64 * 1024;
+
+    /// `file_schema`: the columns of the warehouse's files (the form's, less `period`).
+    pub fn create(path: &Path, file_schema: &arrow::datatypes::Schema, period: &str) -> Result<AcceptedRows> {
+        use arrow::datatypes::{DataType, Field};
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let mut fields: Vec<Field> = file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("period", DataType::Utf8, false));
+        fields.push(Field::new("region", DataType::Utf8, false));
+        let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .set_max_row_group_row_count(Some(Self::ROW_GROUP))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
+        Ok(AcceptedRows { writer, schema, period: period.to_string() })
+    }
+
+    /// Appends one county's rows (`batch`: the columns of the warehouse's file, in its order).
+    pub fn write(&mut self, region: &str, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.period, n))));
+        columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(region, n))));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        self.writer.write(&batch)?;
+        Ok(())
+    }
+
+    pub fn close(self) -> Result<()> {
+        self.writer.close()?;
+        Ok(())
     }
 }
 
