@@ -230,7 +230,9 @@ mod tests {
             Arc::new(Float32Array::from(vec![Some(0.1_f32), Some(f32::NAN), None])),
             Arc::new(Float64Array::from(vec![Some(0.1), Some(-0.0), Some(f64::INFINITY)])),
             Arc::new(
-                Decimal128Array::from(vec![Some(-1_234_500_i128), None, Some(7)]).with_precision_and_scale(20, 4).unwrap(),
+                Decimal128Array::from(vec![Some(-1_234_500_i128), None, Some(7)])
+                    .with_precision_and_scale(20, 4)
+                    .unwrap(),
             ),
             Arc::new(Date32Array::from(vec![Some(20_000), None, Some(0)])),
         ];
@@ -240,9 +242,10 @@ mod tests {
             for row in 0..col.len() {
                 let cast_text = (!text.is_null(row)).then(|| text.as_string::<i32>().value(row).to_string());
                 assert_eq!(text_cell(col, row), cast_text, "{} row {row}", col.data_type());
-                let cast_number = number.as_ref().ok().and_then(|n| {
-                    (!n.is_null(row)).then(|| n.as_primitive::<Float64Type>().value(row))
-                });
+                let cast_number = number
+                    .as_ref()
+                    .ok()
+                    .and_then(|n| (!n.is_null(row)).then(|| n.as_primitive::<Float64Type>().value(row)));
                 let got = number_cell(col, row);
                 assert_eq!(got.map(f64::to_bits), cast_number.map(f64::to_bits), "{} row {row}", col.data_type());
             }

@@ -113,8 +113,8 @@ fn register_mem_plain(ctx: &SessionContext, name: &str, schema: &SchemaRef, batc
 
 /// Registers the warehouse (Hive-partitioned Parquet) as `<table>_all`, the period's accepted
 /// rows of each form as `<table>` (`accepted(table)`: one file, see
-/// [`crate::store::staged::AcceptedRows`], with the columns of `<table>_all`), reference data and
-/// parameters.
+/// [`crate::store::staged::AcceptedRows`], with the columns of `<table>_all`; no file, no rows),
+/// reference data and parameters.
 pub async fn warehouse_session(
     warehouse: &Path,
     forms: &Forms,
@@ -131,11 +131,20 @@ pub async fn warehouse_session(
         register_mem(&ctx, name, batch.schema(), vec![batch.clone()])?;
     }
     for form in &forms.forms {
+        // The shape of both tables when there is no file to read: the form's columns, then the
+        // partition columns.
+        let empty = || {
+            let base = form_schema(form);
+            let mut fields: Vec<Field> =
+                base.fields().iter().filter(|f| f.name() != "period").map(|f| f.as_ref().clone()).collect();
+            fields.push(Field::new("period", DataType::Utf8, false));
+            fields.push(Field::new("region", DataType::Utf8, false));
+            Arc::new(Schema::new(fields))
+        };
         let dir = warehouse.join(&form.table);
         let all = format!("{}_all", form.table);
         // Listed, not read: the table is every period of the form.
-        let has_files = crate::store::has_parquet(&dir);
-        if has_files {
+        if crate::store::has_parquet(&dir) {
             let options = ParquetReadOptions::default().table_partition_cols(vec![
                 ("period".to_string(), DataType::Utf8),
                 ("region".to_string(), DataType::Utf8),
@@ -144,18 +153,16 @@ pub async fn warehouse_session(
                 .await
                 .with_context(|| format!("cannot register {}", dir.display()))?;
         } else {
-            // No returns of this form yet: an empty table of the right shape.
-            let base = form_schema(form);
-            let mut fields: Vec<Field> =
-                base.fields().iter().filter(|f| f.name() != "period").map(|f| f.as_ref().clone()).collect();
-            fields.push(Field::new("period", DataType::Utf8, false));
-            fields.push(Field::new("region", DataType::Utf8, false));
-            register_mem(&ctx, &all, Arc::new(Schema::new(fields)), vec![])?;
+            register_mem(&ctx, &all, empty(), vec![])?;
         }
         let file = accepted(&form.table);
-        ctx.register_parquet(&form.table, file.to_string_lossy().as_ref(), ParquetReadOptions::default())
-            .await
-            .with_context(|| format!("cannot register {}", file.display()))?;
+        if file.is_file() {
+            ctx.register_parquet(&form.table, file.to_string_lossy().as_ref(), ParquetReadOptions::default())
+                .await
+                .with_context(|| format!("cannot register {}", file.display()))?;
+        } else {
+            register_mem(&ctx, &form.table, empty(), vec![])?;
+        }
     }
     Ok(ctx)
 }

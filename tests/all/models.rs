@@ -390,6 +390,7 @@ fn models_run_in_waves_deterministically() {
                 &reference.tables,
                 PERIOD.parse().unwrap(),
                 exec::submissions_batch(&[]),
+                |table| tmp.path().join(format!("{table}.parquet")),
             )
             .await
             .unwrap();
@@ -453,6 +454,7 @@ fn the_shipped_indicator_tests_catch_bad_values() {
             &reference.tables,
             PERIOD.parse().unwrap(),
             exec::submissions_batch(&[]),
+            |table| tmp.path().join(format!("{table}.parquet")),
         )
         .await
         .unwrap();
@@ -581,4 +583,68 @@ fn value_added_is_deflated_by_division_and_the_old_ppi_layout_is_all_industry() 
     assert!((want.unwrap() - one_index).abs() > 0.01, "{want:?} vs {one_index}");
     close(cells[&("370800".into(), "_T".into())], None, "divisions without _T, city");
     close(cells[&("370800".into(), "section:C".into())], None, "divisions without _T, C");
+}
+
+/// What the models read as a form's table of the period (`jn101`: the one file of the period's
+/// accepted rows the store stage writes) is what a query of the warehouse's county partitions
+/// (`jn101_all` for that period) gives: the same columns (names, types, nullability) and the same
+/// rows. A form with no rows is an empty table of the same shape.
+#[test]
+fn a_forms_period_file_reads_as_its_county_partitions_do() {
+    use gongbao::store::staged::AcceptedRows;
+    let tmp = tempfile::tempdir().unwrap();
+    let forms = gongbao::forms::Forms::load(&repo().join("forms")).unwrap();
+    let reference = gongbao::reference::Reference::load(&repo().join("sample_data/reference")).unwrap();
+    let form = forms.forms.iter().find(|f| f.table == "jn101").unwrap();
+    let schema = gongbao::ingest::rows::form_schema(form);
+    let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| schema.field(i).name() != "period").collect();
+    let accepted = tmp.path().join("accepted").join("jn101.parquet");
+    let mut writer = AcceptedRows::create(&accepted, &schema.project(&keep).unwrap(), PERIOD).unwrap();
+    let mut rows = 0;
+    for county in ["任城区", "兖州区", "曲阜市"] {
+        let path = repo().join(format!("sample_data/returns/{county}_2025年1-9月_倍增监测报表.xlsx"));
+        let read = gongbao::ingest::read_workbook(&path, &forms, &reference.regions);
+        let sheet = read.sheets.iter().find(|s| s.read.form == form.code).expect("a JN101 sheet");
+        let sheet = gongbao::ingest::rows::sheet_rows(form, &read, sheet);
+        let region = sheet.region_code.clone().unwrap();
+        let dir = tmp.path().join(format!("warehouse/jn101/period={PERIOD}/region={region}"));
+        gongbao::store::write_partition(&dir, std::slice::from_ref(&sheet.rows), &schema, &["period"]).unwrap();
+        writer.write(&region, &gongbao::store::drop_columns(&sheet.rows, &["period"]).unwrap()).unwrap();
+        rows += sheet.rows.num_rows();
+    }
+    writer.close().unwrap();
+    assert!(rows > 30, "{rows}");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let ctx = exec::warehouse_session(
+            &tmp.path().join("warehouse"),
+            &forms,
+            &reference.tables,
+            PERIOD.parse().unwrap(),
+            exec::submissions_batch(&[]),
+            |table| tmp.path().join("accepted").join(format!("{table}.parquet")),
+        )
+        .await
+        .unwrap();
+        let query = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                let df = ctx.sql(&sql).await.unwrap();
+                let schema = df.schema().as_arrow().clone();
+                let batches = df.collect().await.unwrap();
+                (schema, arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string())
+            }
+        };
+        for table in ["jn101", "jn102", "jn103", "jn104"] {
+            let order = if table == "jn101" { " ORDER BY region, credit_code" } else { "" };
+            let (period_schema, period_rows) = query(format!("SELECT * FROM {table}{order}")).await;
+            let (all_schema, all_rows) =
+                query(format!("SELECT * FROM {table}_all WHERE period = '{PERIOD}'{order}")).await;
+            assert_eq!(period_schema, all_schema, "{table}");
+            assert_eq!(period_rows, all_rows, "{table}");
+            let n = period_rows.lines().filter(|l| l.starts_with("| ")).count().saturating_sub(1);
+            assert_eq!(n, if table == "jn101" { rows } else { 0 }, "{table}: {period_rows}");
+        }
+    });
 }
