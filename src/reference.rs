@@ -50,7 +50,7 @@ const FILES: &[(&str, &[(&str, ColType)])] = &[
     ("ppi", &[("period", ColType::Text), ("division", ColType::Division), ("index", ColType::Float)]),
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
     pub code: String,
     pub name: String,

@@ -156,19 +156,57 @@ pub fn find_bad_period(text: &str) -> Option<String> {
 }
 
 /// Finds a region named in free text: full name, short name or code; the longest match wins so
-/// that 济宁高新技术产业开发区 is not read as a shorter name it contains.
+/// that 济宁高新技术产业开发区 is not read as a shorter name it contains (of equal lengths, the
+/// first region of the list, and its full name before its code and short name).
 pub fn find_region(text: &str, regions: &[Region]) -> Option<String> {
     let text = normalize(text);
-    let mut best: Option<(usize, &Region)> = None;
-    for r in regions {
-        let bare = r.name.trim_end_matches(['区', '县', '市']);
-        for cand in [r.name.as_str(), r.code.as_str(), r.short_name.as_str(), bare] {
-            if cand.chars().count() >= 2 && text.contains(cand) && best.is_none_or(|(l, _)| cand.len() > l) {
-                best = Some((cand.len(), r));
-            }
+    let names = RegionNames::of(regions);
+    let mut best: Option<(usize, usize)> = None;
+    for m in names.automaton.find_overlapping_iter(text.as_ref()) {
+        let id = m.pattern().as_usize();
+        let len = m.end() - m.start();
+        if best.is_none_or(|(l, i)| len > l || (len == l && id < i)) {
+            best = Some((len, id));
         }
     }
-    best.map(|(_, r)| r.code.clone())
+    best.map(|(_, id)| regions[names.region[id]].code.clone())
+}
+
+/// Every name a region goes by (full name, code, short name, the name without its 区/县/市), as
+/// one automaton that reads a text once. Scanning the text once per region made a header cost
+/// as much as the regions are many: 2,800 at national scale, a few seconds of every run.
+struct RegionNames {
+    regions: Vec<Region>,
+    automaton: aho_corasick::AhoCorasick,
+    /// The region (its index) of each name, in the automaton's order (region by region).
+    region: Vec<usize>,
+}
+
+impl RegionNames {
+    /// The automaton of `regions`, built once for a list and kept while the list is the same.
+    fn of(regions: &[Region]) -> std::sync::Arc<RegionNames> {
+        static LAST: std::sync::Mutex<Option<std::sync::Arc<RegionNames>>> = std::sync::Mutex::new(None);
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(names) = last.as_ref().filter(|n| n.regions == regions) {
+            return names.clone();
+        }
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut region = Vec::new();
+        for (i, r) in regions.iter().enumerate() {
+            let bare = r.name.trim_end_matches(['区', '县', '市']);
+            for name in [r.name.as_str(), r.code.as_str(), r.short_name.as_str(), bare] {
+                // The first of equal names wins a tie: a later copy could never be chosen.
+                if name.chars().count() >= 2 && !patterns.contains(&name) {
+                    patterns.push(name);
+                    region.push(i);
+                }
+            }
+        }
+        let automaton = aho_corasick::AhoCorasick::new(&patterns).expect("region names form an automaton");
+        let names = std::sync::Arc::new(RegionNames { regions: regions.to_vec(), automaton, region });
+        *last = Some(names.clone());
+        names
+    }
 }
 
 /// The 表号 written in half-width text, upper-case without separators (`JN101`).
@@ -239,6 +277,64 @@ mod tests {
         assert_eq!(find_period("rencheng_202508.xlsx").unwrap().period.to_string(), "2025-08");
         assert_eq!(find_region("高新区_2025年1-9月", &regions()).as_deref(), Some("370871"));
         assert_eq!(find_region("太白湖新区统计局", &regions()).as_deref(), Some("JN-TBH"));
+    }
+
+    /// The region found by the automaton is the one a scan of every name of every region finds,
+    /// over generated region lists (names inside other names, shared short names, codes in
+    /// text) and texts made of their pieces.
+    #[test]
+    fn regions_found_in_one_pass_are_those_a_scan_of_every_name_finds() {
+        use rand::{Rng, SeedableRng};
+        fn by_scan(text: &str, regions: &[Region]) -> Option<String> {
+            let text = normalize(text);
+            let mut best: Option<(usize, &Region)> = None;
+            for r in regions {
+                let bare = r.name.trim_end_matches(['区', '县', '市']);
+                for cand in [r.name.as_str(), r.code.as_str(), r.short_name.as_str(), bare] {
+                    if cand.chars().count() >= 2 && text.contains(cand) && best.is_none_or(|(l, _)| cand.len() > l) {
+                        best = Some((cand.len(), r));
+                    }
+                }
+            }
+            best.map(|(_, r)| r.code.clone())
+        }
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let syllables = ["济", "宁", "任", "城", "兖", "州", "曲", "阜", "高", "新", "太", "白", "湖", "微", "山"];
+        let suffixes = ["区", "县", "市", "", "新区"];
+        let word = |rng: &mut rand::rngs::SmallRng, n: usize| -> String {
+            (0..n).map(|_| syllables[rng.random_range(0..syllables.len())]).collect()
+        };
+        let mut found = 0;
+        for _ in 0..200 {
+            let n = rng.random_range(1..12);
+            let regions: Vec<Region> = (0..n)
+                .map(|i| {
+                    let len = rng.random_range(1..4);
+                    let stem = word(&mut rng, len);
+                    let name = format!("{stem}{}", suffixes[rng.random_range(0..suffixes.len())]);
+                    let short = if rng.random_bool(0.5) { stem.clone() } else { word(&mut rng, 2) };
+                    Region { code: format!("3708{:02}", rng.random_range(0..20) + i % 3), name, short_name: short }
+                })
+                .collect();
+            for _ in 0..20 {
+                let mut text = String::new();
+                for _ in 0..rng.random_range(0..5) {
+                    let r = &regions[rng.random_range(0..regions.len())];
+                    let piece = match rng.random_range(0..5) {
+                        0 => r.name.clone(),
+                        1 => r.code.clone(),
+                        2 => r.short_name.clone(),
+                        3 => word(&mut rng, 2),
+                        _ => " 统计局_2025年1-9月 ".to_string(),
+                    };
+                    text.push_str(&piece);
+                }
+                let expected = by_scan(&text, &regions);
+                found += usize::from(expected.is_some());
+                assert_eq!(find_region(&text, &regions), expected, "{text:?} in {regions:?}");
+            }
+        }
+        assert!(found > 1000, "{found}");
     }
 
     #[test]
