@@ -235,7 +235,9 @@ impl Point {
         }
     }
 
-    /// Its values over `cells` (in key order), by a merge of the two ordered lists.
+    /// Its values over `cells` (in key order), by a merge of the two ordered lists (what the
+    /// tests compare points with).
+    #[cfg(test)]
     fn over(&self, cells: &[usize], value: &[f64]) -> Vec<f64> {
         let mut entries = self.0.iter().peekable();
         cells
@@ -567,9 +569,10 @@ impl Solver {
         // Feasible points known for this pattern (earlier trials' witnesses, see `release`) and
         // met on the way: most goals are reached by one of them already (a vertex puts many
         // cells at zero or at an extreme), which spares their linear programs, and when all
-        // are, the program is not even set up.
-        let mut points: Vec<Vec<f64>> = self.pool.iter().map(|x| x.over(comp, &self.value)).collect();
-        let known = points.len();
+        // are, the program is not even set up. The pool's points are read at the goals' cells
+        // only (written out over the part, they cost more than the programs they spare); the
+        // points met here are over the part.
+        let mut points: Vec<Vec<f64>> = Vec::new();
         // Every goal: both sides of each cell's requirement; then, where it is below the least
         // movement, either side of that.
         let mut goals: Vec<Goal> = Vec::new();
@@ -584,14 +587,18 @@ impl Solver {
                 goals.push((p, at, vec![(true, v + m), (false, v - m)]));
             }
         }
-        let met = |x: &[f64], (_, at, alternatives): &Goal| {
-            let at = x[*at];
+        let reaches = |at: f64, alternatives: &[(bool, f64)]| {
             alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
         };
+        let met = |x: &[f64], (_, at, alternatives): &Goal| reaches(x[*at], alternatives);
+        let pooled: Vec<bool> = goals
+            .iter()
+            .map(|(p, _, alternatives)| self.pool.iter().any(|x| reaches(x.at(*p, &self.value), alternatives)))
+            .collect();
         let mut outcome = true;
         let mut swept = false;
         for (i, goal) in goals.iter().enumerate() {
-            if points.iter().any(|x| met(x, goal)) {
+            if pooled[i] || points.iter().any(|x| met(x, goal)) {
                 continue;
             }
             let lp = match &mut program {
@@ -614,8 +621,9 @@ impl Solver {
                 for maximise in [true, false] {
                     let open: Vec<(usize, f64)> = goals[i..]
                         .iter()
-                        .filter(|g| g.2[0].0 == maximise && !points.iter().any(|x| met(x, g)))
-                        .map(|(_, at, _)| (*at, if maximise { 1.0 } else { -1.0 }))
+                        .zip(&pooled[i..])
+                        .filter(|(g, pooled)| g.2[0].0 == maximise && !**pooled && !points.iter().any(|x| met(x, g)))
+                        .map(|((_, at, _), _)| (*at, if maximise { 1.0 } else { -1.0 }))
                         .collect();
                     if open.len() >= SWEEP_AFTER {
                         points.push(lp.sweep(&open)?);
@@ -643,7 +651,7 @@ impl Solver {
         }
         // The new points, over the part (every other cell at its true value): the newest only,
         // as many as the pool keeps (a check over a large part can meet thousands).
-        let newest = points.len().saturating_sub(POOL).max(known);
+        let newest = points.len().saturating_sub(POOL);
         self.fresh =
             points[newest..].iter().map(|x| Point(comp.iter().copied().zip(x.iter().copied()).collect())).collect();
         Ok((outcome, program))
