@@ -531,6 +531,19 @@ impl Solver {
     /// sensitive cells' part. Returns the program it set up, if it needed one: a feasible basis
     /// of the trial's pattern over the same cells.
     fn check(&mut self, sensitive: &[usize], warm: Option<(&Warm, usize)>) -> Result<(bool, Option<Program>)> {
+        let pool = std::mem::take(&mut self.pool);
+        let checked = self.check_against(&pool, sensitive, warm);
+        self.pool = pool;
+        checked
+    }
+
+    /// [`Solver::check`], with the pool of feasible points (`pool`) set aside.
+    fn check_against(
+        &mut self,
+        pool: &[Point],
+        sensitive: &[usize],
+        warm: Option<(&Warm, usize)>,
+    ) -> Result<(bool, Option<Program>)> {
         // A sensitive cell the reader could work out exactly is disclosed even where its
         // requirement is 0 (a zero value): it must be able to move by [`min_movement`]; the
         // quickest case, being the only unknown of a relation, is ruled out first.
@@ -569,9 +582,10 @@ impl Solver {
         // Feasible points known for this pattern (earlier trials' witnesses, see `release`) and
         // met on the way: most goals are reached by one of them already (a vertex puts many
         // cells at zero or at an extreme), which spares their linear programs, and when all
-        // are, the program is not even set up. The pool's points are read at the goals' cells
-        // only (written out over the part, they cost more than the programs they spare); the
-        // points met here are over the part.
+        // are, the program is not even set up. The pool's points are read at a goal's cell when
+        // that goal comes (written out over the part for every check, they cost more than the
+        // programs they spare, and most failing trials stop at their first goal); the points
+        // met here are over the part.
         let mut points: Vec<Vec<f64>> = Vec::new();
         // Every goal: both sides of each cell's requirement; then, where it is below the least
         // movement, either side of that.
@@ -591,14 +605,12 @@ impl Solver {
             alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
         };
         let met = |x: &[f64], (_, at, alternatives): &Goal| reaches(x[*at], alternatives);
-        let pooled: Vec<bool> = goals
-            .iter()
-            .map(|(p, _, alternatives)| self.pool.iter().any(|x| reaches(x.at(*p, &self.value), alternatives)))
-            .collect();
+        let pooled =
+            |value: &[f64], (p, _, alternatives): &Goal| pool.iter().any(|x| reaches(x.at(*p, value), alternatives));
         let mut outcome = true;
         let mut swept = false;
         for (i, goal) in goals.iter().enumerate() {
-            if pooled[i] || points.iter().any(|x| met(x, goal)) {
+            if points.iter().any(|x| met(x, goal)) || pooled(&self.value, goal) {
                 continue;
             }
             let lp = match &mut program {
@@ -621,9 +633,10 @@ impl Solver {
                 for maximise in [true, false] {
                     let open: Vec<(usize, f64)> = goals[i..]
                         .iter()
-                        .zip(&pooled[i..])
-                        .filter(|(g, pooled)| g.2[0].0 == maximise && !**pooled && !points.iter().any(|x| met(x, g)))
-                        .map(|((_, at, _), _)| (*at, if maximise { 1.0 } else { -1.0 }))
+                        .filter(|g| {
+                            g.2[0].0 == maximise && !points.iter().any(|x| met(x, g)) && !pooled(&self.value, g)
+                        })
+                        .map(|(_, at, _)| (*at, if maximise { 1.0 } else { -1.0 }))
                         .collect();
                     if open.len() >= SWEEP_AFTER {
                         points.push(lp.sweep(&open)?);

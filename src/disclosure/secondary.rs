@@ -158,6 +158,13 @@ impl Problem<'_> {
         // serve the smaller ones. A heap: re-sorting a list after every step was quadratic.
         let mut queue: BinaryHeap<Pending> = requirements.iter().map(|(c, r)| Pending(*r, Reverse(id(c)))).collect();
         let mut done: Vec<Option<f64>> = vec![None; cells.len()];
+        // The largest movement each cell was queued with: queued again with no more, it would
+        // only be popped after that one and skipped (a movement spreads through every relation
+        // of every partner, so most pushes were such repeats).
+        let mut queued: Vec<Option<f64>> = vec![None; cells.len()];
+        for (c, r) in requirements {
+            queued[id(c)] = Some(*r);
+        }
         while let Some(Pending(r, Reverse(c))) = queue.pop() {
             if done[c].is_some_and(|d| d >= r) {
                 continue;
@@ -173,7 +180,8 @@ impl Problem<'_> {
                         for h in others {
                             // The movement goes on through the partner's other relations.
                             let need = r.min(capacity(h));
-                            if done[h].is_none_or(|d| d < need) {
+                            if done[h].is_none_or(|d| d < need) && queued[h].is_none_or(|q| q < need) {
+                                queued[h] = Some(need);
                                 queue.push(Pending(need, Reverse(h)));
                             }
                         }
