@@ -135,11 +135,9 @@ pub async fn warehouse_session(
         // partition columns.
         let empty = || {
             let base = form_schema(form);
-            let mut fields: Vec<Field> =
+            let fields: Vec<Field> =
                 base.fields().iter().filter(|f| f.name() != "period").map(|f| f.as_ref().clone()).collect();
-            fields.push(Field::new("period", DataType::Utf8, false));
-            fields.push(Field::new("region", DataType::Utf8, false));
-            Arc::new(Schema::new(fields))
+            crate::store::staged::with_partitions(&Schema::new(fields))
         };
         let dir = warehouse.join(&form.table);
         let all = format!("{}_all", form.table);

@@ -147,20 +147,26 @@ pub struct AcceptedRows {
     period: String,
 }
 
+/// A warehouse file's columns (`file_schema`) followed by the partition columns `period` and
+/// `region`: a form's table as a query of the warehouse sees it.
+pub fn with_partitions(file_schema: &arrow::datatypes::Schema) -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{DataType, Field};
+    let mut fields: Vec<Field> = file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("period", DataType::Utf8, false));
+    fields.push(Field::new("region", DataType::Utf8, false));
+    Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
 impl AcceptedRows {
     /// Rows in groups of this many, so that a scan of the file runs in parallel.
     const ROW_GROUP: usize = 64 * 1024;
 
     /// `file_schema`: the columns of the warehouse's files (the form's, less `period`).
     pub fn create(path: &Path, file_schema: &arrow::datatypes::Schema, period: &str) -> Result<AcceptedRows> {
-        use arrow::datatypes::{DataType, Field};
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut fields: Vec<Field> = file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields.push(Field::new("period", DataType::Utf8, false));
-        fields.push(Field::new("region", DataType::Utf8, false));
-        let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        let schema = with_partitions(file_schema);
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::UNCOMPRESSED)
