@@ -384,16 +384,7 @@ fn models_run_in_waves_deterministically() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let execute = || {
         rt.block_on(async {
-            let ctx = exec::warehouse_session(
-                &tmp.path().join("warehouse"),
-                &forms,
-                &reference.tables,
-                PERIOD.parse().unwrap(),
-                exec::submissions_batch(&[]),
-                |table| tmp.path().join(format!("{table}.parquet")),
-            )
-            .await
-            .unwrap();
+            let ctx = session(tmp.path(), &forms, &reference).await;
             exec::execute(&ctx, &defs).await
         })
     };
@@ -448,16 +439,7 @@ fn the_shipped_indicator_tests_catch_bad_values() {
     assert_eq!(defs[0].tests.len(), 4);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let runs = rt.block_on(async {
-        let ctx = exec::warehouse_session(
-            &tmp.path().join("warehouse"),
-            &forms,
-            &reference.tables,
-            PERIOD.parse().unwrap(),
-            exec::submissions_batch(&[]),
-            |table| tmp.path().join(format!("{table}.parquet")),
-        )
-        .await
-        .unwrap();
+        let ctx = session(tmp.path(), &forms, &reference).await;
         exec::execute(&ctx, &defs).await
     });
     let run = &runs[0];
@@ -598,7 +580,7 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
     let form = forms.forms.iter().find(|f| f.table == "jn101").unwrap();
     let schema = gongbao::ingest::rows::form_schema(form);
     let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| schema.field(i).name() != "period").collect();
-    let accepted = tmp.path().join("accepted").join("jn101.parquet");
+    let accepted = tmp.path().join("accepted/jn101.parquet");
     let mut writer = AcceptedRows::create(&accepted, &schema.project(&keep).unwrap(), PERIOD).unwrap();
     let mut rows = 0;
     for county in ["任城区", "兖州区", "曲阜市"] {
@@ -617,16 +599,7 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let ctx = exec::warehouse_session(
-            &tmp.path().join("warehouse"),
-            &forms,
-            &reference.tables,
-            PERIOD.parse().unwrap(),
-            exec::submissions_batch(&[]),
-            |table| tmp.path().join("accepted").join(format!("{table}.parquet")),
-        )
-        .await
-        .unwrap();
+        let ctx = session(tmp.path(), &forms, &reference).await;
         let query = |sql: String| {
             let ctx = ctx.clone();
             async move {
@@ -647,4 +620,24 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
             assert_eq!(n, if table == "jn101" { rows } else { 0 }, "{table}: {period_rows}");
         }
     });
+}
+
+/// The models' session over `dir`: its warehouse (`dir/warehouse`) and the period's accepted rows
+/// of each form (`dir/accepted/<table>.parquet`, where there is one), no submissions.
+async fn session(
+    dir: &Path,
+    forms: &gongbao::forms::Forms,
+    reference: &gongbao::reference::Reference,
+) -> datafusion::prelude::SessionContext {
+    let accepted = |table: &str| dir.join("accepted").join(format!("{table}.parquet"));
+    exec::warehouse_session(
+        &dir.join("warehouse"),
+        forms,
+        &reference.tables,
+        PERIOD.parse().unwrap(),
+        exec::submissions_batch(&[]),
+        accepted,
+    )
+    .await
+    .unwrap()
 }
