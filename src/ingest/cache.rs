@@ -98,7 +98,8 @@ impl ParsedCache {
         bytes.extend_from_slice(crate::util::sha256_hex(&payload).as_bytes());
         bytes.push(b'\n');
         bytes.extend_from_slice(&payload);
-        crate::store::write_bytes(&self.entry(&read.sha256, &read.file), &bytes)
+        // Not flushed: `load` checks the checksum, and an entry lost is a workbook read again.
+        crate::store::write_bytes_unflushed(&self.entry(&read.sha256, &read.file), &bytes)
     }
 
     /// Removes the entries of workbooks no longer in the inbox (and of older definitions), so the

@@ -138,6 +138,17 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
 
 /// Writes a file atomically: to a hidden temporary file next to it, fsync, then rename.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// [`write_bytes`] without the fsync: for a file whose reader checks it whole (a cache entry
+/// with its checksum), which a power loss can cost but never make read wrong. The parsed-workbook
+/// cache writes one per workbook: flushing each was a disk round trip per workbook of the inbox.
+pub fn write_bytes_unflushed(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, false)
+}
+
+fn write_file(path: &Path, bytes: &[u8], flush: bool) -> Result<()> {
     use std::io::Write;
     crate::faults::before_write(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -146,7 +157,9 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.sync_all()?;
+    if flush {
+        file.sync_all()?;
+    }
     drop(file);
     std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
