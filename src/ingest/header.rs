@@ -191,12 +191,13 @@ impl RegionNames {
             return names.clone();
         }
         let mut patterns: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut region = Vec::new();
         for (i, r) in regions.iter().enumerate() {
             let bare = r.name.trim_end_matches(['区', '县', '市']);
             for name in [r.name.as_str(), r.code.as_str(), r.short_name.as_str(), bare] {
                 // The first of equal names wins a tie: a later copy could never be chosen.
-                if name.chars().count() >= 2 && !patterns.contains(&name) {
+                if name.chars().count() >= 2 && seen.insert(name) {
                     patterns.push(name);
                     region.push(i);
                 }

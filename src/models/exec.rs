@@ -133,12 +133,7 @@ pub async fn warehouse_session(
     for form in &forms.forms {
         // The shape of both tables when there is no file to read: the form's columns, then the
         // partition columns.
-        let empty = || {
-            let base = form_schema(form);
-            let fields: Vec<Field> =
-                base.fields().iter().filter(|f| f.name() != "period").map(|f| f.as_ref().clone()).collect();
-            crate::store::staged::with_partitions(&Schema::new(fields))
-        };
+        let empty = || crate::store::staged::with_partitions(&form_schema(form));
         let dir = warehouse.join(&form.table);
         let all = format!("{}_all", form.table);
         // Listed, not read: the table is every period of the form.

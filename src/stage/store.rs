@@ -43,14 +43,13 @@ pub fn store(
                 by_region.entry(k.region.as_str()).or_default().push(k);
             }
             let schema = crate::ingest::rows::form_schema(form);
-            let file_schema = schema.project(&file_columns(&schema))?;
             let mut accepted =
-                AcceptedRows::create(&returns.staging.accepted_file(&form.table), &file_schema, &planned.name)?;
+                AcceptedRows::create(&returns.staging.accepted_file(&form.table), &schema, &planned.name)?;
             for (region, kept) in by_region {
                 let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
                 store::write_partition(&dir.join(format!("region={region}")), &batches, &schema, &["period"])?;
                 for b in &batches {
-                    accepted.write(region, &store::drop_columns(b, &["period"])?)?;
+                    accepted.write(region, b)?;
                 }
             }
             accepted.close()?;
@@ -81,11 +80,6 @@ pub fn store(
         );
     }
     Ok(())
-}
-
-/// The columns of a form's warehouse files: all but `period`, which is in the folder's name.
-fn file_columns(schema: &Schema) -> Vec<usize> {
-    (0..schema.fields().len()).filter(|&i| schema.field(i).name() != "period").collect()
 }
 
 /// The versions of each county's return the period now uses: (region, form, file, sha256,

@@ -147,11 +147,12 @@ pub struct AcceptedRows {
     period: String,
 }
 
-/// A warehouse file's columns (`file_schema`) followed by the partition columns `period` and
-/// `region`: a form's table as a query of the warehouse sees it.
-pub fn with_partitions(file_schema: &arrow::datatypes::Schema) -> arrow::datatypes::SchemaRef {
+/// A form's table as a query of the warehouse sees it: the form's columns (`form_schema`) less
+/// `period`, as its files hold them, followed by the partition columns `period` and `region`.
+pub fn with_partitions(form_schema: &arrow::datatypes::Schema) -> arrow::datatypes::SchemaRef {
     use arrow::datatypes::{DataType, Field};
-    let mut fields: Vec<Field> = file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> =
+        form_schema.fields().iter().filter(|f| f.name() != "period").map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new("period", DataType::Utf8, false));
     fields.push(Field::new("region", DataType::Utf8, false));
     Arc::new(arrow::datatypes::Schema::new(fields))
@@ -161,12 +162,12 @@ impl AcceptedRows {
     /// Rows in groups of this many, so that a scan of the file runs in parallel.
     const ROW_GROUP: usize = 64 * 1024;
 
-    /// `file_schema`: the columns of the warehouse's files (the form's, less `period`).
-    pub fn create(path: &Path, file_schema: &arrow::datatypes::Schema, period: &str) -> Result<AcceptedRows> {
+    /// `form_schema`: the form's columns ([`crate::ingest::rows::form_schema`]).
+    pub fn create(path: &Path, form_schema: &arrow::datatypes::Schema, period: &str) -> Result<AcceptedRows> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let schema = with_partitions(file_schema);
+        let schema = with_partitions(form_schema);
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::UNCOMPRESSED)
@@ -176,10 +177,10 @@ impl AcceptedRows {
         Ok(AcceptedRows { writer, schema, period: period.to_string() })
     }
 
-    /// Appends one county's rows (`batch`: the columns of the warehouse's file, in its order).
+    /// Appends one county's rows (`batch`: the form's columns).
     pub fn write(&mut self, region: &str, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let mut columns = batch.columns().to_vec();
+        let mut columns = crate::store::drop_columns(batch, &["period"])?.columns().to_vec();
         columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.period, n))));
         columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(region, n))));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
