@@ -53,6 +53,17 @@ impl Interval {
             }
         }
     }
+
+    /// How much further the cell must be able to move on its narrower side (0 when sufficient):
+    /// at least the least movement of a figure ([`super::optimise::min_movement`]) when it is
+    /// not sufficient.
+    pub fn shortfall(&self) -> f64 {
+        if self.sufficient() {
+            return 0.0;
+        }
+        let moves = (self.upper - self.value).min(self.value - self.lower).max(0.0);
+        (self.requirement.unwrap_or(0.0) - moves).max(super::optimise::min_movement(self.value))
+    }
 }
 
 /// Reads what the public tables show, per variable. `tables` are (model name, batches) after

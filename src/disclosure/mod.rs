@@ -360,55 +360,60 @@ fn plan(rows: &[Enterprise], cfg: &Config, previous: Option<&Previous>) -> (Univ
     let structure = secondary::structure(&universe.cells);
     // A republished period: what moved since the public version, per enterprise.
     let delta = previous.map(|p| rules::cell_stats(&rules::changes(&p.rows, rows)));
-    let mut problems = BTreeMap::new();
-    for var in rules::VARS {
-        let values: BTreeMap<Cell, f64> = stats.iter().map(|(c, s)| (c.clone(), s.total(var))).collect();
-        let groups = secondary::balanced(structure.clone(), &values);
-        let mut sens = primary.get(&var).cloned().unwrap_or_default();
-        let mut fixed = policy.clone();
-        let mut known_before = BTreeMap::new();
-        if let (Some(prev), Some(delta)) = (previous, &delta) {
-            let shown = prev.published.get(&var).cloned().unwrap_or_default();
-            // Enterprises whose corrections the exempt city total shows anyway (by policy): a cell
-            // moved by exactly those reveals nothing more.
-            let conceded = policy
-                .iter()
-                .filter_map(|c| delta.get(c))
-                .map(|d| revision_stat(d, var).enterprises)
-                .max()
-                .unwrap_or(0);
-            for (cell, old_value) in &shown {
-                let moved = delta.get(cell).map(|d| revision_stat(d, var)).filter(|d| d.enterprises > 0);
-                match moved {
-                    // Unchanged since it was published: readers know it, so it protects nothing.
-                    None => {
-                        fixed.insert(cell.clone());
-                        known_before.insert(cell.clone(), *old_value);
-                    }
-                    // Moved by a few enterprises' corrections: publishing it again would show them.
-                    Some(d) if !policy.contains(cell) && d.enterprises != conceded => {
-                        if let Some(r) = rules::assess(&d, var, cfg) {
-                            let e = sens
-                                .entry(cell.clone())
-                                .or_insert(rules::Sensitivity { reason: Reason::Revision, requirement: 0.0 });
-                            if r.requirement >= e.requirement {
-                                *e = rules::Sensitivity { reason: Reason::Revision, requirement: r.requirement };
+    // Each variable's problem on its own, in parallel (the greedy search is most of a national
+    // table's plan); gathered by variable, so the result does not depend on the order.
+    let problems = rules::VARS
+        .par_iter()
+        .map(|&var| {
+            let values: BTreeMap<Cell, f64> = stats.iter().map(|(c, s)| (c.clone(), s.total(var))).collect();
+            let groups = secondary::balanced(structure.clone(), &values);
+            let mut sens = primary.get(&var).cloned().unwrap_or_default();
+            let mut fixed = policy.clone();
+            let mut known_before = BTreeMap::new();
+            if let (Some(prev), Some(delta)) = (previous, &delta) {
+                let shown = prev.published.get(&var).cloned().unwrap_or_default();
+                // Enterprises whose corrections the exempt city total shows anyway (by policy): a cell
+                // moved by exactly those reveals nothing more.
+                let conceded = policy
+                    .iter()
+                    .filter_map(|c| delta.get(c))
+                    .map(|d| revision_stat(d, var).enterprises)
+                    .max()
+                    .unwrap_or(0);
+                for (cell, old_value) in &shown {
+                    let moved = delta.get(cell).map(|d| revision_stat(d, var)).filter(|d| d.enterprises > 0);
+                    match moved {
+                        // Unchanged since it was published: readers know it, so it protects nothing.
+                        None => {
+                            fixed.insert(cell.clone());
+                            known_before.insert(cell.clone(), *old_value);
+                        }
+                        // Moved by a few enterprises' corrections: publishing it again would show them.
+                        Some(d) if !policy.contains(cell) && d.enterprises != conceded => {
+                            if let Some(r) = rules::assess(&d, var, cfg) {
+                                let e = sens
+                                    .entry(cell.clone())
+                                    .or_insert(rules::Sensitivity { reason: Reason::Revision, requirement: 0.0 });
+                                if r.requirement >= e.requirement {
+                                    *e = rules::Sensitivity { reason: Reason::Revision, requirement: r.requirement };
+                                }
                             }
                         }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
                 }
             }
-        }
-        let requirements: BTreeMap<Cell, f64> = sens.iter().map(|(c, s)| (c.clone(), s.requirement)).collect();
-        let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
-        let hidden = BTreeSet::new();
-        let universe = universe.clone();
-        let audits = intruder::Memo::default();
-        let mut p = VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe, audits };
-        p.greedy(var);
-        problems.insert(var, p);
-    }
+            let requirements: BTreeMap<Cell, f64> = sens.iter().map(|(c, s)| (c.clone(), s.requirement)).collect();
+            let reasons: BTreeMap<Cell, Reason> = sens.iter().map(|(c, s)| (c.clone(), s.reason)).collect();
+            let hidden = BTreeSet::new();
+            let universe = universe.clone();
+            let audits = intruder::Memo::default();
+            let mut p =
+                VarProblem { values, groups, requirements, reasons, hidden, fixed, known_before, universe, audits };
+            p.greedy(var);
+            (var, p)
+        })
+        .collect();
     (universe, problems)
 }
 
@@ -518,6 +523,8 @@ pub fn protect_runs(
     // the pattern is final.
     let started = std::time::Instant::now();
     let mut rounds = 0;
+    // Each disclosed cell's shortfall when it was last widened.
+    let mut widened_at: BTreeMap<(Var, Cell), f64> = BTreeMap::new();
     for round in 0.. {
         rounds = round + 1;
         let audited = Audited { public: &public, cuts: &cuts, originals: &originals };
@@ -535,7 +542,16 @@ pub fn protect_runs(
                     non_negative: d.var.non_negative(),
                     universe: &p.universe,
                 };
-                if secondary::widen(&problem, &mut p.hidden, &d.cell) {
+                // A widening that left the cell as short as before did not reach what narrows it
+                // (in a sparse column, often nothing in its block can): where blocks can be
+                // joined, its block is joined now, not after every partner in it was hidden, a
+                // round each (a national table's exports took 30 rounds that way).
+                let shortfall = d.shortfall();
+                let key = (d.var, d.cell.clone());
+                let futile = p.universe.blocks() > 1
+                    && widened_at.get(&key).is_some_and(|before| shortfall >= before - secondary::tolerance(d.value));
+                if !futile && secondary::widen(&problem, &mut p.hidden, &d.cell, shortfall) {
+                    widened_at.insert(key, shortfall);
                     widened = true;
                 } else {
                     stuck.entry(d.var).or_default().insert(p.universe.block(&d.cell));
@@ -546,6 +562,7 @@ pub fn protect_runs(
                 if !p.universe.join(&blocks) {
                     continue;
                 }
+                widened_at.retain(|(v, _), _| *v != var);
                 tracing::info!(
                     variable = var.code(),
                     blocks = p.universe.blocks(),

@@ -545,21 +545,13 @@ impl Solver {
         warm: Option<(&Warm, usize)>,
     ) -> Result<(bool, Option<Program>)> {
         // A sensitive cell the reader could work out exactly is disclosed even where its
-        // requirement is 0 (a zero value): it must be able to move by [`min_movement`]; the
-        // quickest case, being the only unknown of a relation, is ruled out first.
+        // requirement is 0 (a zero value): it must be able to move by [`min_movement`] (goals
+        // below); the quickest case, being the only unknown of a relation, is screened first.
         self.fresh.clear();
-        for &p in sensitive {
-            if self.beside(p).any(|terms| terms.iter().filter(|(c, _)| self.unknown(*c)).count() < 2) {
-                return Ok((false, None));
-            }
-        }
-        // Each relation on its own must let the cell move by its requirement (a necessary
-        // condition, much cheaper than the linear program, which rejects most failing trials).
-        for &p in sensitive {
-            let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
-            if need > 0.0 && self.beside(p).any(|terms| !self.absorbs(terms, p, need)) {
-                return Ok((false, None));
-            }
+        // A trial of the release pass (from a warm start) was screened by the caller, over the
+        // cells its release can change.
+        if warm.is_none() && self.screened_out(sensitive) {
+            return Ok((false, None));
         }
         self.checks += 1;
         // Without a warm start: the sensitive cells' part and its rows, set up here.
@@ -668,6 +660,20 @@ impl Solver {
         self.fresh =
             points[newest..].iter().map(|x| Point(comp.iter().copied().zip(x.iter().copied()).collect())).collect();
         Ok((outcome, program))
+    }
+
+    /// Whether a necessary condition already fails for one of `sensitive`: it is the only unknown
+    /// of a relation (the quickest way for the reader to work it out exactly, ruled out even
+    /// where its requirement is 0), or a relation on its own cannot absorb its requirement.
+    /// Much cheaper than the linear program, it rejects most failing trials.
+    fn screened_out(&self, sensitive: &[usize]) -> bool {
+        sensitive.iter().any(|&p| {
+            let need = self.requirement[p].unwrap_or(0.0) - tolerance(self.value[p]);
+            self.beside(p).any(|terms| {
+                terms.iter().filter(|(c, _)| self.unknown(*c)).count() < 2
+                    || (need > 0.0 && !self.absorbs(terms, p, need))
+            })
+        })
     }
 
     /// The program of a trial publishing `cell` over the cells of `warm`: its basis with the cell
@@ -791,6 +797,16 @@ impl Solver {
             if sensitive.is_empty() {
                 self.hidden[c] = false;
                 parts[id] = None;
+                continue;
+            }
+            // Only the relations of c change when it is published, and the current pattern passes
+            // the audit, so only the sensitive cells beside c can fail the screen now: it is made
+            // here, before the pool is repaired and a basis set up for a trial it turns down.
+            self.hidden[c] = false;
+            let beside: Vec<usize> = sensitive.iter().copied().filter(|d| near.contains(d)).collect();
+            let rejected = self.screened_out(&beside);
+            self.hidden[c] = true;
+            if rejected {
                 continue;
             }
             // The current pattern's basis over c's part, set up once per part.

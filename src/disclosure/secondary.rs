@@ -242,23 +242,32 @@ impl Ord for Pending {
     }
 }
 
-/// For a cell the intruder audit found too narrow: hides, in each of its relations, the
-/// cheapest published cell of its block not hidden yet (the exact intervals then decide again).
-/// Returns whether anything was added.
-pub fn widen(p: &Problem, hidden: &mut BTreeSet<Cell>, cell: &Cell) -> bool {
+/// For a cell the intruder audit found too narrow by `shortfall` (how much more it must be able
+/// to move): hides, in each of its relations, the cheapest published cells of its block not
+/// hidden yet, from the smallest up, until what they can absorb (their values; unlimited where
+/// values may be negative) covers the shortfall, or at least one (the exact intervals then decide
+/// again). Sizing each step by the shortfall, not one cell at a time, is what keeps the rounds of
+/// "audit, then hide more" few in a sparse column: a national table's exports needed a round per
+/// cell. Returns whether anything was added.
+pub fn widen(p: &Problem, hidden: &mut BTreeSet<Cell>, cell: &Cell, shortfall: f64) -> bool {
     let mut added = false;
     let block = p.universe.block(cell);
     for g in p.groups.iter().filter(|g| g.cells().any(|c| c == cell)) {
-        let pick = g
+        let mut picks: Vec<&Cell> = g
             .cells()
             .filter(|o| *o != cell && !hidden.contains(*o) && !p.fixed.contains(*o))
             .filter(|o| p.universe.block(o) == block)
             .filter(|o| !p.non_negative || **o == g.total || p.value(o) > 0.0)
-            .min_by(|a, b| p.value(a).abs().total_cmp(&p.value(b).abs()).then_with(|| a.cmp(b)))
-            .cloned();
-        if let Some(pick) = pick {
-            hidden.insert(pick);
+            .collect();
+        picks.sort_by(|a, b| p.value(a).abs().total_cmp(&p.value(b).abs()).then_with(|| a.cmp(b)));
+        let mut absorbed = 0.0;
+        for pick in picks {
+            hidden.insert(pick.clone());
             added = true;
+            absorbed += if p.non_negative { p.value(pick).abs() } else { f64::INFINITY };
+            if absorbed >= shortfall {
+                break;
+            }
         }
     }
     added
