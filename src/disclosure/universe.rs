@@ -17,8 +17,9 @@
 //! complements there ([`super::secondary`]), and a relation that spans blocks (a breakdown's city
 //! = Σ counties) ties only the cells of one block at a time, the others moved to its constant
 //! side. In a sparse table a block may hold no partner for a cell (its column's other cells in
-//! the block all hidden or zero); the rounds of "audit, then hide more" then join that block with
-//! the next and make the greedy search again ([`Universe::join`]; at worst the blocks join into
+//! the block all hidden or zero, or what narrows the cell lies outside the block); the rounds of
+//! "audit, then hide more" then join that block with the next (as soon as hiding more in it left
+//! the cell as narrow as before) and make the greedy search again ([`Universe::join`]; at worst the blocks join into
 //! the whole table). A table within the limit is one block, and everything is as if blocks did
 //! not exist.
 
