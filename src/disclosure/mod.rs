@@ -499,6 +499,35 @@ impl Audited<'_> {
     }
 }
 
+/// What the rounds of "audit, then hide more" remember: each disclosed cell's shortfall when it
+/// was last widened.
+#[derive(Default)]
+pub(crate) struct Widenings(BTreeMap<(Var, Cell), f64>);
+
+impl Widenings {
+    /// Hides more for the disclosed cell of `d` ([`secondary::widen`]) and returns true; false when
+    /// nothing is left to hide, or when the last widening left the cell as short as it is now and
+    /// the table is in blocks: that widening did not reach what narrows the cell (in a sparse
+    /// column, often nothing in its block can), so its block is to be joined now, not after every
+    /// partner in it was hidden, a round each (a national table's exports took 30 rounds so).
+    pub(crate) fn widen(&mut self, p: &secondary::Problem, hidden: &mut BTreeSet<Cell>, d: &Interval) -> bool {
+        let shortfall = d.shortfall();
+        let key = (d.var, d.cell.clone());
+        let futile = p.universe.blocks() > 1
+            && self.0.get(&key).is_some_and(|before| shortfall >= before - secondary::tolerance(d.value));
+        if futile || !secondary::widen(p, hidden, &d.cell, shortfall) {
+            return false;
+        }
+        self.0.insert(key, shortfall);
+        true
+    }
+
+    /// Forgets `var`'s cells: its blocks were joined and its greedy search starts again.
+    pub(crate) fn forget(&mut self, var: Var) {
+        self.0.retain(|(v, _), _| *v != var);
+    }
+}
+
 /// Rounds of "audit, then hide more" before a disclosed cell is reported. Every round hides
 /// more or joins blocks, so the rounds end of themselves; the limit bounds the time. A round
 /// audits again only the parts it changed (`intruder::Memo`): the national inbox's exports
@@ -523,8 +552,7 @@ pub fn protect_runs(
     // the pattern is final.
     let started = std::time::Instant::now();
     let mut rounds = 0;
-    // Each disclosed cell's shortfall when it was last widened.
-    let mut widened_at: BTreeMap<(Var, Cell), f64> = BTreeMap::new();
+    let mut widenings = Widenings::default();
     for round in 0.. {
         rounds = round + 1;
         let audited = Audited { public: &public, cuts: &cuts, originals: &originals };
@@ -542,16 +570,7 @@ pub fn protect_runs(
                     non_negative: d.var.non_negative(),
                     universe: &p.universe,
                 };
-                // A widening that left the cell as short as before did not reach what narrows it
-                // (in a sparse column, often nothing in its block can): where blocks can be
-                // joined, its block is joined now, not after every partner in it was hidden, a
-                // round each (a national table's exports took 30 rounds that way).
-                let shortfall = d.shortfall();
-                let key = (d.var, d.cell.clone());
-                let futile = p.universe.blocks() > 1
-                    && widened_at.get(&key).is_some_and(|before| shortfall >= before - secondary::tolerance(d.value));
-                if !futile && secondary::widen(&problem, &mut p.hidden, &d.cell, shortfall) {
-                    widened_at.insert(key, shortfall);
+                if widenings.widen(&problem, &mut p.hidden, d) {
                     widened = true;
                 } else {
                     stuck.entry(d.var).or_default().insert(p.universe.block(&d.cell));
@@ -562,7 +581,7 @@ pub fn protect_runs(
                 if !p.universe.join(&blocks) {
                     continue;
                 }
-                widened_at.retain(|(v, _), _| *v != var);
+                widenings.forget(var);
                 tracing::info!(
                     variable = var.code(),
                     blocks = p.universe.blocks(),

@@ -872,11 +872,13 @@ impl SmallTable {
     }
 
     /// The greedy pattern, audited in rounds as the run does: more complements in the block of
-    /// a disclosed cell, or where none is left, its block joined with the next and the greedy
-    /// search made again. None when the rounds end with a cell still disclosed.
+    /// a disclosed cell, or where none is left (or hiding more did not help), its block joined
+    /// with the next and the greedy search made again. None when the rounds end with a cell
+    /// still disclosed.
     fn protected(&self, universe: &mut Universe) -> Option<BTreeSet<Cell>> {
         let mut hidden: BTreeSet<Cell> = self.requirements.keys().cloned().collect();
         self.problem(universe).protect(&mut hidden, &self.requirements);
+        let mut widenings = Widenings::default();
         for _ in 0..20 {
             let view = self.view_without(&hidden);
             let iv = self.audit(Var::Output, universe, &view, Depth::Verdict, &Memo::default()).unwrap();
@@ -887,7 +889,7 @@ impl SmallTable {
             let mut widened = false;
             let mut stuck = BTreeSet::new();
             for d in disclosed {
-                if secondary::widen(&self.problem(universe), &mut hidden, &d.cell, d.shortfall()) {
+                if widenings.widen(&self.problem(universe), &mut hidden, d) {
                     widened = true;
                 } else {
                     stuck.insert(universe.block(&d.cell));
@@ -895,6 +897,7 @@ impl SmallTable {
             }
             if universe.join(&stuck) {
                 // The greedy search again, from the sensitive cells, over the joined blocks.
+                widenings.forget(Var::Output);
                 hidden = self.requirements.keys().cloned().collect();
                 self.problem(universe).protect(&mut hidden, &self.requirements);
             } else if !widened {
