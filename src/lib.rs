@@ -28,6 +28,7 @@ pub mod job;
 pub mod ledger;
 #[cfg(feature = "pipeline")]
 pub mod lock;
+pub mod memory;
 #[cfg(feature = "pipeline")]
 pub mod models;
 pub mod period;

@@ -116,7 +116,7 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
     env.set_loader(minijinja::path_loader(dir));
     let tmpl =
         env.get_template(name).with_context(|| format!("cannot load the bulletin template {}", template.display()))?;
-    let ctx = context(input, &[])?;
+    let ctx = context(input, &[], Arc::new(IndicatorIndex::new(input.models)?))?;
     let out = tmpl.render(ctx).map_err(|e| anyhow!("rendering {} failed: {}", template.display(), describe(&e)))?;
     Ok(tidy(&out))
 }
@@ -125,7 +125,7 @@ pub fn render_markdown(template: &Path, input: &BulletinInput) -> Result<String>
 pub fn render_markdown_str(source: &str, input: &BulletinInput) -> Result<String> {
     let log = SymbolLog::default();
     let env = environment(&log);
-    let ctx = context(input, &[])?;
+    let ctx = context(input, &[], Arc::new(IndicatorIndex::new(input.models)?))?;
     let out = env
         .render_named_str("bulletin.md.j2", source, ctx)
         .map_err(|e| anyhow!("rendering the bulletin failed: {}", describe(&e)))?;
@@ -213,53 +213,86 @@ fn environment(log: &SymbolLog) -> Environment<'static> {
     env
 }
 
-/// `(region, breakdown, indicator)` → value, from the `indicator_values` model; a value
-/// suppressed by disclosure control (status `C`) is `Err(())`.
-type IndicatorIndex = HashMap<(String, String, String), std::result::Result<Option<f64>, ()>>;
+/// A figure of `indicator_values`: its value, or `Err(())` when disclosure control suppressed it
+/// (status `C`).
+type Figure = std::result::Result<Option<f64>, ()>;
 
-fn indicator_index(models: &BTreeMap<String, Vec<RecordBatch>>) -> Result<IndicatorIndex> {
-    let mut index = HashMap::new();
-    // Without it every figure of the bulletin would print as —: refuse instead.
-    let Some(batches) = models.get("indicator_values") else {
-        bail!("the model `indicator_values` is missing (did it fail?): the bulletin cannot be written without it");
-    };
-    for batch in batches {
-        let col = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| anyhow!("model indicator_values has no column `{name}`"))
-        };
-        let (region, breakdown, indicator, value) =
-            (col("region_code")?, col("breakdown")?, col("indicator")?, col("value")?);
-        let status = batch.column_by_name("status");
-        for row in 0..batch.num_rows() {
-            let key = (
-                values::text_cell(region, row).unwrap_or_default(),
-                values::text_cell(breakdown, row).unwrap_or_default(),
-                values::text_cell(indicator, row).unwrap_or_default(),
-            );
-            let confidential = status.is_some_and(|s| values::text_cell(s, row).as_deref() == Some("C"));
-            index.insert(key, if confidential { Err(()) } else { Ok(values::number_cell(value, row)) });
-        }
-    }
-    Ok(index)
+/// `(region, breakdown, indicator)` → figure, from the `indicator_values` model, built once per
+/// bulletin. The three keys are numbered and the figures sorted by them: a national table has
+/// ~2 million rows, which as a map of owned strings took ~600 MB.
+#[derive(Default)]
+struct IndicatorIndex {
+    regions: HashMap<String, u32>,
+    breakdowns: HashMap<String, u32>,
+    indicators: HashMap<String, u32>,
+    /// Sorted by key; the last row of a repeated key wins.
+    figures: Vec<([u32; 3], Figure)>,
 }
 
-fn context(input: &BulletinInput, charts: &[charts::Chart]) -> Result<Value> {
+impl IndicatorIndex {
+    fn new(models: &BTreeMap<String, Vec<RecordBatch>>) -> Result<IndicatorIndex> {
+        // Without it every figure of the bulletin would print as —: refuse instead.
+        let Some(batches) = models.get("indicator_values") else {
+            bail!("the model `indicator_values` is missing (did it fail?): the bulletin cannot be written without it");
+        };
+        let mut index = IndicatorIndex::default();
+        let number = |names: &mut HashMap<String, u32>, name: Option<String>| -> u32 {
+            let next = u32::try_from(names.len()).unwrap_or(u32::MAX);
+            *names.entry(name.unwrap_or_default()).or_insert(next)
+        };
+        index.figures.reserve_exact(batches.iter().map(RecordBatch::num_rows).sum());
+        for batch in batches {
+            let col = |name: &str| {
+                batch.column_by_name(name).ok_or_else(|| anyhow!("model indicator_values has no column `{name}`"))
+            };
+            let (region, breakdown, indicator, value) =
+                (col("region_code")?, col("breakdown")?, col("indicator")?, col("value")?);
+            let status = batch.column_by_name("status");
+            for row in 0..batch.num_rows() {
+                let key = [
+                    number(&mut index.regions, values::text_cell(region, row)),
+                    number(&mut index.breakdowns, values::text_cell(breakdown, row)),
+                    number(&mut index.indicators, values::text_cell(indicator, row)),
+                ];
+                let confidential = status.is_some_and(|s| values::text_cell(s, row).as_deref() == Some("C"));
+                index.figures.push((key, if confidential { Err(()) } else { Ok(values::number_cell(value, row)) }));
+            }
+        }
+        // Stable: within a key, rows stay in order, and the last is kept.
+        index.figures.sort_by_key(|(key, _)| *key);
+        let mut kept = 0;
+        for i in 0..index.figures.len() {
+            if i + 1 == index.figures.len() || index.figures[i + 1].0 != index.figures[i].0 {
+                index.figures.swap(kept, i);
+                kept += 1;
+            }
+        }
+        index.figures.truncate(kept);
+        index.figures.shrink_to_fit();
+        Ok(index)
+    }
+
+    fn get(&self, region: &str, breakdown: &str, indicator: &str) -> Option<Figure> {
+        let key = [*self.regions.get(region)?, *self.breakdowns.get(breakdown)?, *self.indicators.get(indicator)?];
+        self.figures.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| self.figures[i].1)
+    }
+}
+
+fn context(input: &BulletinInput, charts: &[charts::Chart], index: Arc<IndicatorIndex>) -> Result<Value> {
     let period: Period = input.period.parse()?;
-    let index = Arc::new(indicator_index(input.models)?);
 
     let models = Value::from_object(Models::new(input.models));
 
     let ind = {
-        let index = Arc::clone(&index);
         // Keys may arrive escaped (taken from a model's text column): unescape before lookup.
         move |region: String, breakdown: String, indicator: String| -> Value {
-            let key = (
-                values::unescape_markdown(&region),
-                values::unescape_markdown(&breakdown),
-                values::unescape_markdown(&indicator),
+            let figure = index.get(
+                &values::unescape_markdown(&region),
+                &values::unescape_markdown(&breakdown),
+                &values::unescape_markdown(&indicator),
             );
-            match index.get(&key) {
-                Some(Ok(Some(v))) if v.is_finite() => Value::from(*v),
+            match figure {
+                Some(Ok(Some(v))) if v.is_finite() => Value::from(v),
                 Some(Err(())) => Value::from(format::SUPPRESSED),
                 _ => Value::from(()),
             }
@@ -386,9 +419,9 @@ impl Templates {
 /// Renders the bulletin of `input`: charts, Markdown, and the PDF laid out from that Markdown.
 pub fn render(t: &Templates, input: &BulletinInput) -> Result<Rendered> {
     let period: Period = input.period.parse()?;
-    let index = indicator_index(input.models)?;
-    let city_growth = match index.get(&(CITY_CODE.to_string(), "_T".to_string(), "va_growth".to_string())) {
-        Some(Ok(v)) => *v,
+    let index = Arc::new(IndicatorIndex::new(input.models)?);
+    let city_growth = match index.get(CITY_CODE, "_T", "va_growth") {
+        Some(Ok(v)) => v,
         _ => None,
     };
     let charts = charts::build(input.models, &period.full_label(), city_growth)
@@ -407,7 +440,7 @@ pub fn render(t: &Templates, input: &BulletinInput) -> Result<Rendered> {
         .get_template(name)
         .with_context(|| format!("cannot load the bulletin template {}", t.markdown.display()))?;
     let out = tmpl
-        .render(context(input, &charts)?)
+        .render(context(input, &charts, index)?)
         .map_err(|e| anyhow!("rendering {} failed: {}", t.markdown.display(), describe(&e)))?;
     let markdown = tidy(&out);
 

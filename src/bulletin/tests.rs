@@ -450,3 +450,54 @@ fn the_revisions_note_prints_what_it_is_given() {
     );
     assert!(md.contains("7. 符号说明"), "{md}");
 }
+
+/// The bulletin's index of `indicator_values` finds what a plain map over the rows finds (the
+/// last row of a repeated key, suppressed figures as `Err`, NULL values as `None`), over
+/// generated tables in several batches with repeated keys, and nothing for a key not there.
+#[test]
+fn the_indicator_index_finds_what_a_map_of_the_rows_finds() {
+    use rand::{Rng, SeedableRng, rngs::SmallRng};
+    use std::collections::HashMap;
+    let regions = ["370800", "370811", "370812", "370826"];
+    let breakdowns = ["_T", "division:C13", "chain:01", ""];
+    let indicators = ["va_growth", "output_ytd", "enterprises"];
+    for seed in 0..20u64 {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut expected: HashMap<(String, String, String), Figure> = HashMap::new();
+        let mut batches = Vec::new();
+        for _ in 0..rng.random_range(1..4) {
+            let n = rng.random_range(0..40);
+            let pick = |rng: &mut SmallRng, from: &[&'static str]| from[rng.random_range(0..from.len())];
+            let rows: Vec<(&str, &str, &str, Option<f64>, &str)> = (0..n)
+                .map(|_| {
+                    let value = rng.random_bool(0.8).then(|| f64::from(rng.random_range(-50..500)) / 4.0);
+                    let status = if rng.random_bool(0.2) { "C" } else { "A" };
+                    (pick(&mut rng, &regions), pick(&mut rng, &breakdowns), pick(&mut rng, &indicators), value, status)
+                })
+                .collect();
+            for (r, b, i, v, s) in &rows {
+                expected
+                    .insert((r.to_string(), b.to_string(), i.to_string()), if *s == "C" { Err(()) } else { Ok(*v) });
+            }
+            batches.extend(batch(vec![
+                ("region_code", text(&rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                ("breakdown", text(&rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+                ("indicator", text(&rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+                ("value", float(&rows.iter().map(|r| r.3).collect::<Vec<_>>())),
+                ("status", text(&rows.iter().map(|r| r.4).collect::<Vec<_>>())),
+            ]));
+        }
+        let models = BTreeMap::from([("indicator_values".to_string(), batches)]);
+        let index = IndicatorIndex::new(&models).unwrap();
+        assert_eq!(index.figures.len(), expected.len(), "seed {seed}: one figure per key");
+        for r in regions {
+            for b in breakdowns {
+                for i in indicators {
+                    let want = expected.get(&(r.to_string(), b.to_string(), i.to_string())).copied();
+                    assert_eq!(index.get(r, b, i), want, "seed {seed}: {r} {b} {i}");
+                }
+            }
+        }
+        assert_eq!(index.get("370899", "_T", "va_growth"), None);
+    }
+}
