@@ -47,30 +47,6 @@ member_any AS (
     FROM member_flags
     GROUP BY credit_code
 ),
--- Every cell an enterprise belongs to (within its own county). master_flag counts towards
--- chain_masters; it is NULL where chain masters are not defined (section, division).
-enterprise_cells AS (
-    SELECT j.region_code, j.credit_code, '_T' AS breakdown,
-           COALESCE(a.is_master_any, 0) AS master_flag
-    FROM jn101 j
-    LEFT JOIN member_any a ON a.credit_code = j.credit_code
-    UNION ALL
-    SELECT j.region_code, j.credit_code, 'section:' || j.section, CAST(NULL AS BIGINT)
-    FROM jn101 j
-    WHERE j.section IS NOT NULL
-    UNION ALL
-    SELECT j.region_code, j.credit_code, 'division:' || j.division, CAST(NULL AS BIGINT)
-    FROM jn101 j
-    WHERE j.division IS NOT NULL
-    UNION ALL
-    SELECT j.region_code, j.credit_code, 'chain:' || f.chain_id, CAST(f.is_master AS BIGINT)
-    FROM jn101 j
-    JOIN member_flags f ON f.credit_code = j.credit_code
-    UNION ALL
-    SELECT j.region_code, j.credit_code, 'chain:_ALL', CAST(a.is_master_any AS BIGINT)
-    FROM jn101 j
-    JOIN member_any a ON a.credit_code = j.credit_code
-),
 -- PPI of each division for the reporting period (same period last year = 100); `_T` is the
 -- all-industry index.
 period_ppi AS (
@@ -79,53 +55,81 @@ period_ppi AS (
     JOIN params ON p.period = params.period
     GROUP BY p.division
 ),
--- Comparable prices (INDICATORS.md, va_growth): each enterprise's value added is deflated by its
--- division's PPI, else the all-industry one; NULL when neither exists for the period.
-deflated AS (
-    SELECT j.region_code, j.credit_code,
+-- One row per accepted enterprise with what its cells add up: its own figures, its chain flags,
+-- and its value added at comparable prices (INDICATORS.md, va_growth): deflated by its
+-- division's PPI, else the all-industry one; NULL when neither exists for the period. The small
+-- tables come first in each join, so that the query engine holds them, not the period's rows
+-- (national: half a million), in its hash tables.
+enterprises AS (
+    SELECT j.region_code, j.credit_code, j.section, j.division,
+           j.output_ytd, j.output_prev, j.va_ytd, j.va_prev, j.revenue_ytd, j.revenue_prev,
+           j.profit_ytd, j.profit_prev, j.export_ytd, j.export_prev, j.employees,
+           -- NULL when the enterprise is in no chain
+           a.is_master_any,
            -- fixed-point per enterprise, so that the sums below are exact whatever order the
            -- partitions add them in (a float sum is not: outputs must be byte-identical)
            CAST(CAST(j.va_ytd AS DOUBLE) / (COALESCE(d.ppi, t.ppi) / 100) AS DECIMAL(38, 10)) AS va_ytd_comparable
-    FROM jn101 j
-    LEFT JOIN period_ppi d ON d.division = j.division
-    LEFT JOIN period_ppi t ON t.division = '_T'
+    FROM member_any a
+    RIGHT JOIN (
+        period_ppi t
+        RIGHT JOIN (period_ppi d RIGHT JOIN jn101 j ON d.division = j.division) ON t.division = '_T'
+    ) ON a.credit_code = j.credit_code
+    -- (a row without either key would match no cell)
+    WHERE j.region_code IS NOT NULL AND j.credit_code IS NOT NULL
 ),
--- Each county's rows count for the county itself and for the city (370800).
-scopes AS (
-    SELECT DISTINCT region_code AS county_code, region_code AS scope_code FROM jn101
+-- Every cell an enterprise belongs to (within its own county), with its figures. master_flag
+-- counts towards chain_masters; it is NULL where chain masters are not defined (section,
+-- division).
+enterprise_cells AS (
+    SELECT e.*, '_T' AS breakdown, COALESCE(e.is_master_any, 0) AS master_flag
+    FROM enterprises e
     UNION ALL
-    SELECT DISTINCT region_code AS county_code, '370800' AS scope_code FROM jn101
+    SELECT e.*, 'section:' || e.section, CAST(NULL AS BIGINT)
+    FROM enterprises e
+    WHERE e.section IS NOT NULL
+    UNION ALL
+    SELECT e.*, 'division:' || e.division, CAST(NULL AS BIGINT)
+    FROM enterprises e
+    WHERE e.division IS NOT NULL
+    UNION ALL
+    SELECT e.*, 'chain:' || f.chain_id, CAST(f.is_master AS BIGINT)
+    FROM member_flags f
+    JOIN enterprises e ON f.credit_code = e.credit_code
+    UNION ALL
+    SELECT e.*, 'chain:_ALL', CAST(e.is_master_any AS BIGINT)
+    FROM enterprises e
+    WHERE e.is_master_any IS NOT NULL
 ),
--- Exact sums (Decimal) per scope × breakdown.
+-- Exact sums (Decimal) per scope × breakdown: each county's rows count for the county itself and
+-- for the city (370800).
 sums AS (
-    SELECT s.scope_code          AS region_code,
-           e.breakdown,
-           COUNT(*)              AS enterprises,
-           SUM(j.output_ytd)     AS output_ytd,
-           SUM(j.output_prev)    AS output_prev,
-           SUM(j.va_ytd)         AS va_ytd,
-           SUM(j.va_prev)        AS va_prev,
-           SUM(j.revenue_ytd)    AS revenue_ytd,
-           SUM(j.revenue_prev)   AS revenue_prev,
-           SUM(j.profit_ytd)     AS profit_ytd,
-           SUM(j.profit_prev)    AS profit_prev,
-           SUM(j.export_ytd)     AS export_ytd,
-           SUM(j.export_prev)    AS export_prev,
-           SUM(j.employees)      AS employees,
-           SUM(e.master_flag)    AS chain_masters,
-           SUM(v.va_ytd_comparable)   AS va_ytd_comparable,
-           COUNT(v.va_ytd_comparable) AS deflated_enterprises
-    FROM jn101 j
-    JOIN enterprise_cells e ON e.region_code = j.region_code AND e.credit_code = j.credit_code
-    JOIN scopes s ON s.county_code = j.region_code
-    JOIN deflated v ON v.region_code = j.region_code AND v.credit_code = j.credit_code
-    GROUP BY s.scope_code, e.breakdown
+    SELECT region_code, breakdown, COUNT(*) AS enterprises,
+           SUM(output_ytd) AS output_ytd, SUM(output_prev) AS output_prev,
+           SUM(va_ytd) AS va_ytd, SUM(va_prev) AS va_prev,
+           SUM(revenue_ytd) AS revenue_ytd, SUM(revenue_prev) AS revenue_prev,
+           SUM(profit_ytd) AS profit_ytd, SUM(profit_prev) AS profit_prev,
+           SUM(export_ytd) AS export_ytd, SUM(export_prev) AS export_prev,
+           SUM(employees) AS employees, SUM(master_flag) AS chain_masters,
+           SUM(va_ytd_comparable) AS va_ytd_comparable, COUNT(va_ytd_comparable) AS deflated_enterprises
+    FROM enterprise_cells
+    GROUP BY region_code, breakdown
+    UNION ALL
+    SELECT '370800', breakdown, COUNT(*),
+           SUM(output_ytd), SUM(output_prev), SUM(va_ytd), SUM(va_prev),
+           SUM(revenue_ytd), SUM(revenue_prev), SUM(profit_ytd), SUM(profit_prev),
+           SUM(export_ytd), SUM(export_prev), SUM(employees), SUM(master_flag),
+           SUM(va_ytd_comparable), COUNT(va_ytd_comparable)
+    FROM enterprise_cells
+    GROUP BY breakdown
 ),
--- The comparable value added, only where every enterprise of the cell could be deflated.
-comparable AS (
-    SELECT region_code, breakdown,
-           CAST(CASE WHEN deflated_enterprises = enterprises THEN va_ytd_comparable END AS DOUBLE) AS va_ytd_comparable
-    FROM sums
+-- The comparable value added, only where every enterprise of the cell could be deflated; and the
+-- region's total value added (its `_T` cell), for the shares.
+cells AS (
+    SELECT s.*,
+           CAST(CASE WHEN deflated_enterprises = enterprises THEN va_ytd_comparable END AS DOUBLE)
+               AS va_ytd_comparable_all,
+           MAX(CASE WHEN breakdown = '_T' THEN va_ytd END) OVER (PARTITION BY region_code) AS region_va_ytd
+    FROM sums s
 )
 SELECT s.region_code,
        s.breakdown,
@@ -137,15 +141,15 @@ SELECT s.region_code,
        s.export_ytd, s.export_prev,
        s.employees,
        s.chain_masters,
-       CAST(s.va_ytd AS DOUBLE) / NULLIF(k.va_ytd_comparable, 0) * 100 AS ppi,
-       k.va_ytd_comparable,
+       CAST(s.va_ytd AS DOUBLE) / NULLIF(s.va_ytd_comparable_all, 0) * 100 AS ppi,
+       s.va_ytd_comparable_all AS va_ytd_comparable,
        -- growth = (Σ本年累计 / Σ上年同期 − 1) × 100; NULLIF makes a zero denominator NULL
        (CAST(s.output_ytd AS DOUBLE) / NULLIF(CAST(s.output_prev AS DOUBLE), 0) - 1) * 100
            AS output_growth,
-       -- comparable prices: this year's value added deflated enterprise by enterprise (see `deflated`)
-       (k.va_ytd_comparable / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
+       -- comparable prices: this year's value added deflated enterprise by enterprise (see `enterprises`)
+       (s.va_ytd_comparable_all / NULLIF(CAST(s.va_prev AS DOUBLE), 0) - 1) * 100
            AS va_growth,
-       CAST(s.va_ytd AS DOUBLE) / NULLIF(CAST(t.va_ytd AS DOUBLE), 0) * 100
+       CAST(s.va_ytd AS DOUBLE) / NULLIF(CAST(s.region_va_ytd AS DOUBLE), 0) * 100
            AS va_share,
        (CAST(s.revenue_ytd AS DOUBLE) / NULLIF(CAST(s.revenue_prev AS DOUBLE), 0) - 1) * 100
            AS revenue_growth,
@@ -156,7 +160,5 @@ SELECT s.region_code,
        CAST(s.profit_ytd - s.profit_prev AS DECIMAL(34, 6)) AS profit_change,
        (CAST(s.export_ytd AS DOUBLE) / NULLIF(CAST(s.export_prev AS DOUBLE), 0) - 1) * 100
            AS export_growth
-FROM sums s
-JOIN sums t ON t.region_code = s.region_code AND t.breakdown = '_T'
-JOIN comparable k ON k.region_code = s.region_code AND k.breakdown = s.breakdown
+FROM cells s
 ORDER BY s.region_code, s.breakdown
