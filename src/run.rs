@@ -153,10 +153,8 @@ impl PeriodRun<'_> {
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
             let mut built =
                 stage::models::build(project, period, &returns, &audited, publication).await.at(Stage::Models, name)?;
-            crate::memory::release_freed();
             let disclosed =
                 stage::disclosure::protect_and_write(project, &mut built, publication).at(Stage::Disclosure, name)?;
-            crate::memory::release_freed();
             built.tally(summary);
             let is_final =
                 match stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on) {

@@ -54,7 +54,11 @@ pub fn render(
         },
     )?;
     let path = bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)?;
-    tracing::debug!(%period, pages = rendered.pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
+    let pages = rendered.pages;
+    drop(rendered);
+    // What the layout freed, back to the system before the public zone is written.
+    crate::memory::release_freed();
+    tracing::debug!(%period, pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
     Ok((path, is_final))
 }
 

@@ -39,6 +39,7 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
             outputs.insert(r.name.clone(), r.batches.clone());
         }
     }
+    crate::memory::release_freed();
     Ok(Disclosed { outputs, protection })
 }
 

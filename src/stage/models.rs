@@ -48,6 +48,9 @@ pub async fn build(
     .await?;
     let runs = exec::execute(&ctx, &project.models).await;
     let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
+    drop(ctx);
+    // What the queries freed (national: ~1.3 GiB), back to the system before disclosure control.
+    crate::memory::release_freed();
     Ok(Built { period, runs, missing, enterprises })
 }
 

@@ -56,6 +56,11 @@ pub fn store(
             std::fs::create_dir_all(&dir)?;
             staged.push((dir, warehouse.join(&form.table).join(&part)));
         }
+        // The audit and this stage were the staged files' readers; the feedback reads a few
+        // sheets' notes later and parses a footer again if it needs one.
+        for sheet in &returns.sheets {
+            sheet.rows.forget_footer();
+        }
     }
     for (table, batch) in [
         ("quarantine", outcome.quarantine.clone()),
