@@ -96,10 +96,16 @@ impl Program {
     /// subtracting `f × 0` changes nothing).
     fn pivot(&mut self, row: usize, col: usize) -> Vec<(usize, f64)> {
         let pv = self.tableau[row][col];
-        for x in self.tableau[row].iter_mut() {
-            *x /= pv;
+        // Only the non-zero entries are divided (a zero stays zero) and collected, in one pass.
+        let mut pr: Vec<(usize, f64)> = Vec::new();
+        for (j, x) in self.tableau[row].iter_mut().enumerate() {
+            if *x != 0.0 {
+                *x /= pv;
+                if *x != 0.0 {
+                    pr.push((j, *x));
+                }
+            }
         }
-        let pr: Vec<(usize, f64)> = self.tableau[row].iter().copied().enumerate().filter(|(_, x)| *x != 0.0).collect();
         for (i, r) in self.tableau.iter_mut().enumerate() {
             if i == row {
                 continue;
@@ -122,17 +128,19 @@ impl Program {
     fn optimise(&mut self, mut reduced: Vec<f64>, stop: Option<f64>) -> Result<bool> {
         let cols = self.n_cols;
         let width = cols + 1;
-        let mut in_basis = vec![false; width];
+        // Columns that cannot enter: basic, or fixed.
+        let mut blocked = self.fixed_col.clone();
         for b in self.basis.iter().filter(|b| **b < cols) {
-            in_basis[*b] = true;
+            blocked[*b] = true;
         }
         for step in 0..50_000 {
             if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
                 return Ok(true);
             }
             let mut best: Option<(usize, f64)> = None;
-            for (j, d) in reduced.iter().enumerate().take(cols) {
-                if in_basis[j] || *d <= 1e-9 || self.fixed_col[j] {
+            for (j, d) in reduced[..cols].iter().enumerate() {
+                // Most columns do not improve: their cost is tested first.
+                if *d <= 1e-9 || blocked[j] {
                     continue;
                 }
                 let better = match best {
@@ -160,9 +168,9 @@ impl Program {
             }
             let Some((row, _)) = leave else { return Ok(false) };
             if self.basis[row] < cols {
-                in_basis[self.basis[row]] = false;
+                blocked[self.basis[row]] = false;
             }
-            in_basis[col] = true;
+            blocked[col] = true;
             let pr = self.pivot(row, col);
             let f = reduced[col];
             for (j, a) in pr {

@@ -714,7 +714,9 @@ pub fn report_batch(period: &str, p: &Protection) -> Result<RecordBatch> {
     let mut rows: Vec<&Interval> = p.intervals.iter().collect();
     rows.sort_by(|a, b| (&a.cell, a.var).cmp(&(&b.cell, b.var)));
     let reason = |i: &Interval| p.suppression.cells.get(&(i.cell.clone(), i.var)).map_or("published", |r| r.code());
-    let finite = |x: f64| x.is_finite().then_some(x);
+    // An interval's end is a point of the linear program, where a zero may carry a sign: written
+    // as 0 (x + 0.0 is +0.0 for either zero), not as -0.
+    let finite = |x: f64| x.is_finite().then_some(x + 0.0);
     let schema = Arc::new(Schema::new(vec![
         Field::new("period", DataType::Utf8, false),
         Field::new("region_code", DataType::Utf8, false),

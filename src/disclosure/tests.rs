@@ -1445,3 +1445,26 @@ fn an_audit_is_repeated_whole_only_when_every_input_is_the_same() {
         }
     }
 }
+
+/// The internal report writes an interval's zero end as 0, whichever sign the linear program
+/// left on it (a -0 in a report reads as a defect).
+#[test]
+fn the_report_writes_a_zero_end_without_its_sign() {
+    let interval = |lower: f64, upper: f64| Interval {
+        cell: ("370811".to_string(), "division:45".to_string()),
+        var: Var::Export,
+        value: 0.0,
+        requirement: Some(0.0),
+        lower,
+        upper,
+    };
+    let protection =
+        Protection { intervals: vec![interval(-0.0, -0.0), interval(-3.5, f64::INFINITY)], ..Default::default() };
+    let batch = report_batch("2025-09", &protection).unwrap();
+    let column = |name: &str| -> Float64Array { batch.column_by_name(name).unwrap().as_primitive().clone() };
+    let (lower, upper) = (column("lower"), column("upper"));
+    assert!(lower.value(0) == 0.0 && lower.value(0).is_sign_positive());
+    assert!(upper.value(0) == 0.0 && upper.value(0).is_sign_positive());
+    assert_eq!(lower.value(1), -3.5);
+    assert!(upper.is_null(1));
+}
