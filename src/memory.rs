@@ -4,7 +4,7 @@
 //! and memory freed stays in the arena it came from until that arena is used again. Every stage
 //! of a run works on all cores (rayon reading workbooks and protecting tables, DataFusion's
 //! query threads), so what one stage frees sits in arenas the next stage's threads do not reuse.
-//! At national scale the run's peak resident memory was 4.7 GiB with glibc's default and 3.2 GiB
+//! At national scale the run's peak resident memory was 4.5 GiB with glibc's default and 3.1 GiB
 //! with one arena per core, no slower; one arena in all was 40 % slower (BENCHMARKS.md, "The
 //! allocator's arenas").
 
@@ -24,7 +24,7 @@ pub fn limit_arenas() {
 }
 
 /// Returns the memory malloc holds free to the system, between stages: what the models' queries
-/// freed (national: ~1.3 GiB) would otherwise stay resident through disclosure control and the
+/// freed (national: ~1.2 GiB) would otherwise stay resident through disclosure control and the
 /// bulletin, which allocate in other arenas.
 pub fn release_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

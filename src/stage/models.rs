@@ -49,7 +49,7 @@ pub async fn build(
     let runs = exec::execute(&ctx, &project.models).await;
     let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
     drop(ctx);
-    // What the queries freed (national: ~1.3 GiB), back to the system before disclosure control.
+    // What the queries freed (national: ~1.2 GiB), back to the system before disclosure control.
     crate::memory::release_freed();
     Ok(Built { period, runs, missing, enterprises })
 }
