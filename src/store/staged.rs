@@ -1,10 +1,13 @@
-//! A period's rows on disk while it is built: each sheet's data rows are written to a Parquet
-//! file of the run's staging folder as soon as its workbook is read, so that memory holds one
-//! workbook's rows at a time, never the period's. Once every workbook is read, the sheets the
-//! period uses are copied, one at a time and in a fixed order, into one file per form, one row
-//! group per sheet ([`Staging::combine`]): the audit's SQL scans that file (DataFusion's own Parquet
-//! scan, one file to open per query however many counties), and a sheet's rows are read back
-//! alone (its row groups) to be stored, quarantined or shown in its county's feedback.
+//! A period's rows on disk while it is built: each sheet's data rows are appended to a Parquet
+//! file of the run's staging folder (a row group of a spill file its thread holds for the form)
+//! as soon as its workbook is read, so that memory holds one workbook's rows at a time, never the
+//! period's. (A file per sheet cost a file created and deleted per county and form, 11,200 at
+//! national scale, and ext4 creates files slower the more were deleted lately.) Once every
+//! workbook is read, the sheets the period uses are copied, one at a time and in a fixed order,
+//! into one file per form, one row group per sheet ([`Staging::combine`]): the audit's SQL scans
+//! that file (DataFusion's own Parquet scan, one file to open per query however many counties),
+//! and a sheet's rows are read back alone (its row groups) to be stored, quarantined or shown in
+//! its county's feedback.
 //!
 //! The files are a scratch copy: not fsynced (a killed run discards its staging folder), not
 //! compressed (written once, read a few times, deleted when the period is built).
@@ -40,13 +43,22 @@ pub struct Staged {
 /// A sheet whose data rows are staged on disk.
 pub type StagedSheet = SheetRows<Staged>;
 
-/// The staging folder of one period: `<dir>/sheets/<table>/` holds each sheet's rows as read,
-/// `<dir>/<table>.parquet` the rows the audit reads (every sheet used, see [`Staging::combine`]),
-/// `<dir>/refused/` those of refused sheets.
-#[derive(Debug)]
+/// The staging folder of one period: `<dir>/sheets/<table>/` holds the sheets' rows as read (in
+/// spill files, a row group or more per sheet), `<dir>/<table>.parquet` the rows the audit reads
+/// (every sheet used, see [`Staging::combine`]), `<dir>/refused/<table>.parquet` those of refused
+/// sheets.
 pub struct Staging {
     dir: PathBuf,
     next: AtomicUsize,
+    /// Spill files open for writing and not in use, by form table: a thread staging a sheet takes
+    /// one (or opens a new one), so there are about as many as threads staging at once.
+    spills: Mutex<HashMap<String, Vec<Combined>>>,
+}
+
+impl std::fmt::Debug for Staging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staging").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 impl Staging {
@@ -56,7 +68,7 @@ impl Staging {
             std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Staging { dir: dir.to_path_buf(), next: AtomicUsize::new(0) })
+        Ok(Staging { dir: dir.to_path_buf(), next: AtomicUsize::new(0), spills: Mutex::default() })
     }
 
     fn sheet_dir(&self, table: &str) -> Result<PathBuf> {
@@ -65,56 +77,67 @@ impl Staging {
         Ok(dir)
     }
 
-    /// Writes a sheet's data rows to a file of its form's folder (`table`), keeping the rest of
-    /// the sheet (合计 rows, findings, column map) in memory. Safe to call from several threads.
+    /// Appends a sheet's data rows to a spill file of its form's folder (`table`), keeping the rest
+    /// of the sheet (合计 rows, findings, column map) in memory. Safe to call from several threads.
     pub fn stage(&self, table: &str, sheet: SheetRows) -> Result<StagedSheet> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.sheet_dir(table)?.join(format!("{n:06}.parquet"));
-        let rows = sheet.rows.num_rows();
-        let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-        let mut writer = ArrowWriter::try_new(file, sheet.rows.schema(), Some(properties()))?;
-        writer.write(&sheet.rows)?;
-        writer.close().with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(sheet.with_rows(Staged { path, row_groups: None, rows, footer: Arc::default() }))
+        let schema = sheet.rows.schema();
+        let taken = {
+            let mut spills = self.spills.lock().unwrap_or_else(|e| e.into_inner());
+            let free = spills.entry(table.to_string()).or_default();
+            free.iter().position(|s| s.schema == schema).map(|i| free.swap_remove(i))
+        };
+        let mut spill = match taken {
+            Some(spill) => spill,
+            None => {
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                Combined::create(self.sheet_dir(table)?.join(format!("{n:06}.parquet")), schema)?
+            }
+        };
+        let staged = spill.append(&sheet.rows);
+        // Given back even after a failed write (which fails the period): the sheets written to it
+        // before are closed with it.
+        self.spills.lock().unwrap_or_else(|e| e.into_inner()).entry(table.to_string()).or_default().push(spill);
+        Ok(sheet.with_rows(staged?))
+    }
+
+    /// Closes every spill file (their footers written), so that their sheets can be read.
+    fn close_spills(&self) -> Result<()> {
+        let spills = std::mem::take(&mut *self.spills.lock().unwrap_or_else(|e| e.into_inner()));
+        for spill in spills.into_values().flatten() {
+            spill.close()?;
+        }
+        Ok(())
     }
 
     /// Copies the rows of the sheets the period uses (`sheets`, in their order) into one file per
     /// form of `forms` (`<dir>/<table>.parquet`, written even when empty), one sheet at a time; a
-    /// refused sheet's rows (all quarantined, never audited) are set aside. What else was staged
-    /// (superseded returns) is removed.
+    /// refused sheet's rows (all quarantined, never audited) go to the form's file of refused
+    /// rows. What else was staged (superseded returns) is removed with the spill files.
     pub fn combine(&self, forms: &crate::forms::Forms, mut sheets: Vec<StagedSheet>) -> Result<Vec<StagedSheet>> {
-        let refused = self.dir.join("refused");
-        std::fs::create_dir_all(&refused).with_context(|| format!("cannot create {}", refused.display()))?;
+        self.close_spills()?;
         if let Some(s) = sheets.iter().find(|s| forms.get(&s.form).is_none()) {
             anyhow::bail!("a staged sheet of form {}, which has no definition", s.form);
         }
         for form in &forms.forms {
-            let path = self.table_file(&form.table);
-            let footer: Arc<Mutex<Option<ArrowReaderMetadata>>> = Arc::default();
-            let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            let schema = crate::ingest::rows::form_schema(form);
-            let mut writer = ArrowWriter::try_new(file, schema, Some(properties()))?;
+            let mut used = Combined::create(self.table_file(&form.table), crate::ingest::rows::form_schema(form))?;
+            let mut refused: Option<Combined> = None;
             for sheet in sheets.iter_mut().filter(|s| s.form == form.code) {
-                if sheet.refusal.is_some() {
-                    let to = refused.join(sheet.rows.path.file_name().unwrap_or_default());
-                    std::fs::rename(&sheet.rows.path, &to)
-                        .with_context(|| format!("cannot move {} to {}", sheet.rows.path.display(), to.display()))?;
-                    sheet.rows.path = to;
-                } else {
-                    let rows = sheet.rows.load()?;
-                    let first = writer.flushed_row_groups().len();
-                    writer.write(&rows)?;
-                    writer.flush()?;
-                    let groups = first..writer.flushed_row_groups().len();
-                    sheet.rows = Staged {
-                        path: path.clone(),
-                        row_groups: Some(groups),
-                        rows: rows.num_rows(),
-                        footer: footer.clone(),
-                    };
-                }
+                let rows = sheet.rows.load()?;
+                let to = match (&sheet.refusal, &mut refused) {
+                    (None, _) => &mut used,
+                    (Some(_), Some(r)) => r,
+                    (Some(_), r @ None) => {
+                        let dir = self.dir.join("refused");
+                        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                        r.insert(Combined::create(dir.join(format!("{}.parquet", form.table)), rows.schema())?)
+                    }
+                };
+                sheet.rows = to.append(&rows)?;
             }
-            writer.close().with_context(|| format!("cannot write {}", path.display()))?;
+            used.close()?;
+            if let Some(r) = refused {
+                r.close()?;
+            }
         }
         std::fs::remove_dir_all(self.dir.join("sheets")).ok();
         Ok(sheets)
@@ -202,6 +225,42 @@ fn properties() -> WriterProperties {
         .set_compression(Compression::UNCOMPRESSED)
         .set_statistics_enabled(EnabledStatistics::None)
         .build()
+}
+
+/// A file of sheets written one after another, a row group or more each: a spill file (sheets as
+/// read) or a combined one (the sheets a period uses).
+struct Combined {
+    path: PathBuf,
+    schema: arrow::datatypes::SchemaRef,
+    writer: ArrowWriter<File>,
+    footer: Arc<Mutex<Option<ArrowReaderMetadata>>>,
+}
+
+impl Combined {
+    fn create(path: PathBuf, schema: arrow::datatypes::SchemaRef) -> Result<Combined> {
+        let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties()))?;
+        Ok(Combined { path, schema, writer, footer: Arc::default() })
+    }
+
+    /// Appends a sheet's rows; where they are now.
+    fn append(&mut self, rows: &RecordBatch) -> Result<Staged> {
+        let first = self.writer.flushed_row_groups().len();
+        self.writer.write(rows).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.writer.flush().with_context(|| format!("cannot write {}", self.path.display()))?;
+        let groups = first..self.writer.flushed_row_groups().len();
+        Ok(Staged {
+            path: self.path.clone(),
+            row_groups: Some(groups),
+            rows: rows.num_rows(),
+            footer: self.footer.clone(),
+        })
+    }
+
+    fn close(self) -> Result<()> {
+        self.writer.close().with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
 }
 
 impl Staged {
@@ -355,6 +414,44 @@ mod tests {
         }
     }
 
+    /// Many sheets staged by a few threads go to as many spill files as threads, and each reads
+    /// back its own rows, before and after they are combined (every third one refused).
+    #[test]
+    fn sheets_staged_by_a_few_threads_share_their_files() {
+        let forms = forms();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let threads = 3;
+        let originals: Vec<SheetRows> =
+            (0..30).map(|i| sheet(&forms, &format!("s{i:03}"), (i * 7) % 11, i % 3 == 0)).collect();
+        let staged: Vec<StagedSheet> = std::thread::scope(|s| {
+            let handles: Vec<_> = originals
+                .chunks(originals.len() / threads)
+                .map(|chunk| {
+                    let staging = &staging;
+                    s.spawn(move || {
+                        chunk.iter().map(|o| staging.stage("jn101", o.clone()).unwrap()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let spills = std::fs::read_dir(dir.path().join("p").join("sheets").join("jn101")).unwrap().count();
+        assert!((1..=threads).contains(&spills), "{spills} spill files for {threads} threads");
+        let combined = staging.combine(&forms, staged).unwrap();
+        assert_eq!(combined.len(), originals.len());
+        for (s, original) in combined.iter().zip(&originals) {
+            assert_eq!(s.sha256, original.sha256);
+            assert_eq!(s.rows.load().unwrap(), original.rows, "{}", s.sha256);
+            let expected = if s.refusal.is_some() { "refused" } else { "p" };
+            assert_eq!(s.rows.path.parent().unwrap().file_name().unwrap(), expected, "{}", s.sha256);
+        }
+        let used: usize = originals.iter().filter(|o| o.refusal.is_none()).map(|o| o.rows.num_rows()).sum();
+        let all = Staged { path: staging.table_file("jn101"), row_groups: None, rows: used, footer: Arc::default() };
+        assert_eq!(all.load().unwrap().num_rows(), used);
+        assert!(!dir.path().join("p").join("sheets").exists(), "spill files left behind");
+    }
+
     /// Sheets staged in parallel, combined (one refused, one empty, one superseded and dropped)
     /// and read back: each sheet gets exactly its own rows, the form's file holds only the sheets
     /// used, and nothing of the per-sheet files is left.
@@ -370,6 +467,9 @@ mod tests {
                 originals.iter().map(|o| s.spawn(|| staging.stage("jn101", o.clone()).unwrap())).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
+        // As many spill files as sheets staged at once, at most.
+        let spills = std::fs::read_dir(dir.path().join("p").join("sheets").join("jn101")).unwrap().count();
+        assert!((1..=specs.len()).contains(&spills), "{spills} spill files");
         // "eeee" is superseded: not handed on.
         let used: Vec<StagedSheet> = staged.into_iter().filter(|s| s.sha256 != "eeee").collect();
         let combined = staging.combine(&forms, used).unwrap();
