@@ -119,6 +119,41 @@ fn the_peek_does_not_see_below_the_heads_of_an_xlsx() {
     assert_eq!(peek, vec![p("2025-09")], "the peek stops at the head: the sheet's period");
 }
 
+/// The column headers at every depth around the head's end: the sheet's period when they are
+/// found (within the first 31 rows), the file name's when not (the first 9 rows, all stray
+/// lines, give none), on a peek as on the full read; with and without a title, over many rows.
+#[test]
+fn headers_at_every_depth_peek_to_the_periods_of_the_full_read() {
+    let env = Env::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for title in [FormMarkChoice::Title, FormMarkChoice::Headers] {
+        for depth in 0..=44usize {
+            let mut p = Presentation::default();
+            p.mark = match title {
+                FormMarkChoice::Title => messy::FormMark::Code,
+                FormMarkChoice::Headers => messy::FormMark::HeadersOnly,
+            };
+            let base = one_sheet_workbook(&p, "2025-09", 50);
+            let (_, range) = sheets_of(&base).remove(0);
+            let stray = vec!["说明:本表由乡镇汇总"; depth];
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            copy_cells(wb.add_worksheet().set_name("Sheet1").unwrap(), &range, (0, 0), &stray, 0, 0);
+            let path = env.path("邹城市_2025年1-8月.xlsx");
+            std::fs::write(&path, wb.save_to_buffer().unwrap()).unwrap();
+            let (full, peek, _) = both(&env, &path);
+            assert_eq!(peek, full, "{title:?}, {depth} stray lines");
+            seen.insert(full);
+        }
+    }
+    assert_eq!(seen.len(), 2, "both the sheet's period and the file name's: {seen:?}");
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FormMarkChoice {
+    Title,
+    Headers,
+}
+
 /// The cells of every sheet of an .xlsx (as calamine reads them), by sheet name.
 fn sheets_of(bytes: &[u8]) -> Vec<(String, calamine::Range<Data>)> {
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
@@ -187,7 +222,8 @@ fn layout() -> impl Strategy<Value = Layout> {
         ),
         (
             (0u32..4, 0u16..3),
-            prop::collection::vec(0..STRAY.len(), 0..40),
+            // Mostly lines without a period, so that the first period may lie deep down.
+            prop::collection::vec(prop_oneof![8 => Just(0usize), 8 => Just(1usize), 3 => 2..STRAY.len()], 0..40),
             0u32..6,
             0u8..4,
             prop::option::of(prop::sample::select(vec!["2025-09", "2025-07", "2025-01"])),
@@ -286,7 +322,7 @@ fn generated(l: &Layout) -> Vec<u8> {
 
 proptest! {
     // Each case writes two workbooks and reads one twice (tens of milliseconds in debug).
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_county_layout_peeks_to_the_periods_of_its_full_read(l in layout()) {
