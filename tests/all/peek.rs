@@ -126,13 +126,9 @@ fn the_peek_does_not_see_below_the_heads_of_an_xlsx() {
 fn headers_at_every_depth_peek_to_the_periods_of_the_full_read() {
     let env = Env::new();
     let mut seen = std::collections::BTreeSet::new();
-    for title in [FormMarkChoice::Title, FormMarkChoice::Headers] {
+    for mark in [messy::FormMark::Code, messy::FormMark::HeadersOnly] {
         for depth in 0..=44usize {
-            let mut p = Presentation::default();
-            p.mark = match title {
-                FormMarkChoice::Title => messy::FormMark::Code,
-                FormMarkChoice::Headers => messy::FormMark::HeadersOnly,
-            };
+            let p = Presentation { mark, ..Presentation::default() };
             let base = one_sheet_workbook(&p, "2025-09", 50);
             let (_, range) = sheets_of(&base).remove(0);
             let stray = vec!["说明:本表由乡镇汇总"; depth];
@@ -141,17 +137,11 @@ fn headers_at_every_depth_peek_to_the_periods_of_the_full_read() {
             let path = env.path("邹城市_2025年1-8月.xlsx");
             std::fs::write(&path, wb.save_to_buffer().unwrap()).unwrap();
             let (full, peek, _) = both(&env, &path);
-            assert_eq!(peek, full, "{title:?}, {depth} stray lines");
+            assert_eq!(peek, full, "{mark:?}, {depth} stray lines");
             seen.insert(full);
         }
     }
     assert_eq!(seen.len(), 2, "both the sheet's period and the file name's: {seen:?}");
-}
-
-#[derive(Debug, Clone, Copy)]
-enum FormMarkChoice {
-    Title,
-    Headers,
 }
 
 /// The cells of every sheet of an .xlsx (as calamine reads them), by sheet name.
