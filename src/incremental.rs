@@ -78,6 +78,40 @@ fn hashed(p: &Path, sender: Option<String>, name: String) -> InboxFile {
 pub struct CachedFile {
     /// Periods of its sheets (`unknown` for a sheet without one); empty for a refused file.
     pub periods: Vec<String>,
+    /// Learned from the heads of its sheets only ([`crate::ingest::peek_file`], a run of some
+    /// periods), not yet confirmed by a full read: a run of the whole inbox reads it again, and
+    /// the read stage of a period corrects the periods if the full read finds others.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub peeked: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A full read's periods differing from those a peek recorded: the key in `cache/files.json`,
+/// the periods recorded and those read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodCorrection {
+    pub key: String,
+    pub file: String,
+    pub recorded: Vec<String>,
+    pub read: Vec<String>,
+}
+
+impl FileCache {
+    /// Confirms or corrects what a peek recorded of a workbook, now `read` whole (its periods as
+    /// [`crate::stage::plan::periods_of_read`] gives them). `None` when nothing was peeked or the
+    /// peek was right (then confirmed).
+    pub fn confirm(&mut self, key: &str, file: &str, read: Vec<String>) -> Option<PeriodCorrection> {
+        let entry = self.files.get_mut(key).filter(|e| e.peeked)?;
+        entry.peeked = false;
+        if entry.periods == read {
+            return None;
+        }
+        let recorded = std::mem::replace(&mut entry.periods, read.clone());
+        Some(PeriodCorrection { key: key.to_string(), file: file.to_string(), recorded, read })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

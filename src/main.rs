@@ -199,6 +199,12 @@ fn print_summary(s: &RunSummary) {
         s.rebuilt.join(", "),
         s.publication.as_deref().unwrap_or("-")
     );
+    if s.files_peeked > 0 {
+        println!("  其中 {} 个新文件只读取表头以确定报告期(所生成报告期的文件另行完整读入)", s.files_peeked);
+    }
+    for (file, recorded, read) in &s.period_corrections {
+        println!("    注意 {file}: 报告期由 {recorded} 更正为 {read}(下次运行将重建相关报告期)");
+    }
     for r in s.refusals.iter().take(5) {
         println!(
             "    拒收 {}{}: {}",

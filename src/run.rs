@@ -70,7 +70,7 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
     let out = opts.out.as_path();
     let project = Project::load(&opts.project, &opts.reference)?;
     let parsed = ParsedCache::new(out, &project.dir.join("forms"), project.regions_sha256());
-    let plan =
+    let mut plan =
         stage::plan::plan(&project, &opts.inbox, out, &selection(opts, ctl), &parsed, false).at(Stage::Plan, "")?;
     let mut summary = plan.summary();
     if plan.nothing_new() {
@@ -80,11 +80,28 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
     tracing::info!(periods = %plan.planned_names().join(","), "rebuilding");
 
     let mut publication = stage::publish::begin(out, &plan).at(Stage::Publish, "")?;
-    let period_run =
-        PeriodRun { project: &project, plan: &plan, parsed: &parsed, ctl, started, issued_on: opts.issued_on };
+    let period_run = PeriodRun {
+        project: &project,
+        plan: &plan,
+        parsed: &parsed,
+        ctl,
+        started,
+        issued_on: opts.issued_on,
+        periods_read: Default::default(),
+    };
     for (i, planned) in plan.rebuild.iter().enumerate() {
         period_run.build(planned, i == 0, &mut publication, &mut summary).await?;
         ctl.checkpoint(Checkpoint::PeriodBuilt);
+    }
+    // What the periods' full reads found confirms or corrects what the plan peeked at: saved
+    // with the publication, so the next run rebuilds the periods a corrected workbook left or
+    // joins (their files changed).
+    let periods_read = period_run.periods_read.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (key, file, periods) in periods_read {
+        if let Some(c) = plan.file_cache.confirm(&key, &file, periods) {
+            stage::plan::warn_corrected(&c);
+            summary.period_corrections.push((c.file.clone(), c.recorded.join(","), c.read.join(",")));
+        }
     }
     // After the periods: a rebuilt period's feedback folder is replaced whole.
     stage::publish::hold(&publication, &plan).at(Stage::Feedback, "")?;
@@ -120,6 +137,8 @@ struct PeriodRun<'a> {
     /// The run's start: when the returns it uses were first seen (unless held before).
     started: &'a str,
     issued_on: Option<chrono::NaiveDate>,
+    /// The periods of every workbook the periods' read stages read whole: (key, name, periods).
+    periods_read: std::sync::Mutex<Vec<(String, String, Vec<String>)>>,
 }
 
 impl PeriodRun<'_> {
@@ -141,6 +160,7 @@ impl PeriodRun<'_> {
         let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen, staging)
             .at(Stage::Read, name)?;
         returns.tally(planned, summary);
+        self.periods_read.lock().unwrap_or_else(|e| e.into_inner()).extend(returns.periods_read.iter().cloned());
         if first {
             self.ctl.checkpoint(Checkpoint::Ingested);
         }

@@ -70,6 +70,12 @@ pub struct RunSummary {
     /// Workbooks opened and read as spreadsheets by this run; the others it needed came from the
     /// parsed-workbook cache (`<out>/cache/parsed/`).
     pub files_opened: usize,
+    /// Workbooks whose periods the plan learned from the heads of their sheets only (a run of
+    /// some periods): not read whole unless a period built from them.
+    pub files_peeked: usize,
+    /// Workbooks whose full read found other periods than a peek had recorded (corrected in
+    /// `cache/files.json`): (file, periods recorded, periods read).
+    pub period_corrections: Vec<(String, String, String)>,
     /// Periods kept out of `public/` because the disclosure audit found a cell that could be
     /// narrowed too far (period and cells); the run fails.
     pub public_blocked: Vec<String>,
@@ -119,6 +125,8 @@ impl RunSummary {
             publication: None,
             files_new: 0,
             files_opened: 0,
+            files_peeked: 0,
+            period_corrections: Vec::new(),
             public_blocked: Vec::new(),
             pending_revisions: Vec::new(),
             revise_notes: Vec::new(),

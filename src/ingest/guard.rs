@@ -378,6 +378,34 @@ pub fn read_range<RS: Read + Seek>(
     name: &str,
     limits: &Limits,
 ) -> Result<(Range<Data>, Option<PercentCells>), String> {
+    read_range_rows(workbook, name, limits, None)
+}
+
+/// The first `head` rows of a worksheet (counted from its first non-empty row) as
+/// [`read_range`] reads them, for a look at its header block and column headers only: the rows
+/// from the first non-empty one to `head - 1` rows below it, with the range's last row exactly
+/// `min(last row of the sheet, first row + head - 1)`, so that every computation bounded to those
+/// rows sees the same cells and the same bounds as on the whole sheet. No percent cells.
+///
+/// An .xlsx sheet is streamed only until a non-empty cell `head` rows below the first one: what
+/// lies further (a damaged part, a cell beyond the cap, a row written out of order above the
+/// others) is not seen, and the full read may refuse the sheet where this did not. .xls and .ods
+/// sheets come whole from calamine and are cut here, with every check of the full read.
+pub fn read_range_head<RS: Read + Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+    limits: &Limits,
+    head: u32,
+) -> Result<Range<Data>, String> {
+    read_range_rows(workbook, name, limits, Some(head.max(1))).map(|(range, _)| range)
+}
+
+fn read_range_rows<RS: Read + Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+    limits: &Limits,
+    head: Option<u32>,
+) -> Result<(Range<Data>, Option<PercentCells>), String> {
     let cap = limits.max_sheet_cells;
     if let Sheets::Xlsx(x) = workbook {
         let mut reader = match x.worksheet_cells_reader(name) {
@@ -395,9 +423,18 @@ pub fn read_range<RS: Read + Seek>(
         let mut percent: Vec<(u32, u32)> = Vec::new();
         // As calamine's own reader: room for the cells the sheet declares, when they are few.
         let declared = reader.dimensions().len();
-        let mut cells: Vec<Cell<Data>> = Vec::with_capacity(if declared < 100_000 { declared as usize } else { 0 });
+        let room = if head.is_some() {
+            256
+        } else if declared < 100_000 {
+            declared as usize
+        } else {
+            0
+        };
+        let mut cells: Vec<Cell<Data>> = Vec::with_capacity(room);
         let (mut r0, mut c0, mut r1, mut c1) = (u32::MAX, u32::MAX, 0u32, 0u32);
         let mut seen: u64 = 0;
+        // A non-empty cell below the head: the sheet goes on past it.
+        let mut beyond = false;
         while let Some((cell, style)) =
             reader.next_cell_with_style_id().map_err(|e| format!("工作表\"{name}\"无法读取: {e}"))?
         {
@@ -407,11 +444,18 @@ pub fn read_range<RS: Read + Seek>(
             if seen > cap.saturating_mul(2) {
                 return Err(sheet_too_large(name, u64::from(r) + 1, u64::from(c) + 1));
             }
-            if style > 0 && is_percent.get(style).copied().unwrap_or(false) {
+            if head.is_none() && style > 0 && is_percent.get(style).copied().unwrap_or(false) {
                 percent.push((r, c));
             }
             if matches!(cell.get_value(), calamine::DataRef::Empty) {
                 continue;
+            }
+            if let Some(n) = head
+                && r0 != u32::MAX
+                && u64::from(r) >= u64::from(r0) + u64::from(n)
+            {
+                beyond = true;
+                break;
             }
             (r0, c0, r1, c1) = (r0.min(r), c0.min(c), r1.max(r), c1.max(c));
             let (h, w) = (u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1);
@@ -421,6 +465,21 @@ pub fn read_range<RS: Read + Seek>(
             cells.push(Cell::new((r, c), clip_text(cell.get_value().clone().into(), limits)));
         }
         drop(reader);
+        if let Some(n) = head {
+            let last = u64::from(r0) + u64::from(n) - 1;
+            // A row above the first one, met after it (rows out of order): cut to the head again.
+            let before = cells.len();
+            cells.retain(|cell| u64::from(cell.get_position().0) <= last);
+            if (beyond || cells.len() < before)
+                && let Ok(last) = u32::try_from(last)
+                && let Some(col) = cells.iter().map(|cell| cell.get_position().1).min()
+            {
+                // The sheet goes on below the head: its last row is the head's last one (an empty
+                // cell only sets the bounds; it comes first, so no cell of the sheet is hidden by it).
+                cells.insert(0, Cell::new((last, col), Data::Empty));
+            }
+            return Ok((Range::from_sparse(cells), None));
+        }
         let percent = if default_is_percent {
             x.worksheet_style(name).ok().map(PercentCells::Styles)
         } else {
@@ -444,6 +503,12 @@ pub fn read_range<RS: Read + Seek>(
             if let Some(v) = range.get_value(pos).cloned() {
                 range.set_value(pos, clip_text(v, limits));
             }
+        }
+    }
+    if let (Some(n), Some(start), Some(end)) = (head, range.start(), range.end()) {
+        let last = u64::from(start.0) + u64::from(n) - 1;
+        if u64::from(end.0) > last {
+            range = range.range(start, (last as u32, end.1));
         }
     }
     Ok((range, None))

@@ -203,7 +203,12 @@ pub(crate) fn explain_open_error(bytes: &[u8], err: &str) -> &'static str {
 /// and a panic while reading it (a defect of gongbao or of a library) becomes the refusal of this
 /// file alone, with the panic's message in the log and the finding.
 pub fn ingest_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(path, forms, regions))) {
+    guarded(path, || read_workbook(path, forms, regions))
+}
+
+/// `read`, with a panic becoming the refusal of the file.
+fn guarded(path: &Path, read: impl FnOnce() -> IngestedFile) -> IngestedFile {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
         Ok(read) => read,
         Err(panic) => {
             let what = panic
@@ -244,9 +249,35 @@ fn not_yet_read(path: &Path) -> IngestedFile {
     }
 }
 
+/// How much of each sheet a reading looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Every row: the reading a period is built from.
+    Full,
+    /// The first [`sheet::HEAD_ROWS`] rows of each sheet: the form, header block, county and
+    /// period of every sheet, hence which sheets are returns and of which periods, but no data
+    /// rows, row counts or percent cells ([`peek_file`]).
+    Head,
+}
+
+/// The periods a workbook's rows belong to (`tally::periods_of_file`), learned from the head of
+/// each sheet ([`Depth::Head`]): what the plan needs of a workbook it does not build from. The
+/// same reading as [`ingest_file`] in all but the data rows, so the same periods, except where
+/// the full read meets what lies below the heads of an .xlsx's sheets (a damaged part, a sheet
+/// beyond the cell cap, rows out of order) or panics there; the run corrects the record then
+/// (see `stage::read`).
+pub fn peek_file(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    guarded(path, || read_workbook_to(path, forms, regions, Depth::Head))
+}
+
 /// [`ingest_file`] without its guard against panics (for the fuzz targets, where a panic is a finding).
 #[doc(hidden)]
 pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> IngestedFile {
+    read_workbook_to(path, forms, regions, Depth::Full)
+}
+
+#[doc(hidden)]
+pub fn read_workbook_to(path: &Path, forms: &Forms, regions: &[Region], depth: Depth) -> IngestedFile {
     crate::faults::before_reading(path);
     let mut out = not_yet_read(path);
     let file = out.file.clone();
@@ -282,14 +313,19 @@ pub fn read_workbook(path: &Path, forms: &Forms, regions: &[Region]) -> Ingested
     let name_hint_period = header::find_period(&file);
     let mut others: Vec<workbook::OtherSheet> = Vec::new();
     for (name, hidden) in metas {
-        let (range, percent) = match guard::read_range(&mut workbook, &name, &limits) {
+        let read = match depth {
+            Depth::Full => guard::read_range(&mut workbook, &name, &limits),
+            Depth::Head => guard::read_range_head(&mut workbook, &name, &limits, sheet::HEAD_ROWS).map(|r| (r, None)),
+        };
+        let (range, percent) = match read {
             Ok(r) => r,
             Err(why) => {
                 out.findings.push(refusal_finding(&out, Some(&name), why));
                 continue;
             }
         };
-        let raw_rows = tally::nonblank_rows(&range);
+        // Counted on the whole sheet only (a head's count would be wrong, and is never used).
+        let raw_rows = if depth == Depth::Full { tally::nonblank_rows(&range) } else { 0 };
         out.sheet_rows.push((name.clone(), raw_rows));
         let hidden_cols = hidden_columns.get(&name).map(Vec::as_slice).unwrap_or_default();
         // A continuation sheet (续表) of the form before it: read through that sheet's columns.

@@ -52,3 +52,24 @@ pub fn read_each<T: Send>(
     bar.finish_and_clear();
     (kept, opened.into_inner())
 }
+
+/// The heads of `files`' sheets, read in parallel ([`super::sender::peek`]), each handed to
+/// `keep`; nothing is cached (a head is no reading to build from). In the order of `files`.
+pub fn peek_each<T: Send>(
+    files: &[&InboxFile],
+    forms: &Forms,
+    regions: &[Region],
+    keep: impl Fn(&InboxFile, IngestedFile) -> T + Sync,
+) -> Vec<T> {
+    let bar = crate::util::progress(files.len(), "peeking");
+    let kept = files
+        .par_iter()
+        .map(|f| {
+            let read = super::sender::peek(f, forms, regions);
+            bar.inc(1);
+            keep(f, read)
+        })
+        .collect();
+    bar.finish_and_clear();
+    kept
+}

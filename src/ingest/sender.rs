@@ -139,8 +139,19 @@ fn sheet_refusal(file: &str, sha256: &str, sheet: &str, rule_id: &str, message: 
 /// folder, [`apply`].
 #[cfg(feature = "pipeline")]
 pub fn read(f: &crate::incremental::InboxFile, forms: &crate::forms::Forms, regions: &[Region]) -> IngestedFile {
+    as_sent(f, super::ingest_file(&f.path, forms, regions), regions)
+}
+
+/// [`read`] through [`super::peek_file`]: the heads of the sheets only, for the periods.
+#[cfg(feature = "pipeline")]
+pub fn peek(f: &crate::incremental::InboxFile, forms: &crate::forms::Forms, regions: &[Region]) -> IngestedFile {
+    as_sent(f, super::peek_file(&f.path, forms, regions), regions)
+}
+
+#[cfg(feature = "pipeline")]
+fn as_sent(f: &crate::incremental::InboxFile, read: IngestedFile, regions: &[Region]) -> IngestedFile {
     // Replaced since the inbox was hashed: never published under the other hash.
-    let read = super::replaced_since_scan(super::ingest_file(&f.path, forms, regions), &f.sha256);
+    let read = super::replaced_since_scan(read, &f.sha256);
     match &f.sender {
         Some(sender) => apply(read, &f.name, sender, regions),
         None => read,

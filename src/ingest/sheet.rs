@@ -20,6 +20,16 @@ const HEADER_SCAN_ROWS: u32 = 30;
 /// Most header rows above the data (measure, time, unit and a group label).
 const MAX_HEADER_ROWS: u32 = 5;
 
+/// Rows from a sheet's first one that decide its form, column headers and header block (hence
+/// its county and period): [`read_sheet`] on a range cut to them (by
+/// [`super::guard::read_range_head`]) finds what it finds on the whole sheet, but the data rows.
+/// `identify` reads the first 9 rows and the header search the first `HEADER_SCAN_ROWS + 1`
+/// (row `h` ≤ r0 + 30); `header_band` grows the band to at most `MAX_HEADER_ROWS` rows around `h`,
+/// looking one row further only while it is shorter (bottom + 1 ≤ h + 4), and asks whether
+/// `bottom < r1` (true on both when the sheet goes on below the cut, whose last row is then
+/// r0 + 35); the header block is the rows above the band; `is_continuation` reads 3 rows.
+pub const HEAD_ROWS: u32 = HEADER_SCAN_ROWS + MAX_HEADER_ROWS + 1;
+
 /// One data row of a sheet.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Record {

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 
 use crate::incremental::{self, BuildState, FileCache, InboxFile, PendingRevision};
 use crate::ingest::cache::ParsedCache;
-use crate::ingest::parallel::{CacheWrites, read_each};
+use crate::ingest::parallel::{CacheWrites, peek_each, read_each};
 use crate::ingest::{self, IngestedFile};
 use crate::job::Job;
 use crate::period::Period;
@@ -79,6 +79,14 @@ pub struct Plan {
     /// Workbooks not seen before, opened to learn their periods.
     pub files_new: usize,
     pub files_opened: usize,
+    /// Workbooks not seen before whose periods were learned from the heads of their sheets
+    /// only (a run of some periods, see [`ingest::peek_file`]).
+    pub files_peeked: usize,
+    /// What this plan learned changed `cache/files.json` (to be saved even if nothing is built).
+    pub file_cache_changed: bool,
+    /// Workbooks an earlier run only peeked at, whose full read (a run of the whole inbox)
+    /// found other periods: corrected in `file_cache` before the periods were planned.
+    pub corrections: Vec<incremental::PeriodCorrection>,
     /// A bulletin job: workbooks not audited yet, left for the next `run` or `audit`.
     pub waiting: Vec<String>,
     pub rebuild: Vec<PlannedPeriod>,
@@ -155,24 +163,52 @@ pub fn plan(
         _ => (inbox_files.clone(), Vec::new()),
     };
 
-    // Workbooks not seen before are opened to learn their periods; their reads go to the
-    // parsed-workbook cache, not into memory (the periods are built one at a time).
+    // Workbooks not seen before are opened to learn their periods. A run of the whole inbox
+    // reads each whole (it builds from every one) and keeps the read in the parsed-workbook
+    // cache, not in memory (the periods are built one at a time). A run of some periods builds
+    // from few of them: the others are only peeked at (the heads of their sheets, which give
+    // the same periods), and the read stage reads whole those it builds from.
     let mut file_cache = FileCache::load(out);
     // Periods learned by another reading (other forms, regions or code) may be wrong now.
     if file_cache.reading != parsed.key() {
         file_cache = FileCache { reading: parsed.key().to_string(), ..Default::default() };
     }
+    let whole = sel.whole_inbox();
     // (An entry without periods is from before refused files were given one: look again.)
     let new_files: Vec<&InboxFile> =
         scanned.iter().filter(|f| file_cache.files.get(&f.key()).is_none_or(|c| c.periods.is_empty())).collect();
-    tracing::info!(files = scanned.len(), new = new_files.len(), inbox = %inbox.display(), "inbox scanned");
+    // Periods only peeked at by an earlier run are confirmed by a run of the whole inbox.
+    let unconfirmed: Vec<&InboxFile> = scanned
+        .iter()
+        .filter(|f| whole && file_cache.files.get(&f.key()).is_some_and(|c| c.peeked && !c.periods.is_empty()))
+        .collect();
+    tracing::info!(files = scanned.len(), new = new_files.len(), unconfirmed = unconfirmed.len(), inbox = %inbox.display(), "inbox scanned");
     let writes = if dry_run { CacheWrites::Discard } else { CacheWrites::Keep };
-    let (learned, files_opened) =
-        read_each(&new_files, &project.forms, &project.reference.regions, parsed, writes, |f, read| {
+    let (learned, files_opened, files_peeked) = if whole {
+        let to_read: Vec<&InboxFile> = new_files.iter().chain(&unconfirmed).copied().collect();
+        let (learned, opened) =
+            read_each(&to_read, &project.forms, &project.reference.regions, parsed, writes, |f, read| {
+                (f.key(), periods_of_read(&read))
+            });
+        (learned, opened, 0)
+    } else {
+        let learned = peek_each(&new_files, &project.forms, &project.reference.regions, |f, read| {
             (f.key(), periods_of_read(&read))
         });
+        (learned, 0, new_files.len())
+    };
+    let file_cache_changed = !learned.is_empty();
+    let mut corrections = Vec::new();
     for (key, periods) in learned {
-        file_cache.files.insert(key, incremental::CachedFile { periods });
+        let name = key.split_once('/').map_or(key.as_str(), |(_, n)| n).to_string();
+        if !whole {
+            file_cache.files.insert(key, incremental::CachedFile { periods, peeked: true });
+        } else if let Some(c) = file_cache.confirm(&key, &name, periods.clone()) {
+            warn_corrected(&c);
+            corrections.push(c);
+        } else {
+            file_cache.files.insert(key, incremental::CachedFile { periods, peeked: false });
+        }
     }
     let periods_of: BTreeMap<String, Vec<String>> =
         file_cache.files.iter().map(|(k, v)| (k.clone(), v.periods.clone())).collect();
@@ -248,6 +284,9 @@ pub fn plan(
         files_seen: scanned.len(),
         files_new: new_files.len(),
         files_opened,
+        files_peeked,
+        file_cache_changed,
+        corrections,
         waiting,
         rebuild,
         with_models: sel.with_models(),
@@ -394,11 +433,23 @@ fn reasons(
 /// return, else the period its name gives), so that its county hears of it in that period's
 /// feedback and the period is rebuilt; without one, to `unknown`. Never to no period: a refused
 /// file must not go unreported.
-fn periods_of_read(read: &IngestedFile) -> Vec<String> {
+pub fn periods_of_read(read: &IngestedFile) -> Vec<String> {
     let name = |p: Option<Period>| p.map(|p| p.to_string()).unwrap_or_else(|| "unknown".to_string());
     let mut periods: Vec<String> = ingest::tally::periods_of_file(read).into_iter().map(name).collect();
     periods.sort();
     periods
+}
+
+/// A workbook's periods as a full read gives them differ from those a peek recorded: the
+/// record is corrected (the periods it left and joins are rebuilt by the next run that selects
+/// them, their files having changed).
+pub fn warn_corrected(c: &incremental::PeriodCorrection) {
+    tracing::warn!(
+        file = %c.file,
+        recorded = %c.recorded.join(","),
+        read = %c.read.join(","),
+        "the periods a workbook was peeked to hold differ from those its full read gives; cache/files.json corrected, the periods concerned are rebuilt by the next run that selects them"
+    );
 }
 
 impl fmt::Display for Plan {
@@ -463,6 +514,9 @@ impl Plan {
         s.files_seen = self.files_seen;
         s.files_new = self.files_new;
         s.files_opened = self.files_opened;
+        s.files_peeked = self.files_peeked;
+        s.period_corrections =
+            self.corrections.iter().map(|c| (c.file.clone(), c.recorded.join(","), c.read.join(","))).collect();
         s.pending_revisions = self.pending.clone();
         s.revise_notes = self.revise_notes.clone();
         s

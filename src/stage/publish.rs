@@ -110,7 +110,7 @@ pub fn tidy(out: &Path, plan: &Plan, parsed: &ParsedCache) -> Result<()> {
 /// workbooks are remembered).
 pub fn nothing_new(out: &Path, plan: &Plan, mut summary: RunSummary) -> Result<RunSummary> {
     tracing::info!(files = plan.files_seen, "nothing new: every period is up to date; no output rewritten");
-    if plan.files_new > 0 {
+    if plan.file_cache_changed {
         plan.file_cache.save(out)?;
     }
     summary.nothing_new = true;

@@ -27,6 +27,9 @@ pub struct PeriodReturns {
     pub opened: usize,
     /// The rows of each sheet read (for the "无遗漏" check, once the records are dropped).
     pub counts: Vec<crate::ingest::tally::SheetCount>,
+    /// The periods of each workbook read whole, as `cache/files.json` records them: (key, name,
+    /// periods), to confirm or correct what a peek recorded.
+    pub periods_read: Vec<(String, String, Vec<String>)>,
 }
 
 /// `history` and `seen` order the versions of a county's return: by when gongbao first saw each
@@ -46,7 +49,8 @@ pub fn read_period(
     // its parsed cells and rows are dropped there: a period's rows are never all in memory at
     // once, only those of the workbooks being read (one per thread).
     let (read, opened) =
-        read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |_, mut f| {
+        read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |inbox, mut f| {
+            let periods = (inbox.key(), inbox.name.clone(), crate::stage::plan::periods_of_read(&f));
             let mut sheets = Vec::new();
             for sh in f.sheets.iter().filter(|sh| sh.period == planned.period) {
                 let form = project.forms.get(&sh.read.form).expect("sheet of a known form");
@@ -62,13 +66,15 @@ pub fn read_period(
                 sh.read.records = Vec::new();
                 sh.read.totals = Vec::new();
             }
-            (f, sheets, counts)
+            (f, sheets, counts, periods)
         });
     let mut files = Vec::with_capacity(read.len());
     let mut sheets = Vec::new();
     let mut counts = Vec::new();
-    for (f, s, c) in read {
+    let mut periods_read = Vec::with_capacity(read.len());
+    for (f, s, c, p) in read {
         files.push(f);
+        periods_read.push(p);
         for sheet in s {
             sheets.push(sheet?);
         }
@@ -82,7 +88,7 @@ pub fn read_period(
     // The sheets used, copied into one file per form for the audit.
     let sheets = staging.combine(&project.forms, sheets)?;
     tracing::debug!(period = %planned.name, "staged rows combined");
-    Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts })
+    Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts, periods_read })
 }
 
 impl PeriodReturns {

@@ -23,6 +23,8 @@ mod ingest_props;
 mod ingest_run;
 mod models;
 mod nights;
+mod peek;
+mod peek_run;
 mod pipeline;
 mod reproducible;
 mod sample_run;
