@@ -373,16 +373,14 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
         }
         // Each rule's offending rows, then their findings (a warning's 备注 is read for the rows
         // it flags only).
-        let mut evaluated = Vec::new();
+        let mut to_run = Vec::new();
         for file in cx.rules {
             let Some(form) = cx.forms.get(&file.form) else {
                 anyhow::bail!("audit rules name form {} which has no definition in forms/", file.form);
             };
-            for rule in file.rules.iter().filter(|r| r.severity == pass) {
-                let result = evaluate(&ctx, form, rule).await;
-                evaluated.push((form, rule, result));
-            }
+            to_run.extend(file.rules.iter().filter(|r| r.severity == pass).map(|rule| (form, rule)));
         }
+        let evaluated = evaluate_all(&ctx, to_run).await;
         let notes = if pass == Severity::Warning {
             let flagged: BTreeSet<&str> = evaluated
                 .iter()
@@ -641,7 +639,35 @@ const BISECT_BUDGET: usize = 256;
 /// CAST of a code with a letter) is run again on halves of the rows, down to the rows it fails
 /// on, so that one county's bad value does not switch the rule off for every county: those rows
 /// count as not evaluable and the rule as failed.
-async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<Evaluated> {
+/// The rules evaluated a few at a time, each query on a task of its own: a query's planning
+/// runs on the task that asks for it, and a small period's rules are mostly planning (a city
+/// month: 31 queries of ~10 ms on a few thousand rows), so one after another they used one core.
+/// The results come in the rules' order, whatever order they finish in.
+async fn evaluate_all<'a>(
+    ctx: &SessionContext,
+    rules: Vec<(&'a FormDef, &'a Rule)>,
+) -> Vec<(&'a FormDef, &'a Rule, Result<Evaluated>)> {
+    use futures::StreamExt;
+    let at_once = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(4);
+    let tasks = rules.iter().enumerate().map(|(i, (form, rule))| {
+        let (ctx, form, rule) = (ctx.clone(), (*form).clone(), (*rule).clone());
+        tokio::spawn(async move { evaluate(&ctx, &form, &rule, i).await })
+    });
+    let results: Vec<_> = futures::stream::iter(tasks).buffered(at_once).collect().await;
+    rules
+        .into_iter()
+        .zip(results)
+        .map(|((form, rule), joined)| {
+            // A panic in a query is the failure of its rule (reported as one), not of the run.
+            let result = joined.unwrap_or_else(|e| Err(anyhow::anyhow!("the rule's query panicked: {e}")));
+            (form, rule, result)
+        })
+        .collect()
+}
+
+/// One rule's offending rows. `n` numbers the rule among those evaluated at once (its table of
+/// rows narrowed down by bisection is named after it).
+async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule, n: usize) -> Result<Evaluated> {
     let sql = match rule.kind {
         RuleKind::Query => {
             let sql = rule.sql.as_deref().expect("validated");
@@ -669,17 +695,20 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<E
     let rows = ctx.table(raw.as_str()).await?.collect().await?;
     let schema = ctx.table(raw.as_str()).await?.schema().inner().clone();
     let rows = arrow::compute::concat_batches(&schema, &rows)?;
-    const SUBSET: &str = "__rule_rows";
+    let subset = format!("__rule_rows_{n}");
     let run_on = |batch: RecordBatch| {
-        let sql = &sql;
+        let (sql, subset) = (&sql, subset.as_str());
         let schema = schema.clone();
         async move {
-            ctx.deregister_table(SUBSET)?;
-            register(ctx, SUBSET, schema, vec![batch])?;
-            sql.run(ctx, rule, SUBSET).await
+            ctx.deregister_table(subset)?;
+            register(ctx, subset, schema, vec![batch])?;
+            sql.run(ctx, rule, subset).await
         }
     };
+    // (Its last slice shares the form's rows: deregistered before returning, not left in the
+    // context for the rest of the audit.)
     if run_on(rows.slice(0, 0)).await.is_err() {
+        ctx.deregister_table(subset.as_str())?;
         return Err(first);
     }
     let mut hits = Vec::new();
@@ -711,6 +740,7 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule) -> Result<E
             }
         }
     }
+    ctx.deregister_table(subset.as_str())?;
     if failed.is_empty() {
         // It failed on the whole and on no part: report the first failure as it was.
         return Err(first);

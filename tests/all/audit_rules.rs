@@ -1262,6 +1262,14 @@ severity = "error"
 fields = ["industry_code"]
 when = "CAST(substr(industry_code, 1, 2) AS INT) > 40"
 message = "大类{industry_code}大于40"
+# A second rule failing on some rows, evaluated beside the first (rules run a few at a time):
+# each narrows down its own failing rows.
+[[rule]]
+id = "JN101-X04"
+severity = "error"
+fields = ["industry_code"]
+when = "CAST(industry_code AS INT) < 2000"
+message = "行业代码{industry_code}小于2000"
 "#,
     )
     .unwrap();
@@ -1295,6 +1303,13 @@ message = "大类{industry_code}大于40"
     assert_eq!(st.failed, 6);
     let county = o.summary.iter().find(|c| c.rule_id == "JN101-X03" && c.region_code == "370811").unwrap();
     assert_eq!((county.checked, county.failed, county.not_evaluable, county.passed), (6, 3, 1, 2));
+    // The second: code 1311 (row 10) caught in both counties, C3311 (row 8) not evaluable.
+    let st = o.stats.iter().find(|s| s.rule_id == "JN101-X04").unwrap();
+    let err = st.error.as_deref().expect("the rule is reported as failed");
+    assert!(err.contains("2 row(s)") && err.contains("row 8"), "{err}");
+    let want: std::collections::BTreeSet<_> = [F, G].iter().map(|f| (f.to_string(), 10)).collect();
+    assert_eq!(quarantined_for(&o, "JN101-X04"), want, "{}", show(&o));
+    assert_eq!((st.not_evaluable, st.failed), (2, 2));
 }
 
 /// A run where a rule fails on a row: the run exits 1 (the bulletin's draft marking for a rule
