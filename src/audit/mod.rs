@@ -635,10 +635,6 @@ struct Evaluated {
 /// Most queries spent finding the rows a failing row rule cannot be computed on.
 const BISECT_BUDGET: usize = 256;
 
-/// Runs one rule. A row rule that fails at execution (a value its SQL cannot handle, e.g. a
-/// CAST of a code with a letter) is run again on halves of the rows, down to the rows it fails
-/// on, so that one county's bad value does not switch the rule off for every county: those rows
-/// count as not evaluable and the rule as failed.
 /// The rules evaluated a few at a time, each query on a task of its own: a query's planning
 /// runs on the task that asks for it, and a small period's rules are mostly planning (a city
 /// month: 31 queries of ~10 ms on a few thousand rows), so one after another they used one core.
@@ -665,8 +661,11 @@ async fn evaluate_all<'a>(
         .collect()
 }
 
-/// One rule's offending rows. `n` numbers the rule among those evaluated at once (its table of
-/// rows narrowed down by bisection is named after it).
+/// Runs one rule. A row rule that fails at execution (a value its SQL cannot handle, e.g. a
+/// CAST of a code with a letter) is run again on halves of the rows, down to the rows it fails
+/// on, so that one county's bad value does not switch the rule off for every county: those rows
+/// count as not evaluable and the rule as failed. `n` numbers the rule among those evaluated at
+/// once (its table of rows narrowed down by bisection is named after it).
 async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule, n: usize) -> Result<Evaluated> {
     let sql = match rule.kind {
         RuleKind::Query => {
