@@ -99,6 +99,13 @@ pub struct PeriodCorrection {
     pub read: Vec<String>,
 }
 
+impl PeriodCorrection {
+    /// As the run's summary shows it: the file, the periods recorded and those read.
+    pub fn shown(&self) -> (String, String, String) {
+        (self.file.clone(), self.recorded.join(","), self.read.join(","))
+    }
+}
+
 impl FileCache {
     /// Confirms or corrects what a peek recorded of a workbook, now `read` whole (its periods as
     /// [`crate::stage::plan::periods_of_read`] gives them). `None` when nothing was peeked or the

@@ -98,9 +98,8 @@ async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<R
     // joins (their files changed).
     let periods_read = period_run.periods_read.into_inner().unwrap_or_else(|e| e.into_inner());
     for (key, file, periods) in periods_read {
-        if let Some(c) = plan.file_cache.confirm(&key, &file, periods) {
-            stage::plan::warn_corrected(&c);
-            summary.period_corrections.push((c.file.clone(), c.recorded.join(","), c.read.join(",")));
+        if let Some(c) = stage::plan::confirm_read(&mut plan.file_cache, &key, &file, periods) {
+            summary.period_corrections.push(c.shown());
         }
     }
     // After the periods: a rebuilt period's feedback folder is replaced whole.

@@ -188,23 +188,21 @@ pub fn plan(
         let to_read: Vec<&InboxFile> = new_files.iter().chain(&unconfirmed).copied().collect();
         let (learned, opened) =
             read_each(&to_read, &project.forms, &project.reference.regions, parsed, writes, |f, read| {
-                (f.key(), periods_of_read(&read))
+                (f.key(), f.name.clone(), periods_of_read(&read))
             });
         (learned, opened, 0)
     } else {
         let learned = peek_each(&new_files, &project.forms, &project.reference.regions, |f, read| {
-            (f.key(), periods_of_read(&read))
+            (f.key(), f.name.clone(), periods_of_read(&read))
         });
         (learned, 0, new_files.len())
     };
     let file_cache_changed = !learned.is_empty();
     let mut corrections = Vec::new();
-    for (key, periods) in learned {
-        let name = key.split_once('/').map_or(key.as_str(), |(_, n)| n).to_string();
+    for (key, name, periods) in learned {
         if !whole {
             file_cache.files.insert(key, incremental::CachedFile { periods, peeked: true });
-        } else if let Some(c) = file_cache.confirm(&key, &name, periods.clone()) {
-            warn_corrected(&c);
+        } else if let Some(c) = confirm_read(&mut file_cache, &key, &name, periods.clone()) {
             corrections.push(c);
         } else {
             file_cache.files.insert(key, incremental::CachedFile { periods, peeked: false });
@@ -440,16 +438,23 @@ pub fn periods_of_read(read: &IngestedFile) -> Vec<String> {
     periods
 }
 
-/// A workbook's periods as a full read gives them differ from those a peek recorded: the
-/// record is corrected (the periods it left and joins are rebuilt by the next run that selects
-/// them, their files having changed).
-pub fn warn_corrected(c: &incremental::PeriodCorrection) {
+/// Confirms or corrects what a peek recorded of a workbook now read whole ([`FileCache::confirm`]),
+/// with a warning where its periods differ: the record is corrected (the periods it left and
+/// joins are rebuilt by the next run that selects them, their files having changed).
+pub fn confirm_read(
+    cache: &mut FileCache,
+    key: &str,
+    file: &str,
+    read: Vec<String>,
+) -> Option<incremental::PeriodCorrection> {
+    let c = cache.confirm(key, file, read)?;
     tracing::warn!(
         file = %c.file,
         recorded = %c.recorded.join(","),
         read = %c.read.join(","),
         "the periods a workbook was peeked to hold differ from those its full read gives; cache/files.json corrected, the periods concerned are rebuilt by the next run that selects them"
     );
+    Some(c)
 }
 
 impl fmt::Display for Plan {
@@ -515,8 +520,7 @@ impl Plan {
         s.files_new = self.files_new;
         s.files_opened = self.files_opened;
         s.files_peeked = self.files_peeked;
-        s.period_corrections =
-            self.corrections.iter().map(|c| (c.file.clone(), c.recorded.join(","), c.read.join(","))).collect();
+        s.period_corrections = self.corrections.iter().map(incremental::PeriodCorrection::shown).collect();
         s.pending_revisions = self.pending.clone();
         s.revise_notes = self.revise_notes.clone();
         s
