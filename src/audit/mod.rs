@@ -644,7 +644,8 @@ async fn evaluate_all<'a>(
     rules: Vec<(&'a FormDef, &'a Rule)>,
 ) -> Vec<(&'a FormDef, &'a Rule, Result<Evaluated>)> {
     use futures::StreamExt;
-    let at_once = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(4);
+    // As many as the runtime has workers (the run's `--threads`), four at most.
+    let at_once = tokio::runtime::Handle::current().metrics().num_workers().clamp(1, 4);
     let tasks = rules.iter().enumerate().map(|(i, (form, rule))| {
         let (ctx, form, rule) = (ctx.clone(), (*form).clone(), (*rule).clone());
         tokio::spawn(async move { evaluate(&ctx, &form, &rule, i).await })
