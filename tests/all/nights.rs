@@ -69,7 +69,7 @@ impl World {
 }
 
 /// Every Parquet file of the published warehouse: relative path → bytes.
-fn parquet(out: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn parquet(out: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, acc: &mut BTreeMap<String, Vec<u8>>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();

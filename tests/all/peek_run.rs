@@ -53,22 +53,8 @@ impl World {
 
 /// Every Parquet file of a publication's warehouse under a `period=<period>` folder.
 fn parquet_of(out: &Path, period: &str) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, period: &str, acc: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, period, acc);
-            } else if p.extension().is_some_and(|x| x == "parquet")
-                && p.components().any(|c| c.as_os_str().to_string_lossy() == format!("period={period}"))
-            {
-                acc.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut acc = BTreeMap::new();
-    walk(&out.join("warehouse"), &out.join("warehouse"), period, &mut acc);
-    acc
+    let folder = format!("period={period}");
+    crate::nights::parquet(out).into_iter().filter(|(k, _)| k.split('/').any(|c| c == folder)).collect()
 }
 
 fn peeked(out: &Path) -> usize {
