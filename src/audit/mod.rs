@@ -648,7 +648,13 @@ async fn evaluate_all<'a>(
     let at_once = tokio::runtime::Handle::current().metrics().num_workers().clamp(1, 4);
     let tasks = rules.iter().enumerate().map(|(i, (form, rule))| {
         let (ctx, form, rule) = (ctx.clone(), (*form).clone(), (*rule).clone());
-        tokio::spawn(async move { evaluate(&ctx, &form, &rule, i).await })
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let result = evaluate(&ctx, &form, &rule, i).await;
+            // Where the audit's time goes, rule by rule (`RUST_LOG=gongbao=debug`).
+            tracing::debug!(rule = %rule.id, seconds = started.elapsed().as_secs_f64(), "audit rule evaluated");
+            result
+        })
     });
     let results: Vec<_> = futures::stream::iter(tasks).buffered(at_once).collect().await;
     rules
