@@ -243,12 +243,13 @@ pub fn verify(dir: &Path) -> Result<usize> {
     Ok(m.files.len())
 }
 
-/// Flushes every file and folder of a publication to disk, folders after what they hold, so
-/// that the rename publishing it can never expose a file the disk has not got (after a power
-/// loss, the published publication is complete or the rename did not happen). The flushes are
-/// made many at a time: each is a wait on the disk, not work for a core, and a file system
-/// commits flushes that come together at once (a province's ~580 files: 0.17 s one after
-/// another, 0.06 s sixteen at a time; a national publication holds ~12,000).
+/// Flushes every file and folder of a publication to disk, so that the rename publishing it
+/// can never expose a file the disk has not got (after a power loss, the published publication
+/// is complete or the rename did not happen). Every file first, then every folder; what makes
+/// the publication durable is that all of them are done before the rename, not their order, so
+/// the flushes are made many at a time: each is a wait on the disk, not work for a core, and a
+/// file system commits flushes that come together at once (a province's ~580 files: 0.17 s one
+/// after another, 0.06 s sixteen at a time; a national publication holds ~11,000).
 pub fn sync_tree(dir: &Path) -> Result<()> {
     let (mut files, mut folders) = (Vec::new(), Vec::new());
     list_tree(dir, &mut files, &mut folders)?;
@@ -400,8 +401,9 @@ pub fn write_public(
 mod tests {
     use super::*;
 
-    /// Every file and folder is listed for flushing, folders after what they hold; a path that
-    /// cannot be flushed fails the whole, named, even among many flushed at once.
+    /// Every file and folder is listed for flushing (folders after what they hold, the root
+    /// last); a path that cannot be flushed fails the whole, named, even among many flushed at
+    /// once.
     #[test]
     fn a_tree_is_flushed_whole_and_a_failure_names_its_path() {
         let dir = tempfile::tempdir().unwrap();
