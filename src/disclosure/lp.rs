@@ -1,33 +1,599 @@
-//! A small dense two-phase simplex for the intruder audit: maximise or minimise one variable
-//! subject to linear equalities, with every variable either ≥ 0 or free. The audit's programs
-//! are small (the hidden cells of one connected part of a table), so a dense tableau is enough.
+//! A small revised two-phase simplex for the intruder audit: maximise or minimise one variable
+//! subject to linear equalities, with every variable either ≥ 0 or free. The constraint matrix
+//! is kept sparse (by columns and by rows: a province's table relations have two or three
+//! non-zeros a column), the basis as a sparse LU factorisation with an eta file on top of it
+//! (refactorised every [`REFACTOR`] pivots), and the reduced costs as one vector updated from
+//! the pivot row (one BTRAN and a row-wise product with the sparse matrix). A pivot then costs
+//! a few vectors of the number of rows, where the dense tableau it replaced (kept for the tests
+//! in `lp/dense.rs`) passed over a 674 × 2,926 tableau of a province's table, and a copy of a
+//! warm program is its factors (hundreds of KB) rather than that tableau (16 MB).
 //! A feasible basis is kept and reused: each bound starts where the previous one ended, and a
 //! variable can be fixed on it ([`Program::fix`], a dual simplex restores feasibility), which is
 //! how the release pass tries publishing one cell without a phase 1 from scratch.
 //! (good_lp with microlp was tried: its dependencies change the features of a crate arrow and
-//! DataFusion build on, which would rebuild them.)
+//! DataFusion build on, which would rebuild them; and no solver crate warm-starts a new
+//! objective on the previous optimal basis, which is what makes ~25,000 bounds cheap.)
 
 use anyhow::{Result, bail};
+use std::sync::Arc;
+
+#[cfg(test)]
+mod dense;
 
 const EPS: f64 = 1e-9;
+/// Not basic (in `Program::pos`).
+const NONE: usize = usize::MAX;
+/// Eta columns kept on top of the LU factors before the basis is factorised again.
+const REFACTOR: usize = 64;
+/// Entries smaller than this are dropped from eta columns.
+const TINY: f64 = 1e-14;
 
 /// `Σ a_j x_j = rhs`.
 pub type Row = (Vec<(usize, f64)>, f64);
 
+/// The constraint matrix, rows signed so that their right-hand sides are ≥ 0, by columns and
+/// by rows. Shared by the copies of a program (it never changes: a fixed column is only
+/// barred from the basis, its value moved to the right-hand side).
+struct Matrix {
+    col_start: Vec<usize>,
+    col_row: Vec<u32>,
+    col_val: Vec<f64>,
+    row_start: Vec<usize>,
+    row_col: Vec<u32>,
+    row_val: Vec<f64>,
+}
+
+impl Matrix {
+    fn bytes(&self) -> usize {
+        (self.col_start.capacity() + self.row_start.capacity()) * std::mem::size_of::<usize>()
+            + (self.col_row.capacity() + self.row_col.capacity()) * std::mem::size_of::<u32>()
+            + (self.col_val.capacity() + self.row_val.capacity()) * std::mem::size_of::<f64>()
+    }
+}
+
+/// B = L·U (rows and columns permuted) followed by eta columns (product form).
+#[derive(Clone, Default)]
+struct Factor {
+    /// L: eliminations in pivot order, each subtracting `l × v[piv]` from the rows listed.
+    l_piv: Vec<u32>,
+    l_start: Vec<usize>,
+    l_idx: Vec<u32>,
+    l_val: Vec<f64>,
+    /// U in pivot order k: its row, its basis position, its diagonal.
+    u_row: Vec<u32>,
+    u_pos: Vec<u32>,
+    u_diag: Vec<f64>,
+    /// U's off-diagonal entries by pivot column: (row of an earlier pivot, entry).
+    uc_start: Vec<usize>,
+    uc_idx: Vec<u32>,
+    uc_val: Vec<f64>,
+    /// U's off-diagonal entries by pivot row: (basis position of a later pivot, entry).
+    ur_start: Vec<usize>,
+    ur_idx: Vec<u32>,
+    ur_val: Vec<f64>,
+    /// Eta columns: position, pivot entry, the other entries.
+    e_piv: Vec<u32>,
+    e_diag: Vec<f64>,
+    e_start: Vec<usize>,
+    e_idx: Vec<u32>,
+    e_val: Vec<f64>,
+    /// Each row's L elimination (or `u32::MAX`) and U pivot.
+    l_of_row: Vec<u32>,
+    k_of_row: Vec<u32>,
+    /// Scratch of the sparse FTRAN (marks left all false).
+    row_mark: Vec<bool>,
+    pos_mark: Vec<bool>,
+    rows: Vec<usize>,
+    ks: Vec<u32>,
+}
+
+impl Factor {
+    fn bytes(&self) -> usize {
+        let u = std::mem::size_of::<usize>();
+        let f = std::mem::size_of::<f64>();
+        let i = std::mem::size_of::<u32>();
+        (self.l_start.capacity() + self.uc_start.capacity() + self.ur_start.capacity() + self.e_start.capacity()) * u
+            + (self.l_val.capacity()
+                + self.u_diag.capacity()
+                + self.uc_val.capacity()
+                + self.ur_val.capacity()
+                + self.e_diag.capacity()
+                + self.e_val.capacity())
+                * f
+            + (self.l_piv.capacity()
+                + self.l_idx.capacity()
+                + self.u_row.capacity()
+                + self.u_pos.capacity()
+                + self.uc_idx.capacity()
+                + self.ur_idx.capacity()
+                + self.e_piv.capacity()
+                + self.e_idx.capacity())
+                * i
+    }
+
+    fn etas(&self) -> usize {
+        self.e_piv.len()
+    }
+
+    fn record(&mut self, r: usize, c: usize, a: f64, urow: &[(usize, f64)], lcol: &[(usize, f64)]) {
+        self.u_row.push(r as u32);
+        self.u_pos.push(c as u32);
+        self.u_diag.push(a);
+        for &(j, u) in urow {
+            self.ur_idx.push(j as u32);
+            self.ur_val.push(u);
+        }
+        self.ur_start.push(self.ur_idx.len());
+        if !lcol.is_empty() {
+            self.l_piv.push(r as u32);
+            for &(i, l) in lcol {
+                self.l_idx.push(i as u32);
+                self.l_val.push(l);
+            }
+            self.l_start.push(self.l_idx.len());
+        }
+    }
+
+    /// Factorises the basis whose columns (by position) are given by `cs`, `cr`, `cv` (by
+    /// columns, entries by row): singletons first (a table's basis is mostly triangular:
+    /// no fill, flat arrays), then Markowitz pivoting on what is left. False when the basis is
+    /// singular.
+    fn factorise(&mut self, m: usize, cs: &[usize], cr: &[u32], cv: &[f64]) -> bool {
+        self.l_piv.clear();
+        self.l_start.clear();
+        self.l_start.push(0);
+        self.l_idx.clear();
+        self.l_val.clear();
+        self.u_row.clear();
+        self.u_pos.clear();
+        self.u_diag.clear();
+        self.ur_start.clear();
+        self.ur_start.push(0);
+        self.ur_idx.clear();
+        self.ur_val.clear();
+        self.e_piv.clear();
+        self.e_diag.clear();
+        self.e_start.clear();
+        self.e_start.push(0);
+        self.e_idx.clear();
+        self.e_val.clear();
+        let nnz = cr.len();
+        // By rows.
+        let mut rs = vec![0usize; m + 1];
+        for r in cr {
+            rs[*r as usize + 1] += 1;
+        }
+        for i in 0..m {
+            rs[i + 1] += rs[i];
+        }
+        let mut fill = rs.clone();
+        let mut rcol = vec![0u32; nnz];
+        let mut rval = vec![0.0; nnz];
+        for c in 0..m {
+            for e in cs[c]..cs[c + 1] {
+                let r = cr[e] as usize;
+                rcol[fill[r]] = c as u32;
+                rval[fill[r]] = cv[e];
+                fill[r] += 1;
+            }
+        }
+        let mut ccount: Vec<usize> = (0..m).map(|c| cs[c + 1] - cs[c]).collect();
+        let mut rcount: Vec<usize> = (0..m).map(|r| rs[r + 1] - rs[r]).collect();
+        let mut row_done = vec![false; m];
+        let mut col_done = vec![false; m];
+        let mut col_q: Vec<usize> = (0..m).filter(|c| ccount[*c] == 1).collect();
+        let mut row_q: Vec<usize> = (0..m).filter(|r| rcount[*r] == 1).collect();
+        let mut lcol: Vec<(usize, f64)> = Vec::new();
+        let mut urow: Vec<(usize, f64)> = Vec::new();
+        let mut done = 0;
+        'singletons: while done < m {
+            while let Some(c) = col_q.pop() {
+                if col_done[c] || ccount[c] != 1 {
+                    continue;
+                }
+                let Some(e) = (cs[c]..cs[c + 1]).find(|e| !row_done[cr[*e] as usize]) else { continue };
+                let (r, a) = (cr[e] as usize, cv[e]);
+                if a.abs() <= 1e-11 {
+                    continue;
+                }
+                urow.clear();
+                for e in rs[r]..rs[r + 1] {
+                    let j = rcol[e] as usize;
+                    if j != c && !col_done[j] {
+                        urow.push((j, rval[e]));
+                        ccount[j] -= 1;
+                        if ccount[j] == 1 {
+                            col_q.push(j);
+                        }
+                    }
+                }
+                row_done[r] = true;
+                col_done[c] = true;
+                self.record(r, c, a, &urow, &[]);
+                done += 1;
+                continue 'singletons;
+            }
+            while let Some(r) = row_q.pop() {
+                if row_done[r] || rcount[r] != 1 {
+                    continue;
+                }
+                let Some(e) = (rs[r]..rs[r + 1]).find(|e| !col_done[rcol[*e] as usize]) else { continue };
+                let (c, a) = (rcol[e] as usize, rval[e]);
+                let big =
+                    (cs[c]..cs[c + 1]).filter(|e| !row_done[cr[*e] as usize]).map(|e| cv[e].abs()).fold(0.0, f64::max);
+                if a.abs() < 0.01 * big || a.abs() <= 1e-11 {
+                    continue;
+                }
+                lcol.clear();
+                for e in cs[c]..cs[c + 1] {
+                    let i = cr[e] as usize;
+                    if i != r && !row_done[i] {
+                        lcol.push((i, cv[e] / a));
+                        rcount[i] -= 1;
+                        if rcount[i] == 1 {
+                            row_q.push(i);
+                        }
+                    }
+                }
+                row_done[r] = true;
+                col_done[c] = true;
+                self.record(r, c, a, &[], &lcol);
+                done += 1;
+                continue 'singletons;
+            }
+            break;
+        }
+        if done < m {
+            // The bump: the active submatrix, entries by column, pattern by row.
+            let mut ce: Vec<Vec<(usize, f64)>> = vec![Vec::new(); m];
+            let mut rc: Vec<Vec<usize>> = vec![Vec::new(); m];
+            for c in (0..m).filter(|c| !col_done[*c]) {
+                for e in cs[c]..cs[c + 1] {
+                    let r = cr[e] as usize;
+                    if !row_done[r] {
+                        ce[c].push((r, cv[e]));
+                        rc[r].push(c);
+                    }
+                }
+            }
+            for _ in done..m {
+                // Markowitz: the least (r − 1)(c − 1) among entries at least a tenth of their
+                // column's largest; ties to the larger entry.
+                let mut best: Option<(usize, f64, usize, usize)> = None;
+                for c in 0..m {
+                    if col_done[c] || ce[c].is_empty() {
+                        continue;
+                    }
+                    let cc = ce[c].len() - 1;
+                    let big = ce[c].iter().map(|e| e.1.abs()).fold(0.0, f64::max);
+                    for &(r, a) in &ce[c] {
+                        let a = a.abs();
+                        if a < 0.1 * big || a <= 1e-11 {
+                            continue;
+                        }
+                        let cost = (rc[r].len() - 1) * cc;
+                        if best.is_none_or(|(bc, ba, _, _)| cost < bc || (cost == bc && a > ba)) {
+                            best = Some((cost, a, r, c));
+                        }
+                    }
+                    if best.is_some_and(|b| b.0 == 0) {
+                        break;
+                    }
+                }
+                let Some((_, _, r, c)) = best else { return false };
+                // Eliminate: U's row is row r's other active entries, L's column column c's.
+                let a_rc = ce[c].iter().find(|e| e.0 == r).expect("pivot").1;
+                urow.clear();
+                for &j in &rc[r] {
+                    if j == c {
+                        continue;
+                    }
+                    let k = ce[j].iter().position(|e| e.0 == r).expect("pattern");
+                    urow.push((j, ce[j].swap_remove(k).1));
+                }
+                lcol.clear();
+                for &(i, a) in &ce[c] {
+                    if i == r {
+                        continue;
+                    }
+                    lcol.push((i, a / a_rc));
+                    let k = rc[i].iter().position(|j| *j == c).expect("pattern");
+                    rc[i].swap_remove(k);
+                }
+                for &(i, l) in &lcol {
+                    for &(j, u) in &urow {
+                        match ce[j].iter_mut().find(|e| e.0 == i) {
+                            Some(e) => e.1 -= l * u,
+                            None => {
+                                ce[j].push((i, -l * u));
+                                rc[i].push(j);
+                            }
+                        }
+                    }
+                }
+                ce[c].clear();
+                rc[r].clear();
+                row_done[r] = true;
+                col_done[c] = true;
+                self.record(r, c, a_rc, &urow, &lcol);
+            }
+        }
+        self.l_of_row.clear();
+        self.l_of_row.resize(m, u32::MAX);
+        for (k, r) in self.l_piv.iter().enumerate() {
+            self.l_of_row[*r as usize] = k as u32;
+        }
+        self.k_of_row.clear();
+        self.k_of_row.resize(m, 0);
+        for (k, r) in self.u_row.iter().enumerate() {
+            self.k_of_row[*r as usize] = k as u32;
+        }
+        self.row_mark.clear();
+        self.row_mark.resize(m, false);
+        self.pos_mark.clear();
+        self.pos_mark.resize(m, false);
+        // U by columns (for FTRAN): pivot k's entry at position c_j goes to column j.
+        let mut k_of = vec![0usize; m];
+        for (k, c) in self.u_pos.iter().enumerate() {
+            k_of[*c as usize] = k;
+        }
+        let mut count = vec![0usize; m + 1];
+        for c in &self.ur_idx {
+            count[k_of[*c as usize] + 1] += 1;
+        }
+        for k in 0..m {
+            count[k + 1] += count[k];
+        }
+        self.uc_start.clear();
+        self.uc_start.extend_from_slice(&count);
+        self.uc_idx.clear();
+        self.uc_idx.resize(self.ur_idx.len(), 0);
+        self.uc_val.clear();
+        self.uc_val.resize(self.ur_idx.len(), 0.0);
+        for k in 0..m {
+            for e in self.ur_start[k]..self.ur_start[k + 1] {
+                let j = k_of[self.ur_idx[e] as usize];
+                let at = count[j];
+                count[j] += 1;
+                self.uc_idx[at] = self.u_row[k];
+                self.uc_val[at] = self.ur_val[e];
+            }
+        }
+        true
+    }
+
+    /// Solves B·out = v: `v` by row (left all zero), `out` by basis position (overwritten).
+    fn ftran(&self, v: &mut [f64], out: &mut [f64]) {
+        for k in 0..self.l_piv.len() {
+            let t = v[self.l_piv[k] as usize];
+            if t != 0.0 {
+                for e in self.l_start[k]..self.l_start[k + 1] {
+                    v[self.l_idx[e] as usize] -= self.l_val[e] * t;
+                }
+            }
+        }
+        for k in (0..self.u_row.len()).rev() {
+            let r = self.u_row[k] as usize;
+            let t = v[r];
+            v[r] = 0.0;
+            let c = self.u_pos[k] as usize;
+            if t == 0.0 {
+                out[c] = 0.0;
+                continue;
+            }
+            let x = t / self.u_diag[k];
+            out[c] = x;
+            for e in self.uc_start[k]..self.uc_start[k + 1] {
+                v[self.uc_idx[e] as usize] -= self.uc_val[e] * x;
+            }
+        }
+        for k in 0..self.e_piv.len() {
+            let p = self.e_piv[k] as usize;
+            let x = out[p];
+            if x != 0.0 {
+                let x = x / self.e_diag[k];
+                out[p] = x;
+                for e in self.e_start[k]..self.e_start[k + 1] {
+                    out[self.e_idx[e] as usize] -= self.e_val[e] * x;
+                }
+            }
+        }
+    }
+
+    /// Solves B·out = v for a sparse `v` (by row, non-zero only in the rows `input`, left all
+    /// zero): only the eliminations and pivots its non-zeros reach are visited. `out` (by
+    /// basis position) must be zero on entry; its non-zeros are listed in `nz`.
+    fn ftran_sparse(&mut self, v: &mut [f64], out: &mut [f64], nz: &mut Vec<usize>, input: &[u32]) {
+        nz.clear();
+        let mut rows = std::mem::take(&mut self.rows);
+        let mut ks = std::mem::take(&mut self.ks);
+        rows.clear();
+        for &r in input {
+            let r = r as usize;
+            if !self.row_mark[r] {
+                self.row_mark[r] = true;
+                rows.push(r);
+            }
+        }
+        if !self.l_piv.is_empty() {
+            ks.clear();
+            let mut at = 0;
+            while at < rows.len() {
+                let k = self.l_of_row[rows[at]];
+                at += 1;
+                if k != u32::MAX {
+                    ks.push(k);
+                    let k = k as usize;
+                    for e in self.l_start[k]..self.l_start[k + 1] {
+                        let i = self.l_idx[e] as usize;
+                        if !self.row_mark[i] {
+                            self.row_mark[i] = true;
+                            rows.push(i);
+                        }
+                    }
+                }
+            }
+            ks.sort_unstable();
+            for &k in &ks {
+                let k = k as usize;
+                let t = v[self.l_piv[k] as usize];
+                if t != 0.0 {
+                    for e in self.l_start[k]..self.l_start[k + 1] {
+                        v[self.l_idx[e] as usize] -= self.l_val[e] * t;
+                    }
+                }
+            }
+        }
+        ks.clear();
+        let mut at = 0;
+        while at < rows.len() {
+            let k = self.k_of_row[rows[at]];
+            at += 1;
+            ks.push(k);
+            let k = k as usize;
+            for e in self.uc_start[k]..self.uc_start[k + 1] {
+                let i = self.uc_idx[e] as usize;
+                if !self.row_mark[i] {
+                    self.row_mark[i] = true;
+                    rows.push(i);
+                }
+            }
+        }
+        ks.sort_unstable_by(|a, b| b.cmp(a));
+        for &k in &ks {
+            let k = k as usize;
+            let r = self.u_row[k] as usize;
+            let t = v[r];
+            v[r] = 0.0;
+            if t == 0.0 {
+                continue;
+            }
+            let c = self.u_pos[k] as usize;
+            let x = t / self.u_diag[k];
+            out[c] = x;
+            nz.push(c);
+            self.pos_mark[c] = true;
+            for e in self.uc_start[k]..self.uc_start[k + 1] {
+                v[self.uc_idx[e] as usize] -= self.uc_val[e] * x;
+            }
+        }
+        for &r in &rows {
+            self.row_mark[r] = false;
+        }
+        for k in 0..self.e_piv.len() {
+            let p = self.e_piv[k] as usize;
+            let x = out[p];
+            if x != 0.0 {
+                let x = x / self.e_diag[k];
+                out[p] = x;
+                for e in self.e_start[k]..self.e_start[k + 1] {
+                    let i = self.e_idx[e] as usize;
+                    if !self.pos_mark[i] {
+                        self.pos_mark[i] = true;
+                        nz.push(i);
+                    }
+                    out[i] -= self.e_val[e] * x;
+                }
+            }
+        }
+        for &c in nz.iter() {
+            self.pos_mark[c] = false;
+        }
+        self.rows = rows;
+        self.ks = ks;
+    }
+
+    /// Solves Bᵀ·y = d: `d` by basis position (left all zero), `y` by row (overwritten).
+    fn btran(&self, d: &mut [f64], y: &mut [f64]) {
+        for k in (0..self.e_piv.len()).rev() {
+            let p = self.e_piv[k] as usize;
+            let mut s = d[p];
+            for e in self.e_start[k]..self.e_start[k + 1] {
+                s -= self.e_val[e] * d[self.e_idx[e] as usize];
+            }
+            d[p] = s / self.e_diag[k];
+        }
+        for k in 0..self.u_row.len() {
+            let c = self.u_pos[k] as usize;
+            let t = d[c];
+            d[c] = 0.0;
+            let r = self.u_row[k] as usize;
+            if t == 0.0 {
+                y[r] = 0.0;
+                continue;
+            }
+            let w = t / self.u_diag[k];
+            y[r] = w;
+            for e in self.ur_start[k]..self.ur_start[k + 1] {
+                d[self.ur_idx[e] as usize] -= self.ur_val[e] * w;
+            }
+        }
+        for k in (0..self.l_piv.len()).rev() {
+            let r = self.l_piv[k] as usize;
+            let mut s = y[r];
+            for e in self.l_start[k]..self.l_start[k + 1] {
+                s -= self.l_val[e] * y[self.l_idx[e] as usize];
+            }
+            y[r] = s;
+        }
+    }
+
+    /// The basis after position `p` takes the column whose FTRAN is `alpha`.
+    fn push_eta(&mut self, p: usize, alpha: &[f64], nz: &[usize]) {
+        self.e_piv.push(p as u32);
+        self.e_diag.push(alpha[p]);
+        for &i in nz {
+            let a = alpha[i];
+            if i != p && a.abs() > TINY {
+                self.e_idx.push(i as u32);
+                self.e_val.push(a);
+            }
+        }
+        self.e_start.push(self.e_idx.len());
+    }
+}
+
 /// A feasible basis of `rows`, from which each variable's bounds are found.
 #[derive(Clone)]
 pub struct Program {
+    a: Arc<Matrix>,
     /// Columns: for a free variable j, `2j` is its positive and `2j+1` its negative part;
-    /// otherwise column j is the variable itself.
+    /// otherwise column j is the variable itself. Columns from `n_cols` on are the artificial
+    /// variables of phase 1 (`n_cols + i` the unit column of row i): once out of the basis they
+    /// never enter again; one still basic after phase 1 (or put back by [`Program::fix`])
+    /// stands for a redundant row, left out of every ratio test.
     free: bool,
     n_cols: usize,
-    /// Constraint rows of the tableau (`n_cols` coefficients, then the right-hand side).
-    tableau: Vec<Vec<f64>>,
+    m: usize,
+    /// Right-hand sides, less the fixed columns' values.
+    rhs: Vec<f64>,
+    /// The column at each basis position, and each column's position (or [`NONE`]).
     basis: Vec<usize>,
-    /// Columns fixed by [`Program::fix`]: all zeros, never entering the basis.
+    pos: Vec<usize>,
+    /// The basic variables' values, by position.
+    x: Vec<f64>,
+    /// Columns fixed by [`Program::fix`]: never entering the basis.
     fixed_col: Vec<bool>,
     /// Variables fixed by [`Program::fix`], with their values.
     fixed: Vec<Option<f64>>,
+    lu: Factor,
+    /// The objective: (column, weight).
+    cost: Vec<(usize, f64)>,
+    /// Reduced costs of the structural columns (garbage where `elig` is 0), and 1 for the
+    /// columns that may enter (non-basic, not fixed), 0 for the others.
+    d: Vec<f64>,
+    elig: Vec<f64>,
+    /// Work vectors of the number of rows: by row, by position, an FTRAN result (by
+    /// position), a BTRAN result (by row).
+    w_row: Vec<f64>,
+    w_pos: Vec<f64>,
+    alpha: Vec<f64>,
+    alpha_nz: Vec<usize>,
+    rho: Vec<f64>,
+    /// A row of B⁻¹A over the structural columns (sparse).
+    acc: Vec<f64>,
+    acc_in: Vec<bool>,
+    acc_list: Vec<usize>,
 }
 
 impl Program {
@@ -36,145 +602,350 @@ impl Program {
         let free = !non_negative;
         let n_cols = if free { 2 * n } else { n };
         let m = rows.len();
-        // The artificial variables (one per row, basic at first) get no column: once out of the
-        // basis they never enter again, so their columns would only be carried along.
-        let width = n_cols + 1;
-        let mut tableau = Vec::with_capacity(m);
-        for (terms, rhs) in rows {
-            let mut r = vec![0.0; width];
-            let sign = if *rhs < 0.0 { -1.0 } else { 1.0 };
+        // Rows (signed so that the right-hand sides are ≥ 0), duplicates summed.
+        let mut dense = vec![0.0; n_cols];
+        let mut touched: Vec<usize> = Vec::new();
+        let mut row_start = vec![0usize];
+        let mut row_col: Vec<u32> = Vec::new();
+        let mut row_val: Vec<f64> = Vec::new();
+        let mut rhs = Vec::with_capacity(m);
+        for (terms, b) in rows {
+            let sign = if *b < 0.0 { -1.0 } else { 1.0 };
             for (j, a) in terms {
-                if free {
-                    r[2 * j] += sign * a;
-                    r[2 * j + 1] -= sign * a;
-                } else {
-                    r[*j] += sign * a;
+                let cols: &[(usize, f64)] =
+                    if free { &[(2 * j, sign * a), (2 * j + 1, -sign * a)] } else { &[(*j, sign * a)] };
+                for &(c, v) in cols {
+                    if dense[c] == 0.0 && !touched.contains(&c) {
+                        touched.push(c);
+                    }
+                    dense[c] += v;
                 }
             }
-            r[width - 1] = sign * rhs;
-            tableau.push(r);
+            touched.sort_unstable();
+            for &c in &touched {
+                if dense[c] != 0.0 {
+                    row_col.push(c as u32);
+                    row_val.push(dense[c]);
+                }
+                dense[c] = 0.0;
+            }
+            touched.clear();
+            row_start.push(row_col.len());
+            rhs.push(sign * b);
         }
-        // Basis entries from n_cols on name the artificials.
-        let basis: Vec<usize> = (n_cols..n_cols + m).collect();
-        let mut p = Program { free, n_cols, tableau, basis, fixed_col: vec![false; n_cols], fixed: vec![None; n] };
-        // Minimise the artificials: maximise −Σ a_i, whose reduced costs are the column sums.
-        let mut reduced = vec![0.0; width];
-        for r in &p.tableau {
-            for (d, a) in reduced.iter_mut().zip(r) {
-                *d += a;
+        let mut count = vec![0usize; n_cols + 1];
+        for c in &row_col {
+            count[*c as usize + 1] += 1;
+        }
+        for j in 0..n_cols {
+            count[j + 1] += count[j];
+        }
+        let col_start = count.clone();
+        let mut col_row = vec![0u32; row_col.len()];
+        let mut col_val = vec![0.0; row_col.len()];
+        for i in 0..m {
+            for e in row_start[i]..row_start[i + 1] {
+                let j = row_col[e] as usize;
+                col_row[count[j]] = i as u32;
+                col_val[count[j]] = row_val[e];
+                count[j] += 1;
             }
         }
-        p.optimise(reduced, None)?;
-        let infeasibility: f64 =
-            p.basis.iter().zip(&p.tableau).filter(|(b, _)| **b >= n_cols).map(|(_, r)| r[width - 1]).sum();
+        let a = Arc::new(Matrix { col_start, col_row, col_val, row_start, row_col, row_val });
+        let mut p = Program {
+            a,
+            free,
+            n_cols,
+            m,
+            x: rhs.clone(),
+            rhs,
+            basis: (n_cols..n_cols + m).collect(),
+            pos: (0..n_cols + m).map(|c| if c < n_cols { NONE } else { c - n_cols }).collect(),
+            fixed_col: vec![false; n_cols],
+            fixed: vec![None; n],
+            lu: Factor::default(),
+            cost: Vec::new(),
+            d: vec![0.0; n_cols],
+            elig: vec![1.0; n_cols],
+            w_row: vec![0.0; m],
+            w_pos: vec![0.0; m],
+            alpha: vec![0.0; m],
+            alpha_nz: Vec::new(),
+            rho: vec![0.0; m],
+            acc: vec![0.0; n_cols],
+            acc_in: vec![false; n_cols],
+            acc_list: Vec::new(),
+        };
+        p.refactor()?;
+        // Minimise the artificials: maximise −Σ a_i.
+        let cost: Vec<(usize, f64)> = (0..m).map(|i| (n_cols + i, -1.0)).collect();
+        p.set_objective(&cost);
+        p.optimise(true, None)?;
+        let infeasibility: f64 = (0..m).filter(|i| p.basis[*i] >= n_cols).map(|i| p.x[i]).sum();
         if infeasibility > tolerance {
             bail!("the published figures are inconsistent (off by {infeasibility})");
         }
-        // Drive the artificials out of the basis (or drop their redundant rows).
-        let mut i = 0;
-        while i < p.basis.len() {
-            if p.basis[i] >= n_cols {
-                match (0..n_cols).find(|j| p.tableau[i][*j].abs() > 1e-7) {
-                    Some(j) => {
-                        p.pivot(i, j);
-                    }
-                    None => {
-                        p.tableau.remove(i);
-                        p.basis.remove(i);
-                        continue;
-                    }
+        // Drive the artificials out of the basis (or leave them for redundant rows).
+        for i in 0..m {
+            if p.basis[i] < n_cols {
+                continue;
+            }
+            p.pivot_row_of(i);
+            let mut enter: Option<(usize, f64)> = None;
+            for &j in &p.acc_list {
+                let v = p.acc[j].abs();
+                if p.pos[j] == NONE && v > 1e-7 && enter.is_none_or(|(bj, bv)| v > bv || (v == bv && j < bj)) {
+                    enter = Some((j, v));
                 }
             }
-            i += 1;
+            p.clear_acc();
+            if let Some((j, _)) = enter {
+                p.ftran_col(j);
+                p.pivot(i, j)?;
+            }
         }
+        p.refactor()?;
         Ok(p)
     }
 
-    /// Pivots on (`row`, `col`) and returns the new pivot row's non-zero entries. The tableau
-    /// of a province's table is mostly zeros even after many pivots, so the other rows are
-    /// updated only where the pivot row is non-zero (the same arithmetic as the dense update:
-    /// subtracting `f × 0` changes nothing).
-    fn pivot(&mut self, row: usize, col: usize) -> Vec<(usize, f64)> {
-        let pv = self.tableau[row][col];
-        // Only the non-zero entries are divided (a zero stays zero) and collected, in one pass.
-        let mut pr: Vec<(usize, f64)> = Vec::new();
-        for (j, x) in self.tableau[row].iter_mut().enumerate() {
-            if *x != 0.0 {
-                *x /= pv;
-                if *x != 0.0 {
-                    pr.push((j, *x));
-                }
+    /// Factorises the basis afresh and recomputes the basic values from it.
+    fn refactor(&mut self) -> Result<()> {
+        let mut cs = Vec::with_capacity(self.m + 1);
+        let mut cr = Vec::with_capacity(4 * self.m);
+        let mut cv = Vec::with_capacity(4 * self.m);
+        cs.push(0);
+        for &c in &self.basis {
+            if c < self.n_cols {
+                let (s, e) = (self.a.col_start[c], self.a.col_start[c + 1]);
+                cr.extend_from_slice(&self.a.col_row[s..e]);
+                cv.extend_from_slice(&self.a.col_val[s..e]);
+            } else {
+                cr.push((c - self.n_cols) as u32);
+                cv.push(1.0);
             }
+            cs.push(cr.len());
         }
-        for (i, r) in self.tableau.iter_mut().enumerate() {
-            if i == row {
-                continue;
-            }
-            let f = r[col];
-            if f.abs() > EPS {
-                for &(j, p) in &pr {
-                    r[j] -= f * p;
-                }
-            }
+        if !self.lu.factorise(self.m, &cs, &cr, &cv) {
+            bail!("the intruder audit's linear program has a singular basis");
         }
-        self.basis[row] = col;
-        pr
+        self.w_row.copy_from_slice(&self.rhs);
+        self.lu.ftran(&mut self.w_row, &mut self.x);
+        Ok(())
     }
 
-    /// Maximises the objective whose reduced costs (over the columns, then minus its value) are
-    /// `reduced`, kept up to date by each pivot (Dantzig's rule, Bland's after many steps, which
-    /// cannot cycle). Returns false when unbounded. With `stop`, returns true as soon as the
-    /// objective reaches it (every basis on the way is feasible, so that value is attained).
-    fn optimise(&mut self, mut reduced: Vec<f64>, stop: Option<f64>) -> Result<bool> {
-        let cols = self.n_cols;
-        let width = cols + 1;
-        // Columns that cannot enter: basic, or fixed.
-        let mut blocked = self.fixed_col.clone();
-        for b in self.basis.iter().filter(|b| **b < cols) {
-            blocked[*b] = true;
+    /// `alpha` = B⁻¹ times column `j` (structural or artificial).
+    fn ftran_col(&mut self, j: usize) {
+        for &i in &self.alpha_nz {
+            self.alpha[i] = 0.0;
         }
+        let unit = [(j.wrapping_sub(self.n_cols)) as u32];
+        let rows: &[u32] = if j < self.n_cols {
+            let (s, e) = (self.a.col_start[j], self.a.col_start[j + 1]);
+            for k in s..e {
+                self.w_row[self.a.col_row[k] as usize] = self.a.col_val[k];
+            }
+            &self.a.col_row[s..e]
+        } else {
+            self.w_row[j - self.n_cols] = 1.0;
+            &unit
+        };
+        self.lu.ftran_sparse(&mut self.w_row, &mut self.alpha, &mut self.alpha_nz, rows);
+    }
+
+    /// Row `p` of B⁻¹A over the structural columns, into `acc` (`rho` = row p of B⁻¹).
+    fn pivot_row_of(&mut self, p: usize) {
+        self.w_pos[p] = 1.0;
+        self.lu.btran(&mut self.w_pos, &mut self.rho);
+        self.row_product();
+    }
+
+    /// `acc` = ρᵀA over the structural columns.
+    fn row_product(&mut self) {
+        let a = &*self.a;
+        for i in 0..self.m {
+            let r = self.rho[i];
+            if r == 0.0 {
+                continue;
+            }
+            for k in a.row_start[i]..a.row_start[i + 1] {
+                let j = a.row_col[k] as usize;
+                if self.acc_in[j] {
+                    self.acc[j] += r * a.row_val[k];
+                } else {
+                    self.acc_in[j] = true;
+                    self.acc_list.push(j);
+                    self.acc[j] = r * a.row_val[k];
+                }
+            }
+        }
+    }
+
+    fn clear_acc(&mut self) {
+        for &j in &self.acc_list {
+            self.acc[j] = 0.0;
+            self.acc_in[j] = false;
+        }
+        self.acc_list.clear();
+    }
+
+    /// Sets the objective (maximise Σ weight × column) and its reduced costs
+    /// cⱼ − c_B B⁻¹aⱼ.
+    fn set_objective(&mut self, cost: &[(usize, f64)]) {
+        self.cost.clear();
+        self.cost.extend_from_slice(cost);
+        self.d.fill(0.0);
+        let mut any_basic = false;
+        for &(c, w) in cost {
+            if self.pos[c] != NONE {
+                self.w_pos[self.pos[c]] += w;
+                any_basic = true;
+            } else if c < self.n_cols {
+                self.d[c] += w;
+            }
+        }
+        if any_basic {
+            self.lu.btran(&mut self.w_pos, &mut self.rho);
+            self.update_d(1.0);
+        }
+    }
+
+    /// d −= f × ρᵀA.
+    fn update_d(&mut self, f: f64) {
+        let a = &*self.a;
+        let d = &mut self.d;
+        for (i, y) in self.rho.iter().enumerate() {
+            if *y != 0.0 {
+                let g = f * y;
+                let (s, e) = (a.row_start[i], a.row_start[i + 1]);
+                for (j, v) in a.row_col[s..e].iter().zip(&a.row_val[s..e]) {
+                    d[*j as usize] -= g * v;
+                }
+            }
+        }
+    }
+
+    /// The entering column: the largest reduced cost above [`EPS`] among the columns that may
+    /// enter, the lowest such column on ties (under Bland's rule, the lowest such column).
+    fn choose_entering(&self, bland: bool) -> Option<(usize, f64)> {
+        let (d, elig) = (&self.d[..], &self.elig[..]);
+        if bland {
+            return (0..d.len()).find(|j| d[*j] * elig[*j] > EPS).map(|j| (j, d[j]));
+        }
+        let mut best = EPS;
+        let mut at = NONE;
+        const W: usize = 8;
+        let chunks = d.len() / W;
+        for c in 0..chunks {
+            let (dc, ec) = (&d[c * W..c * W + W], &elig[c * W..c * W + W]);
+            let mut m = 0.0f64;
+            for k in 0..W {
+                let v = dc[k] * ec[k];
+                m = if v > m { v } else { m };
+            }
+            if m > best {
+                for k in 0..W {
+                    let v = dc[k] * ec[k];
+                    if v > best {
+                        best = v;
+                        at = c * W + k;
+                    }
+                }
+            }
+        }
+        for j in chunks * W..d.len() {
+            let v = d[j] * elig[j];
+            if v > best {
+                best = v;
+                at = j;
+            }
+        }
+        if at == NONE { None } else { Some((at, best)) }
+    }
+
+    /// The objective's value at the current basis.
+    fn objective_value(&self) -> f64 {
+        self.cost.iter().map(|&(c, w)| if self.pos[c] == NONE { 0.0 } else { w * self.x[self.pos[c]] }).sum()
+    }
+
+    /// Position `p` takes column `q`, whose FTRAN is in `alpha`. Returns whether the basis was
+    /// factorised afresh.
+    fn pivot(&mut self, p: usize, q: usize) -> Result<bool> {
+        let theta = self.x[p] / self.alpha[p];
+        for &i in &self.alpha_nz {
+            self.x[i] -= theta * self.alpha[i];
+        }
+        self.x[p] = theta;
+        let out = self.basis[p];
+        self.pos[out] = NONE;
+        if out < self.n_cols && !self.fixed_col[out] {
+            self.elig[out] = 1.0;
+        }
+        self.basis[p] = q;
+        self.pos[q] = p;
+        if q < self.n_cols {
+            self.elig[q] = 0.0;
+        }
+        self.lu.push_eta(p, &self.alpha, &self.alpha_nz);
+        if self.lu.etas() >= REFACTOR {
+            self.refactor()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Maximises the objective set by [`Program::set_objective`] (Dantzig's rule, Bland's after
+    /// many steps, which cannot cycle). Returns false when unbounded. With `stop`, returns
+    /// true as soon as the objective reaches it (every basis on the way is feasible, so that
+    /// value is attained). In phase 1 the artificial variables' rows take part in the ratio
+    /// test; afterwards a basic artificial stands for a redundant row and is left out.
+    fn optimise(&mut self, phase1: bool, stop: Option<f64>) -> Result<bool> {
+        let cols = self.n_cols;
         for step in 0..50_000 {
-            if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
+            if stop.is_some_and(|goal| self.objective_value() >= goal) {
                 return Ok(true);
             }
-            let mut best: Option<(usize, f64)> = None;
-            for (j, d) in reduced[..cols].iter().enumerate() {
-                // Most columns do not improve: their cost is tested first.
-                if *d <= 1e-9 || blocked[j] {
-                    continue;
-                }
-                let better = match best {
-                    None => true,
-                    Some((_, bd)) => step < 5_000 && *d > bd,
-                };
-                if better {
-                    best = Some((j, *d));
-                }
-                if step >= 5_000 {
-                    break;
-                }
-            }
-            let Some((col, _)) = best else { return Ok(true) };
+            let bland = step >= 5_000;
+            let Some((q, _)) = self.choose_entering(bland) else { return Ok(true) };
+            self.ftran_col(q);
+            // Ratio test: the smallest ratio; near ties to the larger pivot (the lowest basic
+            // column under Bland's rule).
             let mut leave: Option<(usize, f64)> = None;
-            for (i, r) in self.tableau.iter().enumerate() {
-                if r[col] > 1e-9 {
-                    let ratio = r[width - 1] / r[col];
-                    if leave.is_none_or(|(li, lr)| {
-                        ratio < lr - 1e-12 || (ratio <= lr + 1e-12 && self.basis[i] < self.basis[li])
-                    }) {
+            for &i in &self.alpha_nz {
+                let a = self.alpha[i];
+                if a > EPS {
+                    if !phase1 && self.basis[i] >= cols {
+                        continue;
+                    }
+                    let ratio = self.x[i] / a;
+                    let better = match leave {
+                        None => true,
+                        Some((li, lr)) => {
+                            ratio < lr - 1e-12
+                                || (ratio <= lr + 1e-12
+                                    && if bland { self.basis[i] < self.basis[li] } else { a > self.alpha[li] })
+                        }
+                    };
+                    if better {
                         leave = Some((i, ratio));
                     }
                 }
             }
-            let Some((row, _)) = leave else { return Ok(false) };
-            if self.basis[row] < cols {
-                blocked[self.basis[row]] = false;
+            let Some((r, _)) = leave else { return Ok(false) };
+            // Reduced costs: d −= (d_q / α_rq) × row r of B⁻¹A.
+            self.w_pos[r] = 1.0;
+            self.lu.btran(&mut self.w_pos, &mut self.rho);
+            let dq = self.d[q];
+            let f = dq / self.alpha[r];
+            self.update_d(f);
+            let out = self.basis[r];
+            if out < cols {
+                self.d[out] = -f;
             }
-            blocked[col] = true;
-            let pr = self.pivot(row, col);
-            let f = reduced[col];
-            for (j, a) in pr {
-                reduced[j] -= f * a;
+            self.d[q] = 0.0;
+            if self.pivot(r, q)? {
+                // Fresh reduced costs with the fresh factors.
+                let cost = std::mem::take(&mut self.cost);
+                self.set_objective(&cost);
             }
         }
         bail!("the intruder audit's linear program did not converge")
@@ -182,11 +953,10 @@ impl Program {
 
     /// The largest (or smallest) value variable `target` can take; ±∞ when unbounded. Starts
     /// from the basis the previous bound ended on (any feasible basis will do, and the optimum
-    /// of one cell is usually a few pivots from the next one's), rather than from a copy of the
-    /// phase-1 tableau each time: at a province's scale the copies were most of the audit.
+    /// of one cell is usually a few pivots from the next one's).
     pub fn bound(&mut self, target: usize, maximise: bool) -> Result<f64> {
-        let reduced = self.objective(target, maximise);
-        if !self.optimise(reduced, None)? {
+        self.objective(&[(target, if maximise { 1.0 } else { -1.0 })]);
+        if !self.optimise(false, None)? {
             return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
         }
         Ok(self.value(target))
@@ -197,48 +967,104 @@ impl Program {
     /// returns the feasible point where it stopped. Like [`Program::bound`], it starts from the
     /// basis the previous call ended on.
     pub fn reaches(&mut self, target: usize, maximise: bool, goal: f64) -> Result<(bool, Vec<f64>)> {
-        let reduced = self.objective(target, maximise);
         let sign = if maximise { 1.0 } else { -1.0 };
+        self.objective(&[(target, sign)]);
         // Unbounded, or stopped at (or optimal beyond) the goal.
-        let bounded = self.optimise(reduced, Some(sign * goal))?;
+        let bounded = self.optimise(false, Some(sign * goal))?;
         Ok((!bounded || sign * self.value(target) >= sign * goal, self.point()))
+    }
+
+    /// Maximises `Σ weight × variable` (until optimal, or until found unbounded) and returns the
+    /// feasible point where it stopped: one program that moves many variables towards their
+    /// goals at once, where one each would take many.
+    pub fn sweep(&mut self, weights: &[(usize, f64)]) -> Result<Vec<f64>> {
+        self.objective(weights);
+        self.optimise(false, None)?;
+        Ok(self.point())
+    }
+
+    /// Sets the objective that maximises `Σ weight × variable` (fixed variables left out).
+    fn objective(&mut self, weights: &[(usize, f64)]) {
+        let mut cost = Vec::with_capacity(2 * weights.len());
+        for &(target, weight) in weights {
+            if self.fixed[target].is_some() {
+                continue;
+            }
+            if self.free {
+                cost.push((2 * target, weight));
+                cost.push((2 * target + 1, -weight));
+            } else {
+                cost.push((target, weight));
+            }
+        }
+        self.set_objective(&cost);
+    }
+
+    fn column(&self, col: usize) -> f64 {
+        if self.pos[col] == NONE { 0.0 } else { self.x[self.pos[col]] }
     }
 
     /// The current basic solution: a feasible point.
     pub fn point(&self) -> Vec<f64> {
-        let n = if self.free { self.n_cols / 2 } else { self.n_cols };
-        let mut col = vec![0.0; self.n_cols];
-        for (b, r) in self.basis.iter().zip(&self.tableau) {
-            col[*b] = *r.last().expect("rhs");
-        }
-        (0..n)
-            .map(|j| match self.fixed[j] {
-                Some(v) => v,
-                None if self.free => col[2 * j] - col[2 * j + 1],
-                None => col[j],
-            })
-            .collect()
+        (0..self.fixed.len()).map(|j| self.value(j)).collect()
     }
 
-    /// The memory its tableau holds, in bytes.
+    /// The current basic solution's value of variable `target`.
+    fn value(&self, target: usize) -> f64 {
+        if let Some(v) = self.fixed[target] {
+            return v;
+        }
+        if self.free { self.column(2 * target) - self.column(2 * target + 1) } else { self.column(target) }
+    }
+
+    /// The memory it holds, in bytes (its matrix, shared with its copies, included).
     pub fn bytes(&self) -> usize {
-        self.tableau.iter().map(|r| r.capacity()).sum::<usize>() * std::mem::size_of::<f64>()
+        let f = std::mem::size_of::<f64>();
+        let u = std::mem::size_of::<usize>();
+        self.a.bytes()
+            + self.lu.bytes()
+            + (self.rhs.capacity()
+                + self.x.capacity()
+                + self.d.capacity()
+                + self.elig.capacity()
+                + self.w_row.capacity()
+                + self.w_pos.capacity()
+                + self.alpha.capacity()
+                + self.rho.capacity()
+                + self.acc.capacity())
+                * f
+            + (self.basis.capacity() + self.pos.capacity() + self.acc_list.capacity()) * u
+            + self.fixed_col.capacity()
+            + self.acc_in.capacity()
+            + self.fixed.capacity() * std::mem::size_of::<Option<f64>>()
+            + self.cost.capacity() * std::mem::size_of::<(usize, f64)>()
     }
 
     /// Makes this a copy of `other`, reusing this one's memory (a trial's copy of a warm basis,
     /// made hundreds of times over a province's table of ~3,000 unknowns).
     pub fn copy_from(&mut self, other: &Program) {
+        self.a.clone_from(&other.a);
         self.free = other.free;
         self.n_cols = other.n_cols;
-        self.tableau.truncate(other.tableau.len());
-        for (mine, theirs) in self.tableau.iter_mut().zip(&other.tableau) {
-            mine.clone_from(theirs);
-        }
-        let have = self.tableau.len();
-        self.tableau.extend(other.tableau[have..].iter().cloned());
+        self.m = other.m;
+        self.rhs.clone_from(&other.rhs);
         self.basis.clone_from(&other.basis);
+        self.pos.clone_from(&other.pos);
+        self.x.clone_from(&other.x);
         self.fixed_col.clone_from(&other.fixed_col);
         self.fixed.clone_from(&other.fixed);
+        self.lu.clone_from(&other.lu);
+        self.cost.clone_from(&other.cost);
+        self.d.clone_from(&other.d);
+        self.elig.clone_from(&other.elig);
+        self.w_row.clone_from(&other.w_row);
+        self.w_pos.clone_from(&other.w_pos);
+        self.alpha.clone_from(&other.alpha);
+        self.alpha_nz.clone_from(&other.alpha_nz);
+        self.rho.clone_from(&other.rho);
+        self.acc.clone_from(&other.acc);
+        self.acc_in.clone_from(&other.acc_in);
+        self.acc_list.clone_from(&other.acc_list);
     }
 
     /// Fixes variable `var` at `value`, keeping the rest of the current basis: the program of
@@ -257,64 +1083,88 @@ impl Program {
             vec![(var, value)]
         };
         for (col, at) in parts {
-            if !self.fix_column(col, at, tolerance) {
+            if !matches!(self.fix_column(col, at, tolerance), Ok(true)) {
                 return false;
             }
         }
         self.fixed[var] = Some(value);
-        self.restore(tolerance)
+        self.restore(tolerance).unwrap_or(false)
     }
 
-    /// Makes column `col` non-basic at `at` and removes it (its coefficients move to the
-    /// right-hand side). Right-hand sides may turn negative: [`Program::restore`] follows.
-    fn fix_column(&mut self, col: usize, at: f64, tolerance: f64) -> bool {
-        let width = self.n_cols + 1;
-        if let Some(i) = self.basis.iter().position(|b| *b == col) {
+    /// Makes column `col` non-basic at `at` and bars it from the basis (its coefficients move
+    /// to the right-hand side). Basic values may turn negative: [`Program::restore`] follows.
+    fn fix_column(&mut self, col: usize, at: f64, tolerance: f64) -> Result<bool> {
+        let p = self.pos[col];
+        if p != NONE {
             // Out of the basis: onto the largest other entry of its row (not its own negative
             // part, which would only take its place).
             let partner = if self.free { Some(col ^ 1) } else { None };
-            let enter = (0..self.n_cols)
-                .filter(|j| *j != col && Some(*j) != partner && !self.fixed_col[*j])
-                .filter(|j| self.tableau[i][*j].abs() > 1e-7)
-                .max_by(|a, b| self.tableau[i][*a].abs().total_cmp(&self.tableau[i][*b].abs()).then(b.cmp(a)));
+            self.pivot_row_of(p);
+            let mut enter: Option<(usize, f64)> = None;
+            for &j in &self.acc_list {
+                let v = self.acc[j].abs();
+                if j != col
+                    && Some(j) != partner
+                    && !self.fixed_col[j]
+                    && self.pos[j] == NONE
+                    && v > 1e-7
+                    && enter.is_none_or(|(bj, bv)| v > bv || (v == bv && j < bj))
+                {
+                    enter = Some((j, v));
+                }
+            }
+            self.clear_acc();
             match enter {
-                Some(j) => {
-                    self.pivot(i, j);
+                Some((j, _)) => {
+                    self.ftran_col(j);
+                    self.pivot(p, j)?;
                 }
                 None => {
-                    // The row reads `col = rhs`: the variable was determined already.
-                    if (self.tableau[i][width - 1] - at).abs() > tolerance.max(1e-9) {
-                        return false;
+                    // The row reads `col = x_p`: the variable was determined already. The row is
+                    // then redundant: an artificial takes the position (on the largest entry of
+                    // the row of B⁻¹), left out of the ratio tests from now on.
+                    if (self.x[p] - at).abs() > tolerance.max(1e-9) {
+                        return Ok(false);
                     }
-                    self.tableau.remove(i);
-                    self.basis.remove(i);
+                    let mut best: Option<(usize, f64)> = None;
+                    for (i, r) in self.rho.iter().enumerate() {
+                        if best.is_none_or(|(_, bv)| r.abs() > bv) {
+                            best = Some((i, r.abs()));
+                        }
+                    }
+                    let Some((i, v)) = best else { return Ok(false) };
+                    if v <= 1e-11 || self.pos[self.n_cols + i] != NONE {
+                        return Ok(false);
+                    }
+                    self.ftran_col(self.n_cols + i);
+                    self.pivot(p, self.n_cols + i)?;
                 }
             }
         }
-        for r in self.tableau.iter_mut() {
-            let a = r[col];
-            if a != 0.0 {
-                r[width - 1] -= a * at;
-                r[col] = 0.0;
+        if at != 0.0 {
+            for k in self.a.col_start[col]..self.a.col_start[col + 1] {
+                self.rhs[self.a.col_row[k] as usize] -= self.a.col_val[k] * at;
             }
+            self.w_row.copy_from_slice(&self.rhs);
+            self.lu.ftran(&mut self.w_row, &mut self.x);
         }
         self.fixed_col[col] = true;
-        true
+        self.elig[col] = 0.0;
+        Ok(true)
     }
 
     /// Restores a feasible basis after [`Program::fix`] by the dual simplex with a zero
-    /// objective (every basis is dual feasible): a row whose right-hand side is negative leaves
-    /// for a column with a negative entry in it. The most negative row first, then Bland's rule
+    /// objective (every basis is dual feasible): a row whose value is negative leaves for a
+    /// column with a negative entry in it. The most negative row first, then Bland's rule
     /// (lowest basic column, lowest entering column), which cannot cycle.
-    fn restore(&mut self, tolerance: f64) -> bool {
-        let width = self.n_cols + 1;
+    fn restore(&mut self, tolerance: f64) -> Result<bool> {
         let tol = tolerance.max(1e-9);
         for step in 0..20_000 {
             let bland = step >= 1_000;
             let mut leave: Option<(usize, f64)> = None;
-            for (i, r) in self.tableau.iter().enumerate() {
-                let b = r[width - 1];
-                if b < -tol {
+            for i in 0..self.m {
+                let b = self.x[i];
+                if b < -tol && self.basis[i] < self.n_cols {
                     let better = match leave {
                         None => true,
                         Some((li, lb)) => {
@@ -330,67 +1180,34 @@ impl Program {
                     }
                 }
             }
-            let Some((row, _)) = leave else { return true };
-            let r = &self.tableau[row];
-            let candidates = (0..self.n_cols).filter(|j| r[*j] < -1e-9 && !self.fixed_col[*j]);
-            let enter =
-                if bland { candidates.min() } else { candidates.max_by(|a, b| r[*b].total_cmp(&r[*a]).then(b.cmp(a))) };
-            // No negative entry: the row cannot be met with non-negative columns.
-            let Some(col) = enter else { return false };
-            self.pivot(row, col);
-        }
-        false
-    }
-
-    /// The reduced costs of the objective that maximises (or minimises) `target`.
-    fn objective(&self, target: usize, maximise: bool) -> Vec<f64> {
-        self.objective_of(&[(target, if maximise { 1.0 } else { -1.0 })])
-    }
-
-    /// Maximises `Σ weight × variable` (until optimal, or until found unbounded) and returns the
-    /// feasible point where it stopped: one program that moves many variables towards their
-    /// goals at once, where one each would take many.
-    pub fn sweep(&mut self, weights: &[(usize, f64)]) -> Result<Vec<f64>> {
-        let reduced = self.objective_of(weights);
-        self.optimise(reduced, None)?;
-        Ok(self.point())
-    }
-
-    /// The reduced costs of the objective that maximises `Σ weight × variable`.
-    fn objective_of(&self, weights: &[(usize, f64)]) -> Vec<f64> {
-        let mut cost = vec![0.0; self.n_cols + 1];
-        for &(target, weight) in weights {
-            if self.fixed[target].is_some() {
-                continue;
-            }
-            if self.free {
-                cost[2 * target] += weight;
-                cost[2 * target + 1] -= weight;
-            } else {
-                cost[target] += weight;
-            }
-        }
-        // Reduced costs c_j − Σ c_B a_ij (after phase 1 every basic variable is a column).
-        let mut reduced = cost.clone();
-        for (i, b) in self.basis.iter().enumerate() {
-            if cost[*b] != 0.0 {
-                for (d, a) in reduced.iter_mut().zip(&self.tableau[i]) {
-                    *d -= cost[*b] * a;
+            let Some((row, _)) = leave else { return Ok(true) };
+            self.pivot_row_of(row);
+            let mut enter: Option<(usize, f64)> = None;
+            for &j in &self.acc_list {
+                let a = self.acc[j];
+                if a < -EPS && self.pos[j] == NONE && !self.fixed_col[j] {
+                    let better = match enter {
+                        None => true,
+                        Some((bj, ba)) => {
+                            if bland {
+                                j < bj
+                            } else {
+                                a < ba || (a == ba && j < bj)
+                            }
+                        }
+                    };
+                    if better {
+                        enter = Some((j, a));
+                    }
                 }
             }
+            self.clear_acc();
+            // No negative entry: the row cannot be met with non-negative columns.
+            let Some((col, _)) = enter else { return Ok(false) };
+            self.ftran_col(col);
+            self.pivot(row, col)?;
         }
-        reduced
-    }
-
-    /// The current basic solution's value of variable `target`.
-    fn value(&self, target: usize) -> f64 {
-        if let Some(v) = self.fixed[target] {
-            return v;
-        }
-        let column = |col: usize| -> f64 {
-            self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
-        };
-        if self.free { column(2 * target) - column(2 * target + 1) } else { column(target) }
+        Ok(false)
     }
 }
 
@@ -521,5 +1338,197 @@ mod tests {
             }
         }
         assert!(fixes > 200, "only {fixes} fixes tried");
+    }
+
+    /// A generated table of `dims` dimensions (sizes 2 to 4, each with a total), its cells'
+    /// values (the body random, a third zeros, shifted negative when `shift`) and its
+    /// additivity relations (`Σ a·cell = 0`).
+    fn table(rng: &mut rand::rngs::SmallRng, dims: usize, shift: f64) -> (Vec<f64>, Vec<Vec<(usize, f64)>>) {
+        use rand::Rng;
+        let sizes: Vec<usize> = (0..dims).map(|_| rng.random_range(2..5usize)).collect();
+        let ext: Vec<usize> = sizes.iter().map(|s| s + 1).collect();
+        let cells: usize = ext.iter().product();
+        let coords = |mut i: usize| -> Vec<usize> {
+            let mut c = vec![0; dims];
+            for a in (0..dims).rev() {
+                c[a] = i % ext[a];
+                i /= ext[a];
+            }
+            c
+        };
+        let index = |c: &[usize]| c.iter().zip(&ext).fold(0, |acc, (x, e)| acc * e + x);
+        let mut values = vec![0.0; cells];
+        for i in 0..cells {
+            let c = coords(i);
+            if c.iter().zip(&sizes).any(|(x, s)| x == s) {
+                continue;
+            }
+            let v = if rng.random_bool(0.3) { 0.0 } else { f64::from(rng.random_range(1..1000u32)) - shift };
+            for mask in 0..(1usize << dims) {
+                let t: Vec<usize> = (0..dims).map(|a| if mask >> a & 1 == 1 { sizes[a] } else { c[a] }).collect();
+                values[index(&t)] += v;
+            }
+        }
+        let mut relations = Vec::new();
+        for i in 0..cells {
+            let c = coords(i);
+            for a in 0..dims {
+                if c[a] != sizes[a] {
+                    continue;
+                }
+                let mut rel: Vec<(usize, f64)> = (0..sizes[a])
+                    .map(|x| {
+                        let mut t = c.clone();
+                        t[a] = x;
+                        (index(&t), 1.0)
+                    })
+                    .collect();
+                rel.push((i, -1.0));
+                relations.push(rel);
+            }
+        }
+        (values, relations)
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        if a.is_infinite() || b.is_infinite() {
+            return a == b;
+        }
+        a == b || (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    fn feasible(rows: &[Row], x: &[f64], non_negative: bool) -> bool {
+        rows.iter().all(|(terms, rhs)| {
+            let s: f64 = terms.iter().map(|(j, a)| a * x[*j]).sum();
+            (s - rhs).abs() <= 1e-6 * rhs.abs().max(1.0)
+        }) && (!non_negative || x.iter().all(|v| *v >= -1e-7))
+    }
+
+    /// The revised simplex's warm program against the dense tableau set up from scratch: over
+    /// generated tables of two and three dimensions (non-negative and free), bounds in a random
+    /// order; cells published one by one with `fix` (the dense program set up again without
+    /// them each time); copies continued on; the points of `reaches` and `sweep` feasible and at
+    /// their goals.
+    #[test]
+    fn agrees_with_the_dense_tableau_set_up_from_scratch() {
+        use rand::{Rng, SeedableRng, rngs::SmallRng};
+        let (mut bounds, mut fixes, mut failed_fixes, mut points) = (0, 0, 0, 0);
+        for seed in 0..150u64 {
+            let mut rng = SmallRng::seed_from_u64(1000 + seed);
+            let dims = if seed % 4 == 0 { 3 } else { 2 };
+            let non_negative = seed % 3 != 0;
+            let (values, relations) = table(&mut rng, dims, if non_negative { 0.0 } else { 500.0 });
+            let p_hidden = rng.random_range(0.3..0.9);
+            let mut unknown: Vec<usize> = (0..values.len()).filter(|_| rng.random_bool(p_hidden)).collect();
+            if unknown.len() < 3 {
+                continue;
+            }
+            let numbering = unknown.clone();
+            let rows = rows_with(&relations, &values, &unknown);
+            let mut new = Program::new(numbering.len(), &rows, non_negative, 1e-9).unwrap();
+            // A spare with other memory, for copy_from.
+            let mut spare = Program::new(2, &[(vec![(0, 1.0), (1, 1.0)], 3.0)], true, 1e-9).unwrap();
+            let mut published: Vec<(usize, f64)> = Vec::new();
+            loop {
+                // The unknowns not yet published, and the dense program of them alone (numbered
+                // by their place in `live`).
+                let live: Vec<usize> = (0..numbering.len()).filter(|k| published.iter().all(|(p, _)| p != k)).collect();
+                let cells: Vec<usize> = live.iter().map(|k| numbering[*k]).collect();
+                let mut dense =
+                    dense::Program::new(live.len(), &rows_with(&relations, &values, &cells), non_negative, 1e-9)
+                        .unwrap();
+                for _ in 0..2 * live.len() {
+                    let i = rng.random_range(0..live.len());
+                    let maximise = rng.random_bool(0.5);
+                    let (a, b) = (dense.bound(i, maximise).unwrap(), new.bound(live[i], maximise).unwrap());
+                    assert!(
+                        close(a, b),
+                        "seed {seed}: bound of {} (max {maximise}) after publishing {published:?}: {b}, from scratch {a}",
+                        live[i]
+                    );
+                    bounds += 1;
+                }
+                // The rows in the warm program's numbering, the published cells' values moved to
+                // the right-hand side: the points of reaches and sweep must meet them.
+                let current: Vec<Row> = rows
+                    .iter()
+                    .map(|(terms, rhs)| {
+                        let mut rhs = *rhs;
+                        for (j, a) in terms {
+                            if let Some((_, v)) = published.iter().find(|(p, _)| p == j) {
+                                rhs -= a * v;
+                            }
+                        }
+                        let terms = terms.iter().filter(|(j, _)| published.iter().all(|(p, _)| p != j)).copied();
+                        (terms.collect(), rhs)
+                    })
+                    .collect();
+                let i = rng.random_range(0..live.len());
+                let k = live[i];
+                let maximise = rng.random_bool(0.5);
+                let exact = dense.bound(i, maximise).unwrap();
+                let sign = if maximise { 1.0 } else { -1.0 };
+                let goal = if exact.is_finite() { exact - sign } else { sign * 1e6 };
+                let (reached, x) = new.reaches(k, maximise, goal).unwrap();
+                assert!(reached, "seed {seed}: {k} should reach {goal} (exact {exact})");
+                assert!(feasible(&current, &x, non_negative), "seed {seed}: infeasible point of reaches");
+                if exact.is_finite() {
+                    // (Unbounded, it says so at the vertex where it found the ray.)
+                    assert!(sign * x[k] >= sign * goal - 1e-6, "seed {seed}: stopped short: {} for {goal}", x[k]);
+                    let beyond = exact + sign;
+                    let (r2, x2) = new.reaches(k, maximise, beyond).unwrap();
+                    assert!(!r2, "seed {seed}: {k} cannot reach {beyond} (exact {exact})");
+                    assert!(feasible(&current, &x2, non_negative));
+                }
+                let weights: Vec<(usize, f64)> = live
+                    .iter()
+                    .filter(|_| rng.random_bool(0.5))
+                    .map(|k| (*k, if k % 2 == 0 { 1.0 } else { -1.0 }))
+                    .collect();
+                if non_negative {
+                    let x = new.sweep(&weights).unwrap();
+                    assert!(feasible(&current, &x, non_negative), "seed {seed}: infeasible point of sweep");
+                    for (p, v) in &published {
+                        assert_eq!(x[*p], *v);
+                    }
+                }
+                points += 1;
+                // Sometimes continue on a copy.
+                if rng.random_bool(0.3) {
+                    spare.copy_from(&new);
+                    std::mem::swap(&mut spare, &mut new);
+                }
+                if live.len() <= 2 {
+                    break;
+                }
+                // Publish one more.
+                let k = live[rng.random_range(0..live.len())];
+                let v = values[numbering[k]];
+                fixes += 1;
+                if !new.fix(k, v, 1e-9) {
+                    // The caller then sets the program up from scratch: it must agree too.
+                    failed_fixes += 1;
+                    unknown.retain(|u| *u != numbering[k]);
+                    let again = rows_with(&relations, &values, &unknown);
+                    let n = unknown.len();
+                    let mut dense = dense::Program::new(n, &again, non_negative, 1e-9).unwrap();
+                    let mut new = Program::new(n, &again, non_negative, 1e-9).unwrap();
+                    for maximise in [true, false] {
+                        for k in 0..n {
+                            let (a, b) = (dense.bound(k, maximise).unwrap(), new.bound(k, maximise).unwrap());
+                            assert!(close(a, b), "seed {seed}: bound of {k} after a rebuild: {b}, from scratch {a}");
+                            bounds += 1;
+                        }
+                    }
+                    break;
+                }
+                published.push((k, v));
+                assert!(new.bytes() > 0);
+            }
+        }
+        assert!(
+            bounds > 5_000 && fixes > 300 && failed_fixes * 20 <= fixes,
+            "{bounds} bounds, {fixes} fixes ({failed_fixes} failed), {points} point checks"
+        );
     }
 }
