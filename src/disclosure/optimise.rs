@@ -792,8 +792,17 @@ impl Solver {
                 }
             };
             let part = parts[id].as_ref().expect("a part kept");
-            let mut sensitive: Vec<usize> = part.iter().copied().filter(|d| self.requirement[*d].is_some()).collect();
-            sensitive.sort_by_key(|d| (std::cmp::Reverse(self.blocked[*d]), !near.contains(d), *d));
+            // The cells that stopped releases before (most often first), then c's neighbours,
+            // then the rest in key order. Most are in the last group, in key order already (the
+            // part is): only the others are sorted (sorting them all, a province's part of
+            // ~3,000 cells for each of its complements, took a sixth of the release pass).
+            let (mut sensitive, rest): (Vec<usize>, Vec<usize>) = part
+                .iter()
+                .copied()
+                .filter(|d| self.requirement[*d].is_some())
+                .partition(|d| self.blocked[*d] > 0 || near.contains(d));
+            sensitive.sort_unstable_by_key(|d| (std::cmp::Reverse(self.blocked[*d]), !near.contains(d), *d));
+            sensitive.extend(rest);
             if sensitive.is_empty() {
                 self.hidden[c] = false;
                 parts[id] = None;
