@@ -63,6 +63,11 @@ struct Factor {
     u_row: Vec<u32>,
     u_pos: Vec<u32>,
     u_diag: Vec<f64>,
+    /// For BTRAN: the pivots with off-diagonal entries in their U row (in pivot order), then
+    /// the others (a table's basis: more than half), each with its diagonal's reciprocal.
+    bt_k: Vec<u32>,
+    bt_split: usize,
+    bt_inv: Vec<f64>,
     /// U's off-diagonal entries by pivot column: (row of an earlier pivot, entry).
     uc_start: Vec<usize>,
     uc_idx: Vec<u32>,
@@ -95,6 +100,7 @@ impl Factor {
         (self.l_start.capacity() + self.uc_start.capacity() + self.ur_start.capacity() + self.e_start.capacity()) * u
             + (self.l_val.capacity()
                 + self.u_diag.capacity()
+                + self.bt_inv.capacity()
                 + self.uc_val.capacity()
                 + self.ur_val.capacity()
                 + self.e_diag.capacity()
@@ -104,11 +110,47 @@ impl Factor {
                 + self.l_idx.capacity()
                 + self.u_row.capacity()
                 + self.u_pos.capacity()
+                + self.bt_k.capacity()
                 + self.uc_idx.capacity()
                 + self.ur_idx.capacity()
                 + self.e_piv.capacity()
                 + self.e_idx.capacity())
                 * i
+    }
+
+    /// Makes this a copy of `other`'s factors, reusing this one's memory (the derived
+    /// `clone_from` would allocate afresh); the scratch is only sized, not copied.
+    fn copy_from(&mut self, other: &Factor) {
+        self.l_piv.clone_from(&other.l_piv);
+        self.l_start.clone_from(&other.l_start);
+        self.l_idx.clone_from(&other.l_idx);
+        self.l_val.clone_from(&other.l_val);
+        self.u_row.clone_from(&other.u_row);
+        self.u_pos.clone_from(&other.u_pos);
+        self.u_diag.clone_from(&other.u_diag);
+        self.bt_k.clone_from(&other.bt_k);
+        self.bt_split = other.bt_split;
+        self.bt_inv.clone_from(&other.bt_inv);
+        self.uc_start.clone_from(&other.uc_start);
+        self.uc_idx.clone_from(&other.uc_idx);
+        self.uc_val.clone_from(&other.uc_val);
+        self.ur_start.clone_from(&other.ur_start);
+        self.ur_idx.clone_from(&other.ur_idx);
+        self.ur_val.clone_from(&other.ur_val);
+        self.e_piv.clone_from(&other.e_piv);
+        self.e_diag.clone_from(&other.e_diag);
+        self.e_start.clone_from(&other.e_start);
+        self.e_idx.clone_from(&other.e_idx);
+        self.e_val.clone_from(&other.e_val);
+        self.l_of_row.clone_from(&other.l_of_row);
+        self.k_of_row.clone_from(&other.k_of_row);
+        let m = other.row_mark.len();
+        if self.row_mark.len() != m {
+            self.row_mark.clear();
+            self.row_mark.resize(m, false);
+            self.pos_mark.clear();
+            self.pos_mark.resize(m, false);
+        }
     }
 
     fn etas(&self) -> usize {
@@ -256,12 +298,14 @@ impl Factor {
                     }
                 }
             }
+            // The bump's columns, in order (scanned at every step: not all m of them).
+            let mut active: Vec<usize> = (0..m).filter(|c| !col_done[*c]).collect();
             for _ in done..m {
                 // Markowitz: the least (r − 1)(c − 1) among entries at least a tenth of their
                 // column's largest; ties to the larger entry.
                 let mut best: Option<(usize, f64, usize, usize)> = None;
-                for c in 0..m {
-                    if col_done[c] || ce[c].is_empty() {
+                for &c in &active {
+                    if ce[c].is_empty() {
                         continue;
                     }
                     let cc = ce[c].len() - 1;
@@ -315,6 +359,8 @@ impl Factor {
                 rc[r].clear();
                 row_done[r] = true;
                 col_done[c] = true;
+                let at = active.binary_search(&c).expect("active");
+                active.remove(at);
                 self.record(r, c, a_rc, &urow, &lcol);
             }
         }
@@ -332,6 +378,14 @@ impl Factor {
         self.row_mark.resize(m, false);
         self.pos_mark.clear();
         self.pos_mark.resize(m, false);
+        // BTRAN's order: a pivot without U-row entries changes no other position, so it can
+        // wait until the end (what it reads is final once every earlier pivot is done).
+        self.bt_k.clear();
+        self.bt_k.extend((0..m as u32).filter(|k| self.ur_start[*k as usize + 1] > self.ur_start[*k as usize]));
+        self.bt_split = self.bt_k.len();
+        self.bt_k.extend((0..m as u32).filter(|k| self.ur_start[*k as usize + 1] == self.ur_start[*k as usize]));
+        self.bt_inv.clear();
+        self.bt_inv.extend(self.bt_k.iter().map(|k| 1.0 / self.u_diag[*k as usize]));
         // U by columns (for FTRAN): pivot k's entry at position c_j goes to column j.
         let mut k_of = vec![0usize; m];
         for (k, c) in self.u_pos.iter().enumerate() {
@@ -513,20 +567,30 @@ impl Factor {
             }
             d[p] = s / self.e_diag[k];
         }
-        for k in 0..self.u_row.len() {
+        // U: no test for zeros (over a few hundred positions, its mispredicted branches cost
+        // more than the arithmetic they skip); a reciprocal rather than a division (the
+        // diagonals of a table's basis are ±1: exact).
+        let (with, without) = self.bt_k.split_at(self.bt_split);
+        let (inv_with, inv_without) = self.bt_inv.split_at(self.bt_split);
+        for (k, inv) in with.iter().zip(inv_with) {
+            let k = *k as usize;
             let c = self.u_pos[k] as usize;
-            let t = d[c];
+            let w = d[c] * inv;
             d[c] = 0.0;
-            let r = self.u_row[k] as usize;
-            if t == 0.0 {
-                y[r] = 0.0;
+            y[self.u_row[k] as usize] = w;
+            if w == 0.0 {
                 continue;
             }
-            let w = t / self.u_diag[k];
-            y[r] = w;
-            for e in self.ur_start[k]..self.ur_start[k + 1] {
-                d[self.ur_idx[e] as usize] -= self.ur_val[e] * w;
+            let (s, e) = (self.ur_start[k], self.ur_start[k + 1]);
+            for (j, u) in self.ur_idx[s..e].iter().zip(&self.ur_val[s..e]) {
+                d[*j as usize] -= u * w;
             }
+        }
+        for (k, inv) in without.iter().zip(inv_without) {
+            let k = *k as usize;
+            let c = self.u_pos[k] as usize;
+            y[self.u_row[k] as usize] = d[c] * inv;
+            d[c] = 0.0;
         }
         for k in (0..self.l_piv.len()).rev() {
             let r = self.l_piv[k] as usize;
@@ -574,8 +638,10 @@ pub struct Program {
     x: Vec<f64>,
     /// Columns fixed by [`Program::fix`]: never entering the basis.
     fixed_col: Vec<bool>,
-    /// Variables fixed by [`Program::fix`], with their values.
-    fixed: Vec<Option<f64>>,
+    /// Variables fixed by [`Program::fix`]: whether each one is, and their values in the order
+    /// they were fixed (a copy of a program copies a byte a variable, not an `Option<f64>`).
+    is_fixed: Vec<bool>,
+    fixed: Vec<(usize, f64)>,
     lu: Factor,
     /// The objective: (column, weight).
     cost: Vec<(usize, f64)>,
@@ -583,6 +649,9 @@ pub struct Program {
     /// columns that may enter (non-basic, not fixed), 0 for the others.
     d: Vec<f64>,
     elig: Vec<f64>,
+    /// Whether `d` holds the reduced costs of `cost` at the current basis (not after a pivot
+    /// outside [`Program::optimise`], nor in a copy, which leaves `d` out).
+    d_valid: bool,
     /// Work vectors of the number of rows: by row, by position, an FTRAN result (by
     /// position), a BTRAN result (by row).
     w_row: Vec<f64>,
@@ -662,11 +731,13 @@ impl Program {
             basis: (n_cols..n_cols + m).collect(),
             pos: (0..n_cols + m).map(|c| if c < n_cols { NONE } else { c - n_cols }).collect(),
             fixed_col: vec![false; n_cols],
-            fixed: vec![None; n],
+            is_fixed: vec![false; n],
+            fixed: Vec::new(),
             lu: Factor::default(),
             cost: Vec::new(),
             d: vec![0.0; n_cols],
             elig: vec![1.0; n_cols],
+            d_valid: false,
             w_row: vec![0.0; m],
             w_pos: vec![0.0; m],
             alpha: vec![0.0; m],
@@ -791,6 +862,22 @@ impl Program {
     /// Sets the objective (maximise Σ weight × column) and its reduced costs
     /// cⱼ − c_B B⁻¹aⱼ.
     fn set_objective(&mut self, cost: &[(usize, f64)]) {
+        // The opposite of the objective just optimised (a cell's upper bound after its lower
+        // one, or its other side in the release pass): its reduced costs are those negated, no
+        // BTRAN needed.
+        if self.d_valid
+            && !cost.is_empty()
+            && cost.len() == self.cost.len()
+            && cost.iter().zip(&self.cost).all(|(a, b)| a.0 == b.0 && a.1 == -b.1)
+        {
+            self.cost.clear();
+            self.cost.extend_from_slice(cost);
+            for v in &mut self.d {
+                *v = -*v;
+            }
+            return;
+        }
+        self.d_valid = true;
         self.cost.clear();
         self.cost.extend_from_slice(cost);
         self.d.fill(0.0);
@@ -831,28 +918,35 @@ impl Program {
         if bland {
             return (0..d.len()).find(|j| d[*j] * elig[*j] > EPS).map(|j| (j, d[j]));
         }
+        // Blocks of 64: a block's largest value by 8 independent lanes (packed max, no
+        // branches), and only a block that beats the best so far is scanned again in order (the
+        // first of equal values wins, as in a plain scan). The best rises a few times a scan.
         let mut best = EPS;
         let mut at = NONE;
+        const B: usize = 64;
         const W: usize = 8;
-        let chunks = d.len() / W;
-        for c in 0..chunks {
-            let (dc, ec) = (&d[c * W..c * W + W], &elig[c * W..c * W + W]);
-            let mut m = 0.0f64;
-            for k in 0..W {
-                let v = dc[k] * ec[k];
-                m = if v > m { v } else { m };
-            }
-            if m > best {
+        let blocks = d.len() / B;
+        for b in 0..blocks {
+            let (db, eb) = (&d[b * B..b * B + B], &elig[b * B..b * B + B]);
+            let mut lane = [0.0f64; W];
+            for (dc, ec) in db.chunks_exact(W).zip(eb.chunks_exact(W)) {
                 for k in 0..W {
                     let v = dc[k] * ec[k];
+                    lane[k] = if v > lane[k] { v } else { lane[k] };
+                }
+            }
+            let m = lane.iter().fold(0.0f64, |m, v| if *v > m { *v } else { m });
+            if m > best {
+                for k in 0..B {
+                    let v = db[k] * eb[k];
                     if v > best {
                         best = v;
-                        at = c * W + k;
+                        at = b * B + k;
                     }
                 }
             }
         }
-        for j in chunks * W..d.len() {
+        for j in blocks * B..d.len() {
             let v = d[j] * elig[j];
             if v > best {
                 best = v;
@@ -870,6 +964,7 @@ impl Program {
     /// Position `p` takes column `q`, whose FTRAN is in `alpha`. Returns whether the basis was
     /// factorised afresh.
     fn pivot(&mut self, p: usize, q: usize) -> Result<bool> {
+        self.d_valid = false;
         let theta = self.x[p] / self.alpha[p];
         for &i in &self.alpha_nz {
             self.x[i] -= theta * self.alpha[i];
@@ -946,6 +1041,9 @@ impl Program {
                 // Fresh reduced costs with the fresh factors.
                 let cost = std::mem::take(&mut self.cost);
                 self.set_objective(&cost);
+            } else {
+                // Updated above for the new basis.
+                self.d_valid = true;
             }
         }
         bail!("the intruder audit's linear program did not converge")
@@ -987,7 +1085,7 @@ impl Program {
     fn objective(&mut self, weights: &[(usize, f64)]) {
         let mut cost = Vec::with_capacity(2 * weights.len());
         for &(target, weight) in weights {
-            if self.fixed[target].is_some() {
+            if self.is_fixed[target] {
                 continue;
             }
             if self.free {
@@ -1008,26 +1106,37 @@ impl Program {
     pub fn point(&self) -> Vec<f64> {
         // From the basis (a few hundred positions) rather than a lookup per variable: points are
         // taken after every `reaches`, thousands of them over a province's tables.
-        let mut col = vec![0.0; self.n_cols];
+        // Straight into the variables: a free variable's two parts added with their signs
+        // (at most one of them is non-zero in a basic solution, up to degenerate zeros).
+        let mut col = vec![0.0; self.is_fixed.len()];
         for (c, x) in self.basis.iter().zip(&self.x) {
             if *c < self.n_cols {
-                col[*c] = *x;
+                if !self.free {
+                    col[*c] = *x;
+                } else if c & 1 == 0 {
+                    col[c >> 1] += *x;
+                } else {
+                    col[c >> 1] -= *x;
+                }
             }
         }
-        if self.free {
-            col = col.chunks_exact(2).map(|pn| pn[0] - pn[1]).collect();
-        }
-        for (x, v) in col.iter_mut().zip(&self.fixed) {
-            if let Some(v) = v {
-                *x = *v;
-            }
+        for &(k, v) in &self.fixed {
+            col[k] = v;
         }
         col
     }
 
+    /// The value variable `target` was fixed at, if it was.
+    fn fixed_value(&self, target: usize) -> Option<f64> {
+        if !self.is_fixed[target] {
+            return None;
+        }
+        self.fixed.iter().find(|(k, _)| *k == target).map(|(_, v)| *v)
+    }
+
     /// The current basic solution's value of variable `target`.
     fn value(&self, target: usize) -> f64 {
-        if let Some(v) = self.fixed[target] {
+        if let Some(v) = self.fixed_value(target) {
             return v;
         }
         if self.free { self.column(2 * target) - self.column(2 * target + 1) } else { self.column(target) }
@@ -1052,7 +1161,8 @@ impl Program {
             + (self.basis.capacity() + self.pos.capacity() + self.acc_list.capacity()) * u
             + self.fixed_col.capacity()
             + self.acc_in.capacity()
-            + self.fixed.capacity() * std::mem::size_of::<Option<f64>>()
+            + self.is_fixed.capacity()
+            + self.fixed.capacity() * std::mem::size_of::<(usize, f64)>()
             + self.cost.capacity() * std::mem::size_of::<(usize, f64)>()
     }
 
@@ -1068,19 +1178,35 @@ impl Program {
         self.pos.clone_from(&other.pos);
         self.x.clone_from(&other.x);
         self.fixed_col.clone_from(&other.fixed_col);
+        self.is_fixed.clone_from(&other.is_fixed);
         self.fixed.clone_from(&other.fixed);
-        self.lu.clone_from(&other.lu);
+        self.lu.copy_from(&other.lu);
+        self.d_valid = false;
         self.cost.clone_from(&other.cost);
-        self.d.clone_from(&other.d);
         self.elig.clone_from(&other.elig);
-        self.w_row.clone_from(&other.w_row);
-        self.w_pos.clone_from(&other.w_pos);
-        self.alpha.clone_from(&other.alpha);
-        self.alpha_nz.clone_from(&other.alpha_nz);
-        self.rho.clone_from(&other.rho);
-        self.acc.clone_from(&other.acc);
-        self.acc_in.clone_from(&other.acc_in);
-        self.acc_list.clone_from(&other.acc_list);
+        // The rest is scratch, which only needs its size and its resting state (all zero, lists
+        // empty; `d` is set afresh with every objective): copying it (the columns' vectors of
+        // thousands of entries) would cost a trial more than its few pivots.
+        let (m, n) = (self.m, self.n_cols);
+        if self.alpha.len() != m {
+            self.alpha_nz.clear();
+        }
+        for v in [&mut self.w_row, &mut self.w_pos, &mut self.alpha, &mut self.rho] {
+            if v.len() != m {
+                v.clear();
+                v.resize(m, 0.0);
+            }
+        }
+        for v in [&mut self.d, &mut self.acc] {
+            if v.len() != n {
+                v.clear();
+                v.resize(n, 0.0);
+            }
+        }
+        if self.acc_in.len() != n {
+            self.acc_in.clear();
+            self.acc_in.resize(n, false);
+        }
     }
 
     /// Fixes variable `var` at `value`, keeping the rest of the current basis: the program of
@@ -1089,8 +1215,8 @@ impl Program {
     /// feasible basis was found that way (infeasible beyond `tolerance`, or too many pivots):
     /// the caller then sets the program up from scratch, which decides.
     pub fn fix(&mut self, var: usize, value: f64, tolerance: f64) -> bool {
-        if self.fixed[var].is_some() {
-            return self.fixed[var] == Some(value);
+        if self.is_fixed[var] {
+            return self.fixed_value(var) == Some(value);
         }
         // Once fixed, a column's sign no longer matters: its value moves to the right-hand side.
         let parts = if self.free {
@@ -1103,7 +1229,8 @@ impl Program {
                 return false;
             }
         }
-        self.fixed[var] = Some(value);
+        self.is_fixed[var] = true;
+        self.fixed.push((var, value));
         self.restore(tolerance).unwrap_or(false)
     }
 
@@ -1418,6 +1545,48 @@ mod tests {
             let s: f64 = terms.iter().map(|(j, a)| a * x[*j]).sum();
             (s - rhs).abs() <= 1e-6 * rhs.abs().max(1.0)
         }) && (!non_negative || x.iter().all(|v| *v >= -1e-7))
+    }
+
+    /// A cell's bound right after its opposite one (the reduced costs negated rather than
+    /// computed again) agrees with the dense tableau, also after a copy and a fix.
+    #[test]
+    fn opposite_bounds_in_a_row_agree_with_the_dense_tableau() {
+        use rand::{Rng, SeedableRng, rngs::SmallRng};
+        for seed in 0..40u64 {
+            let mut rng = SmallRng::seed_from_u64(7000 + seed);
+            let non_negative = seed % 3 != 0;
+            let (values, relations) = table(&mut rng, 2 + (seed % 2) as usize, if non_negative { 0.0 } else { 500.0 });
+            let unknown: Vec<usize> = (0..values.len()).filter(|_| rng.random_bool(0.7)).collect();
+            if unknown.len() < 3 {
+                continue;
+            }
+            let rows = rows_with(&relations, &values, &unknown);
+            let mut dense = dense::Program::new(unknown.len(), &rows, non_negative, 1e-9).unwrap();
+            let mut new = Program::new(unknown.len(), &rows, non_negative, 1e-9).unwrap();
+            for k in 0..unknown.len() {
+                for maximise in [false, true, false] {
+                    let (a, b) = (dense.bound(k, maximise).unwrap(), new.bound(k, maximise).unwrap());
+                    assert!(close(a, b), "seed {seed}: bound of {k} (max {maximise}): {b}, dense {a}");
+                }
+            }
+            let mut copy = Program::new(2, &[(vec![(0, 1.0), (1, 1.0)], 3.0)], true, 1e-9).unwrap();
+            copy.copy_from(&new);
+            if copy.fix(0, values[unknown[0]], 1e-9) {
+                let mut again = dense::Program::new(
+                    unknown.len() - 1,
+                    &rows_with(&relations, &values, &unknown[1..]),
+                    non_negative,
+                    1e-9,
+                )
+                .unwrap();
+                for k in 1..unknown.len() {
+                    for maximise in [true, false] {
+                        let (a, b) = (again.bound(k - 1, maximise).unwrap(), copy.bound(k, maximise).unwrap());
+                        assert!(close(a, b), "seed {seed}: bound of {k} after a fix (max {maximise}): {b}, dense {a}");
+                    }
+                }
+            }
+        }
     }
 
     /// The revised simplex's warm program against the dense tableau set up from scratch: over
