@@ -35,19 +35,65 @@ pub type Row = (Vec<(usize, f64)>, f64);
 /// by rows. Shared by the copies of a program (it never changes: a fixed column is only
 /// barred from the basis, its value moved to the right-hand side).
 struct Matrix {
-    col_start: Vec<usize>,
-    col_row: Vec<u32>,
-    col_val: Vec<f64>,
-    row_start: Vec<usize>,
-    row_col: Vec<u32>,
-    row_val: Vec<f64>,
+    /// By columns: each column's rows and entries.
+    cols: Packed,
+    /// By rows: each row's columns and entries.
+    rows: Packed,
 }
 
-impl Matrix {
+/// Sparse vectors stored one after another: vector k's indices and entries are at
+/// `start[k]..start[k + 1]` of `idx` and `val`.
+#[derive(Clone, Default)]
+struct Packed {
+    start: Vec<usize>,
+    idx: Vec<u32>,
+    val: Vec<f64>,
+}
+
+impl Packed {
+    /// No vectors (`start` holds the 0 the first one starts at).
+    fn clear(&mut self) {
+        self.start.clear();
+        self.start.push(0);
+        self.idx.clear();
+        self.val.clear();
+    }
+
+    /// Makes this a copy of `other`, reusing this one's memory.
+    fn copy_from(&mut self, other: &Packed) {
+        self.start.clone_from(&other.start);
+        self.idx.clone_from(&other.idx);
+        self.val.clone_from(&other.val);
+    }
+
+    /// The same entries by the other dimension (`n` vectors): vector j lists, in order of k,
+    /// every vector k with an entry at j.
+    fn transpose(&self, n: usize) -> Packed {
+        let mut start = vec![0usize; n + 1];
+        for j in &self.idx {
+            start[*j as usize + 1] += 1;
+        }
+        for j in 0..n {
+            start[j + 1] += start[j];
+        }
+        let mut fill = start.clone();
+        let mut idx = vec![0u32; self.idx.len()];
+        let mut val = vec![0.0; self.idx.len()];
+        for (k, w) in self.start.windows(2).enumerate() {
+            for e in w[0]..w[1] {
+                let j = self.idx[e] as usize;
+                idx[fill[j]] = k as u32;
+                val[fill[j]] = self.val[e];
+                fill[j] += 1;
+            }
+        }
+        Packed { start, idx, val }
+    }
+
     fn bytes(&self) -> usize {
-        (self.col_start.capacity() + self.row_start.capacity()) * std::mem::size_of::<usize>()
-            + (self.col_row.capacity() + self.row_col.capacity()) * std::mem::size_of::<u32>()
-            + (self.col_val.capacity() + self.row_val.capacity()) * std::mem::size_of::<f64>()
+        self.start.capacity() * std::mem::size_of::<usize>()
+            + self.idx.capacity() * std::mem::size_of::<u32>()
+            + self.val.capacity() * std::mem::size_of::<f64>()
     }
 }
 
@@ -56,9 +102,7 @@ impl Matrix {
 struct Factor {
     /// L: eliminations in pivot order, each subtracting `l × v[piv]` from the rows listed.
     l_piv: Vec<u32>,
-    l_start: Vec<usize>,
-    l_idx: Vec<u32>,
-    l_val: Vec<f64>,
+    l: Packed,
     /// U in pivot order k: its row, its basis position, its diagonal.
     u_row: Vec<u32>,
     u_pos: Vec<u32>,
@@ -69,19 +113,13 @@ struct Factor {
     bt_split: usize,
     bt_inv: Vec<f64>,
     /// U's off-diagonal entries by pivot column: (row of an earlier pivot, entry).
-    uc_start: Vec<usize>,
-    uc_idx: Vec<u32>,
-    uc_val: Vec<f64>,
+    uc: Packed,
     /// U's off-diagonal entries by pivot row: (basis position of a later pivot, entry).
-    ur_start: Vec<usize>,
-    ur_idx: Vec<u32>,
-    ur_val: Vec<f64>,
+    ur: Packed,
     /// Eta columns: position, pivot entry, the other entries.
     e_piv: Vec<u32>,
     e_diag: Vec<f64>,
-    e_start: Vec<usize>,
-    e_idx: Vec<u32>,
-    e_val: Vec<f64>,
+    e: Packed,
     /// Each row's L elimination (or `u32::MAX`) and U pivot.
     l_of_row: Vec<u32>,
     k_of_row: Vec<u32>,
@@ -94,27 +132,15 @@ struct Factor {
 
 impl Factor {
     fn bytes(&self) -> usize {
-        let u = std::mem::size_of::<usize>();
         let f = std::mem::size_of::<f64>();
         let i = std::mem::size_of::<u32>();
-        (self.l_start.capacity() + self.uc_start.capacity() + self.ur_start.capacity() + self.e_start.capacity()) * u
-            + (self.l_val.capacity()
-                + self.u_diag.capacity()
-                + self.bt_inv.capacity()
-                + self.uc_val.capacity()
-                + self.ur_val.capacity()
-                + self.e_diag.capacity()
-                + self.e_val.capacity())
-                * f
+        [&self.l, &self.uc, &self.ur, &self.e].iter().map(|p| p.bytes()).sum::<usize>()
+            + (self.u_diag.capacity() + self.bt_inv.capacity() + self.e_diag.capacity()) * f
             + (self.l_piv.capacity()
-                + self.l_idx.capacity()
                 + self.u_row.capacity()
                 + self.u_pos.capacity()
                 + self.bt_k.capacity()
-                + self.uc_idx.capacity()
-                + self.ur_idx.capacity()
-                + self.e_piv.capacity()
-                + self.e_idx.capacity())
+                + self.e_piv.capacity())
                 * i
     }
 
@@ -122,26 +148,18 @@ impl Factor {
     /// `clone_from` would allocate afresh); the scratch is only sized, not copied.
     fn copy_from(&mut self, other: &Factor) {
         self.l_piv.clone_from(&other.l_piv);
-        self.l_start.clone_from(&other.l_start);
-        self.l_idx.clone_from(&other.l_idx);
-        self.l_val.clone_from(&other.l_val);
+        self.l.copy_from(&other.l);
         self.u_row.clone_from(&other.u_row);
         self.u_pos.clone_from(&other.u_pos);
         self.u_diag.clone_from(&other.u_diag);
         self.bt_k.clone_from(&other.bt_k);
         self.bt_split = other.bt_split;
         self.bt_inv.clone_from(&other.bt_inv);
-        self.uc_start.clone_from(&other.uc_start);
-        self.uc_idx.clone_from(&other.uc_idx);
-        self.uc_val.clone_from(&other.uc_val);
-        self.ur_start.clone_from(&other.ur_start);
-        self.ur_idx.clone_from(&other.ur_idx);
-        self.ur_val.clone_from(&other.ur_val);
+        self.uc.copy_from(&other.uc);
+        self.ur.copy_from(&other.ur);
         self.e_piv.clone_from(&other.e_piv);
         self.e_diag.clone_from(&other.e_diag);
-        self.e_start.clone_from(&other.e_start);
-        self.e_idx.clone_from(&other.e_idx);
-        self.e_val.clone_from(&other.e_val);
+        self.e.copy_from(&other.e);
         self.l_of_row.clone_from(&other.l_of_row);
         self.k_of_row.clone_from(&other.k_of_row);
         let m = other.row_mark.len();
@@ -162,17 +180,17 @@ impl Factor {
         self.u_pos.push(c as u32);
         self.u_diag.push(a);
         for &(j, u) in urow {
-            self.ur_idx.push(j as u32);
-            self.ur_val.push(u);
+            self.ur.idx.push(j as u32);
+            self.ur.val.push(u);
         }
-        self.ur_start.push(self.ur_idx.len());
+        self.ur.start.push(self.ur.idx.len());
         if !lcol.is_empty() {
             self.l_piv.push(r as u32);
             for &(i, l) in lcol {
-                self.l_idx.push(i as u32);
-                self.l_val.push(l);
+                self.l.idx.push(i as u32);
+                self.l.val.push(l);
             }
-            self.l_start.push(self.l_idx.len());
+            self.l.start.push(self.l.idx.len());
         }
     }
 
@@ -180,45 +198,19 @@ impl Factor {
     /// columns, entries by row): singletons first (a table's basis is mostly triangular:
     /// no fill, flat arrays), then Markowitz pivoting on what is left. False when the basis is
     /// singular.
-    fn factorise(&mut self, m: usize, cs: &[usize], cr: &[u32], cv: &[f64]) -> bool {
+    fn factorise(&mut self, m: usize, basis: &Packed) -> bool {
+        let (cs, cr, cv) = (&basis.start[..], &basis.idx[..], &basis.val[..]);
         self.l_piv.clear();
-        self.l_start.clear();
-        self.l_start.push(0);
-        self.l_idx.clear();
-        self.l_val.clear();
+        self.l.clear();
         self.u_row.clear();
         self.u_pos.clear();
         self.u_diag.clear();
-        self.ur_start.clear();
-        self.ur_start.push(0);
-        self.ur_idx.clear();
-        self.ur_val.clear();
+        self.ur.clear();
         self.e_piv.clear();
         self.e_diag.clear();
-        self.e_start.clear();
-        self.e_start.push(0);
-        self.e_idx.clear();
-        self.e_val.clear();
-        let nnz = cr.len();
-        // By rows.
-        let mut rs = vec![0usize; m + 1];
-        for r in cr {
-            rs[*r as usize + 1] += 1;
-        }
-        for i in 0..m {
-            rs[i + 1] += rs[i];
-        }
-        let mut fill = rs.clone();
-        let mut rcol = vec![0u32; nnz];
-        let mut rval = vec![0.0; nnz];
-        for c in 0..m {
-            for e in cs[c]..cs[c + 1] {
-                let r = cr[e] as usize;
-                rcol[fill[r]] = c as u32;
-                rval[fill[r]] = cv[e];
-                fill[r] += 1;
-            }
-        }
+        self.e.clear();
+        let by_rows = basis.transpose(m);
+        let (rs, rcol, rval) = (&by_rows.start[..], &by_rows.idx[..], &by_rows.val[..]);
         let mut ccount: Vec<usize> = (0..m).map(|c| cs[c + 1] - cs[c]).collect();
         let mut rcount: Vec<usize> = (0..m).map(|r| rs[r + 1] - rs[r]).collect();
         let mut row_done = vec![false; m];
@@ -381,9 +373,9 @@ impl Factor {
         // BTRAN's order: a pivot without U-row entries changes no other position, so it can
         // wait until the end (what it reads is final once every earlier pivot is done).
         self.bt_k.clear();
-        self.bt_k.extend((0..m as u32).filter(|k| self.ur_start[*k as usize + 1] > self.ur_start[*k as usize]));
+        self.bt_k.extend((0..m as u32).filter(|k| self.ur.start[*k as usize + 1] > self.ur.start[*k as usize]));
         self.bt_split = self.bt_k.len();
-        self.bt_k.extend((0..m as u32).filter(|k| self.ur_start[*k as usize + 1] == self.ur_start[*k as usize]));
+        self.bt_k.extend((0..m as u32).filter(|k| self.ur.start[*k as usize + 1] == self.ur.start[*k as usize]));
         self.bt_inv.clear();
         self.bt_inv.extend(self.bt_k.iter().map(|k| 1.0 / self.u_diag[*k as usize]));
         // U by columns (for FTRAN): pivot k's entry at position c_j goes to column j.
@@ -392,25 +384,25 @@ impl Factor {
             k_of[*c as usize] = k;
         }
         let mut count = vec![0usize; m + 1];
-        for c in &self.ur_idx {
+        for c in &self.ur.idx {
             count[k_of[*c as usize] + 1] += 1;
         }
         for k in 0..m {
             count[k + 1] += count[k];
         }
-        self.uc_start.clear();
-        self.uc_start.extend_from_slice(&count);
-        self.uc_idx.clear();
-        self.uc_idx.resize(self.ur_idx.len(), 0);
-        self.uc_val.clear();
-        self.uc_val.resize(self.ur_idx.len(), 0.0);
+        self.uc.start.clear();
+        self.uc.start.extend_from_slice(&count);
+        self.uc.idx.clear();
+        self.uc.idx.resize(self.ur.idx.len(), 0);
+        self.uc.val.clear();
+        self.uc.val.resize(self.ur.idx.len(), 0.0);
         for k in 0..m {
-            for e in self.ur_start[k]..self.ur_start[k + 1] {
-                let j = k_of[self.ur_idx[e] as usize];
+            for e in self.ur.start[k]..self.ur.start[k + 1] {
+                let j = k_of[self.ur.idx[e] as usize];
                 let at = count[j];
                 count[j] += 1;
-                self.uc_idx[at] = self.u_row[k];
-                self.uc_val[at] = self.ur_val[e];
+                self.uc.idx[at] = self.u_row[k];
+                self.uc.val[at] = self.ur.val[e];
             }
         }
         true
@@ -421,8 +413,8 @@ impl Factor {
         for k in 0..self.l_piv.len() {
             let t = v[self.l_piv[k] as usize];
             if t != 0.0 {
-                for e in self.l_start[k]..self.l_start[k + 1] {
-                    v[self.l_idx[e] as usize] -= self.l_val[e] * t;
+                for e in self.l.start[k]..self.l.start[k + 1] {
+                    v[self.l.idx[e] as usize] -= self.l.val[e] * t;
                 }
             }
         }
@@ -437,8 +429,8 @@ impl Factor {
             }
             let x = t / self.u_diag[k];
             out[c] = x;
-            for e in self.uc_start[k]..self.uc_start[k + 1] {
-                v[self.uc_idx[e] as usize] -= self.uc_val[e] * x;
+            for e in self.uc.start[k]..self.uc.start[k + 1] {
+                v[self.uc.idx[e] as usize] -= self.uc.val[e] * x;
             }
         }
         for k in 0..self.e_piv.len() {
@@ -447,8 +439,8 @@ impl Factor {
             if x != 0.0 {
                 let x = x / self.e_diag[k];
                 out[p] = x;
-                for e in self.e_start[k]..self.e_start[k + 1] {
-                    out[self.e_idx[e] as usize] -= self.e_val[e] * x;
+                for e in self.e.start[k]..self.e.start[k + 1] {
+                    out[self.e.idx[e] as usize] -= self.e.val[e] * x;
                 }
             }
         }
@@ -478,8 +470,8 @@ impl Factor {
                 if k != u32::MAX {
                     ks.push(k);
                     let k = k as usize;
-                    for e in self.l_start[k]..self.l_start[k + 1] {
-                        let i = self.l_idx[e] as usize;
+                    for e in self.l.start[k]..self.l.start[k + 1] {
+                        let i = self.l.idx[e] as usize;
                         if !self.row_mark[i] {
                             self.row_mark[i] = true;
                             rows.push(i);
@@ -492,8 +484,8 @@ impl Factor {
                 let k = k as usize;
                 let t = v[self.l_piv[k] as usize];
                 if t != 0.0 {
-                    for e in self.l_start[k]..self.l_start[k + 1] {
-                        v[self.l_idx[e] as usize] -= self.l_val[e] * t;
+                    for e in self.l.start[k]..self.l.start[k + 1] {
+                        v[self.l.idx[e] as usize] -= self.l.val[e] * t;
                     }
                 }
             }
@@ -505,8 +497,8 @@ impl Factor {
             at += 1;
             ks.push(k);
             let k = k as usize;
-            for e in self.uc_start[k]..self.uc_start[k + 1] {
-                let i = self.uc_idx[e] as usize;
+            for e in self.uc.start[k]..self.uc.start[k + 1] {
+                let i = self.uc.idx[e] as usize;
                 if !self.row_mark[i] {
                     self.row_mark[i] = true;
                     rows.push(i);
@@ -527,8 +519,8 @@ impl Factor {
             out[c] = x;
             nz.push(c);
             self.pos_mark[c] = true;
-            for e in self.uc_start[k]..self.uc_start[k + 1] {
-                v[self.uc_idx[e] as usize] -= self.uc_val[e] * x;
+            for e in self.uc.start[k]..self.uc.start[k + 1] {
+                v[self.uc.idx[e] as usize] -= self.uc.val[e] * x;
             }
         }
         for &r in &rows {
@@ -540,13 +532,13 @@ impl Factor {
             if x != 0.0 {
                 let x = x / self.e_diag[k];
                 out[p] = x;
-                for e in self.e_start[k]..self.e_start[k + 1] {
-                    let i = self.e_idx[e] as usize;
+                for e in self.e.start[k]..self.e.start[k + 1] {
+                    let i = self.e.idx[e] as usize;
                     if !self.pos_mark[i] {
                         self.pos_mark[i] = true;
                         nz.push(i);
                     }
-                    out[i] -= self.e_val[e] * x;
+                    out[i] -= self.e.val[e] * x;
                 }
             }
         }
@@ -562,8 +554,8 @@ impl Factor {
         for k in (0..self.e_piv.len()).rev() {
             let p = self.e_piv[k] as usize;
             let mut s = d[p];
-            for e in self.e_start[k]..self.e_start[k + 1] {
-                s -= self.e_val[e] * d[self.e_idx[e] as usize];
+            for e in self.e.start[k]..self.e.start[k + 1] {
+                s -= self.e.val[e] * d[self.e.idx[e] as usize];
             }
             d[p] = s / self.e_diag[k];
         }
@@ -581,8 +573,8 @@ impl Factor {
             if w == 0.0 {
                 continue;
             }
-            let (s, e) = (self.ur_start[k], self.ur_start[k + 1]);
-            for (j, u) in self.ur_idx[s..e].iter().zip(&self.ur_val[s..e]) {
+            let (s, e) = (self.ur.start[k], self.ur.start[k + 1]);
+            for (j, u) in self.ur.idx[s..e].iter().zip(&self.ur.val[s..e]) {
                 d[*j as usize] -= u * w;
             }
         }
@@ -595,8 +587,8 @@ impl Factor {
         for k in (0..self.l_piv.len()).rev() {
             let r = self.l_piv[k] as usize;
             let mut s = y[r];
-            for e in self.l_start[k]..self.l_start[k + 1] {
-                s -= self.l_val[e] * y[self.l_idx[e] as usize];
+            for e in self.l.start[k]..self.l.start[k + 1] {
+                s -= self.l.val[e] * y[self.l.idx[e] as usize];
             }
             y[r] = s;
         }
@@ -609,11 +601,11 @@ impl Factor {
         for &i in nz {
             let a = alpha[i];
             if i != p && a.abs() > TINY {
-                self.e_idx.push(i as u32);
-                self.e_val.push(a);
+                self.e.idx.push(i as u32);
+                self.e.val.push(a);
             }
         }
-        self.e_start.push(self.e_idx.len());
+        self.e.start.push(self.e.idx.len());
     }
 }
 
@@ -702,25 +694,8 @@ impl Program {
             row_start.push(row_col.len());
             rhs.push(sign * b);
         }
-        let mut count = vec![0usize; n_cols + 1];
-        for c in &row_col {
-            count[*c as usize + 1] += 1;
-        }
-        for j in 0..n_cols {
-            count[j + 1] += count[j];
-        }
-        let col_start = count.clone();
-        let mut col_row = vec![0u32; row_col.len()];
-        let mut col_val = vec![0.0; row_col.len()];
-        for i in 0..m {
-            for e in row_start[i]..row_start[i + 1] {
-                let j = row_col[e] as usize;
-                col_row[count[j]] = i as u32;
-                col_val[count[j]] = row_val[e];
-                count[j] += 1;
-            }
-        }
-        let a = Arc::new(Matrix { col_start, col_row, col_val, row_start, row_col, row_val });
+        let by_rows = Packed { start: row_start, idx: row_col, val: row_val };
+        let a = Arc::new(Matrix { cols: by_rows.transpose(n_cols), rows: by_rows });
         let mut p = Program {
             a,
             free,
@@ -781,22 +756,25 @@ impl Program {
 
     /// Factorises the basis afresh and recomputes the basic values from it.
     fn refactor(&mut self) -> Result<()> {
-        let mut cs = Vec::with_capacity(self.m + 1);
-        let mut cr = Vec::with_capacity(4 * self.m);
-        let mut cv = Vec::with_capacity(4 * self.m);
-        cs.push(0);
+        // The basis's columns (an artificial's is the unit column of its row).
+        let mut b = Packed {
+            start: Vec::with_capacity(self.m + 1),
+            idx: Vec::with_capacity(4 * self.m),
+            val: Vec::with_capacity(4 * self.m),
+        };
+        b.clear();
         for &c in &self.basis {
             if c < self.n_cols {
-                let (s, e) = (self.a.col_start[c], self.a.col_start[c + 1]);
-                cr.extend_from_slice(&self.a.col_row[s..e]);
-                cv.extend_from_slice(&self.a.col_val[s..e]);
+                let (s, e) = (self.a.cols.start[c], self.a.cols.start[c + 1]);
+                b.idx.extend_from_slice(&self.a.cols.idx[s..e]);
+                b.val.extend_from_slice(&self.a.cols.val[s..e]);
             } else {
-                cr.push((c - self.n_cols) as u32);
-                cv.push(1.0);
+                b.idx.push((c - self.n_cols) as u32);
+                b.val.push(1.0);
             }
-            cs.push(cr.len());
+            b.start.push(b.idx.len());
         }
-        if !self.lu.factorise(self.m, &cs, &cr, &cv) {
+        if !self.lu.factorise(self.m, &b) {
             bail!("the intruder audit's linear program has a singular basis");
         }
         self.w_row.copy_from_slice(&self.rhs);
@@ -811,11 +789,11 @@ impl Program {
         }
         let unit = [(j.wrapping_sub(self.n_cols)) as u32];
         let rows: &[u32] = if j < self.n_cols {
-            let (s, e) = (self.a.col_start[j], self.a.col_start[j + 1]);
+            let (s, e) = (self.a.cols.start[j], self.a.cols.start[j + 1]);
             for k in s..e {
-                self.w_row[self.a.col_row[k] as usize] = self.a.col_val[k];
+                self.w_row[self.a.cols.idx[k] as usize] = self.a.cols.val[k];
             }
-            &self.a.col_row[s..e]
+            &self.a.cols.idx[s..e]
         } else {
             self.w_row[j - self.n_cols] = 1.0;
             &unit
@@ -838,14 +816,14 @@ impl Program {
             if r == 0.0 {
                 continue;
             }
-            for k in a.row_start[i]..a.row_start[i + 1] {
-                let j = a.row_col[k] as usize;
+            for k in a.rows.start[i]..a.rows.start[i + 1] {
+                let j = a.rows.idx[k] as usize;
                 if self.acc_in[j] {
-                    self.acc[j] += r * a.row_val[k];
+                    self.acc[j] += r * a.rows.val[k];
                 } else {
                     self.acc_in[j] = true;
                     self.acc_list.push(j);
-                    self.acc[j] = r * a.row_val[k];
+                    self.acc[j] = r * a.rows.val[k];
                 }
             }
         }
@@ -903,8 +881,8 @@ impl Program {
         for (i, y) in self.rho.iter().enumerate() {
             if *y != 0.0 {
                 let g = f * y;
-                let (s, e) = (a.row_start[i], a.row_start[i + 1]);
-                for (j, v) in a.row_col[s..e].iter().zip(&a.row_val[s..e]) {
+                let (s, e) = (a.rows.start[i], a.rows.start[i + 1]);
+                for (j, v) in a.rows.idx[s..e].iter().zip(&a.rows.val[s..e]) {
                     d[*j as usize] -= g * v;
                 }
             }
@@ -1146,7 +1124,8 @@ impl Program {
     pub fn bytes(&self) -> usize {
         let f = std::mem::size_of::<f64>();
         let u = std::mem::size_of::<usize>();
-        self.a.bytes()
+        self.a.cols.bytes()
+            + self.a.rows.bytes()
             + self.lu.bytes()
             + (self.rhs.capacity()
                 + self.x.capacity()
@@ -1285,8 +1264,8 @@ impl Program {
             }
         }
         if at != 0.0 {
-            for k in self.a.col_start[col]..self.a.col_start[col + 1] {
-                self.rhs[self.a.col_row[k] as usize] -= self.a.col_val[k] * at;
+            for k in self.a.cols.start[col]..self.a.cols.start[col + 1] {
+                self.rhs[self.a.cols.idx[k] as usize] -= self.a.cols.val[k] * at;
             }
             self.w_row.copy_from_slice(&self.rhs);
             self.lu.ftran(&mut self.w_row, &mut self.x);
