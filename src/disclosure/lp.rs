@@ -11,8 +11,9 @@
 //! variable can be fixed on it ([`Program::fix`], a dual simplex restores feasibility), which is
 //! how the release pass tries publishing one cell without a phase 1 from scratch.
 //! (good_lp with microlp was tried: its dependencies change the features of a crate arrow and
-//! DataFusion build on, which would rebuild them; and no solver crate warm-starts a new
-//! objective on the previous optimal basis, which is what makes ~25,000 bounds cheap.)
+//! DataFusion build on, which would rebuild them. The pure-Rust solvers (microlp, minilp) also
+//! fix a problem's objective when it is set up, where each of a province's ~25,000 bounds here
+//! starts from the basis the previous one ended on; HiGHS would need a C++ build.)
 
 use anyhow::{Result, bail};
 use std::sync::Arc;
