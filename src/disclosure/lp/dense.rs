@@ -21,10 +21,6 @@ pub struct Program {
     /// Constraint rows of the tableau (`n_cols` coefficients, then the right-hand side).
     tableau: Vec<Vec<f64>>,
     basis: Vec<usize>,
-    /// Columns that never enter (none, since fixing was removed; kept as the engine had it).
-    fixed_col: Vec<bool>,
-    /// Variables' fixed values (none here).
-    fixed: Vec<Option<f64>>,
 }
 
 impl Program {
@@ -53,7 +49,7 @@ impl Program {
         }
         // Basis entries from n_cols on name the artificials.
         let basis: Vec<usize> = (n_cols..n_cols + m).collect();
-        let mut p = Program { free, n_cols, tableau, basis, fixed_col: vec![false; n_cols], fixed: vec![None; n] };
+        let mut p = Program { free, n_cols, tableau, basis };
         // Minimise the artificials: maximise −Σ a_i, whose reduced costs are the column sums.
         let mut reduced = vec![0.0; width];
         for r in &p.tableau {
@@ -61,7 +57,7 @@ impl Program {
                 *d += a;
             }
         }
-        p.optimise(reduced, None)?;
+        p.optimise(reduced)?;
         let infeasibility: f64 =
             p.basis.iter().zip(&p.tableau).filter(|(b, _)| **b >= n_cols).map(|(_, r)| r[width - 1]).sum();
         if infeasibility > tolerance {
@@ -120,20 +116,16 @@ impl Program {
 
     /// Maximises the objective whose reduced costs (over the columns, then minus its value) are
     /// `reduced`, kept up to date by each pivot (Dantzig's rule, Bland's after many steps, which
-    /// cannot cycle). Returns false when unbounded. With `stop`, returns true as soon as the
-    /// objective reaches it (every basis on the way is feasible, so that value is attained).
-    fn optimise(&mut self, mut reduced: Vec<f64>, stop: Option<f64>) -> Result<bool> {
+    /// cannot cycle). Returns false when unbounded.
+    fn optimise(&mut self, mut reduced: Vec<f64>) -> Result<bool> {
         let cols = self.n_cols;
         let width = cols + 1;
-        // Columns that cannot enter: basic, or fixed.
-        let mut blocked = self.fixed_col.clone();
+        // Columns that cannot enter: basic.
+        let mut blocked = vec![false; cols];
         for b in self.basis.iter().filter(|b| **b < cols) {
             blocked[*b] = true;
         }
         for step in 0..50_000 {
-            if stop.is_some_and(|goal| -reduced[width - 1] >= goal) {
-                return Ok(true);
-            }
             let mut best: Option<(usize, f64)> = None;
             for (j, d) in reduced[..cols].iter().enumerate() {
                 // Most columns do not improve: their cost is tested first.
@@ -183,7 +175,7 @@ impl Program {
     /// phase-1 tableau each time: at a province's scale the copies were most of the audit.
     pub fn bound(&mut self, target: usize, maximise: bool) -> Result<f64> {
         let reduced = self.objective(target, maximise);
-        if !self.optimise(reduced, None)? {
+        if !self.optimise(reduced)? {
             return Ok(if maximise { f64::INFINITY } else { f64::NEG_INFINITY });
         }
         Ok(self.value(target))
@@ -198,9 +190,6 @@ impl Program {
     fn objective_of(&self, weights: &[(usize, f64)]) -> Vec<f64> {
         let mut cost = vec![0.0; self.n_cols + 1];
         for &(target, weight) in weights {
-            if self.fixed[target].is_some() {
-                continue;
-            }
             if self.free {
                 cost[2 * target] += weight;
                 cost[2 * target + 1] -= weight;
@@ -222,9 +211,6 @@ impl Program {
 
     /// The current basic solution's value of variable `target`.
     fn value(&self, target: usize) -> f64 {
-        if let Some(v) = self.fixed[target] {
-            return v;
-        }
         let column = |col: usize| -> f64 {
             self.basis.iter().position(|b| *b == col).map_or(0.0, |i| *self.tableau[i].last().expect("rhs"))
         };
