@@ -666,7 +666,9 @@ impl Program {
         let m = rows.len();
         // Rows (signed so that the right-hand sides are ≥ 0), duplicates summed.
         let mut dense = vec![0.0; n_cols];
+        // The columns a row names, each once (marked: a row of a total can name hundreds).
         let mut touched: Vec<usize> = Vec::new();
+        let mut in_row = vec![false; n_cols];
         let mut row_start = vec![0usize];
         let mut row_col: Vec<u32> = Vec::new();
         let mut row_val: Vec<f64> = Vec::new();
@@ -677,7 +679,8 @@ impl Program {
                 let cols: &[(usize, f64)] =
                     if free { &[(2 * j, sign * a), (2 * j + 1, -sign * a)] } else { &[(*j, sign * a)] };
                 for &(c, v) in cols {
-                    if dense[c] == 0.0 && !touched.contains(&c) {
+                    if !in_row[c] {
+                        in_row[c] = true;
                         touched.push(c);
                     }
                     dense[c] += v;
@@ -690,6 +693,7 @@ impl Program {
                     row_val.push(dense[c]);
                 }
                 dense[c] = 0.0;
+                in_row[c] = false;
             }
             touched.clear();
             row_start.push(row_col.len());
