@@ -625,10 +625,12 @@ pub fn protect_runs(
     } else {
         // The greedy pattern passes the audit: reduce it to the least value lost.
         let greedy: BTreeMap<Var, BTreeSet<Cell>> = problems.iter().map(|(v, p)| (*v, p.hidden.clone())).collect();
-        // Each variable's table on its own, in parallel (the result does not depend on the order).
-        let reduced: Vec<(Var, Result<optimise::Outcome>)> = problems
-            .par_iter_mut()
-            .map(|(var, p)| {
+        // Each variable's table on its own, in parallel (the result does not depend on the order),
+        // those with the most complements to try first.
+        let reduced: Vec<(Var, Result<optimise::Outcome>)> = crate::util::par_costliest_first(
+            problems.iter_mut().collect(),
+            |(_, p)| p.hidden.len().saturating_sub(p.requirements.len()),
+            |(var, p)| {
                 let view = p.reader_view(views.get(var));
                 let mut known = view.known;
                 let shares = intruder::resolve_shares(&mut known, &view.shares);
@@ -649,8 +651,8 @@ pub fn protect_runs(
                     universe: &p.universe,
                 };
                 (*var, optimise::optimise(&table, &mut p.hidden, cfg.search_settings()))
-            })
-            .collect();
+            },
+        );
         let mut costs = BTreeMap::new();
         for (var, outcome) in reduced {
             costs.insert(var, outcome?);

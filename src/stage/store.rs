@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
 
 use crate::audit::{self, AuditOutcome};
 use crate::findings::Finding;
@@ -45,13 +46,30 @@ pub fn store(
             let schema = crate::ingest::rows::form_schema(form);
             let mut accepted =
                 AcceptedRows::create(&returns.staging.accepted_file(&form.table), &schema, &planned.name)?;
-            for (region, kept) in by_region {
-                let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
-                store::write_partition(&dir.join(format!("region={region}")), &batches, &schema, &["period"])?;
-                for b in &batches {
-                    accepted.write(region, b)?;
-                }
+            // Counties a chunk at a time: a chunk's partitions are written in parallel while the
+            // previous chunk's rows are appended, in county order, to the file the models read.
+            // Memory holds two chunks' rows, never the period's.
+            let regions: Vec<(&str, Vec<&crate::store::staged::Kept>)> = by_region.into_iter().collect();
+            let mut loaded: Vec<(&str, Vec<RecordBatch>)> = Vec::new();
+            for chunk in regions.chunks(STORE_CHUNK) {
+                let (appended, written) = rayon::join(
+                    || append(&mut accepted, std::mem::take(&mut loaded)),
+                    || {
+                        chunk
+                            .par_iter()
+                            .map(|(region, kept)| {
+                                let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
+                                let to = dir.join(format!("region={region}"));
+                                store::write_partition(&to, &batches, &schema, &["period"])?;
+                                Ok((*region, batches))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    },
+                );
+                appended?;
+                loaded = written?;
             }
+            append(&mut accepted, loaded)?;
             accepted.close()?;
             std::fs::create_dir_all(&dir)?;
             staged.push((dir, warehouse.join(&form.table).join(&part)));
@@ -83,6 +101,19 @@ pub fn store(
             &versions_used(planned, returns),
             |file, sha256| seen.recorded(file, sha256),
         );
+    }
+    Ok(())
+}
+
+/// Counties whose partitions are written at once.
+const STORE_CHUNK: usize = 32;
+
+/// Appends counties' accepted rows, in order.
+fn append(accepted: &mut AcceptedRows, counties: Vec<(&str, Vec<RecordBatch>)>) -> Result<()> {
+    for (region, batches) in counties {
+        for b in &batches {
+            accepted.write(region, b)?;
+        }
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! period's. (A file per sheet cost a file created and deleted per county and form, 11,200 at
 //! national scale, and ext4 creates files slower the more were deleted lately.) Once every
 //! workbook is read, the sheets the period uses are copied, one at a time and in a fixed order,
-//! into one file per form, one row group per sheet ([`Staging::combine`]): the audit's SQL scans
+//! into one file per form, one row group per sheet, their encoded column chunks spliced as they
+//! are ([`Staging::combine`]): the audit's SQL scans
 //! that file (DataFusion's own Parquet scan, one file to open per query however many counties),
 //! and a sheet's rows are read back alone (its row groups) to be stored, quarantined or shown in
 //! its county's feedback.
@@ -24,6 +25,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, Parq
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::ingest::rows::{SheetRows, parse_row_key};
 
@@ -119,14 +121,17 @@ impl Staging {
             anyhow::bail!("a staged sheet of form {}, which has no definition", s.form);
         }
         for form in &forms.forms {
-            let mut used = Combined::create(self.table_file(&form.table), crate::ingest::rows::form_schema(form))?;
+            let mut used = Spliced::create(self.table_file(&form.table), &crate::ingest::rows::form_schema(form))?;
             let mut refused: Option<Combined> = None;
             for sheet in sheets.iter_mut().filter(|s| s.form == form.code) {
+                if sheet.refusal.is_none() {
+                    sheet.rows = used.splice(&sheet.rows)?;
+                    continue;
+                }
                 let rows = sheet.rows.load()?;
-                let to = match (&sheet.refusal, &mut refused) {
-                    (None, _) => &mut used,
-                    (Some(_), Some(r)) => r,
-                    (Some(_), r @ None) => {
+                let to = match &mut refused {
+                    Some(r) => r,
+                    r @ None => {
                         let dir = self.dir.join("refused");
                         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                         r.insert(Combined::create(dir.join(format!("{}.parquet", form.table)), rows.schema())?)
@@ -261,6 +266,102 @@ impl Combined {
         self.writer.close().with_context(|| format!("cannot write {}", self.path.display()))?;
         Ok(())
     }
+}
+
+/// A form's file of the sheets a period uses, whose row groups are copied byte for byte from the
+/// spill files (column chunks spliced, not decoded and encoded again: the copy was a national
+/// run's longest single-threaded step, 5 s).
+struct Spliced {
+    path: PathBuf,
+    schema: arrow::datatypes::SchemaRef,
+    writer: SerializedFileWriter<File>,
+    /// The Parquet schema a spliced column chunk must have.
+    descr: parquet::schema::types::SchemaDescPtr,
+    row_groups: usize,
+    footer: Arc<Mutex<Option<ArrowReaderMetadata>>>,
+}
+
+impl Spliced {
+    fn create(path: PathBuf, schema: &arrow::datatypes::SchemaRef) -> Result<Spliced> {
+        let mut props = properties();
+        // What an ArrowWriter would record, so that the file reads back with the form's Arrow types.
+        parquet::arrow::add_encoded_arrow_schema_to_metadata(schema, &mut props);
+        let descr = Arc::new(parquet::arrow::ArrowSchemaConverter::new().convert(schema)?);
+        let file = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let writer = SerializedFileWriter::new(file, descr.root_schema_ptr(), Arc::new(props))?;
+        Ok(Spliced { path, schema: schema.clone(), writer, descr, row_groups: 0, footer: Arc::default() })
+    }
+
+    /// Appends a staged sheet's row groups; where they are now. A sheet staged with another
+    /// Parquet schema than the form's (never expected: sheets are read into the form's schema) is
+    /// encoded again in the form's schema, in memory, and that copy spliced.
+    fn splice(&mut self, sheet: &Staged) -> Result<Staged> {
+        let footer = sheet.footer()?;
+        let metadata = footer.metadata();
+        let groups = sheet.row_groups.clone().unwrap_or(0..metadata.num_row_groups());
+        let first = self.row_groups;
+        if metadata.file_metadata().schema_descr().root_schema() == self.descr.root_schema() {
+            let file = File::open(&sheet.path).with_context(|| format!("cannot open {}", sheet.path.display()))?;
+            for g in groups {
+                self.copy_row_group(&file, metadata.row_group(g))?;
+            }
+        } else {
+            let rows = in_schema(&sheet.load()?, &self.schema)?;
+            let mut copy = tempfile::tempfile().context("cannot create a temporary file")?;
+            let mut writer = ArrowWriter::try_new(copy.try_clone()?, self.schema.clone(), Some(properties()))?;
+            writer.write(&rows)?;
+            writer.close()?;
+            use std::io::Seek;
+            copy.rewind()?;
+            let metadata = ArrowReaderMetadata::load(&copy, ArrowReaderOptions::default())?;
+            for g in metadata.metadata().row_groups() {
+                self.copy_row_group(&copy, g)?;
+            }
+        }
+        Ok(Staged {
+            path: self.path.clone(),
+            row_groups: Some(first..self.row_groups),
+            rows: sheet.rows,
+            footer: self.footer.clone(),
+        })
+    }
+
+    fn copy_row_group(&mut self, from: &File, group: &parquet::file::metadata::RowGroupMetaData) -> Result<()> {
+        let mut out = self.writer.next_row_group()?;
+        for column in group.columns() {
+            let chunk = parquet::column::writer::ColumnCloseResult {
+                bytes_written: column.compressed_size() as u64,
+                rows_written: group.num_rows() as u64,
+                metadata: column.clone(),
+                bloom_filter: None,
+                column_index: None,
+                offset_index: None,
+            };
+            out.append_column(from, chunk).with_context(|| format!("cannot write {}", self.path.display()))?;
+        }
+        out.close().with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.row_groups += 1;
+        Ok(())
+    }
+
+    fn close(self) -> Result<()> {
+        self.writer.close().with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+/// `rows` in `schema`: its columns by name, cast to the schema's types (nulls for a column it
+/// lacks).
+fn in_schema(rows: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match rows.column_by_name(f.name()) {
+            Some(c) => Ok(arrow::compute::cast(c, f.data_type())?),
+            None => Ok(arrow::array::new_null_array(f.data_type(), rows.num_rows())),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 impl Staged {
@@ -452,6 +553,58 @@ mod tests {
         assert!(!dir.path().join("p").join("sheets").exists(), "spill files left behind");
     }
 
+    /// A sheet staged in another schema than its form's (a column of another type, one missing)
+    /// is combined all the same, in the form's schema, between sheets spliced as they are.
+    #[test]
+    fn a_sheet_staged_in_another_schema_is_combined_in_the_forms() {
+        let forms = forms();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let odd = {
+            let mut s = sheet(&forms, "bbbb", 3, false);
+            let (schema, columns, _) = s.rows.clone().into_parts();
+            let (mut fields, mut columns): (Vec<_>, Vec<_>) = schema
+                .fields()
+                .iter()
+                .cloned()
+                .zip(columns)
+                .filter(|(f, _)| f.name() != "note")
+                .map(|(f, c)| match f.name().as_str() {
+                    "_source_row" => (
+                        Arc::new(arrow::datatypes::Field::new("_source_row", DataType::Int32, false)),
+                        arrow::compute::cast(&c, &DataType::Int32).unwrap(),
+                    ),
+                    _ => (f, c),
+                })
+                .unzip();
+            fields.reverse();
+            columns.reverse();
+            s.rows = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns).unwrap();
+            s
+        };
+        let originals = [sheet(&forms, "aaaa", 2, false), odd, sheet(&forms, "cccc", 4, false)];
+        let staged: Vec<StagedSheet> = originals.iter().map(|o| staging.stage("jn101", o.clone()).unwrap()).collect();
+        let combined = staging.combine(&forms, staged).unwrap();
+        let schema = crate::ingest::rows::form_schema(forms.get("JN101").unwrap());
+        for (s, original) in combined.iter().zip(&originals) {
+            let rows = s.rows.load().unwrap();
+            assert_eq!(rows.schema(), schema, "{}", s.sha256);
+            let expected = sheet(&forms, &s.sha256, original.rows.num_rows(), false).rows;
+            if s.sha256 == "bbbb" {
+                // Its 备注 was not staged.
+                let note = rows.column_by_name("note").unwrap();
+                assert_eq!(note.null_count(), 3);
+                let keep: Vec<usize> =
+                    (0..schema.fields().len()).filter(|i| schema.field(*i).name() != "note").collect();
+                assert_eq!(rows.project(&keep).unwrap(), expected.project(&keep).unwrap());
+            } else {
+                assert_eq!(rows, expected, "{}", s.sha256);
+            }
+        }
+        let all = Staged { path: staging.table_file("jn101"), row_groups: None, rows: 9, footer: Arc::default() };
+        assert_eq!(all.load().unwrap().num_rows(), 9);
+    }
+
     /// Sheets staged in parallel, combined (one refused, one empty, one superseded and dropped)
     /// and read back: each sheet gets exactly its own rows, the form's file holds only the sheets
     /// used, and nothing of the per-sheet files is left.
@@ -483,6 +636,8 @@ mod tests {
         let file = staging.table_file("jn101");
         let all = Staged { path: file, row_groups: None, rows: 7, footer: Arc::default() }.load().unwrap();
         assert_eq!(all.num_rows(), 7);
+        // Spliced, it reads back in the form's Arrow schema (its columns' descriptions included).
+        assert_eq!(all.schema(), crate::ingest::rows::form_schema(forms.get("JN101").unwrap()));
         assert!(!dir.path().join("p").join("sheets").exists(), "per-sheet files left behind");
         // 备注 are found for the keys asked, in whichever sheet holds them.
         let keys: BTreeSet<&str> = ["dddd:表1:5", "aaaa:表1:6", "zzzz:表1:5"].into_iter().collect();
