@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Result;
 use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 
 use super::lp::{Program, Row};
 use super::rules::{Cell, Var};
@@ -425,6 +426,11 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
             rows_of.entry(r).or_default().push((own, rhs));
         }
     }
+    // Each part that holds a sensitive cell: its rows, and its intervals if the previous audit
+    // solved the same part.
+    /// A part's key, its cells (by number among the unknowns), rows and previous intervals.
+    type Part<'a> = (Vec<u8>, &'a [usize], Vec<Row>, Option<Vec<Interval>>);
+    let mut parts: Vec<Part> = Vec::new();
     for (r, members) in &components {
         // Only sensitive cells need their interval.
         if !members.iter().any(|i| requirements.contains_key(unknown[*i])) {
@@ -440,26 +446,28 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
         let cells: Vec<(&Cell, f64, Option<f64>)> =
             members.iter().map(|i| (unknown[*i], truth_of[*i], requirements.get(unknown[*i]).copied())).collect();
         let key = part_key(depth, var.non_negative(), &cells, &rows);
-        if let Some(intervals) = previous.remove(&key) {
-            memo.reused.fetch_add(1, Ordering::Relaxed);
-            out.extend(intervals.iter().cloned());
-            kept.insert(key, intervals);
-            continue;
-        }
-        memo.solved.fetch_add(1, Ordering::Relaxed);
-        let first = out.len();
+        let before = previous.remove(&key);
+        match before {
+            Some(_) => memo.reused.fetch_add(1, Ordering::Relaxed),
+            None => memo.solved.fetch_add(1, Ordering::Relaxed),
+        };
+        parts.push((key, members.as_slice(), rows, before));
+    }
+    // The parts are independent: solved in parallel (a round often changes one variable only),
+    // gathered in their order.
+    let solve = |members: &[usize], rows: &[Row]| -> Result<Vec<Interval>> {
+        let mut out = Vec::new();
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
         let mut program =
-            Program::new(members.len(), &rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
+            Program::new(members.len(), rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
                 .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
         // Verdict: the largest and smallest value each member has taken at a feasible point.
         let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
         let mut seen_lo = vec![f64::INFINITY; members.len()];
-        for &i in members {
+        for (k, &i) in members.iter().enumerate() {
             let cell = unknown[i];
             let Some(req) = requirements.get(cell) else { continue };
             let value = truth_of[i];
-            let k = local[&i];
             let (lower, upper) = match depth {
                 Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
                 Depth::Verdict => {
@@ -488,7 +496,19 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
             };
             out.push(Interval { cell: cell.clone(), var, value, requirement: Some(*req), lower, upper });
         }
-        kept.insert(key, out[first..].to_vec());
+        Ok(out)
+    };
+    let solved: Vec<Result<Vec<Interval>>> = parts
+        .par_iter_mut()
+        .map(|(_, members, rows, before)| match before.take() {
+            Some(intervals) => Ok(intervals),
+            None => solve(members, rows),
+        })
+        .collect();
+    for ((key, ..), intervals) in parts.into_iter().zip(solved) {
+        let intervals = intervals?;
+        out.extend(intervals.iter().cloned());
+        kept.insert(key, intervals);
     }
     *memo.parts.lock().unwrap_or_else(|e| e.into_inner()) = kept;
     Ok(out)
