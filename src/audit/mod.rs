@@ -220,10 +220,11 @@ fn register_file(ctx: &SessionContext, name: &str, schema: SchemaRef, file: &std
 /// rows of a sheet not audited would be audited too).
 fn staged_file<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::Path>> {
     let Some(first) = sheets.first() else { return Ok(None) };
-    let path = first.rows.path.as_path();
+    let (Some(path), Some(in_file)) = (first.rows.scan.as_deref(), first.rows.rows_in_scan()?) else {
+        anyhow::bail!("the rows of {} were not combined for the audit", first.file);
+    };
     let rows: usize = sheets.iter().map(|s| s.rows.rows).sum();
-    let in_file = first.rows.rows_in_file()?;
-    if sheets.iter().any(|s| s.rows.path != path || s.rows.row_groups.is_none()) || in_file != rows {
+    if sheets.iter().any(|s| s.rows.scan.as_deref() != Some(path)) || in_file != rows {
         anyhow::bail!("{} holds other rows than those of the sheets audited", path.display());
     }
     Ok(Some(path))
