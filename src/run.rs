@@ -168,7 +168,8 @@ impl PeriodRun<'_> {
             .at(Stage::Audit, name)?;
         stage::audit::tally(planned, &audited, summary);
         summary.row_tally.add(&returns.row_tally(planned, &audited));
-        stage::store::store(project, planned, &returns, &audited, publication, &seen).at(Stage::Store, name)?;
+        let partitions =
+            stage::store::store(project, planned, &returns, &audited, publication, &seen).at(Stage::Store, name)?;
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
             let mut built =
                 stage::models::build(project, period, &returns, &audited, publication).await.at(Stage::Models, name)?;
@@ -202,6 +203,7 @@ impl PeriodRun<'_> {
                 stage::feedback::write(project, period, &returns, &audited, publication).at(Stage::Feedback, name)?;
             summary.feedback.extend(written);
         }
+        partitions.wait().at(Stage::Store, name)?;
         returns.staging.remove();
         publication.built(planned, self.plan.with_models);
         summary.rebuilt.push(name.to_string());

@@ -135,18 +135,19 @@ pub async fn warehouse_session(
         // partition columns.
         let empty = || crate::store::staged::with_partitions(&form_schema(form));
         let dir = warehouse.join(&form.table);
-        let all = format!("{}_all", form.table);
+        // The warehouse as stored, of which `<table>_all` takes the other periods.
+        let stored = format!("_{}_stored", form.table);
         // Listed, not read: the table is every period of the form.
         if crate::store::has_parquet(&dir) {
             let options = ParquetReadOptions::default().table_partition_cols(vec![
                 ("period".to_string(), DataType::Utf8),
                 ("region".to_string(), DataType::Utf8),
             ]);
-            ctx.register_parquet(&all, format!("{}/", dir.display()), options)
+            ctx.register_parquet(&stored, format!("{}/", dir.display()), options)
                 .await
                 .with_context(|| format!("cannot register {}", dir.display()))?;
         } else {
-            register_mem(&ctx, &all, empty(), vec![])?;
+            register_mem(&ctx, &stored, empty(), vec![])?;
         }
         let file = accepted(&form.table);
         if file.is_file() {
@@ -156,6 +157,17 @@ pub async fn warehouse_session(
         } else {
             register_mem(&ctx, &form.table, empty(), vec![])?;
         }
+        // `<table>_all`: this period's rows are the accepted ones (the same columns), whether or
+        // not the warehouse holds the period yet: its partitions are written while the models
+        // run (`stage::store::Partitions`), and an earlier version of it may be there.
+        let all = ctx
+            .sql(&format!(
+                "SELECT * FROM {stored} WHERE period <> '{period}' UNION ALL SELECT * FROM {table}",
+                table = form.table
+            ))
+            .await
+            .with_context(|| format!("cannot define {}_all", form.table))?;
+        ctx.register_table(format!("{}_all", form.table), all.into_view())?;
     }
     Ok(ctx)
 }

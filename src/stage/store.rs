@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
@@ -22,7 +22,9 @@ use crate::store::staged::{AcceptedRows, StagedSheet};
 use crate::summary::Superseded;
 
 /// Stages every table of the period, then moves the partitions into the publication being built
-/// (invisible to readers until it is published).
+/// (invisible to readers until it is published). The period's accepted rows of each form go to
+/// one file first (the models read it); their partitions by county are written from it in the
+/// background ([`Partitions`]), while the models and disclosure control run.
 pub fn store(
     project: &Project,
     planned: &PlannedPeriod,
@@ -30,49 +32,44 @@ pub fn store(
     outcome: &AuditOutcome,
     publication: &mut Publication,
     seen: &crate::incremental::FirstSeen,
-) -> Result<()> {
+) -> Result<Partitions> {
     let warehouse = publication.warehouse();
     let staging = publication.staging.join("warehouse");
     let part = format!("period={}", planned.name);
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut forms = Vec::new();
     if planned.period.is_some() {
         for form in &project.forms.forms {
-            let dir = staging.join(&form.table).join(&part);
             // One county at a time: its sheets' accepted rows are read back from the staging.
             let mut by_region: BTreeMap<&str, Vec<&crate::store::staged::Kept>> = BTreeMap::new();
             for k in outcome.accepted.get(&form.table).into_iter().flatten().filter(|k| k.kept > 0) {
                 by_region.entry(k.region.as_str()).or_default().push(k);
             }
             let schema = crate::ingest::rows::form_schema(form);
-            let mut accepted =
-                AcceptedRows::create(&returns.staging.accepted_file(&form.table), &schema, &planned.name)?;
-            // Counties a chunk at a time: a chunk's partitions are written in parallel while the
-            // previous chunk's rows are appended, in county order, to the file the models read.
-            // Memory holds two chunks' rows, never the period's.
+            let file = returns.staging.accepted_file(&form.table);
+            let mut accepted = AcceptedRows::create(&file, &schema, &planned.name)?;
+            // Counties a chunk at a time: a chunk's rows are read back in parallel while the
+            // previous chunk's are appended, in county order. Memory holds two chunks' rows,
+            // never the period's.
             let regions: Vec<(&str, Vec<&crate::store::staged::Kept>)> = by_region.into_iter().collect();
             let mut loaded: Vec<(&str, Vec<RecordBatch>)> = Vec::new();
             for chunk in regions.chunks(STORE_CHUNK) {
-                let (appended, written) = rayon::join(
+                let (appended, read) = rayon::join(
                     || append(&mut accepted, std::mem::take(&mut loaded)),
                     || {
                         chunk
                             .par_iter()
-                            .map(|(region, kept)| {
-                                let batches: Vec<RecordBatch> = kept.iter().map(|k| k.load()).collect::<Result<_>>()?;
-                                let to = dir.join(format!("region={region}"));
-                                store::write_partition(&to, &batches, &schema, &["period"])?;
-                                Ok((*region, batches))
-                            })
+                            .map(|(region, kept)| Ok((*region, kept.iter().map(|k| k.load()).collect::<Result<_>>()?)))
                             .collect::<Result<Vec<_>>>()
                     },
                 );
                 appended?;
-                loaded = written?;
+                loaded = read?;
             }
             append(&mut accepted, loaded)?;
             accepted.close()?;
-            std::fs::create_dir_all(&dir)?;
-            staged.push((dir, warehouse.join(&form.table).join(&part)));
+            let dir = staging.join(&form.table).join(&part);
+            forms.push(FormPartitions { file, dir, to: warehouse.join(&form.table).join(&part) });
         }
         // The audit and this stage were the staged files' readers; the feedback reads a few
         // sheets' notes later and parses a footer again if it needs one.
@@ -80,6 +77,7 @@ pub fn store(
             sheet.rows.forget_footer();
         }
     }
+    let partitions = Partitions::start(forms)?;
     for (table, batch) in [
         ("quarantine", outcome.quarantine.clone()),
         ("findings", findings_batch(planned.build_id(), &outcome.findings)),
@@ -93,7 +91,7 @@ pub fn store(
     for (from, to) in &staged {
         store::publish_dir(from, to)?;
     }
-    tracing::info!(period = %planned.name, tables = staged.len(), "stored");
+    tracing::info!(period = %planned.name, tables = staged.len() + partitions.forms(), "stored");
     if planned.period.is_some() {
         crate::incremental::record_submissions(
             &mut publication.history,
@@ -102,11 +100,114 @@ pub fn store(
             |file, sha256| seen.recorded(file, sha256),
         );
     }
-    Ok(())
+    Ok(partitions)
 }
 
-/// Counties whose partitions are written at once.
+/// Counties whose rows are read back at once.
 const STORE_CHUNK: usize = 32;
+
+/// One form's partitions: written from its file of accepted rows into `dir`, then moved to `to`.
+struct FormPartitions {
+    file: PathBuf,
+    dir: PathBuf,
+    to: PathBuf,
+}
+
+/// The partitions by county of the period's accepted rows (`warehouse/<table>/period=…/region=…`,
+/// 11,200 files at national scale), written on a thread of their own from the files the models
+/// read, so that they take the cores the models and disclosure control leave idle. [`wait`]
+/// (before the period's staging folder is removed) moves them into the publication. The models
+/// see the period's rows in `<table>_all` all the same: from the file of accepted rows (see
+/// [`crate::models::exec::warehouse_session`]).
+///
+/// [`wait`]: Partitions::wait
+#[must_use = "the partitions are moved into the publication by `wait`"]
+pub struct Partitions {
+    writing: Option<std::thread::JoinHandle<Result<()>>>,
+    forms: Vec<FormPartitions>,
+}
+
+impl Partitions {
+    fn start(forms: Vec<FormPartitions>) -> Result<Partitions> {
+        let jobs: Vec<(PathBuf, PathBuf)> = forms.iter().map(|f| (f.file.clone(), f.dir.clone())).collect();
+        let writing = std::thread::Builder::new()
+            .name("gongbao-partitions".into())
+            .spawn(move || jobs.iter().try_for_each(|(file, dir)| write_partitions(file, dir)))?;
+        Ok(Partitions { writing: Some(writing), forms })
+    }
+
+    fn forms(&self) -> usize {
+        self.forms.len()
+    }
+
+    /// Waits for the partitions, then moves them into the publication being built.
+    pub fn wait(mut self) -> Result<()> {
+        if let Some(writing) = self.writing.take() {
+            writing.join().unwrap_or_else(|_| Err(anyhow::anyhow!("writing the period's partitions panicked")))?;
+        }
+        for f in &self.forms {
+            store::publish_dir(&f.dir, &f.to)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Partitions {
+    /// A period that fails before [`Partitions::wait`] still waits for its thread, so that nothing
+    /// writes into a staging folder after the run has moved on.
+    fn drop(&mut self) {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.join();
+        }
+    }
+}
+
+/// Writes a form's partitions by county (`dir/region=<region>/part-0.parquet`, the form's columns
+/// less `period`) from its file of accepted rows, in which each county's rows are together
+/// ([`AcceptedRows`], columns `period` and `region` last).
+fn write_partitions(file: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    use arrow::array::{AsArray, RecordBatchReader};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let open = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(open)?.with_batch_size(64 * 1024).build()?;
+    let schema = reader.schema();
+    let width = schema.fields().len();
+    anyhow::ensure!(
+        width >= 2 && schema.field(width - 2).name() == "period" && schema.field(width - 1).name() == "region",
+        "{} does not end with the columns period and region",
+        file.display()
+    );
+    let columns: Vec<usize> = (0..width - 2).collect();
+    let out_schema = Arc::new(schema.project(&columns)?);
+    let mut county: Option<(String, Vec<RecordBatch>)> = None;
+    let write = |(region, batches): (String, Vec<RecordBatch>)| {
+        store::write_partition(&dir.join(format!("region={region}")), &batches, &out_schema, &[])
+    };
+    for batch in reader {
+        let batch = batch?;
+        let regions = batch.column(width - 1).as_string::<i32>();
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let region = regions.value(start);
+            let end = (start..batch.num_rows()).find(|i| regions.value(*i) != region).unwrap_or(batch.num_rows());
+            let rows = batch.slice(start, end - start).project(&columns)?;
+            match &mut county {
+                Some((r, batches)) if r == region => batches.push(rows),
+                _ => {
+                    if let Some(done) = county.replace((region.to_string(), vec![rows])) {
+                        write(done)?;
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+    if let Some(done) = county {
+        write(done)?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(())
+}
 
 /// Appends counties' accepted rows, in order.
 fn append(accepted: &mut AcceptedRows, counties: Vec<(&str, Vec<RecordBatch>)>) -> Result<()> {
