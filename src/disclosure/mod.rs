@@ -202,12 +202,22 @@ impl Suppression {
     }
 }
 
-/// [`Suppression::hides`] over a borrowed index of the hidden cells.
-pub struct Lookup<'a>(std::collections::HashSet<(&'a str, &'a str, Var)>);
+/// [`Suppression::hides`] over a borrowed index of the hidden cells (a fast hash: a national
+/// period's public tables are looked up cell by cell in every round of the audit).
+pub struct Lookup<'a>(rustc_hash::FxHashSet<(&'a str, &'a str, Var)>);
 
-impl Lookup<'_> {
+impl<'a> Lookup<'a> {
+    /// The cells each variable's problem hides.
+    fn of(problems: &'a BTreeMap<Var, VarProblem>) -> Lookup<'a> {
+        Lookup(problems.iter().flat_map(|(v, p)| p.hidden.iter().map(|(r, b)| (r.as_str(), b.as_str(), *v))).collect())
+    }
+
+    pub fn contains(&self, region: &str, breakdown: &str, var: Var) -> bool {
+        self.0.contains(&(region, breakdown, var))
+    }
+
     pub fn hides(&self, region: &str, breakdown: &str, indicator: &str) -> bool {
-        hides_in(|r, b, v| self.0.contains(&(r, b, v)), region, breakdown, indicator)
+        hides_in(|r, b, v| self.contains(r, b, v), region, breakdown, indicator)
     }
 }
 
@@ -456,12 +466,12 @@ impl Audited<'_> {
         depth: intruder::Depth,
     ) -> Result<(Protection, BTreeMap<Var, intruder::View>)> {
         let started = std::time::Instant::now();
-        let s = suppression_of(problems);
+        let hidden = Lookup::of(problems);
         for (r, batches) in runs.iter_mut().zip(self.originals) {
             if r.error.is_some() || r.schema.is_none() {
                 continue;
             }
-            let out = apply_cut(&r.name, batches, &s, self.cuts.get(&r.name).copied())?;
+            let out = apply_cut(&r.name, batches, &hidden, self.cuts.get(&r.name).copied())?;
             if let Some(first) = out.first() {
                 r.schema = Some(first.schema());
             }
@@ -495,7 +505,14 @@ impl Audited<'_> {
             intervals.extend(a?);
         }
         let disclosed: Vec<Interval> = intervals.iter().filter(|i| !i.sufficient()).cloned().collect();
-        Ok((Protection { suppression: s, intervals, disclosed, costs: BTreeMap::new() }, views))
+        // The verdict of a round is read for its disclosed cells only; the pattern with its
+        // reasons is kept for the exact audit (built for every round, it was a fifth of a
+        // national round's time).
+        let suppression = match depth {
+            Depth::Exact => suppression_of(problems),
+            Depth::Verdict => Suppression::default(),
+        };
+        Ok((Protection { suppression, intervals, disclosed, costs: BTreeMap::new() }, views))
     }
 }
 
@@ -888,12 +905,7 @@ fn keys(
 }
 
 /// Masks of a wide table: for each (column, indicator) present, where the cell hides it.
-fn masks<'a>(
-    b: &RecordBatch,
-    cells: &[Cell],
-    s: &Suppression,
-    columns: &[(&'a str, &str)],
-) -> Vec<(&'a str, Vec<bool>)> {
+fn masks<'a>(b: &RecordBatch, cells: &[Cell], s: &Lookup, columns: &[(&'a str, &str)]) -> Vec<(&'a str, Vec<bool>)> {
     columns
         .iter()
         .filter(|(c, _)| b.column_by_name(c).is_some())
@@ -903,23 +915,28 @@ fn masks<'a>(
 
 /// Applies `s` to one model's output (by model name); other models are returned unchanged.
 pub fn apply(model: &str, batches: &[RecordBatch], s: &Suppression) -> Result<Vec<RecordBatch>> {
-    apply_cut(model, batches, s, None)
+    apply_cut(model, batches, &s.lookup(), None)
 }
 
 /// [`apply`], then keeps the first `cut` rows of a ranking (the cut comes after suppression, so
 /// a hidden row never takes a place in it).
-pub fn apply_cut(
-    model: &str,
-    batches: &[RecordBatch],
-    s: &Suppression,
-    cut: Option<usize>,
-) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    let lookup = (model == "indicator_values").then(|| s.lookup());
-    for b in batches {
+pub fn apply_cut(model: &str, batches: &[RecordBatch], s: &Lookup, cut: Option<usize>) -> Result<Vec<RecordBatch>> {
+    // Batch by batch, in parallel (a national period's indicators are 2 M rows, applied again in
+    // every round of the audit), gathered in order.
+    let out: Vec<Result<RecordBatch>> = batches.par_iter().map(|b| apply_batch(model, b, s)).collect();
+    let mut out = out.into_iter().collect::<Result<Vec<_>>>()?;
+    if let Some(n) = cut {
+        out = cut_ranking(out, n)?;
+    }
+    Ok(out)
+}
+
+/// [`apply_cut`] of one batch.
+fn apply_batch(model: &str, b: &RecordBatch, s: &Lookup) -> Result<RecordBatch> {
+    {
         let b = match model {
             "indicator_values" => {
-                let lookup = lookup.as_ref().expect("built for indicator_values");
+                let lookup = s;
                 let (region, breakdown) =
                     (Texts::of(col(b, model, "region_code")?), Texts::of(col(b, model, "breakdown")?));
                 let ind = Texts::of(col(b, model, "indicator")?);
@@ -1014,12 +1031,8 @@ pub fn apply_cut(
             }
             _ => b.clone(),
         };
-        out.push(b);
+        Ok(b)
     }
-    if let Some(n) = cut {
-        out = cut_ranking(out, n)?;
-    }
-    Ok(out)
 }
 
 /// The first `n` published rows of a ranking (hidden rows leave it altogether).

@@ -591,7 +591,7 @@ fn the_division_ranking_is_cut_after_suppression() {
     s.hide(CITY, "division:26", Var::ValueAdded, Reason::TooFew);
     s.hide(CITY, "division:17", Var::ValueAdded, Reason::Secondary);
     // Top 3: the published 39, 13, 36; the hidden 26 and 17 take no place (26 would be second).
-    let out = apply_cut("division_ranking", &[b], &s, Some(3)).unwrap();
+    let out = apply_cut("division_ranking", &[b], &s.lookup(), Some(3)).unwrap();
     let b = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
     let division = b.column_by_name("division").unwrap().as_string::<i32>();
     assert_eq!((0..b.num_rows()).map(|i| division.value(i)).collect::<Vec<_>>(), ["39", "13", "36"]);
