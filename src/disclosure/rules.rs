@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
+use rayon::prelude::*;
 
 use super::Config;
 use crate::reference::CITY_CODE;
@@ -202,11 +203,25 @@ impl CellStat {
 
 /// Every cell of the county and city tables with its contributions.
 pub fn cell_stats(rows: &[Enterprise]) -> BTreeMap<Cell, CellStat> {
-    let mut out: BTreeMap<Cell, CellStat> = BTreeMap::new();
+    // Each cell's statistics in a vector, found by region then breakdown with borrowed keys: a
+    // national table is 500,000 enterprises of ~10 cells each, and a key of two new strings per
+    // step (to search a map of cells) was most of the time. Each cell still adds its enterprises
+    // in row order, so its sums are the same to the last bit.
+    let mut index: rustc_hash::FxHashMap<&str, rustc_hash::FxHashMap<String, usize>> = Default::default();
+    let mut stats: Vec<(Cell, CellStat)> = Vec::new();
     for e in rows {
         for b in e.breakdowns() {
             for region in [e.region_code.as_str(), CITY_CODE] {
-                let s = out.entry((region.to_string(), b.clone())).or_default();
+                let cells = index.entry(region).or_default();
+                let i = match cells.get(b.as_str()) {
+                    Some(i) => *i,
+                    None => {
+                        stats.push(((region.to_string(), b.clone()), CellStat::default()));
+                        cells.insert(b.clone(), stats.len() - 1);
+                        stats.len() - 1
+                    }
+                };
+                let s = &mut stats[i].1;
                 s.enterprises += 1;
                 for v in VARS {
                     s.totals[v.index()] += e.value(v);
@@ -215,12 +230,13 @@ pub fn cell_stats(rows: &[Enterprise]) -> BTreeMap<Cell, CellStat> {
             }
         }
     }
-    for s in out.values_mut() {
+    // 30 M contributions at national scale, sorted cell by cell on every core.
+    stats.par_iter_mut().for_each(|(_, s)| {
         for c in &mut s.contributions {
             c.sort_by(|a, b| b.total_cmp(a));
         }
-    }
-    out
+    });
+    stats.into_iter().collect()
 }
 
 /// Why a cell is hidden.
