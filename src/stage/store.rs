@@ -132,7 +132,7 @@ impl Partitions {
         let jobs: Vec<(PathBuf, PathBuf)> = forms.iter().map(|f| (f.file.clone(), f.dir.clone())).collect();
         let writing = std::thread::Builder::new()
             .name("gongbao-partitions".into())
-            .spawn(move || jobs.iter().try_for_each(|(file, dir)| write_partitions(file, dir)))?;
+            .spawn(move || jobs.iter().try_for_each(|(file, dir)| write_partitions(file, dir, 64 * 1024)))?;
         Ok(Partitions { writing: Some(writing), forms })
     }
 
@@ -164,12 +164,12 @@ impl Drop for Partitions {
 
 /// Writes a form's partitions by county (`dir/region=<region>/part-0.parquet`, the form's columns
 /// less `period`) from its file of accepted rows, in which each county's rows are together
-/// ([`AcceptedRows`], columns `period` and `region` last).
-fn write_partitions(file: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+/// ([`AcceptedRows`], columns `period` and `region` last), read `batch_rows` rows at a time.
+fn write_partitions(file: &std::path::Path, dir: &std::path::Path, batch_rows: usize) -> Result<()> {
     use arrow::array::{AsArray, RecordBatchReader};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let open = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(open)?.with_batch_size(64 * 1024).build()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(open)?.with_batch_size(batch_rows).build()?;
     let schema = reader.schema();
     let width = schema.fields().len();
     anyhow::ensure!(
@@ -356,4 +356,68 @@ fn sources_batch(sheets: &[StagedSheet], superseded: &[Superseded], period: &str
         ],
     )
     .expect("sources schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each county's partition holds exactly its rows of the file of accepted rows, in order,
+    /// whether they came in one batch or across several, and is the file `write_partition`
+    /// writes from those rows (byte for byte).
+    #[test]
+    fn partitions_written_from_the_accepted_rows_are_each_countys_rows() {
+        let forms = crate::forms::Forms::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")).unwrap();
+        let form = forms.get("JN104").unwrap();
+        let schema = crate::ingest::rows::form_schema(form);
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("accepted.parquet");
+        let mut accepted = AcceptedRows::create(&file, &schema, "2025-09").unwrap();
+        // Counties of 0..40 rows, one written in two pieces.
+        let rows_of = |region: &str, n: usize| -> RecordBatch {
+            let columns: Vec<ArrayRef> = schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::Utf8 => {
+                        Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("{region}-{}-{i}", f.name()))))
+                            as ArrayRef
+                    }
+                    DataType::Int64 => Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+                    other => arrow::array::new_null_array(other, n),
+                })
+                .collect();
+            RecordBatch::try_new(schema.clone(), columns).unwrap()
+        };
+        let counties = [("370811", 7), ("370812", 0), ("370826", 40), ("370827", 1), ("370828", 23)];
+        for (region, n) in counties {
+            let rows = rows_of(region, n);
+            if n > 20 {
+                accepted.write(region, &rows.slice(0, 20)).unwrap();
+                accepted.write(region, &rows.slice(20, n - 20)).unwrap();
+            } else {
+                accepted.write(region, &rows).unwrap();
+            }
+        }
+        accepted.close().unwrap();
+        for batch_rows in [1, 6, 17, 1024] {
+            let dir = tmp.path().join(format!("out-{batch_rows}"));
+            write_partitions(&file, &dir, batch_rows).unwrap();
+            for (region, n) in counties {
+                let part = dir.join(format!("region={region}")).join("part-0.parquet");
+                if n == 0 {
+                    assert!(!part.exists(), "{region}: a partition without rows");
+                    continue;
+                }
+                let read = store::read_dir_batches(part.parent().unwrap()).unwrap();
+                let read = arrow::compute::concat_batches(&read[0].schema(), &read).unwrap();
+                let want = store::drop_columns(&rows_of(region, n), &["period"]).unwrap();
+                assert_eq!(read, want, "{region}, batches of {batch_rows}");
+                let direct = tmp.path().join(format!("direct-{batch_rows}-{region}"));
+                store::write_partition(&direct, &[rows_of(region, n)], &schema, &["period"]).unwrap();
+                let bytes = |p: &std::path::Path| std::fs::read(p).unwrap();
+                assert_eq!(bytes(&part), bytes(&direct.join("part-0.parquet")), "{region}, batches of {batch_rows}");
+            }
+        }
+    }
 }
