@@ -583,8 +583,8 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
     let schema = gongbao::ingest::rows::form_schema(form);
     let accepted = tmp.path().join("accepted/jn101.parquet");
     let mut writer = AcceptedRows::create(&accepted, &schema, PERIOD).unwrap();
-    let mut rows = 0;
-    for county in ["任城区", "兖州区", "曲阜市"] {
+    // A county's JN101 rows of the sample, also written as its partition of the warehouse.
+    let stored = |county: &str| {
         let path = repo().join(format!("sample_data/returns/{county}_2025年1-9月_倍增监测报表.xlsx"));
         let read = gongbao::ingest::read_workbook(&path, &forms, &reference.regions);
         let sheet = read.sheets.iter().find(|s| s.read.form == form.code).expect("a JN101 sheet");
@@ -592,22 +592,18 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
         let region = sheet.region_code.clone().unwrap();
         let dir = tmp.path().join(format!("warehouse/jn101/period={PERIOD}/region={region}"));
         gongbao::store::write_partition(&dir, std::slice::from_ref(&sheet.rows), &schema, &["period"]).unwrap();
-        writer.write(&region, &sheet.rows).unwrap();
-        rows += sheet.rows.num_rows();
+        (region, sheet.rows)
+    };
+    let mut rows = 0;
+    for county in ["任城区", "兖州区", "曲阜市"] {
+        let (region, batch) = stored(county);
+        writer.write(&region, &batch).unwrap();
+        rows += batch.num_rows();
     }
     writer.close().unwrap();
     assert!(rows > 30, "{rows}");
     // An earlier version of the period in the warehouse: a county with rows the file has not.
-    let stale = {
-        let path = repo().join("sample_data/returns/邹城市_2025年1-9月_倍增监测报表.xlsx");
-        let read = gongbao::ingest::read_workbook(&path, &forms, &reference.regions);
-        let sheet = read.sheets.iter().find(|s| s.read.form == form.code).expect("a JN101 sheet");
-        let sheet = gongbao::ingest::rows::sheet_rows(form, &read, sheet);
-        let region = sheet.region_code.clone().unwrap();
-        let dir = tmp.path().join(format!("warehouse/jn101/period={PERIOD}/region={region}"));
-        gongbao::store::write_partition(&dir, std::slice::from_ref(&sheet.rows), &schema, &["period"]).unwrap();
-        region
-    };
+    let (stale, _) = stored("邹城市");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
