@@ -148,7 +148,8 @@ impl Staging {
                 chunks.last_mut().expect("one at least").push(&s.rows);
                 rows += s.rows.rows;
             }
-            // A few chunks at a time: memory holds as many encoded chunks as threads.
+            // As many chunks at a time as threads: memory holds a chunk's rows per thread while
+            // they are encoded (into unnamed temporary files, gone when closed).
             for wave in chunks.chunks(rayon::current_num_threads().max(1)) {
                 let encoded: Vec<(File, ArrowReaderMetadata)> =
                     wave.par_iter().map(|chunk| self.encode(&schema, chunk)).collect::<Result<_>>()?;
