@@ -185,7 +185,10 @@ fn write_partitions(file: &std::path::Path, dir: &std::path::Path, batch_rows: u
     };
     for batch in reader {
         let batch = batch?;
-        let regions = batch.column(width - 1).as_string::<i32>();
+        let regions = batch
+            .column(width - 1)
+            .as_string_opt::<i32>()
+            .with_context(|| format!("{}: the column region is not text", file.display()))?;
         let mut start = 0;
         while start < batch.num_rows() {
             let region = regions.value(start);
