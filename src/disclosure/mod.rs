@@ -933,106 +933,103 @@ pub fn apply_cut(model: &str, batches: &[RecordBatch], s: &Lookup, cut: Option<u
 
 /// [`apply_cut`] of one batch.
 fn apply_batch(model: &str, b: &RecordBatch, s: &Lookup) -> Result<RecordBatch> {
-    {
-        let b = match model {
-            "indicator_values" => {
-                let lookup = s;
-                let (region, breakdown) =
-                    (Texts::of(col(b, model, "region_code")?), Texts::of(col(b, model, "breakdown")?));
-                let ind = Texts::of(col(b, model, "indicator")?);
-                let hide: Vec<bool> = (0..b.num_rows())
-                    .map(|row| match (region.get(row), breakdown.get(row), ind.get(row)) {
-                        (Some(r), Some(bd), Some(i)) => lookup.hides(r, bd, i),
-                        _ => false,
-                    })
-                    .collect();
-                let status = Texts::of(col(b, model, "status")?);
-                let new_status: StringArray =
-                    (0..b.num_rows()).map(|row| if hide[row] { Some("C") } else { status.get(row) }).collect();
-                let idx = b.schema().index_of("status")?;
-                let mut cols = b.columns().to_vec();
-                cols[idx] = Arc::new(new_status);
-                let value_idx = b.schema().index_of("value")?;
-                cols[value_idx] = arrow::compute::nullif(&cols[value_idx], &BooleanArray::from(hide.clone()))?;
-                let schema = Schema::new_with_metadata(
-                    b.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
-                    b.schema().metadata().clone(),
-                );
-                RecordBatch::try_new(Arc::new(schema), cols)?
-            }
-            "county_ranking" => {
-                let cells = keys(b, model, None, |_| "_T".to_string(), "region_code")?;
-                let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
-                let mut m = masks(
-                    b,
-                    &cells,
-                    s,
-                    &[
-                        ("va_ytd", "va_ytd"),
-                        ("va_growth", "va_growth"),
-                        ("va_share_city", "va_share_city"),
-                        ("output_ytd", "output_ytd"),
-                        ("output_growth", "output_growth"),
-                        ("revenue_ytd", "revenue_ytd"),
-                        ("revenue_growth", "revenue_growth"),
-                        ("profit_ytd", "profit_ytd"),
-                        ("profit_growth", "profit_growth"),
-                        ("export_ytd", "export_ytd"),
-                        ("export_growth", "export_growth"),
-                        ("employees", "employees"),
-                    ],
-                );
-                m.push(("rank_no", flag.clone()));
-                rerank(&hide_columns(b, &m, &flag)?)?
-            }
-            "chain_summary" => {
-                let cells = keys(b, model, Some(CITY_CODE), |x| format!("chain:{x}"), "chain_id")?;
-                let flag: Vec<bool> = cells
-                    .iter()
-                    .map(|c| s.contains(&c.0, &c.1, Var::ValueAdded) || s.contains(&c.0, &c.1, Var::Revenue))
-                    .collect();
-                let m = masks(
-                    b,
-                    &cells,
-                    s,
-                    &[
-                        ("va_ytd", "va_ytd"),
-                        ("va_growth", "va_growth"),
-                        ("va_share", "va_share"),
-                        ("revenue_ytd", "revenue_ytd"),
-                        ("revenue_growth", "revenue_growth"),
-                        ("output_ytd", "output_ytd"),
-                        ("profit_ytd", "profit_ytd"),
-                        ("export_ytd", "export_ytd"),
-                        ("employees", "employees"),
-                    ],
-                );
-                hide_columns(b, &m, &flag)?
-            }
-            "division_ranking" => {
-                let cells = keys(b, model, Some(CITY_CODE), |x| format!("division:{x}"), "division")?;
-                let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
-                let m = masks(
-                    b,
-                    &cells,
-                    s,
-                    &[
-                        ("va_ytd", "va_ytd"),
-                        ("va_growth", "va_growth"),
-                        ("va_share", "va_share"),
-                        ("output_ytd", "output_ytd"),
-                        ("revenue_ytd", "revenue_ytd"),
-                        ("profit_ytd", "profit_ytd"),
-                        ("export_ytd", "export_ytd"),
-                        ("employees", "employees"),
-                    ],
-                );
-                rank_published_first(&hide_columns(b, &m, &flag)?, "division")?
-            }
-            _ => b.clone(),
-        };
-        Ok(b)
-    }
+    let b = match model {
+        "indicator_values" => {
+            let (region, breakdown) =
+                (Texts::of(col(b, model, "region_code")?), Texts::of(col(b, model, "breakdown")?));
+            let ind = Texts::of(col(b, model, "indicator")?);
+            let hide: Vec<bool> = (0..b.num_rows())
+                .map(|row| match (region.get(row), breakdown.get(row), ind.get(row)) {
+                    (Some(r), Some(bd), Some(i)) => s.hides(r, bd, i),
+                    _ => false,
+                })
+                .collect();
+            let status = Texts::of(col(b, model, "status")?);
+            let new_status: StringArray =
+                (0..b.num_rows()).map(|row| if hide[row] { Some("C") } else { status.get(row) }).collect();
+            let idx = b.schema().index_of("status")?;
+            let mut cols = b.columns().to_vec();
+            cols[idx] = Arc::new(new_status);
+            let value_idx = b.schema().index_of("value")?;
+            cols[value_idx] = arrow::compute::nullif(&cols[value_idx], &BooleanArray::from(hide.clone()))?;
+            let schema = Schema::new_with_metadata(
+                b.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+                b.schema().metadata().clone(),
+            );
+            RecordBatch::try_new(Arc::new(schema), cols)?
+        }
+        "county_ranking" => {
+            let cells = keys(b, model, None, |_| "_T".to_string(), "region_code")?;
+            let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
+            let mut m = masks(
+                b,
+                &cells,
+                s,
+                &[
+                    ("va_ytd", "va_ytd"),
+                    ("va_growth", "va_growth"),
+                    ("va_share_city", "va_share_city"),
+                    ("output_ytd", "output_ytd"),
+                    ("output_growth", "output_growth"),
+                    ("revenue_ytd", "revenue_ytd"),
+                    ("revenue_growth", "revenue_growth"),
+                    ("profit_ytd", "profit_ytd"),
+                    ("profit_growth", "profit_growth"),
+                    ("export_ytd", "export_ytd"),
+                    ("export_growth", "export_growth"),
+                    ("employees", "employees"),
+                ],
+            );
+            m.push(("rank_no", flag.clone()));
+            rerank(&hide_columns(b, &m, &flag)?)?
+        }
+        "chain_summary" => {
+            let cells = keys(b, model, Some(CITY_CODE), |x| format!("chain:{x}"), "chain_id")?;
+            let flag: Vec<bool> = cells
+                .iter()
+                .map(|c| s.contains(&c.0, &c.1, Var::ValueAdded) || s.contains(&c.0, &c.1, Var::Revenue))
+                .collect();
+            let m = masks(
+                b,
+                &cells,
+                s,
+                &[
+                    ("va_ytd", "va_ytd"),
+                    ("va_growth", "va_growth"),
+                    ("va_share", "va_share"),
+                    ("revenue_ytd", "revenue_ytd"),
+                    ("revenue_growth", "revenue_growth"),
+                    ("output_ytd", "output_ytd"),
+                    ("profit_ytd", "profit_ytd"),
+                    ("export_ytd", "export_ytd"),
+                    ("employees", "employees"),
+                ],
+            );
+            hide_columns(b, &m, &flag)?
+        }
+        "division_ranking" => {
+            let cells = keys(b, model, Some(CITY_CODE), |x| format!("division:{x}"), "division")?;
+            let flag: Vec<bool> = cells.iter().map(|c| s.contains(&c.0, &c.1, Var::ValueAdded)).collect();
+            let m = masks(
+                b,
+                &cells,
+                s,
+                &[
+                    ("va_ytd", "va_ytd"),
+                    ("va_growth", "va_growth"),
+                    ("va_share", "va_share"),
+                    ("output_ytd", "output_ytd"),
+                    ("revenue_ytd", "revenue_ytd"),
+                    ("profit_ytd", "profit_ytd"),
+                    ("export_ytd", "export_ytd"),
+                    ("employees", "employees"),
+                ],
+            );
+            rank_published_first(&hide_columns(b, &m, &flag)?, "division")?
+        }
+        _ => b.clone(),
+    };
+    Ok(b)
 }
 
 /// The first `n` published rows of a ranking (hidden rows leave it altogether).
