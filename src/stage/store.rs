@@ -40,7 +40,7 @@ pub fn store(
     let mut forms = Vec::new();
     if planned.period.is_some() {
         for form in &project.forms.forms {
-            // One county at a time: its sheets' accepted rows are read back from the staging.
+            // By county: its sheets' accepted rows are read back from the staging.
             let mut by_region: BTreeMap<&str, Vec<&crate::store::staged::Kept>> = BTreeMap::new();
             for k in outcome.accepted.get(&form.table).into_iter().flatten().filter(|k| k.kept > 0) {
                 by_region.entry(k.region.as_str()).or_default().push(k);
