@@ -29,13 +29,13 @@ use parquet::file::writer::SerializedFileWriter;
 use crate::ingest::rows::{SheetRows, parse_row_key};
 use rayon::prelude::*;
 
-/// Where a sheet's data rows are: a Parquet file of the staging folder (all of it, or some of its
-/// row groups), and how many there are.
+/// Where a sheet's data rows are: some row groups of a spill file of the staging folder, and how
+/// many rows there are.
 #[derive(Debug, Clone)]
 pub struct Staged {
     pub path: PathBuf,
-    /// The sheet's row groups in a file of several sheets; `None`: the whole file.
-    pub row_groups: Option<std::ops::Range<usize>>,
+    /// The sheet's row groups in its spill file.
+    pub row_groups: std::ops::Range<usize>,
     pub rows: usize,
     /// The form's file the audit scans, which holds this sheet's rows among others' (set by
     /// [`Staging::combine`]; none for a sheet refused, or not combined yet).
@@ -291,7 +291,7 @@ impl Combined {
         let groups = first..self.writer.flushed_row_groups().len();
         Ok(Staged {
             path: self.path.clone(),
-            row_groups: Some(groups),
+            row_groups: groups,
             rows: rows.num_rows(),
             scan: None,
             footer: self.footer.clone(),
@@ -410,11 +410,8 @@ impl Staged {
             }
             None => builder,
         };
-        let builder = match &self.row_groups {
-            Some(groups) => builder.with_row_groups(groups.clone().collect()),
-            None => builder,
-        };
-        let reader = builder.with_batch_size(self.rows.max(1)).build()?;
+        let reader =
+            builder.with_row_groups(self.row_groups.clone().collect()).with_batch_size(self.rows.max(1)).build()?;
         let schema = reader.schema();
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(arrow::compute::concat_batches(&schema, &batches)?)
