@@ -464,6 +464,39 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
         // Verdict: the largest and smallest value each member has taken at a feasible point.
         let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
         let mut seen_lo = vec![f64::INFINITY; members.len()];
+        let record = |hi: &mut [f64], lo: &mut [f64], point: &[f64]| {
+            for (j, x) in point.iter().enumerate() {
+                hi[j] = hi[j].max(*x);
+                lo[j] = lo[j].min(*x);
+            }
+        };
+        if depth == Depth::Verdict {
+            // Most goals are reached by sweeps over many at once (a national round's audits
+            // took a program per goal, millions); what a sweep leaves open gets its own below.
+            // A goal: (member, the value it must reach).
+            for maximise in [false, true] {
+                let sign = if maximise { 1.0 } else { -1.0 };
+                let mut open: Vec<(usize, f64)> = members
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, &i)| {
+                        let req = requirements.get(unknown[i])?;
+                        let value = truth_of[i];
+                        Some((k, value + sign * (req - tolerance(value))))
+                    })
+                    .collect();
+                program.sweep_while(
+                    maximise,
+                    &mut open,
+                    |g| g.0,
+                    |point, open| {
+                        record(&mut seen_hi, &mut seen_lo, &point);
+                        let at = if maximise { &seen_hi } else { &seen_lo };
+                        open.retain(|(k, goal)| sign * at[*k] < sign * goal);
+                    },
+                )?;
+            }
+        }
         for (k, &i) in members.iter().enumerate() {
             let cell = unknown[i];
             let Some(req) = requirements.get(cell) else { continue };
@@ -480,10 +513,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                             return Ok(seen);
                         }
                         let (reached, point) = program.reaches(k, maximise, goal)?;
-                        for (j, x) in point.iter().enumerate() {
-                            seen_hi[j] = seen_hi[j].max(*x);
-                            seen_lo[j] = seen_lo[j].min(*x);
-                        }
+                        record(&mut seen_hi, &mut seen_lo, &point);
                         Ok(match (reached, sign * point[k] >= sign * goal) {
                             // Unbounded on this side.
                             (true, false) => sign * f64::INFINITY,

@@ -26,6 +26,8 @@ const EPS: f64 = 1e-9;
 const NONE: usize = usize::MAX;
 /// Eta columns kept on top of the LU factors before the basis is factorised again.
 const REFACTOR: usize = 64;
+/// Open goals worth a sweep ([`Program::sweep_while`]) rather than a program each.
+pub const SWEEP_AT_LEAST: usize = 16;
 /// Entries smaller than this are dropped from eta columns.
 const TINY: f64 = 1e-14;
 
@@ -1064,6 +1066,31 @@ impl Program {
         Ok(self.point())
     }
 
+    /// Sweeps one side of many goals: maximises the sum of the `open` goals' variables (`var`
+    /// of each; their opposite when `maximise` is false), hands the point to `reached`, which
+    /// drops the goals it reaches from `open`, and sweeps again over those left while a program
+    /// reaches at least a quarter of them. A goal left open still needs a program of its own:
+    /// a sweep only finds feasible points (the goals each reached), it never rules one out.
+    pub fn sweep_while<G>(
+        &mut self,
+        maximise: bool,
+        open: &mut Vec<G>,
+        var: impl Fn(&G) -> usize,
+        mut reached: impl FnMut(Vec<f64>, &mut Vec<G>),
+    ) -> Result<()> {
+        let sign = if maximise { 1.0 } else { -1.0 };
+        while open.len() >= SWEEP_AT_LEAST {
+            let weights: Vec<(usize, f64)> = open.iter().map(|g| (var(g), sign)).collect();
+            let point = self.sweep(&weights)?;
+            let before = open.len();
+            reached(point, open);
+            if 4 * (before - open.len()) < before {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the objective that maximises `Σ weight × variable` (fixed variables left out).
     fn objective(&mut self, weights: &[(usize, f64)]) {
         let mut cost = Vec::with_capacity(2 * weights.len());
@@ -1529,6 +1556,61 @@ mod tests {
             let s: f64 = terms.iter().map(|(j, a)| a * x[*j]).sum();
             (s - rhs).abs() <= 1e-6 * rhs.abs().max(1.0)
         }) && (!non_negative || x.iter().all(|v| *v >= -1e-7))
+    }
+
+    /// Sweeps drop exactly the goals a point they found reaches, every point is feasible, and a
+    /// goal beyond the cell's bound is never dropped: over generated three-dimensional tables
+    /// (non-negative and free), goals at the bounds (reachable) mixed with goals past them.
+    #[test]
+    fn sweeps_drop_only_goals_their_points_reach() {
+        use rand::{Rng, SeedableRng, rngs::SmallRng};
+        let (mut swept, mut dropped) = (0, 0);
+        for seed in 0..60u64 {
+            let mut rng = SmallRng::seed_from_u64(9000 + seed);
+            let non_negative = seed % 3 != 0;
+            let (values, relations) = table(&mut rng, 3, if non_negative { 0.0 } else { 500.0 });
+            let unknown: Vec<usize> = (0..values.len()).filter(|_| rng.random_bool(0.6)).collect();
+            let rows = rows_with(&relations, &values, &unknown);
+            let mut exact = Program::new(unknown.len(), &rows, non_negative, 1e-9).unwrap();
+            let mut lp = Program::new(unknown.len(), &rows, non_negative, 1e-9).unwrap();
+            for maximise in [true, false] {
+                let sign = if maximise { 1.0 } else { -1.0 };
+                // (variable, goal, reachable): a third of the goals just past the bound.
+                let goals: Vec<(usize, f64, bool)> = (0..unknown.len())
+                    .map(|k| {
+                        let b = exact.bound(k, maximise).unwrap();
+                        if !b.is_finite() {
+                            return (k, sign * 1e9, true);
+                        }
+                        let past = rng.random_bool(0.33);
+                        (k, if past { b + sign * 1.0 } else { b - sign * 1e-7 }, !past)
+                    })
+                    .collect();
+                let mut open = goals.clone();
+                let mut met = vec![false; unknown.len()];
+                lp.sweep_while(
+                    maximise,
+                    &mut open,
+                    |g| g.0,
+                    |x, open| {
+                        swept += 1;
+                        assert!(feasible(&rows, &x, non_negative), "seed {seed}: a sweep's point is not feasible");
+                        for (k, v) in x.iter().enumerate() {
+                            met[k] |= goals.iter().any(|g| g.0 == k && sign * v >= sign * g.1);
+                        }
+                        open.retain(|g| !met[g.0]);
+                    },
+                )
+                .unwrap();
+                for g in &goals {
+                    let left = open.iter().any(|o| o.0 == g.0);
+                    assert!(g.2 || left, "seed {seed}: goal {g:?} past its bound was dropped");
+                    assert_eq!(left, !met[g.0], "seed {seed}: goal {g:?}");
+                    dropped += usize::from(!left);
+                }
+            }
+        }
+        assert!(swept > 50 && dropped > 200, "only {swept} sweeps, {dropped} goals reached");
     }
 
     /// A cell's bound right after its opposite one (the reduced costs negated rather than

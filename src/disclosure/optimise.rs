@@ -650,17 +650,23 @@ impl Solver {
             if i >= SWEEP_AFTER && !swept {
                 // The first goals (the cells that stopped releases before, and the neighbours)
                 // decide most failing trials, one program each; the rest of a passing one are
-                // mostly reached by a program per side that pushes all its open goals at once.
+                // mostly reached by sweeps, programs that push all the open goals of a side at
+                // once (one sweep left three in four open on a province: it now repeats).
                 swept = true;
                 for maximise in [true, false] {
-                    let open: Vec<(usize, f64)> = goals[i..]
+                    let mut open: Vec<&Goal> = goals[i..]
                         .iter()
                         .filter(|g| g.2[0].0 == maximise && !met(&points, g) && !pooled(&self.value, g))
-                        .map(|(_, at, _)| (*at, if maximise { 1.0 } else { -1.0 }))
                         .collect();
-                    if open.len() >= SWEEP_AFTER {
-                        points.push(lp.sweep(&open)?);
-                    }
+                    lp.sweep_while(
+                        maximise,
+                        &mut open,
+                        |g| g.1,
+                        |point, open| {
+                            points.push(point);
+                            open.retain(|g| !met(&points, g));
+                        },
+                    )?;
                 }
                 if met(&points, goal) {
                     continue;
