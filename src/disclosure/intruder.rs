@@ -178,11 +178,11 @@ pub enum Depth {
     /// internal report shows.
     Exact,
     /// Only the verdict ([`Interval::sufficient`]): a side is settled as soon as some feasible
-    /// point reaches the requirement (a point found for another cell often already does), so
-    /// most programs stop early or are never solved. The bounds of a sufficient side are then
-    /// only what was witnessed (the true interval is at least that wide); the side of a
-    /// disclosed cell is exact. For the rounds of "audit, then hide more", whose intervals are
-    /// not reported.
+    /// point reaches the requirement (a point found for another cell, or by a sweep over many,
+    /// often already does), so most programs stop early or are never solved. The bounds of a
+    /// sufficient side are then only what was witnessed (the true interval is at least that
+    /// wide); the side of a disclosed cell is exact. For the rounds of "audit, then hide more",
+    /// whose intervals are not reported.
     Verdict,
 }
 
