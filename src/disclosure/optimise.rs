@@ -1139,6 +1139,11 @@ mod tests {
         (Point(entries), dense)
     }
 
+    /// Whether a value reaches one of `alternatives` (at least the goal, or with `false` at most).
+    fn reaches(at: f64, alternatives: &[(bool, f64)]) -> bool {
+        alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
+    }
+
     /// A goal is reached at the points met exactly when one of them reaches it, read point by
     /// point (what a check did before it kept each cell's extremes).
     #[test]
@@ -1158,9 +1163,7 @@ mod tests {
                     let alternatives: Vec<(bool, f64)> = (0..rng.random_range(1..3))
                         .map(|_| (rng.random_bool(0.5), f64::from(rng.random_range(-25..25i32))))
                         .collect();
-                    let one_by_one = points.iter().any(|x| {
-                        alternatives.iter().any(|(max, goal)| if *max { x[at] >= *goal } else { x[at] <= *goal })
-                    });
+                    let one_by_one = points.iter().any(|x| reaches(x[at], &alternatives));
                     assert_eq!(met.reach(at, &alternatives), one_by_one, "{points:?} at {at}: {alternatives:?}");
                     if one_by_one {
                         reached += 1;
@@ -1193,10 +1196,7 @@ mod tests {
                     let alternatives: Vec<(bool, f64)> = (0..rng.random_range(1..3))
                         .map(|_| (rng.random_bool(0.5), rng.random_range(-120.0..120.0)))
                         .collect();
-                    let one_by_one = pool.iter().any(|x| {
-                        let at = x.at(c, &value);
-                        alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
-                    });
+                    let one_by_one = pool.iter().any(|x| reaches(x.at(c, &value), &alternatives));
                     assert_eq!(met.reach(k, &alternatives), one_by_one, "cell {c}: {alternatives:?}");
                     if one_by_one {
                         reached += 1;
