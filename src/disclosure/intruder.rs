@@ -471,8 +471,9 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
             }
         };
         if depth == Depth::Verdict {
-            // Most goals are reached by sweeps over many at once (a national round's audits
-            // took a program per goal, millions); what a sweep leaves open gets its own below.
+            // Sweeps first: programs that push the goals of a side at once, where a part with
+            // many sensitive cells took a program for each goal no earlier point had reached;
+            // what the sweeps leave open gets its own below.
             // A goal: (member, the value it must reach).
             for maximise in [false, true] {
                 let sign = if maximise { 1.0 } else { -1.0 };

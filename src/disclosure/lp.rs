@@ -27,7 +27,7 @@ const NONE: usize = usize::MAX;
 /// Eta columns kept on top of the LU factors before the basis is factorised again.
 const REFACTOR: usize = 64;
 /// Open goals worth a sweep ([`Program::sweep_while`]) rather than a program each.
-pub const SWEEP_AT_LEAST: usize = 16;
+const SWEEP_AT_LEAST: usize = 16;
 /// Entries smaller than this are dropped from eta columns.
 const TINY: f64 = 1e-14;
 
