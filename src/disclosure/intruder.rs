@@ -350,6 +350,8 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
     let index: BTreeMap<&Cell, usize> = unknown.iter().enumerate().map(|(i, c)| (*c, i)).collect();
     // Looked up once: a relation across blocks reads its other blocks' unknowns once per part.
     let truth_of: Vec<f64> = unknown.iter().map(|c| truth.get(*c).copied().unwrap_or(0.0)).collect();
+    // Each unknown's requirement (sensitive cells only), looked up once too.
+    let required: Vec<Option<f64>> = unknown.iter().map(|c| requirements.get(*c).copied()).collect();
     // Relations that involve an unknown cell: Σ a_i x_i = rhs.
     let mut relations: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
     for g in groups {
@@ -433,7 +435,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
     let mut parts: Vec<Part> = Vec::new();
     for (r, members) in &components {
         // Only sensitive cells need their interval.
-        if !members.iter().any(|i| requirements.contains_key(unknown[*i])) {
+        if !members.iter().any(|i| required[*i].is_some()) {
             continue;
         }
         let local: BTreeMap<usize, usize> = members.iter().enumerate().map(|(k, i)| (*i, k)).collect();
@@ -444,7 +446,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
             .map(|(t, rhs)| (t.iter().map(|(i, a)| (local[i], *a)).collect(), rhs))
             .collect();
         let cells: Vec<(&Cell, f64, Option<f64>)> =
-            members.iter().map(|i| (unknown[*i], truth_of[*i], requirements.get(unknown[*i]).copied())).collect();
+            members.iter().map(|i| (unknown[*i], truth_of[*i], required[*i])).collect();
         let key = part_key(depth, var.non_negative(), &cells, &rows);
         let before = previous.remove(&key);
         match before {
@@ -481,7 +483,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                     .iter()
                     .enumerate()
                     .filter_map(|(k, &i)| {
-                        let req = requirements.get(unknown[i])?;
+                        let req = required[i]?;
                         let value = truth_of[i];
                         Some((k, value + sign * (req - tolerance(value))))
                     })
@@ -500,7 +502,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
         }
         for (k, &i) in members.iter().enumerate() {
             let cell = unknown[i];
-            let Some(req) = requirements.get(cell) else { continue };
+            let Some(req) = required[i] else { continue };
             let value = truth_of[i];
             let (lower, upper) = match depth {
                 Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
@@ -525,7 +527,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                     (side(false, value - reach)?, side(true, value + reach)?)
                 }
             };
-            out.push(Interval { cell: cell.clone(), var, value, requirement: Some(*req), lower, upper });
+            out.push(Interval { cell: cell.clone(), var, value, requirement: Some(req), lower, upper });
         }
         Ok(out)
     };
