@@ -466,6 +466,11 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
         // Verdict: the largest and smallest value each member has taken at a feasible point.
         let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
         let mut seen_lo = vec![f64::INFINITY; members.len()];
+        // The goals of `Interval::sufficient`: the value member `i` must reach on a side.
+        let goal = |i: usize, req: f64, maximise: bool| {
+            let value = truth_of[i];
+            value + if maximise { 1.0 } else { -1.0 } * (req - tolerance(value))
+        };
         let record = |hi: &mut [f64], lo: &mut [f64], point: &[f64]| {
             for (j, x) in point.iter().enumerate() {
                 hi[j] = hi[j].max(*x);
@@ -482,11 +487,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                 let mut open: Vec<(usize, f64)> = members
                     .iter()
                     .enumerate()
-                    .filter_map(|(k, &i)| {
-                        let req = required[i]?;
-                        let value = truth_of[i];
-                        Some((k, value + sign * (req - tolerance(value))))
-                    })
+                    .filter_map(|(k, &i)| Some((k, goal(i, required[i]?, maximise))))
                     .collect();
                 program.sweep_while(
                     maximise,
@@ -507,9 +508,8 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
             let (lower, upper) = match depth {
                 Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
                 Depth::Verdict => {
-                    // The goals of `Interval::sufficient`.
-                    let reach = req - tolerance(value);
-                    let mut side = |maximise: bool, goal: f64| -> Result<f64> {
+                    let mut side = |maximise: bool| -> Result<f64> {
+                        let goal = goal(i, req, maximise);
                         let sign = if maximise { 1.0 } else { -1.0 };
                         let seen = if maximise { seen_hi[k] } else { seen_lo[k] };
                         if sign * seen >= sign * goal {
@@ -524,7 +524,7 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                             _ => point[k],
                         })
                     };
-                    (side(false, value - reach)?, side(true, value + reach)?)
+                    (side(false)?, side(true)?)
                 }
             };
             out.push(Interval { cell: cell.clone(), var, value, requirement: Some(req), lower, upper });

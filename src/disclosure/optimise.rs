@@ -316,6 +316,11 @@ impl Point {
     }
 }
 
+/// Whether a value reaches one of `alternatives` (at least the goal, or with `false` at most).
+fn reaches(at: f64, alternatives: &[(bool, f64)]) -> bool {
+    alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
+}
+
 /// The largest and smallest value each cell of `comp` (a part, in key order) takes at the points
 /// of `pool` (its true value, from `value`, at a point that does not move it): a goal is reached
 /// at one of the points exactly when it is reached at its cell's extremes. `place` is scratch of
@@ -657,9 +662,6 @@ impl Solver {
                 goals.push((p, at, vec![(true, v + m), (false, v - m)]));
             }
         }
-        let reaches = |at: f64, alternatives: &[(bool, f64)]| {
-            alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
-        };
         let met = |points: &Met, (_, at, alternatives): &Goal| points.reach(*at, alternatives);
         let scanned =
             |value: &[f64], (p, _, alternatives): &Goal| pool.iter().any(|x| reaches(x.at(*p, value), alternatives));
@@ -1123,7 +1125,7 @@ impl BranchAndBound<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Met, Point, extremes};
+    use super::{Met, Point, extremes, reaches};
     use rand::{Rng, SeedableRng};
 
     /// A sparse point over `cells` (in key order) and the same point written out over every cell.
@@ -1137,11 +1139,6 @@ mod tests {
             }
         }
         (Point(entries), dense)
-    }
-
-    /// Whether a value reaches one of `alternatives` (at least the goal, or with `false` at most).
-    fn reaches(at: f64, alternatives: &[(bool, f64)]) -> bool {
-        alternatives.iter().any(|(max, goal)| if *max { at >= *goal } else { at <= *goal })
     }
 
     /// A goal is reached at the points met exactly when one of them reaches it, read point by
