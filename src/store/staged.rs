@@ -131,36 +131,40 @@ impl Staging {
         if let Some(s) = sheets.iter().find(|s| forms.get(&s.form).is_none()) {
             anyhow::bail!("a staged sheet of form {}, which has no definition", s.form);
         }
-        for form in &forms.forms {
-            let path = self.table_file(&form.table);
-            let schema = crate::ingest::rows::form_schema(form);
-            let mut scan = Spliced::create(path.clone(), &schema)?;
-            let used: Vec<&mut StagedSheet> =
-                sheets.iter_mut().filter(|s| s.form == form.code && s.refusal.is_none()).collect();
-            // Consecutive sheets of at least SCAN_ROW_GROUP rows together.
-            let mut chunks: Vec<Vec<&Staged>> = vec![Vec::new()];
+        // Each form's sheets in chunks: consecutive sheets of at least SCAN_ROW_GROUP rows together.
+        let mut jobs: Vec<(usize, Vec<&Staged>)> = Vec::new();
+        for (f, form) in forms.forms.iter().enumerate() {
             let mut rows = 0;
-            for s in &used {
+            let mut chunk: Vec<&Staged> = Vec::new();
+            for s in sheets.iter().filter(|s| s.form == form.code && s.refusal.is_none()) {
                 if rows >= SCAN_ROW_GROUP {
-                    chunks.push(Vec::new());
+                    jobs.push((f, std::mem::take(&mut chunk)));
                     rows = 0;
                 }
-                chunks.last_mut().expect("one at least").push(&s.rows);
+                chunk.push(&s.rows);
                 rows += s.rows.rows;
             }
-            // As many chunks at a time as threads: memory holds a chunk's rows per thread while
-            // they are encoded (into unnamed temporary files, gone when closed).
-            for wave in chunks.chunks(rayon::current_num_threads().max(1)) {
-                let encoded: Vec<(File, ArrowReaderMetadata)> =
-                    wave.par_iter().map(|chunk| self.encode(&schema, chunk)).collect::<Result<_>>()?;
-                for (file, metadata) in &encoded {
-                    for group in metadata.metadata().row_groups() {
-                        scan.copy_row_group(file, group)?;
-                    }
+            jobs.push((f, chunk));
+        }
+        // Every form's chunks encoded at once, each into an unnamed temporary file (gone when
+        // closed): memory holds a chunk's rows per thread, and no form waits for another's (a
+        // province's JN101 is one chunk, the other forms' beside it).
+        let schemas: Vec<_> = forms.forms.iter().map(crate::ingest::rows::form_schema).collect();
+        let encoded: Vec<(File, ArrowReaderMetadata)> =
+            jobs.par_iter().map(|(f, chunk)| self.encode(&schemas[*f], chunk)).collect::<Result<_>>()?;
+        // Then each form's file, its chunks' row groups in order.
+        (0..forms.forms.len()).into_par_iter().try_for_each(|f| -> Result<()> {
+            let mut scan = Spliced::create(self.table_file(&forms.forms[f].table), &schemas[f])?;
+            for ((file, metadata), _) in encoded.iter().zip(&jobs).filter(|(_, (g, _))| *g == f) {
+                for group in metadata.metadata().row_groups() {
+                    scan.copy_row_group(file, group)?;
                 }
             }
-            scan.close()?;
-            for s in used {
+            scan.close()
+        })?;
+        for form in &forms.forms {
+            let path = self.table_file(&form.table);
+            for s in sheets.iter_mut().filter(|s| s.form == form.code && s.refusal.is_none()) {
                 s.rows.scan = Some(path.clone());
             }
         }
