@@ -13,7 +13,7 @@
 //! with the enterprise rows, quarantine, findings, sources, internal models and the disclosure
 //! report; the working `bulletins/`, `feedback/`, `state/`) is internal. A period enters
 //! `public/` only when its bulletin is final (not 草稿) and the intruder audit passed
-//! ([`write_public`]); otherwise `public/` keeps the period's previous public version, or none.
+//! ([`publish_public`]); otherwise `public/` keeps the period's previous public version, or none.
 //!
 //! A new publication starts as hard links to the current one (no copying; every writer replaces
 //! a file by rename, never in place, so the published files are never touched). The manifest
@@ -53,7 +53,7 @@ pub struct Manifest {
 impl Manifest {
     /// The periods released as final: those whose bulletin is in the public zone
     /// (`public/bulletins/YYYY-MM/bulletin.md`), which only a final bulletin whose disclosure
-    /// audit passed enters ([`write_public`]) and which a later draft never removes.
+    /// audit passed enters ([`publish_public`]) and which a later draft never removes.
     ///
     /// Why the manifest, not the run ledger: the manifest describes exactly the publication
     /// readers see (checked file by file at the start of every run, and switched with it in one
@@ -369,21 +369,32 @@ pub fn commit(out: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes one period into the public zone of the publication being built: each table (model
-/// name, schema, batches) to `public/<model>/period=<period>/` and the period's bulletin folder
-/// to `public/bulletins/<period>/`, each staged under `staging` and renamed into place.
-pub fn write_public(
+/// Writes one period's public tables (model name, schema, batches) under `staging`, each to the
+/// folder `public/<model>/period=<period>/` takes in `gen_dir`, the publication being built;
+/// returns the folders written, each with where [`publish_public`] moves it once the period's
+/// bulletin is final (the tables are written while the bulletin is rendered).
+pub fn stage_public(
     gen_dir: &Path,
     staging: &Path,
     period: &str,
     tables: &[(&str, &arrow::datatypes::SchemaRef, &[arrow::record_batch::RecordBatch])],
-) -> Result<()> {
-    let public = gen_dir.join(PUBLIC);
+) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let part = format!("period={period}");
+    let mut folders = Vec::new();
     for (name, schema, batches) in tables {
-        let part = format!("period={period}");
         let dir = staging.join(PUBLIC).join(name).join(&part);
         crate::store::write_partition(&dir, batches, schema, &["period"])?;
-        crate::store::publish_dir(&dir, &public.join(name).join(&part))?;
+        folders.push((dir, gen_dir.join(PUBLIC).join(name).join(&part)));
+    }
+    Ok(folders)
+}
+
+/// Puts one period into the public zone of the publication being built (`gen_dir`): the
+/// `folders` staged by [`stage_public`] (and any other staged folder, with where it goes) renamed
+/// into place, and the period's bulletin folder linked to `public/bulletins/<period>/`.
+pub fn publish_public(gen_dir: &Path, staging: &Path, period: &str, folders: &[(PathBuf, PathBuf)]) -> Result<()> {
+    for (staged, published) in folders {
+        crate::store::publish_dir(staged, published)?;
     }
     let bulletin = gen_dir.join("bulletins").join(period);
     if bulletin.is_dir() {
@@ -392,7 +403,7 @@ pub fn write_public(
         std::fs::create_dir_all(&dir)?;
         // Files are replaced by rename, never rewritten in place: a hard link is a safe copy.
         link_tree(&bulletin, &dir)?;
-        crate::store::publish_dir(&dir, &public.join("bulletins").join(period))?;
+        crate::store::publish_dir(&dir, &gen_dir.join(PUBLIC).join("bulletins").join(period))?;
     }
     Ok(())
 }

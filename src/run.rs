@@ -176,27 +176,37 @@ impl PeriodRun<'_> {
             let disclosed =
                 stage::disclosure::protect_and_write(project, &mut built, publication).at(Stage::Disclosure, name)?;
             built.tally(summary);
-            let is_final =
-                match stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on) {
-                    Ok((path, is_final)) => {
-                        if period == summary.target {
-                            summary.bulletin = Some(path);
-                        }
-                        is_final
+            // The bulletin and, beside it, the public zone's files: typst's layout holds one
+            // thread, the public tables' Parquet another. The public zone enters the
+            // publication after the bulletin, and only if that is final.
+            let draft = stage::bulletin::is_draft(project, &built, &audited);
+            let (rendered, staged) = std::thread::scope(|s| {
+                let staged =
+                    s.spawn(|| stage::disclosure::stage_public(project, &built, draft, &disclosed, publication));
+                let rendered =
+                    stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on);
+                (rendered, staged.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            let staged = staged.at(Stage::Disclosure, name)?;
+            let is_final = match rendered {
+                Ok((path, is_final)) => {
+                    if period == summary.target {
+                        summary.bulletin = Some(path);
                     }
-                    Err(e) => {
-                        summary.bulletin_failed = true;
-                        tracing::error!("{}: the bulletin could not be rendered: {e:#}", Stage::Bulletin.context(name));
-                        // Never the previous bulletin beside the new tables: a draft notice instead.
-                        let dir = publication.dir.join("bulletins").join(period.to_string());
-                        crate::bulletin::write_failure_notice(&dir, &period.full_label(), &format!("{e:#}"))
-                            .at(Stage::Bulletin, name)?;
-                        summary.bulletin_error = Some(format!("{period}: {e:#}"));
-                        false
-                    }
-                };
-            stage::disclosure::publish_public(project, &built, is_final, &disclosed, publication, summary)
-                .at(Stage::Disclosure, name)?;
+                    is_final
+                }
+                Err(e) => {
+                    summary.bulletin_failed = true;
+                    tracing::error!("{}: the bulletin could not be rendered: {e:#}", Stage::Bulletin.context(name));
+                    // Never the previous bulletin beside the new tables: a draft notice instead.
+                    let dir = publication.dir.join("bulletins").join(period.to_string());
+                    crate::bulletin::write_failure_notice(&dir, &period.full_label(), &format!("{e:#}"))
+                        .at(Stage::Bulletin, name)?;
+                    summary.bulletin_error = Some(format!("{period}: {e:#}"));
+                    false
+                }
+            };
+            stage::disclosure::publish_public(&built, staged, is_final, summary).at(Stage::Disclosure, name)?;
         }
         if let Some(period) = planned.period {
             let written =

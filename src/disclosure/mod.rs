@@ -45,7 +45,7 @@ pub mod secondary;
 pub mod universe;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -1125,11 +1125,13 @@ pub fn public_models(defs: &[crate::models::Model]) -> BTreeSet<String> {
     defs.iter().filter(|m| m.header.publish == crate::models::Publish::Public).map(|m| m.name.clone()).collect()
 }
 
-/// After a period's models and bulletin are in the publication being built (`gen_dir`): writes
-/// the internal disclosure report (`warehouse/disclosure_report/`) and, unless the bulletin is a
-/// draft or the audit found a disclosed cell, the period's public zone.
+/// After a period's models are in the publication being built (`gen_dir`), while its bulletin is
+/// rendered: writes the internal disclosure report (`warehouse/disclosure_report/`) and, unless
+/// the bulletin is a draft or the audit found a disclosed cell, stages the period's public zone
+/// (its public tables, and the rows they were built from), which [`StagedPublic::publish`] puts
+/// in place once the bulletin is known to be final.
 #[allow(clippy::too_many_arguments)] // the period's parts, each from a different stage
-pub fn publish_period(
+pub fn stage_period(
     gen_dir: &Path,
     staging: &Path,
     period: &str,
@@ -1138,7 +1140,7 @@ pub fn publish_period(
     protection: &Protection,
     rows: &[Enterprise],
     draft: bool,
-) -> Result<PublicOutcome> {
+) -> Result<StagedPublic> {
     let part = format!("period={period}");
     for (table, batch) in
         [(REPORT_TABLE, report_batch(period, protection)?), (COST_TABLE, cost_batch(period, protection)?)]
@@ -1150,11 +1152,10 @@ pub fn publish_period(
     if !protection.disclosed.is_empty() {
         let why = protection.describe_disclosed();
         tracing::error!("disclosure audit of {period}: not published to public/: {why}");
-        return Ok(PublicOutcome::Disclosed(why));
+        return Ok(StagedPublic::Settled(PublicOutcome::Disclosed(why)));
     }
     if draft {
-        tracing::info!("{period} is a draft (草稿): public/ keeps its previous public version");
-        return Ok(PublicOutcome::Draft);
+        return Ok(StagedPublic::Settled(PublicOutcome::Draft));
     }
     let public = public_models(defs);
     let tables: Vec<(&str, &arrow::datatypes::SchemaRef, &[RecordBatch])> = runs
@@ -1162,13 +1163,47 @@ pub fn publish_period(
         .filter(|r| public.contains(&r.name) && r.error.is_none())
         .filter_map(|r| r.schema.as_ref().map(|s| (r.name.as_str(), s, r.batches.as_slice())))
         .collect();
-    crate::publish::write_public(gen_dir, staging, period, &tables)?;
+    let mut folders = crate::publish::stage_public(gen_dir, staging, period, &tables)?;
     // The rows this public version was built from (internal): a republication is checked against it.
     let basis = rules::to_batch(period, rows)?;
     let dir = staging.join("warehouse").join(BASIS_TABLE).join(&part);
     crate::store::write_partition(&dir, std::slice::from_ref(&basis), &basis.schema(), &["period"])?;
-    crate::store::publish_dir(&dir, &gen_dir.join("warehouse").join(BASIS_TABLE).join(&part))?;
-    Ok(PublicOutcome::Written)
+    folders.push((dir, gen_dir.join("warehouse").join(BASIS_TABLE).join(&part)));
+    Ok(StagedPublic::Ready { gen_dir: gen_dir.to_path_buf(), staging: staging.to_path_buf(), folders })
+}
+
+/// A period's public zone staged by [`stage_period`], or what became of it already.
+#[derive(Debug)]
+pub enum StagedPublic {
+    /// Written under `staging`: each folder with where it goes in the publication `gen_dir`.
+    Ready { gen_dir: PathBuf, staging: PathBuf, folders: Vec<(PathBuf, PathBuf)> },
+    /// Nothing to publish: a draft, or a disclosed cell.
+    Settled(PublicOutcome),
+}
+
+impl StagedPublic {
+    /// Puts the staged public zone in place with the period's bulletin when the bulletin is
+    /// final (`bulletin_final`: rendered, and not a draft); otherwise removes it, and `public/`
+    /// keeps the period's previous public version.
+    pub fn publish(self, period: &str, bulletin_final: bool) -> Result<PublicOutcome> {
+        let outcome = match self {
+            StagedPublic::Settled(outcome) => outcome,
+            StagedPublic::Ready { gen_dir, staging, folders } => {
+                if bulletin_final {
+                    crate::publish::publish_public(&gen_dir, &staging, period, &folders)?;
+                    return Ok(PublicOutcome::Written);
+                }
+                for (dir, _) in &folders {
+                    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+                }
+                PublicOutcome::Draft
+            }
+        };
+        if outcome == PublicOutcome::Draft {
+            tracing::info!("{period} is a draft (草稿): public/ keeps its previous public version");
+        }
+        Ok(outcome)
+    }
 }
 
 /// The internal report of the intruder audit, in `warehouse/`.

@@ -33,15 +33,7 @@ pub fn render(
         disclosed.outputs.get("indicator_values"),
         &project.reference,
     )?;
-    let audit = AuditSummary {
-        accepted: outcome.accepted_rows(),
-        quarantined: outcome.quarantined_rows(),
-        findings_errors: outcome.count(Severity::Error),
-        findings_warnings: outcome.count(Severity::Warning),
-        missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
-        revisions,
-        rules_not_evaluated: outcome.stats.iter().filter(|s| s.error.is_some()).map(|s| s.rule_id.clone()).collect(),
-    };
+    let audit = audit_summary(project, built, outcome, revisions);
     let is_final = !audit.is_draft();
     let rendered = bulletin::render(
         &project.templates,
@@ -60,6 +52,30 @@ pub fn render(
     crate::memory::release_freed();
     tracing::debug!(%period, pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
     Ok((path, is_final))
+}
+
+/// Whether the period's bulletin is a draft (草稿), as [`render`] will find: known from the audit
+/// before the bulletin is rendered.
+pub fn is_draft(project: &Project, built: &Built, outcome: &AuditOutcome) -> bool {
+    audit_summary(project, built, outcome, Vec::new()).is_draft()
+}
+
+/// What the bulletin says of the audit, with the figures revised since the last publication.
+fn audit_summary(
+    project: &Project,
+    built: &Built,
+    outcome: &AuditOutcome,
+    revisions: Vec<bulletin::RevisedFigure>,
+) -> AuditSummary {
+    AuditSummary {
+        accepted: outcome.accepted_rows(),
+        quarantined: outcome.quarantined_rows(),
+        findings_errors: outcome.count(Severity::Error),
+        findings_warnings: outcome.count(Severity::Warning),
+        missing: crate::completeness::missing_notes(&built.missing, project.reference.regions.len()),
+        revisions,
+        rules_not_evaluated: outcome.stats.iter().filter(|s| s.error.is_some()).map(|s| s.rule_id.clone()).collect(),
+    }
 }
 
 /// The 15th of the month after the period: the city's release calendar.

@@ -1,14 +1,16 @@
 //! Stage 5, disclosure: cells that could reveal an enterprise are suppressed in the model
 //! outputs (`src/disclosure`, settings in `config/disclosure.toml`), and only then are the
-//! outputs written into the publication being built: nothing unprotected is ever written. After
-//! the bulletin, [`publish_public`] writes the period's public zone (final bulletins whose
-//! intruder audit passed only) and the internal disclosure report.
+//! outputs written into the publication being built: nothing unprotected is ever written. While
+//! the bulletin is rendered, [`stage_public`] writes the internal disclosure report and stages
+//! the period's public zone; after it, [`publish_public`] puts that in place (final bulletins
+//! whose intruder audit passed only).
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use arrow::array::RecordBatch;
 
+use crate::disclosure::{PublicOutcome, StagedPublic};
 use crate::project::Project;
 use crate::stage::models::Built;
 use crate::stage::publish::Publication;
@@ -43,21 +45,18 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
     Ok(Disclosed { outputs, protection })
 }
 
-/// The period's public zone and disclosure report; a period the audit refuses is noted in the
-/// summary (the run then fails), a bulletin that is not final (草稿, or not rendered) keeps the
-/// period's previous public version. `is_final` is the bulletin stage's verdict, so that the
-/// public zone and the bulletin never disagree. A period that enters `public/` is released
-/// (frozen from then on, see [`crate::publish::Manifest::released_periods`]).
-pub fn publish_public(
+/// The period's disclosure report, and its public zone staged unless the bulletin is a draft
+/// (`draft`, known from the audit before the bulletin is rendered): the public tables' Parquet
+/// is written while the bulletin is laid out, and put in place by [`publish_public`].
+pub fn stage_public(
     project: &Project,
     built: &Built,
-    is_final: bool,
+    draft: bool,
     disclosed: &Disclosed,
     publication: &Publication,
-    summary: &mut crate::summary::RunSummary,
-) -> Result<()> {
-    let (draft, started) = (!is_final, std::time::Instant::now());
-    let result = crate::disclosure::publish_period(
+) -> Result<StagedPublic> {
+    let started = std::time::Instant::now();
+    let staged = crate::disclosure::stage_period(
         &publication.dir,
         &publication.staging,
         &built.period.to_string(),
@@ -68,12 +67,24 @@ pub fn publish_public(
         draft,
     )?;
     tracing::debug!(period = %built.period, seconds = started.elapsed().as_secs_f64(), "public zone written");
-    match result {
-        crate::disclosure::PublicOutcome::Disclosed(why) => {
-            summary.public_blocked.push(format!("{}: {why}", built.period))
-        }
-        crate::disclosure::PublicOutcome::Written => summary.released.push(built.period.to_string()),
-        crate::disclosure::PublicOutcome::Draft => {}
+    Ok(staged)
+}
+
+/// The period's public zone put in place; a period the audit refuses is noted in the summary
+/// (the run then fails), a bulletin that is not final (草稿, or not rendered) keeps the period's
+/// previous public version. `is_final` is the bulletin stage's verdict, so that the public zone
+/// and the bulletin never disagree. A period that enters `public/` is released (frozen from
+/// then on, see [`crate::publish::Manifest::released_periods`]).
+pub fn publish_public(
+    built: &Built,
+    staged: StagedPublic,
+    is_final: bool,
+    summary: &mut crate::summary::RunSummary,
+) -> Result<()> {
+    match staged.publish(&built.period.to_string(), is_final)? {
+        PublicOutcome::Disclosed(why) => summary.public_blocked.push(format!("{}: {why}", built.period)),
+        PublicOutcome::Written => summary.released.push(built.period.to_string()),
+        PublicOutcome::Draft => {}
     }
     Ok(())
 }
