@@ -173,16 +173,15 @@ impl PeriodRun<'_> {
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
             let mut built =
                 stage::models::build(project, period, &returns, &audited, publication).await.at(Stage::Models, name)?;
-            let disclosed =
-                stage::disclosure::protect_and_write(project, &mut built, publication).at(Stage::Disclosure, name)?;
+            let disclosed = stage::disclosure::protect(project, &mut built, publication).at(Stage::Disclosure, name)?;
             built.tally(summary);
-            // The bulletin and, beside it, the public zone's files: typst's layout holds one
-            // thread, the public tables' Parquet another. The public zone enters the
-            // publication after the bulletin, and only if that is final.
+            // The bulletin and, beside it, the protected outputs' and the public zone's files:
+            // typst's layout holds one thread, their Parquet another. The public zone enters
+            // the publication after the bulletin, and only if that is final.
             let draft = stage::bulletin::is_draft(project, &built, &audited);
             let (rendered, staged) = std::thread::scope(|s| {
                 let staged =
-                    s.spawn(|| stage::disclosure::stage_public(project, &built, draft, &disclosed, publication));
+                    s.spawn(|| stage::disclosure::write_and_stage(project, &built, draft, &disclosed, publication));
                 let rendered =
                     stage::bulletin::render(project, &built, &audited, &disclosed, publication, self.issued_on);
                 (rendered, staged.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))

@@ -1,9 +1,9 @@
 //! Stage 5, disclosure: cells that could reveal an enterprise are suppressed in the model
-//! outputs (`src/disclosure`, settings in `config/disclosure.toml`), and only then are the
-//! outputs written into the publication being built: nothing unprotected is ever written. While
-//! the bulletin is rendered, [`stage_public`] writes the internal disclosure report and stages
-//! the period's public zone; after it, [`publish_public`] puts that in place (final bulletins
-//! whose intruder audit passed only).
+//! outputs (`src/disclosure`, settings in `config/disclosure.toml`) by [`protect`], and only
+//! then are the outputs written into the publication being built: nothing unprotected is ever
+//! written. While the bulletin is rendered, [`write_and_stage`] writes them, the internal
+//! disclosure report, and stages the period's public zone; after it, [`publish_public`] puts
+//! that in place (final bulletins whose intruder audit passed only).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,9 @@ pub struct Disclosed {
     pub protection: crate::disclosure::Protection,
 }
 
-pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Publication) -> Result<Disclosed> {
+/// Decides and applies the period's suppression pattern to the models' outputs (in `built`),
+/// audited as an intruder would read the public tables; nothing is written yet.
+pub fn protect(project: &Project, built: &mut Built, publication: &Publication) -> Result<Disclosed> {
     let previous = crate::disclosure::previous_public(&publication.dir, &built.period.to_string(), &project.models)?;
     let protection = crate::disclosure::protect_runs(
         &mut built.runs,
@@ -31,18 +33,35 @@ pub fn protect_and_write(project: &Project, built: &mut Built, publication: &Pub
         &project.models,
         previous.as_ref(),
     )?;
+    let outputs = built
+        .runs
+        .iter()
+        .filter(|r| r.error.is_none() && r.schema.is_some())
+        .map(|r| (r.name.clone(), r.batches.clone()))
+        .collect();
+    Ok(Disclosed { outputs, protection })
+}
+
+/// Writes the protected outputs of the period's models (those built) into the publication's
+/// warehouse; then, unless the bulletin is a draft, stages the period's public zone
+/// ([`stage_public`]). Run beside the bulletin's layout, which reads the same outputs in memory.
+pub fn write_and_stage(
+    project: &Project,
+    built: &Built,
+    draft: bool,
+    disclosed: &Disclosed,
+    publication: &Publication,
+) -> Result<StagedPublic> {
     let part = format!("period={}", built.period);
-    let mut outputs = BTreeMap::new();
     for r in &built.runs {
         if let (None, Some(schema)) = (&r.error, &r.schema) {
             let dir = publication.staging.join("warehouse").join(&r.name).join(&part);
             store::write_partition(&dir, &r.batches, schema, &["period"])?;
             store::publish_dir(&dir, &publication.warehouse().join(&r.name).join(&part))?;
-            outputs.insert(r.name.clone(), r.batches.clone());
         }
     }
     crate::memory::release_freed();
-    Ok(Disclosed { outputs, protection })
+    stage_public(project, built, draft, disclosed, publication)
 }
 
 /// The period's disclosure report, and its public zone staged unless the bulletin is a draft
