@@ -1193,8 +1193,10 @@ impl StagedPublic {
                     crate::publish::publish_public(&gen_dir, &staging, period, &folders)?;
                     return Ok(PublicOutcome::Written);
                 }
+                // Only tidying: the staging folder is never published, and the run's tidying
+                // after publishing removes it whole.
                 for (dir, _) in &folders {
-                    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+                    std::fs::remove_dir_all(dir).ok();
                 }
                 PublicOutcome::Draft
             }

@@ -147,8 +147,9 @@ impl Staging {
             jobs.push((f, chunk));
         }
         // Every form's chunks encoded at once, each into an unnamed temporary file (gone when
-        // closed): memory holds a chunk's rows per thread, and no form waits for another's (a
-        // province's JN101 is one chunk, the other forms' beside it).
+        // closed): memory holds a chunk's rows per thread (the files, on disk, the period's rows
+        // once more until they are spliced), and no form waits for another's (a province's
+        // JN101 is one chunk, the other forms' beside it).
         let schemas: Vec<_> = forms.forms.iter().map(crate::ingest::rows::form_schema).collect();
         let encoded: Vec<(File, ArrowReaderMetadata)> =
             jobs.par_iter().map(|(f, chunk)| self.encode(&schemas[*f], chunk)).collect::<Result<_>>()?;
