@@ -405,14 +405,21 @@ fn cheaper(a: Cost, b: Cost) -> bool {
 
 impl Solver {
     fn new(t: &Table, hidden: &BTreeSet<Cell>) -> Solver {
-        let mut all: BTreeSet<Cell> = t.values.keys().cloned().collect();
-        all.extend(t.groups.iter().flat_map(|g| g.cells().cloned()));
-        all.extend(t.requirements.keys().cloned());
-        all.extend(hidden.iter().cloned());
-        all.extend(t.shares.iter().flat_map(|(c, tot, _)| [c.clone(), tot.clone()]));
-        let cells: Vec<Cell> = all.into_iter().collect();
-        let id: BTreeMap<&Cell, usize> = cells.iter().enumerate().map(|(i, c)| (c, i)).collect();
-        let value: Vec<f64> = cells.iter().map(|c| t.values.get(c).copied().unwrap_or(0.0)).collect();
+        // Numbered once, in key order: each cell is cloned once, found by hash, and every
+        // per-cell property is set from its own (smaller) set rather than looked up for each of
+        // the table's cells (a national table's 134,000, for each of six variables).
+        let mut all: BTreeSet<&Cell> = t.values.keys().collect();
+        all.extend(t.groups.iter().flat_map(|g| g.cells()));
+        all.extend(t.requirements.keys());
+        all.extend(hidden.iter());
+        all.extend(t.shares.iter().flat_map(|(c, tot, _)| [c, tot]));
+        let cells: Vec<Cell> = all.into_iter().cloned().collect();
+        let id: rustc_hash::FxHashMap<&Cell, usize> = cells.iter().enumerate().map(|(i, c)| (c, i)).collect();
+        let n_cells = cells.len();
+        let mut value = vec![0.0; n_cells];
+        for (c, v) in t.values {
+            value[id[c]] = *v;
+        }
         let mut relations: Vec<Vec<(usize, f64)>> = t
             .groups
             .iter()
@@ -427,9 +434,36 @@ impl Solver {
                 }
             }
         }
-        let fixed: Vec<bool> = cells.iter().map(|c| t.fixed.contains(c)).collect();
-        let n_cells = cells.len();
-        let block: Vec<u32> = cells.iter().map(|c| t.universe.block(c)).collect();
+        let flags = |set: &mut dyn Iterator<Item = &Cell>| {
+            let mut on = vec![false; n_cells];
+            for c in set {
+                if let Some(i) = id.get(c) {
+                    on[*i] = true;
+                }
+            }
+            on
+        };
+        let fixed = flags(&mut t.fixed.iter());
+        let mut unshown = flags(&mut t.unshown.iter());
+        for (u, f) in unshown.iter_mut().zip(&fixed) {
+            *u &= !f;
+        }
+        let hidden = flags(&mut hidden.iter());
+        let mut requirement = vec![None; n_cells];
+        for (c, r) in t.requirements {
+            requirement[id[c]] = Some(*r);
+        }
+        // A cell's block is its region's: cells in key order come region by region.
+        let mut block = Vec::with_capacity(n_cells);
+        let mut last: Option<(&str, u32)> = None;
+        for c in &cells {
+            let b = match last {
+                Some((region, b)) if region == c.0 => b,
+                _ => t.universe.block(c),
+            };
+            last = Some((c.0.as_str(), b));
+            block.push(b);
+        }
         let by_block: Vec<Vec<(usize, f64)>> = relations
             .iter()
             .map(|terms| {
@@ -455,9 +489,9 @@ impl Solver {
         Solver {
             cost: value.iter().map(|v| v.abs()).collect(),
             value,
-            requirement: cells.iter().map(|c| t.requirements.get(c).copied()).collect(),
-            unshown: cells.iter().enumerate().map(|(i, c)| t.unshown.contains(c) && !fixed[i]).collect(),
-            hidden: cells.iter().map(|c| hidden.contains(c)).collect(),
+            requirement,
+            unshown,
+            hidden,
             block,
             fixed,
             cells,
