@@ -43,8 +43,10 @@ pub fn protect(project: &Project, built: &mut Built, publication: &Publication) 
 }
 
 /// Writes the protected outputs of the period's models (those built) into the publication's
-/// warehouse; then, unless the bulletin is a draft, stages the period's public zone
-/// ([`stage_public`]). Run beside the bulletin's layout, which reads the same outputs in memory.
+/// warehouse, and the internal disclosure report; then, unless the bulletin is a draft (`draft`,
+/// known from the audit before the bulletin is rendered) or the audit found a disclosed cell,
+/// stages the period's public zone, which [`publish_public`] puts in place. Run beside the
+/// bulletin's layout, which reads the same outputs in memory.
 pub fn write_and_stage(
     project: &Project,
     built: &Built,
@@ -61,19 +63,6 @@ pub fn write_and_stage(
         }
     }
     crate::memory::release_freed();
-    stage_public(project, built, draft, disclosed, publication)
-}
-
-/// The period's disclosure report, and its public zone staged unless the bulletin is a draft
-/// (`draft`, known from the audit before the bulletin is rendered): the public tables' Parquet
-/// is written while the bulletin is laid out, and put in place by [`publish_public`].
-pub fn stage_public(
-    project: &Project,
-    built: &Built,
-    draft: bool,
-    disclosed: &Disclosed,
-    publication: &Publication,
-) -> Result<StagedPublic> {
     let started = std::time::Instant::now();
     let staged = crate::disclosure::stage_period(
         &publication.dir,
