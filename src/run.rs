@@ -188,11 +188,11 @@ impl PeriodRun<'_> {
             });
             let staged = staged.at(Stage::Disclosure, name)?;
             let is_final = match rendered {
-                Ok((path, is_final)) => {
+                Ok(path) => {
                     if period == summary.target {
                         summary.bulletin = Some(path);
                     }
-                    is_final
+                    !draft
                 }
                 Err(e) => {
                     summary.bulletin_failed = true;

@@ -15,9 +15,9 @@ use crate::stage::disclosure::Disclosed;
 use crate::stage::models::Built;
 use crate::stage::publish::Publication;
 
-/// Renders and writes the period's bulletin; returns the path of its Markdown and whether it is
-/// final (not 草稿). A bulletin that cannot be rendered is an error of this stage (the run goes
-/// on and reports it).
+/// Renders and writes the period's bulletin (草稿 when [`is_draft`] says so); returns the path of
+/// its Markdown. A bulletin that cannot be rendered is an error of this stage (the run goes on and
+/// reports it).
 pub fn render(
     project: &Project,
     built: &Built,
@@ -25,7 +25,7 @@ pub fn render(
     disclosed: &Disclosed,
     publication: &Publication,
     issued_on: Option<chrono::NaiveDate>,
-) -> Result<(PathBuf, bool)> {
+) -> Result<PathBuf> {
     let (period, started) = (built.period, std::time::Instant::now());
     let revisions = bulletin::revisions::revised_figures(
         publication.previous.as_deref(),
@@ -34,7 +34,6 @@ pub fn render(
         &project.reference,
     )?;
     let audit = audit_summary(project, built, outcome, revisions);
-    let is_final = !audit.is_draft();
     let rendered = bulletin::render(
         &project.templates,
         &BulletinInput {
@@ -48,14 +47,14 @@ pub fn render(
     let path = bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)?;
     let pages = rendered.pages;
     drop(rendered);
-    // What the layout freed, back to the system before the public zone is written.
+    // What the layout freed, back to the system.
     crate::memory::release_freed();
     tracing::debug!(%period, pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
-    Ok((path, is_final))
+    Ok(path)
 }
 
-/// Whether the period's bulletin is a draft (草稿), as [`render`] will find: known from the audit
-/// before the bulletin is rendered.
+/// Whether the period's bulletin is a draft (草稿): known from the audit before the bulletin is
+/// rendered, so that the public zone can be staged beside the layout.
 pub fn is_draft(project: &Project, built: &Built, outcome: &AuditOutcome) -> bool {
     audit_summary(project, built, outcome, Vec::new()).is_draft()
 }
