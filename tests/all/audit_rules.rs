@@ -525,6 +525,53 @@ fn jn101_e07_duplicate_in_one_return() {
     assert!(f.message.contains("第6行"), "{}", f.message);
 }
 
+/// Generated returns with repeated credit codes (two counties, each its own codes, so that
+/// JN101-E08 stays out of it): in each return every occurrence of a code after its first is
+/// quarantined under JN101-E07 and names the first row; first occurrences are accepted.
+#[test]
+fn jn101_e07_repeats_generated() {
+    use rand::{Rng, SeedableRng};
+    let env = Env::new();
+    for seed in 0..4u64 {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut books = Vec::new();
+        let mut expected: Vec<(&str, i64, Option<i64>)> = Vec::new();
+        for (file, county, base) in [(F, "任城区", 1), (G, "兖州区", 101)] {
+            let mut b = book(county);
+            let mut first: BTreeMap<u32, i64> = BTreeMap::new();
+            for k in 0..rng.random_range(2..14) {
+                let n = base + rng.random_range(0..5);
+                let row = 6 + k as i64;
+                let mut e = ent(base + 50 + k);
+                e.code = code(n);
+                b.jn101.push(e);
+                expected.push((file, row, first.get(&n).copied()));
+                first.entry(n).or_insert(row);
+            }
+            books.push((file, b));
+        }
+        let o = env.audit(&books);
+        for (file, row, first) in expected {
+            let hit = o
+                .findings
+                .iter()
+                .find(|f| f.rule_id == "JN101-E07" && f.location.file == file && f.location.row == Some(row as u32));
+            match first {
+                Some(first) => {
+                    let f =
+                        hit.unwrap_or_else(|| panic!("seed {seed}: {file} row {row} repeats row {first}, no finding"));
+                    assert!(f.message.contains(&format!("第{first}行")), "seed {seed}: {}", f.message);
+                    assert!(!accepted(&o, file, row), "seed {seed}: the repeat {file} row {row} was accepted");
+                }
+                None => {
+                    assert!(hit.is_none(), "seed {seed}: the first occurrence {file} row {row} was flagged");
+                    assert!(accepted(&o, file, row), "seed {seed}: {file} row {row} was not accepted:{}", show(&o));
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn jn101_e08_same_code_in_two_counties() {
     let env = Env::new();
