@@ -171,6 +171,12 @@ pub fn resolve_shares(known: &mut BTreeMap<Cell, f64>, shares: &[(Cell, Cell, f6
     shares.iter().filter(|(c, t, _)| !known.contains_key(c) && !known.contains_key(t)).cloned().collect()
 }
 
+/// The sensitive cells of a connected part whose exact bounds are found from one copy of its
+/// feasible basis, one after another (see [`audit`]): long enough that each bound still starts
+/// a few pivots from the previous one's optimum, short enough that a part with thousands of
+/// sensitive cells is shared among the cores.
+const EXACT_RUN: usize = 256;
+
 /// How much of each interval the audit computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -501,32 +507,54 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                 )?;
             }
         }
+        if depth == Depth::Exact {
+            // Two programs to optimality per sensitive cell, each from the basis the previous
+            // one ended on; a large part's cells in runs of a fixed length, each run from a copy
+            // of the feasible basis, in parallel (the length, not the number of threads, decides
+            // where a run starts, so the bounds are the same with any number of threads).
+            let sensitive: Vec<(usize, usize, f64)> =
+                members.iter().enumerate().filter_map(|(k, &i)| Some((k, i, required[i]?))).collect();
+            let runs: Vec<Result<Vec<Interval>>> = sensitive
+                .par_chunks(EXACT_RUN)
+                .map(|run| {
+                    let mut program = program.clone();
+                    run.iter()
+                        .map(|&(k, i, req)| {
+                            let (lower, upper) = (program.bound(k, false)?, program.bound(k, true)?);
+                            let (cell, value) = (unknown[i].clone(), truth_of[i]);
+                            Ok(Interval { cell, var, value, requirement: Some(req), lower, upper })
+                        })
+                        .collect()
+                })
+                .collect();
+            for run in runs {
+                out.extend(run?);
+            }
+            return Ok(out);
+        }
+        // Verdict: each side settled by a point already seen, or by a program that stops at
+        // the goal.
         for (k, &i) in members.iter().enumerate() {
             let cell = unknown[i];
             let Some(req) = required[i] else { continue };
             let value = truth_of[i];
-            let (lower, upper) = match depth {
-                Depth::Exact => (program.bound(k, false)?, program.bound(k, true)?),
-                Depth::Verdict => {
-                    let mut side = |maximise: bool| -> Result<f64> {
-                        let goal = goal(i, req, maximise);
-                        let sign = if maximise { 1.0 } else { -1.0 };
-                        let seen = if maximise { seen_hi[k] } else { seen_lo[k] };
-                        if sign * seen >= sign * goal {
-                            return Ok(seen);
-                        }
-                        let (reached, point) = program.reaches(k, maximise, goal)?;
-                        record(&mut seen_hi, &mut seen_lo, &point);
-                        Ok(match (reached, sign * point[k] >= sign * goal) {
-                            // Unbounded on this side.
-                            (true, false) => sign * f64::INFINITY,
-                            // Stopped at or beyond the goal, or the exact optimum short of it.
-                            _ => point[k],
-                        })
-                    };
-                    (side(false)?, side(true)?)
+            let mut side = |maximise: bool| -> Result<f64> {
+                let goal = goal(i, req, maximise);
+                let sign = if maximise { 1.0 } else { -1.0 };
+                let seen = if maximise { seen_hi[k] } else { seen_lo[k] };
+                if sign * seen >= sign * goal {
+                    return Ok(seen);
                 }
+                let (reached, point) = program.reaches(k, maximise, goal)?;
+                record(&mut seen_hi, &mut seen_lo, &point);
+                Ok(match (reached, sign * point[k] >= sign * goal) {
+                    // Unbounded on this side.
+                    (true, false) => sign * f64::INFINITY,
+                    // Stopped at or beyond the goal, or the exact optimum short of it.
+                    _ => point[k],
+                })
             };
+            let (lower, upper) = (side(false)?, side(true)?);
             out.push(Interval { cell: cell.clone(), var, value, requirement: Some(req), lower, upper });
         }
         Ok(out)

@@ -1468,3 +1468,37 @@ fn the_report_writes_a_zero_end_without_its_sign() {
     assert_eq!(lower.value(1), -3.5);
     assert!(upper.is_null(1));
 }
+
+#[test]
+fn a_large_part_s_exact_intervals_are_the_frechet_bounds_with_any_number_of_threads() {
+    // A county × division table whose every interior cell is sensitive and hidden, its margins
+    // shown: one connected part with more sensitive cells than one run of bounds takes, so its
+    // bounds come from several copies of the program. Each interval must be the exact one,
+    // which for a two-way table known by its margins is the Fréchet bounds (independent of
+    // lp.rs): max(0, county + division − total) ≤ x ≤ min(county, division); and the same,
+    // bit for bit, with one thread and with four.
+    let mut rng = Rng(0xf2ec_4e7b_0001);
+    let mut t = table_of(&mut rng, 24, 16, 1);
+    let interior: Vec<Cell> = t.values.keys().filter(|(r, b)| r != CITY && b != "_T").cloned().collect();
+    t.requirements = interior.iter().map(|c| (c.clone(), (t.values[c] * 0.2).round())).collect();
+    assert!(interior.len() > 256, "{} cells: one run would do", interior.len());
+    let view = t.view_without(&interior.iter().cloned().collect());
+    let universe = Universe::whole(t.values.keys().cloned().collect());
+    let audit = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| t.audit(Var::Output, &universe, &view, Depth::Exact, &Memo::default()).unwrap())
+    };
+    let (one, four) = (audit(1), audit(4));
+    let bits = |v: &[intruder::Interval]| -> Vec<(Cell, u64, u64)> {
+        v.iter().map(|i| (i.cell.clone(), i.lower.to_bits(), i.upper.to_bits())).collect()
+    };
+    assert_eq!(bits(&one), bits(&four));
+    assert_eq!(one.len(), interior.len());
+    let total = t.values[&cell(CITY, "_T")];
+    for iv in &one {
+        let (county, division) = (t.values[&cell(&iv.cell.0, "_T")], t.values[&cell(CITY, &iv.cell.1)]);
+        let (lo, hi) = ((county + division - total).max(0.0), county.min(division));
+        let tol = 1e-6 * (1.0 + total);
+        assert!((iv.lower - lo).abs() <= tol && (iv.upper - hi).abs() <= tol, "{iv:?}: Fréchet bounds {lo}..{hi}");
+    }
+}
