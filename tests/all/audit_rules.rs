@@ -1566,7 +1566,7 @@ fn jn101_w09_prior_year_figures() {
             .set(5, 8000.0)
             .set(7, 400.0)
     };
-    last.jn101 = vec![prior(1), prior(2), prior(3), prior(4), prior(6)];
+    last.jn101 = vec![prior(1), prior(2), prior(3), prior(4), prior(6), prior(7)];
     let last_file = "任城区_2024年1-9月.xlsx";
     let last_sheets = env.sheets(&[(last_file, last)]);
     let last_outcome = env.audit_with("2024-09", &last_sheets, None);
@@ -1579,6 +1579,8 @@ fn jn101_w09_prior_year_figures() {
         ent(4).set(VA_PREV, 2690.0),             // 10 万元 = 0.37% of 2700: within
         ent(5).set(OUTPUT_PREV, 1.0),            // not in last year's returns: not checked
         ent(6).set(VA_PREV, 2000.0),             // 增加值 上年同期 (G) off by 26%
+        // Off on both: one finding, on the first (总产值, E).
+        ent(7).set(OUTPUT_PREV, 9000.0 * 1.01).set(VA_PREV, 2000.0),
     ];
     let sheets = env.sheets(&[(F, now)]);
     let o = env.audit_full("2025-09", &sheets, None, Some(&last_outcome));
@@ -1591,7 +1593,8 @@ fn jn101_w09_prior_year_figures() {
     );
     let hits: Vec<u32> =
         o.findings.iter().filter(|f| f.rule_id == "JN101-W09").map(|f| f.location.row.unwrap()).collect();
-    assert_eq!(hits, vec![8, 11], "{}", show(&o));
+    assert_eq!(hits, vec![8, 11, 12], "{}", show(&o));
+    finding(&o, "JN101-W09", Severity::Warning, F, "E12");
     let f = finding(&o, "JN101-W09", Severity::Warning, F, "G11");
     assert!(f.message.contains("工业增加值") && f.message.contains("2,700"), "{}", f.message);
     // Without last year's period in the warehouse, nothing is checked.
