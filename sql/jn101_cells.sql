@@ -79,31 +79,37 @@ enterprises AS (
 ),
 -- Every cell an enterprise belongs to (within its own county), with its figures. master_flag
 -- counts towards chain_masters; it is NULL where chain masters are not defined (section,
--- division).
+-- division). The total, section, division and any-chain cells come from one pass over the
+-- enterprises (each row once per kind of cell it is in), the chains from their members: the
+-- query engine inlines `enterprises` wherever it is named, reading the period's rows again each
+-- time.
+cell_kinds AS (
+    SELECT * FROM (VALUES (0), (1), (2), (3)) AS k(kind)
+),
 enterprise_cells AS (
-    SELECT e.*, '_T' AS breakdown, COALESCE(e.is_master_any, 0) AS master_flag
+    SELECT e.*,
+           CASE k.kind WHEN 0 THEN '_T'
+                       WHEN 1 THEN 'section:' || e.section
+                       WHEN 2 THEN 'division:' || e.division
+                       ELSE 'chain:_ALL' END AS breakdown,
+           CASE k.kind WHEN 0 THEN COALESCE(e.is_master_any, 0)
+                       WHEN 3 THEN CAST(e.is_master_any AS BIGINT) END AS master_flag
     FROM enterprises e
-    UNION ALL
-    SELECT e.*, 'section:' || e.section, CAST(NULL AS BIGINT)
-    FROM enterprises e
-    WHERE e.section IS NOT NULL
-    UNION ALL
-    SELECT e.*, 'division:' || e.division, CAST(NULL AS BIGINT)
-    FROM enterprises e
-    WHERE e.division IS NOT NULL
+    CROSS JOIN cell_kinds k
+    WHERE k.kind = 0
+       OR (k.kind = 1 AND e.section IS NOT NULL)
+       OR (k.kind = 2 AND e.division IS NOT NULL)
+       OR (k.kind = 3 AND e.is_master_any IS NOT NULL)
     UNION ALL
     SELECT e.*, 'chain:' || f.chain_id, CAST(f.is_master AS BIGINT)
     FROM member_flags f
     JOIN enterprises e ON f.credit_code = e.credit_code
-    UNION ALL
-    SELECT e.*, 'chain:_ALL', CAST(e.is_master_any AS BIGINT)
-    FROM enterprises e
-    WHERE e.is_master_any IS NOT NULL
 ),
--- Exact sums (Decimal) per scope × breakdown: each county's rows count for the county itself and
--- for the city (370800).
+-- Exact sums (Decimal) per scope × breakdown, in one pass: each county's rows count for the
+-- county itself and for the city (370800, the grouping set without the region).
 sums AS (
-    SELECT region_code, breakdown, COUNT(*) AS enterprises,
+    SELECT CASE WHEN GROUPING(region_code) = 1 THEN '370800' ELSE region_code END AS region_code,
+           breakdown, COUNT(*) AS enterprises,
            SUM(output_ytd) AS output_ytd, SUM(output_prev) AS output_prev,
            SUM(va_ytd) AS va_ytd, SUM(va_prev) AS va_prev,
            SUM(revenue_ytd) AS revenue_ytd, SUM(revenue_prev) AS revenue_prev,
@@ -112,15 +118,7 @@ sums AS (
            SUM(employees) AS employees, SUM(master_flag) AS chain_masters,
            SUM(va_ytd_comparable) AS va_ytd_comparable, COUNT(va_ytd_comparable) AS deflated_enterprises
     FROM enterprise_cells
-    GROUP BY region_code, breakdown
-    UNION ALL
-    SELECT '370800', breakdown, COUNT(*),
-           SUM(output_ytd), SUM(output_prev), SUM(va_ytd), SUM(va_prev),
-           SUM(revenue_ytd), SUM(revenue_prev), SUM(profit_ytd), SUM(profit_prev),
-           SUM(export_ytd), SUM(export_prev), SUM(employees), SUM(master_flag),
-           SUM(va_ytd_comparable), COUNT(va_ytd_comparable)
-    FROM enterprise_cells
-    GROUP BY breakdown
+    GROUP BY GROUPING SETS ((region_code, breakdown), (breakdown))
 ),
 -- The comparable value added, only where every enterprise of the cell could be deflated; and the
 -- region's total value added (its `_T` cell), for the shares.
