@@ -297,10 +297,9 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
         }
     };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let mut tests = Vec::new();
-    for t in &model.tests {
-        tests.push(run_test(ctx, t, failed).await);
-    }
+    // The tests at once (each a query of its own; a model's tests read it, not each other),
+    // their results in file-name order.
+    let tests: Vec<TestResult> = futures::future::join_all(model.tests.iter().map(|t| run_test(ctx, t, failed))).await;
     let blocking: Vec<String> = tests
         .iter()
         .filter(|t| t.blocks())
