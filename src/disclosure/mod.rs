@@ -562,7 +562,12 @@ pub fn protect_runs(
 ) -> Result<Protection> {
     let public = public_models(defs);
     let cuts: BTreeMap<String, usize> = defs.iter().filter_map(|m| m.header.top.map(|n| (m.name.clone(), n))).collect();
+    let started = std::time::Instant::now();
     let (universe, mut problems) = plan(rows, cfg, previous);
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        "disclosure control: cells assessed, greedy pattern found"
+    );
     let originals: Vec<Vec<RecordBatch>> = runs.iter().map(|r| r.batches.clone()).collect();
     let (mut protection, mut views) = (Protection::default(), BTreeMap::new());
     // The rounds need only the audit's verdict; the intervals reported are computed exactly once

@@ -47,7 +47,9 @@ pub async fn build(
     )
     .await?;
     let runs = exec::execute(&ctx, &project.models).await;
+    let started = std::time::Instant::now();
     let enterprises = crate::disclosure::rules::load_enterprises(&ctx).await?;
+    tracing::debug!(%period, rows = enterprises.len(), seconds = started.elapsed().as_secs_f64(), "enterprise rows loaded for disclosure control");
     drop(ctx);
     // What the queries freed (national: ~1.2 GiB), back to the system before disclosure control.
     crate::memory::release_freed();
