@@ -94,8 +94,9 @@ enterprise_cells AS (
                        ELSE 'chain:_ALL' END AS breakdown,
            CASE k.kind WHEN 0 THEN COALESCE(e.is_master_any, 0)
                        WHEN 3 THEN CAST(e.is_master_any AS BIGINT) END AS master_flag
-    FROM enterprises e
-    CROSS JOIN cell_kinds k
+    -- the small table first: a cross join repeats each row of its first table (sql/README.md)
+    FROM cell_kinds k
+    CROSS JOIN enterprises e
     WHERE k.kind = 0
        OR (k.kind = 1 AND e.section IS NOT NULL)
        OR (k.kind = 2 AND e.division IS NOT NULL)
