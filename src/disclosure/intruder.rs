@@ -464,49 +464,10 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
     // The parts are independent: solved in parallel (a round often changes one variable only),
     // gathered in their order.
     let solve = |members: &[usize], rows: &[Row]| -> Result<Vec<Interval>> {
-        let mut out = Vec::new();
         let scale: f64 = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max);
         let mut program =
             Program::new(members.len(), rows, var.non_negative(), 1e-6 * rows.len() as f64 + 1e-9 * scale)
                 .map_err(|e| anyhow::anyhow!("intruder audit of {}: {e}", var.code()))?;
-        // Verdict: the largest and smallest value each member has taken at a feasible point.
-        let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
-        let mut seen_lo = vec![f64::INFINITY; members.len()];
-        // The goals of `Interval::sufficient`: the value member `i` must reach on a side.
-        let goal = |i: usize, req: f64, maximise: bool| {
-            let value = truth_of[i];
-            value + if maximise { 1.0 } else { -1.0 } * (req - tolerance(value))
-        };
-        let record = |hi: &mut [f64], lo: &mut [f64], point: &[f64]| {
-            for (j, x) in point.iter().enumerate() {
-                hi[j] = hi[j].max(*x);
-                lo[j] = lo[j].min(*x);
-            }
-        };
-        if depth == Depth::Verdict {
-            // Sweeps first: programs that push the goals of a side at once, where a part with
-            // many sensitive cells took a program for each goal no earlier point had reached;
-            // what the sweeps leave open gets its own below.
-            // A goal: (member, the value it must reach).
-            for maximise in [false, true] {
-                let sign = if maximise { 1.0 } else { -1.0 };
-                let mut open: Vec<(usize, f64)> = members
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, &i)| Some((k, goal(i, required[i]?, maximise))))
-                    .collect();
-                program.sweep_while(
-                    maximise,
-                    &mut open,
-                    |g| g.0,
-                    |point, open| {
-                        record(&mut seen_hi, &mut seen_lo, &point);
-                        let at = if maximise { &seen_hi } else { &seen_lo };
-                        open.retain(|(k, goal)| sign * at[*k] < sign * goal);
-                    },
-                )?;
-            }
-        }
         if depth == Depth::Exact {
             // Two programs to optimality per sensitive cell, each from the basis the previous
             // one ended on; a large part's cells in runs of a fixed length, each run from a copy
@@ -527,13 +488,49 @@ fn audit_parts(inputs: Inputs, memo: &Memo) -> Result<Vec<Interval>> {
                         .collect()
                 })
                 .collect();
+            let mut out = Vec::with_capacity(sensitive.len());
             for run in runs {
                 out.extend(run?);
             }
             return Ok(out);
         }
+        // Verdict, from here on. The largest and smallest value each member has taken at a
+        // feasible point.
+        let mut seen_hi = vec![f64::NEG_INFINITY; members.len()];
+        let mut seen_lo = vec![f64::INFINITY; members.len()];
+        // The goals of `Interval::sufficient`: the value member `i` must reach on a side.
+        let goal = |i: usize, req: f64, maximise: bool| {
+            let value = truth_of[i];
+            value + if maximise { 1.0 } else { -1.0 } * (req - tolerance(value))
+        };
+        let record = |hi: &mut [f64], lo: &mut [f64], point: &[f64]| {
+            for (j, x) in point.iter().enumerate() {
+                hi[j] = hi[j].max(*x);
+                lo[j] = lo[j].min(*x);
+            }
+        };
+        // Sweeps first: programs that push the goals of a side at once, where a part with many
+        // sensitive cells took a program for each goal no earlier point had reached; what the
+        // sweeps leave open gets its own below.
+        // A goal: (member, the value it must reach).
+        for maximise in [false, true] {
+            let sign = if maximise { 1.0 } else { -1.0 };
+            let mut open: Vec<(usize, f64)> =
+                members.iter().enumerate().filter_map(|(k, &i)| Some((k, goal(i, required[i]?, maximise)))).collect();
+            program.sweep_while(
+                maximise,
+                &mut open,
+                |g| g.0,
+                |point, open| {
+                    record(&mut seen_hi, &mut seen_lo, &point);
+                    let at = if maximise { &seen_hi } else { &seen_lo };
+                    open.retain(|(k, goal)| sign * at[*k] < sign * goal);
+                },
+            )?;
+        }
         // Verdict: each side settled by a point already seen, or by a program that stops at
         // the goal.
+        let mut out = Vec::new();
         for (k, &i) in members.iter().enumerate() {
             let cell = unknown[i];
             let Some(req) = required[i] else { continue };
