@@ -296,27 +296,36 @@ impl BuildState {
     }
 }
 
-/// Hash of the project definitions and the reference data: a change rebuilds every period.
-pub fn definitions_hash(project: &Path, reference_hashes: &BTreeMap<String, String>) -> String {
-    let mut parts: Vec<String> = reference_hashes.iter().map(|(k, v)| format!("ref:{k}={v}")).collect();
-    // A new gongbao may compute differently: its version and a hash of its source (build.rs) are
-    // part of every period's fingerprint.
-    parts.push(format!("gongbao={}+{}", env!("CARGO_PKG_VERSION"), env!("GONGBAO_CODE_HASH")));
+/// The project's definition files with their SHA-256, as `dir/name=hash` in a fixed order (the
+/// part of the definitions' hash that reads files: the bundled fonts are 11 MB, so they are
+/// hashed in parallel, each streamed through a small buffer rather than read whole).
+pub fn definition_files(project: &Path) -> Vec<String> {
+    use rayon::prelude::*;
+    let mut files: Vec<(&str, PathBuf)> = Vec::new();
     for dir in ["forms", "rules", "sql", "sql/tests", "templates", "config", "fonts"] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
             .unwrap_or_default();
         paths.sort();
-        for p in paths {
-            if let Ok(bytes) = std::fs::read(&p) {
-                parts.push(format!(
-                    "{dir}/{}={}",
-                    p.file_name().unwrap_or_default().to_string_lossy(),
-                    crate::util::sha256_hex(&bytes)
-                ));
-            }
-        }
+        files.extend(paths.into_iter().map(|p| (dir, p)));
     }
+    files
+        .par_iter()
+        .filter_map(|(dir, p)| {
+            let hash = crate::ingest::guard::hash_file(p).ok()?;
+            Some(format!("{dir}/{}={hash}", p.file_name().unwrap_or_default().to_string_lossy()))
+        })
+        .collect()
+}
+
+/// Hash of the project definitions and the reference data (a change rebuilds every period), from
+/// the reference tables' hashes and [`definition_files`].
+pub fn combine_definitions(reference_hashes: &BTreeMap<String, String>, files: &[String]) -> String {
+    let mut parts: Vec<String> = reference_hashes.iter().map(|(k, v)| format!("ref:{k}={v}")).collect();
+    // A new gongbao may compute differently: its version and a hash of its source (build.rs) are
+    // part of every period's fingerprint.
+    parts.push(format!("gongbao={}+{}", env!("CARGO_PKG_VERSION"), env!("GONGBAO_CODE_HASH")));
+    parts.extend(files.iter().cloned());
     crate::util::sha256_hex(parts.join("\n").as_bytes())
 }
 

@@ -25,7 +25,7 @@ pub struct Project {
     /// The caps on a county's feedback workbook (`config/feedback.toml`).
     pub feedback: crate::feedback::Limits,
     /// A hash of every definition and reference file and of gongbao's own code: part of every
-    /// period's fingerprint (see [`crate::incremental::definitions_hash`]).
+    /// period's fingerprint (see [`crate::incremental::combine_definitions`]).
     pub definitions: String,
 }
 
@@ -34,6 +34,16 @@ impl Project {
     /// here is a problem with the project itself (a broken form, rule or model), never with a
     /// county's return.
     pub fn load(dir: &Path, reference: &Path) -> Result<Project> {
+        // The definition files are hashed beside the loading (the fonts are most of the bytes).
+        let (files, project) =
+            rayon::join(|| crate::incremental::definition_files(dir), || Project::parse(dir, reference));
+        let mut project = project?;
+        project.definitions = crate::incremental::combine_definitions(&project.reference.hashes, &files);
+        Ok(project)
+    }
+
+    /// Everything but the definitions' hash.
+    fn parse(dir: &Path, reference: &Path) -> Result<Project> {
         let forms = Forms::load(&dir.join("forms"))?;
         let rules = crate::audit::rules::load(&dir.join("rules"))?;
         let explanations = crate::audit::rules::Explanations::load(&dir.join("rules"))?;
@@ -48,7 +58,6 @@ impl Project {
             .context("disclosure control configuration")?;
         let feedback = crate::feedback::Limits::load(&dir.join("config/feedback.toml"))?;
         crate::ingest::guard::install(crate::ingest::guard::Limits::load(&dir.join("config/limits.toml"))?);
-        let definitions = crate::incremental::definitions_hash(dir, &reference.hashes);
         Ok(Project {
             dir: dir.to_path_buf(),
             forms,
@@ -59,7 +68,7 @@ impl Project {
             templates,
             disclosure,
             feedback,
-            definitions,
+            definitions: String::new(),
         })
     }
 

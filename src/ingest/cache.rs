@@ -10,8 +10,15 @@
 //!
 //! It is only a cache: a missing, stale or damaged entry (checked by its own SHA-256) is read
 //! from the workbook again, never trusted.
+//!
+//! Within one run, the plan reads the new workbooks whole (to learn their periods) and the read
+//! stage needs them again: the plan's reads are also *held* in memory for it, up to
+//! [`HOLD_RECORDS`] rows in all (a province's inbox; the country's rest are loaded from disk, so
+//! memory stays bounded), which spares decoding them again (a twentieth of a province's reading).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use bincode::Options;
@@ -22,11 +29,20 @@ use crate::incremental::InboxFile;
 const MAGIC: &[u8] = b"gongbao-parsed-1\n";
 /// An entry larger than this is not loaded (the largest accepted workbook gives far less).
 const MAX_ENTRY_BYTES: u64 = 1 << 30;
+/// Rows (records, totals and skipped rows) of the reads held in memory at once.
+pub const HOLD_RECORDS: usize = 60_000;
 
 pub struct ParsedCache {
     dir: PathBuf,
     /// Hash of what reading a workbook depends on besides its bytes and name.
     key: String,
+    /// Reads held for the read stage (by entry path), and their rows.
+    held: Mutex<(HashMap<PathBuf, IngestedFile>, usize)>,
+}
+
+/// The rows a read holds (what its memory grows with).
+fn rows(read: &IngestedFile) -> usize {
+    read.sheets.iter().map(|s| s.read.records.len() + s.read.totals.len() + s.read.skipped.len()).sum()
 }
 
 fn codec() -> impl Options {
@@ -50,7 +66,11 @@ impl ParsedCache {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
             parts.push(format!("forms/{name}={}", crate::util::sha256_hex(&bytes)));
         }
-        ParsedCache { dir: out.join("cache").join("parsed"), key: crate::util::sha256_hex(parts.join("\n").as_bytes()) }
+        ParsedCache {
+            dir: out.join("cache").join("parsed"),
+            key: crate::util::sha256_hex(parts.join("\n").as_bytes()),
+            held: Mutex::default(),
+        }
     }
 
     /// Hash of what reading a workbook depends on besides its bytes and name.
@@ -66,6 +86,17 @@ impl ParsedCache {
     /// The workbook as it was read before, at its current path and modification time.
     pub fn load(&self, f: &InboxFile) -> Option<IngestedFile> {
         let path = self.entry(&f.sha256, &f.name);
+        let held = {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let read = held.0.remove(&path);
+            held.1 -= read.as_ref().map_or(0, rows);
+            read
+        };
+        if let Some(mut read) = held.filter(|r| r.sha256 == f.sha256 && r.file == f.name) {
+            read.path = f.path.clone();
+            read.modified = Some(f.modified);
+            return Some(read);
+        }
         let bytes = std::fs::read(&path).ok()?;
         let decoded = (|| {
             let rest = bytes.strip_prefix(MAGIC)?;
@@ -100,6 +131,23 @@ impl ParsedCache {
         bytes.extend_from_slice(&payload);
         // Not flushed: `load` checks the checksum, and an entry lost is a workbook read again.
         crate::store::write_bytes_unflushed(&self.entry(&read.sha256, &read.file), &bytes)
+    }
+
+    /// Holds a read (one [`ParsedCache::store`] kept) in memory for this run's next
+    /// [`ParsedCache::load`] of it, while the reads held have at most [`HOLD_RECORDS`] rows.
+    pub fn hold(&self, read: IngestedFile) {
+        if read.sha256.is_empty() || read.refusal.as_deref() == Some(super::message::REPLACED) {
+            return;
+        }
+        let n = rows(&read);
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.1 + n <= HOLD_RECORDS {
+            let path = self.entry(&read.sha256, &read.file);
+            held.1 += n;
+            if let Some(old) = held.0.insert(path, read) {
+                held.1 -= rows(&old);
+            }
+        }
     }
 
     /// Removes the entries of workbooks no longer in the inbox (and of older definitions), so the
@@ -176,5 +224,48 @@ mod tests {
         assert_eq!(cache.prune(std::slice::from_ref(&f)).unwrap(), 0);
         assert_eq!(cache.prune(&[]).unwrap(), 1);
         assert!(cache.load(&f).is_none());
+    }
+
+    #[test]
+    fn a_held_read_is_handed_over_once_and_within_its_budget() {
+        let root = project();
+        let forms = Forms::load(&root.join("forms")).unwrap();
+        let reference = crate::reference::Reference::load(&root.join("sample_data/reference")).unwrap();
+        let mut paths = crate::ingest::list_inbox(&root.join("sample_data/returns")).unwrap();
+        paths.sort();
+        let out = tempfile::tempdir().unwrap();
+        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        let reads: Vec<(InboxFile, IngestedFile)> = paths
+            .iter()
+            .take(4)
+            .map(|p| (inbox_file(p), crate::ingest::ingest_file(p, &forms, &reference.regions)))
+            .filter(|(_, r)| rows(r) > 0)
+            .collect();
+        assert!(reads.len() >= 2);
+        for (_, r) in &reads {
+            cache.hold(r.clone());
+        }
+        // Nothing was stored on disk: what loads is the read held, once, equal to the fresh one.
+        let (f, fresh) = &reads[0];
+        let held = cache.load(f).expect("a held read loads");
+        assert_eq!(format!("{:?}", held.sheets), format!("{:?}", fresh.sheets));
+        assert_eq!((held.findings.clone(), held.sha256.clone()), (fresh.findings.clone(), fresh.sha256.clone()));
+        assert!(cache.load(f).is_none(), "handed over once, and nothing on disk");
+        // Another name for the same bytes is another entry.
+        let renamed = InboxFile { name: "other.xlsx".into(), ..reads[1].0.clone() };
+        assert!(cache.load(&renamed).is_none());
+        let total: usize = reads[1..].iter().map(|(_, r)| rows(r)).sum();
+        assert_eq!(cache.held.lock().unwrap().1, total, "the rows held are counted");
+
+        // Past the budget, reads are not held (the read stage loads them from disk).
+        let small = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        let sheet = fresh.sheets.iter().find(|s| !s.read.records.is_empty()).expect("a sheet with rows");
+        let copies = HOLD_RECORDS / sheet.read.records.len() + 1;
+        let filler = IngestedFile { sheets: vec![sheet.clone(); copies], ..fresh.clone() };
+        assert!(rows(&filler) > HOLD_RECORDS);
+        small.hold(filler);
+        assert!(small.load(f).is_none(), "a read over the budget is not held");
+        small.hold(fresh.clone());
+        assert!(small.load(f).is_some());
     }
 }

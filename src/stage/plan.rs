@@ -188,7 +188,12 @@ pub fn plan(
         let to_read: Vec<&InboxFile> = new_files.iter().chain(&unconfirmed).copied().collect();
         let (learned, opened) =
             read_each(&to_read, &project.forms, &project.reference.regions, parsed, writes, |f, read| {
-                (f.key(), f.name.clone(), periods_of_read(&read))
+                let learned = (f.key(), f.name.clone(), periods_of_read(&read));
+                // Held for the read stage, which needs it again this run.
+                if writes == CacheWrites::Keep {
+                    parsed.hold(read);
+                }
+                learned
             });
         (learned, opened, 0)
     } else {
