@@ -176,17 +176,23 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
+    /// The project's folder, its forms, the sample's reference data and returns (sorted).
+    fn sample() -> (PathBuf, Forms, crate::reference::Reference, Vec<PathBuf>) {
+        let root = project();
+        let forms = Forms::load(&root.join("forms")).unwrap();
+        let reference = crate::reference::Reference::load(&root.join("sample_data/reference")).unwrap();
+        let mut paths = crate::ingest::list_inbox(&root.join("sample_data/returns")).unwrap();
+        paths.sort();
+        (root, forms, reference, paths)
+    }
+
     fn inbox_file(path: &Path) -> InboxFile {
         crate::incremental::scan(&[path.to_path_buf()]).remove(0)
     }
 
     #[test]
     fn a_cached_read_equals_a_fresh_one_and_damage_is_detected() {
-        let root = project();
-        let forms = Forms::load(&root.join("forms")).unwrap();
-        let reference = crate::reference::Reference::load(&root.join("sample_data/reference")).unwrap();
-        let mut paths = crate::ingest::list_inbox(&root.join("sample_data/returns")).unwrap();
-        paths.sort();
+        let (root, forms, reference, paths) = sample();
         let path = paths.iter().find(|p| p.to_string_lossy().contains("2025年1-9月")).unwrap_or(&paths[0]);
         let f = inbox_file(path);
         let fresh = crate::ingest::ingest_file(path, &forms, &reference.regions);
@@ -228,11 +234,7 @@ mod tests {
 
     #[test]
     fn a_held_read_is_handed_over_once_and_within_its_budget() {
-        let root = project();
-        let forms = Forms::load(&root.join("forms")).unwrap();
-        let reference = crate::reference::Reference::load(&root.join("sample_data/reference")).unwrap();
-        let mut paths = crate::ingest::list_inbox(&root.join("sample_data/returns")).unwrap();
-        paths.sort();
+        let (root, forms, reference, paths) = sample();
         let out = tempfile::tempdir().unwrap();
         let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
         let reads: Vec<(InboxFile, IngestedFile)> = paths
