@@ -14,7 +14,8 @@
 //! Within one run, the plan reads the new workbooks whole (to learn their periods) and the read
 //! stage needs them again: the plan's reads are also *held* in memory for it, up to
 //! [`HOLD_RECORDS`] rows in all (a province's inbox; the country's rest are loaded from disk, so
-//! memory stays bounded), which spares decoding them again (a twentieth of a province's reading).
+//! memory stays bounded), which spares reading and decoding them again (1.4 % of a province
+//! run's CPU samples).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
