@@ -41,6 +41,12 @@ pub struct ParsedCache {
     held: Mutex<(HashMap<PathBuf, IngestedFile>, usize)>,
 }
 
+/// Whether a read may be kept (stored or held) for later: not a file that could not be read at
+/// all, nor one replaced while it was read (read again next time, whatever it then holds).
+fn keepable(read: &IngestedFile) -> bool {
+    !read.sha256.is_empty() && read.refusal.as_deref() != Some(super::message::REPLACED)
+}
+
 /// The rows a read holds (what its memory grows with).
 fn rows(read: &IngestedFile) -> usize {
     read.sheets.iter().map(|s| s.read.records.len() + s.read.totals.len() + s.read.skipped.len()).sum()
@@ -120,8 +126,7 @@ impl ParsedCache {
 
     /// Keeps a read for later runs. A file that could not be read at all is not kept.
     pub fn store(&self, read: &IngestedFile) -> Result<()> {
-        // A file replaced while it was read is read again next time, whatever it then holds.
-        if read.sha256.is_empty() || read.refusal.as_deref() == Some(super::message::REPLACED) {
+        if !keepable(read) {
             return Ok(());
         }
         let payload = codec().serialize(read).context("cannot encode a parsed workbook")?;
@@ -137,7 +142,7 @@ impl ParsedCache {
     /// Holds a read (one [`ParsedCache::store`] kept) in memory for this run's next
     /// [`ParsedCache::load`] of it, while the reads held have at most [`HOLD_RECORDS`] rows.
     pub fn hold(&self, read: IngestedFile) {
-        if read.sha256.is_empty() || read.refusal.as_deref() == Some(super::message::REPLACED) {
+        if !keepable(&read) {
             return;
         }
         let n = rows(&read);
