@@ -154,8 +154,11 @@ impl PeriodRun<'_> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now());
         let seen = crate::incremental::FirstSeen { now, held: self.plan.held_before.clone() };
-        let staging =
-            crate::store::staged::Staging::new(&publication.staging.join("rows").join(name)).at(Stage::Read, name)?;
+        let staging = crate::store::staged::Staging::new(
+            &publication.staging.join("rows").join(name),
+            crate::store::staged::HOLD_BYTES,
+        )
+        .at(Stage::Read, name)?;
         let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen, staging)
             .at(Stage::Read, name)?;
         returns.tally(planned, summary);

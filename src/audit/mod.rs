@@ -22,7 +22,7 @@ use crate::findings::{Finding, Location, Severity};
 use crate::forms::{FormDef, Forms};
 use crate::ingest::rows::{SheetRows, form_schema, parse_row_key};
 use crate::period::Period;
-use crate::store::staged::{Kept, StagedSheet};
+use crate::store::staged::{Kept, ScanRows, StagedSheet};
 use rules::{Rule, RuleFile, RuleKind};
 
 /// One rule's tally over a period.
@@ -216,20 +216,6 @@ fn register_file(ctx: &SessionContext, name: &str, schema: SchemaRef, file: &std
     Ok(())
 }
 
-/// The one file holding the staged rows of `sheets` and nothing else (the audit scans the file:
-/// rows of a sheet not audited would be audited too).
-fn staged_file<'a>(sheets: &[&&'a StagedSheet]) -> Result<Option<&'a std::path::Path>> {
-    let Some(first) = sheets.first() else { return Ok(None) };
-    let (Some(path), Some(in_file)) = (first.rows.scan.as_deref(), first.rows.rows_in_scan()?) else {
-        anyhow::bail!("the rows of {} were not combined for the audit", first.file);
-    };
-    let rows: usize = sheets.iter().map(|s| s.rows.rows).sum();
-    if sheets.iter().any(|s| s.rows.scan.as_deref() != Some(path)) || in_file != rows {
-        anyhow::bail!("{} holds other rows than those of the sheets audited", path.display());
-    }
-    Ok(Some(path))
-}
-
 /// Registers an earlier period's rows; none: an empty table of the form's shape.
 async fn register_rows(ctx: &SessionContext, name: &str, form: &FormDef, rows: Option<&TableRows>) -> Result<()> {
     match rows {
@@ -277,8 +263,9 @@ fn row_json(batch: &RecordBatch, i: usize) -> String {
 }
 
 /// Audits one period. `sheets` are the period's sheets of every county (superseded returns
-/// already removed), their data rows staged on disk: the rules' SQL scans each form's folder of
-/// the staging, and only the rows with findings are read back here, one sheet at a time.
+/// already removed), their data rows staged: the rules' SQL scans each form's rows where the
+/// staging has them (held in memory, or its file of the staging folder), and only the rows with
+/// findings are read back here, one sheet at a time.
 pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
     // The models' session settings: strings read from Parquet stay Utf8, as in the batches.
     let ctx = crate::models::exec::new_session();
@@ -302,14 +289,16 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
     for form in &cx.forms.forms {
         let schema = form_schema(form);
         let mine: Vec<&StagedSheet> = sheets.iter().filter(|s| s.form == form.code).collect();
-        let checked: Vec<&&StagedSheet> = mine.iter().filter(|s| s.refusal.is_none()).collect();
+        let checked: Vec<&StagedSheet> = mine.iter().copied().filter(|s| s.refusal.is_none()).collect();
         input_rows.insert(form.code.clone(), mine.iter().map(|s| s.rows.rows as u64).sum());
         for s in &mine {
             findings.extend(s.findings.iter().cloned());
         }
-        match staged_file(&checked)? {
-            None => register(&ctx, &format!("{}_raw", form.table), schema.clone(), vec![])?,
-            Some(file) => register_file(&ctx, &format!("{}_raw", form.table), schema.clone(), file)?,
+        let raw = format!("{}_raw", form.table);
+        match crate::store::staged::scan_rows(&checked, &schema)? {
+            ScanRows::Empty => register(&ctx, &raw, schema.clone(), vec![])?,
+            ScanRows::File(file) => register_file(&ctx, &raw, schema.clone(), &file)?,
+            ScanRows::Batches(rows) => register(&ctx, &raw, schema.clone(), rows)?,
         }
         let totals: Vec<RecordBatch> = checked.iter().map(|s| s.totals.clone()).collect();
         register(&ctx, &format!("{}_totals", form.table), schema.clone(), totals)?;

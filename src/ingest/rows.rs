@@ -71,8 +71,8 @@ pub fn section_of(division: u32) -> Option<&'static str> {
 }
 
 /// The rows of one sheet, ready for audit: `R` holds its data rows, an Arrow batch as ingest
-/// makes it, or a file they were staged to (`crate::store::staged`) so that a period's rows are
-/// never all in memory.
+/// makes it, or where they were staged (`crate::store::staged`: held in memory within a budget,
+/// in a file past it) so that a period's rows are never all in memory.
 #[derive(Debug, Clone)]
 pub struct SheetRows<R = RecordBatch> {
     pub form: String,

@@ -18,7 +18,7 @@ pub struct PeriodReturns {
     /// The workbooks read (their parsed cells dropped once the rows are in Arrow).
     pub files: Vec<IngestedFile>,
     /// The sheets the period uses, one per form × county (the newest return), in a stable order;
-    /// their data rows are staged on disk (`staging`).
+    /// their data rows are staged (`staging`: held in memory within its budget, on disk past it).
     pub sheets: Vec<StagedSheet>,
     pub staging: Staging,
     /// Earlier returns replaced by newer ones (kept on record).
@@ -34,8 +34,8 @@ pub struct PeriodReturns {
 
 /// `history` and `seen` order the versions of a county's return: by when gongbao first saw each
 /// (a return held for a frozen period: the night it was held; files not seen before: now), never
-/// by modification time. Each sheet's data rows are written to `staging` as soon as its workbook
-/// is read; only a failure to write there (a full disk) is an error.
+/// by modification time. Each sheet's data rows are staged (`staging`) as soon as its workbook is
+/// read; only a failure to write there (a full disk) is an error.
 pub fn read_period(
     project: &Project,
     planned: &PlannedPeriod,
@@ -45,9 +45,10 @@ pub fn read_period(
     staging: Staging,
 ) -> anyhow::Result<PeriodReturns> {
     let paths: Vec<&crate::incremental::InboxFile> = planned.files.iter().collect();
-    // Each workbook becomes Arrow rows as soon as it is read, written to the staging folder, and
-    // its parsed cells and rows are dropped there: a period's rows are never all in memory at
-    // once, only those of the workbooks being read (one per thread).
+    // Each workbook becomes Arrow rows as soon as it is read, staged (held in memory within the
+    // staging's budget, written to its folder past it), and its parsed cells and rows are dropped
+    // there: a period's rows are in memory only up to that budget, besides those of the workbooks
+    // being read (one per thread).
     let (read, opened) =
         read_each(&paths, &project.forms, &project.reference.regions, cache, CacheWrites::Keep, |inbox, mut f| {
             let periods = (inbox.key(), inbox.name.clone(), crate::stage::plan::periods_of_read(&f));
@@ -87,7 +88,7 @@ pub fn read_period(
     }
     // The sheets used, copied into one file per form for the audit.
     let sheets = staging.combine(&project.forms, sheets)?;
-    tracing::debug!(period = %planned.name, "staged rows combined");
+    tracing::debug!(period = %planned.name, held_bytes = staging.held_bytes(), "staged rows combined");
     Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts, periods_read })
 }
 

@@ -11,6 +11,12 @@
 //!
 //! The files are a scratch copy: not fsynced (a killed run discards its staging folder), not
 //! compressed (written once, read a few times, deleted when the period is built).
+//!
+//! A small period's sheets are not written at all: they are *held* in memory, as read, while the
+//! rows held come to at most the staging's budget ([`HOLD_BYTES`] in a run: a province's month),
+//! and the audit's queries scan them there. Writing each sheet and reading it back (to combine
+//! it, to store it) cost a province a tenth of its run's time; past the budget, the rest of a
+//! period's sheets (the country's) are staged on disk as above, so memory stays bounded.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
@@ -29,21 +35,53 @@ use parquet::file::writer::SerializedFileWriter;
 use crate::ingest::rows::{SheetRows, parse_row_key};
 use rayon::prelude::*;
 
-/// Where a sheet's data rows are: some row groups of a spill file of the staging folder, and how
-/// many rows there are.
+/// Where a sheet's data rows are (held in memory, or in a spill file of the staging folder), and
+/// how many there are.
 #[derive(Debug, Clone)]
 pub struct Staged {
-    pub path: PathBuf,
-    /// The sheet's row groups in its spill file.
-    pub row_groups: std::ops::Range<usize>,
+    place: Place,
     pub rows: usize,
-    /// The form's file the audit scans, which holds this sheet's rows among others' (set by
+    /// Where the audit's queries read this sheet's rows among the other sheets' of its form (set by
     /// [`Staging::combine`]; none for a sheet refused, or not combined yet).
-    pub scan: Option<PathBuf>,
-    /// The file's footer, parsed once for all the sheets of a shared file (a spill file has a row
-    /// group per sheet: parsing it for each sheet read back would cost more than the rows).
-    footer: Arc<Mutex<Option<ArrowReaderMetadata>>>,
+    pub scan: Option<Scan>,
 }
+
+#[derive(Debug, Clone)]
+enum Place {
+    /// In memory, as read (within the staging's budget).
+    Held(RecordBatch),
+    /// Some row groups of a spill file.
+    Spilled {
+        path: PathBuf,
+        row_groups: std::ops::Range<usize>,
+        /// The file's footer, parsed once for all the sheets of a shared file (a spill file has a
+        /// row group per sheet: parsing it for each sheet read back would cost more than the rows).
+        footer: Arc<Mutex<Option<ArrowReaderMetadata>>>,
+    },
+}
+
+/// Where the audit's queries read a form's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scan {
+    /// The form's file of the staging folder ([`Staging::table_file`]).
+    File(PathBuf),
+    /// The sheets themselves, every one of the form's held in memory.
+    Held,
+}
+
+/// What the audit's queries scan of one form: the rows of its sheets audited, in order.
+pub enum ScanRows {
+    /// No sheet.
+    Empty,
+    /// The form's file, which holds those rows and no others.
+    File(PathBuf),
+    /// The sheets' rows, held, each in the form's schema.
+    Batches(Vec<RecordBatch>),
+}
+
+/// The budget in bytes of the rows a run's staging holds in memory ([`Staging::new`]): nearly three
+/// times a province's month (~40,000 enterprises: 23 MB of Arrow arrays).
+pub const HOLD_BYTES: usize = 64 << 20;
 
 /// Rows in a row group of the file the audit scans: large, since a query's scan costs by row
 /// group as well as by row.
@@ -59,6 +97,9 @@ pub type StagedSheet = SheetRows<Staged>;
 pub struct Staging {
     dir: PathBuf,
     next: AtomicUsize,
+    /// Bytes of rows held in memory, and the most that may be.
+    held: AtomicUsize,
+    hold_bytes: usize,
     /// Spill files open for writing and not in use, by form table: a thread staging a sheet takes
     /// one (or opens a new one), so there are about as many as threads staging at once.
     spills: Mutex<HashMap<String, Vec<Combined>>>,
@@ -71,13 +112,20 @@ impl std::fmt::Debug for Staging {
 }
 
 impl Staging {
-    /// A fresh staging folder (an earlier one at `dir` is removed).
-    pub fn new(dir: &Path) -> Result<Staging> {
+    /// A fresh staging folder (an earlier one at `dir` is removed), which holds sheets in memory
+    /// while their rows come to at most `hold_bytes` (0: every sheet is written to disk).
+    pub fn new(dir: &Path, hold_bytes: usize) -> Result<Staging> {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Staging { dir: dir.to_path_buf(), next: AtomicUsize::new(0), spills: Mutex::default() })
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            next: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
+            hold_bytes,
+            spills: Mutex::default(),
+        })
     }
 
     fn sheet_dir(&self, table: &str) -> Result<PathBuf> {
@@ -86,9 +134,22 @@ impl Staging {
         Ok(dir)
     }
 
-    /// Appends a sheet's data rows to a spill file of its form's folder (`table`), keeping the rest
-    /// of the sheet (合计 rows, findings, column map) in memory. Safe to call from several threads.
+    /// Holds a sheet's data rows in memory while the budget allows, or else appends them to a spill
+    /// file of its form's folder (`table`); the rest of the sheet (合计 rows, findings, column
+    /// map) stays in memory. Safe to call from several threads (which sheets are held then
+    /// depends on their timing, what is read back never does).
     pub fn stage(&self, table: &str, sheet: SheetRows) -> Result<StagedSheet> {
+        let bytes = sheet.rows.get_array_memory_size();
+        let budget = self.hold_bytes;
+        if budget > 0
+            && self
+                .held
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| (h + bytes <= budget).then_some(h + bytes))
+                .is_ok()
+        {
+            let rows = Staged { rows: sheet.rows.num_rows(), place: Place::Held(sheet.rows.clone()), scan: None };
+            return Ok(sheet.with_rows(rows));
+        }
         let schema = sheet.rows.schema();
         let taken = {
             let mut spills = self.spills.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,8 +180,9 @@ impl Staging {
     }
 
     /// Writes the rows of the sheets the period uses and does not refuse (`sheets`, in their
-    /// order) into one file per form of `forms` (`<dir>/<table>.parquet`, written even when
-    /// empty), which the audit's queries scan; each sheet is told where (`Staged::scan`). The
+    /// order) into one file per form of `forms` (`<dir>/<table>.parquet`), which the audit's
+    /// queries scan; each sheet is told where (`Staged::scan`). A form whose sheets are all held
+    /// in memory (or that has none) gets no file: the queries scan the sheets there. The
     /// sheets' rows stay where they were staged, a row group per sheet, to be read back one sheet
     /// at a time; the form's file has large row groups instead: a query's scan costs by row group
     /// as much as by row, and a national form's 2,800 sheets were 2,800 row groups read one by
@@ -133,10 +195,16 @@ impl Staging {
         }
         // Each form's sheets in chunks: consecutive sheets of at least SCAN_ROW_GROUP rows together.
         let mut jobs: Vec<(usize, Vec<&Staged>)> = Vec::new();
-        for (f, form) in forms.forms.iter().enumerate() {
+        fn used<'a>(sheets: &'a [StagedSheet], form: &'a str) -> impl Iterator<Item = &'a StagedSheet> {
+            sheets.iter().filter(move |s| s.form == form && s.refusal.is_none())
+        }
+        // A form whose sheets are all held is scanned where they are.
+        let in_file: Vec<bool> =
+            forms.forms.iter().map(|f| used(&sheets, &f.code).any(|s| !s.rows.is_held())).collect();
+        for (f, form) in forms.forms.iter().enumerate().filter(|(f, _)| in_file[*f]) {
             let mut rows = 0;
             let mut chunk: Vec<&Staged> = Vec::new();
-            for s in sheets.iter().filter(|s| s.form == form.code && s.refusal.is_none()) {
+            for s in used(&sheets, &form.code) {
                 if rows >= SCAN_ROW_GROUP {
                     jobs.push((f, std::mem::take(&mut chunk)));
                     rows = 0;
@@ -154,7 +222,7 @@ impl Staging {
         let encoded: Vec<(File, ArrowReaderMetadata)> =
             jobs.par_iter().map(|(f, chunk)| self.encode(&schemas[*f], chunk)).collect::<Result<_>>()?;
         // Then each form's file, its chunks' row groups in order.
-        (0..forms.forms.len()).into_par_iter().try_for_each(|f| -> Result<()> {
+        (0..forms.forms.len()).into_par_iter().filter(|f| in_file[*f]).try_for_each(|f| -> Result<()> {
             let mut scan = Spliced::create(self.table_file(&forms.forms[f].table), &schemas[f])?;
             for ((file, metadata), _) in encoded.iter().zip(&jobs).filter(|(_, (g, _))| *g == f) {
                 for group in metadata.metadata().row_groups() {
@@ -163,10 +231,10 @@ impl Staging {
             }
             scan.close()
         })?;
-        for form in &forms.forms {
-            let path = self.table_file(&form.table);
+        for (form, in_file) in forms.forms.iter().zip(in_file) {
+            let scan = if in_file { Scan::File(self.table_file(&form.table)) } else { Scan::Held };
             for s in sheets.iter_mut().filter(|s| s.form == form.code && s.refusal.is_none()) {
-                s.rows.scan = Some(path.clone());
+                s.rows.scan = Some(scan.clone());
             }
         }
         Ok(sheets)
@@ -189,7 +257,13 @@ impl Staging {
         Ok((file, metadata))
     }
 
-    /// The file of a form's rows that the audit reads (after [`Staging::combine`]).
+    /// Bytes of rows held in memory rather than written to disk.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The file of a form's rows that the audit reads (after [`Staging::combine`], unless its
+    /// sheets are held).
     pub fn table_file(&self, table: &str) -> PathBuf {
         self.dir.join(format!("{table}.parquet"))
     }
@@ -299,11 +373,9 @@ impl Combined {
         self.writer.flush().with_context(|| format!("cannot write {}", self.path.display()))?;
         let groups = first..self.writer.flushed_row_groups().len();
         Ok(Staged {
-            path: self.path.clone(),
-            row_groups: groups,
+            place: Place::Spilled { path: self.path.clone(), row_groups: groups, footer: self.footer.clone() },
             rows: rows.num_rows(),
             scan: None,
-            footer: self.footer.clone(),
         })
     }
 
@@ -368,52 +440,95 @@ fn in_schema(rows: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
+/// What the audit's queries scan of a form whose sheets audited are `sheets` (its sheets not
+/// refused, in order, combined by [`Staging::combine`]): its file, checked to hold exactly their
+/// rows (rows of a sheet not audited would be audited too), or the sheets held, in `schema`.
+pub fn scan_rows(sheets: &[&StagedSheet], schema: &arrow::datatypes::SchemaRef) -> Result<ScanRows> {
+    let Some(first) = sheets.first() else { return Ok(ScanRows::Empty) };
+    let not_combined = || anyhow::anyhow!("the rows of {} were not combined for the audit", first.file);
+    match first.rows.scan.as_ref().ok_or_else(not_combined)? {
+        Scan::Held => sheets
+            .iter()
+            .map(|s| match (&s.rows.scan, &s.rows.place) {
+                (Some(Scan::Held), Place::Held(rows)) if rows.schema() == *schema => Ok(rows.clone()),
+                (Some(Scan::Held), Place::Held(rows)) => in_schema(rows, schema),
+                _ => anyhow::bail!("the rows of {} are not held with the other sheets of its form", s.file),
+            })
+            .collect::<Result<_>>()
+            .map(ScanRows::Batches),
+        Scan::File(path) => {
+            let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let in_file = footer.metadata().file_metadata().num_rows() as usize;
+            let rows: usize = sheets.iter().map(|s| s.rows.rows).sum();
+            if sheets.iter().any(|s| s.rows.scan.as_ref() != Some(&Scan::File(path.clone()))) || in_file != rows {
+                anyhow::bail!("{} holds other rows than those of the sheets audited", path.display());
+            }
+            Ok(ScanRows::File(path.clone()))
+        }
+    }
+}
+
 impl Staged {
     /// The sheet's data rows (one sheet: the memory of one return).
     pub fn load(&self) -> Result<RecordBatch> {
         self.read(None)
     }
 
-    /// The named columns of the sheet's data rows (those of them the file has).
+    /// The named columns of the sheet's data rows (those of them the sheet has).
     pub fn load_columns(&self, names: &[&str]) -> Result<RecordBatch> {
         self.read(Some(names))
     }
 
-    /// Rows in the file the audit scans (every sheet it holds), from its footer; none before
-    /// [`Staging::combine`].
-    pub fn rows_in_scan(&self) -> Result<Option<usize>> {
-        let Some(path) = &self.scan else { return Ok(None) };
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(Some(footer.metadata().file_metadata().num_rows() as usize))
+    /// Whether the rows are held in memory rather than in a spill file.
+    pub fn is_held(&self) -> bool {
+        matches!(self.place, Place::Held(_))
     }
 
-    /// The file's footer, parsed on first use and shared by the sheets of the file.
-    fn footer(&self) -> Result<ArrowReaderMetadata> {
+    /// The spill file's footer, parsed on first use and shared by the sheets of the file.
+    fn footer(path: &Path, footer: &Mutex<Option<ArrowReaderMetadata>>) -> Result<ArrowReaderMetadata> {
         // Held while parsing: the audit's queries ask for it at once, and one parse serves all.
-        let mut footer = self.footer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut footer = footer.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = footer.as_ref() {
             return Ok(f.clone());
         }
-        let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let f = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))?;
         *footer = Some(f.clone());
         Ok(f)
     }
 
-    /// Drops the parsed footer (for every sheet of the file), parsed again if a sheet is read
-    /// later. At national scale a form's spill files have 2,800 row groups; the footers ~70 MB.
+    /// Drops the parsed footer of a spill file (for every sheet of the file), parsed again if a
+    /// sheet is read later. At national scale a form's spill files have 2,800 row groups; the
+    /// footers ~70 MB.
     pub fn forget_footer(&self) {
-        *self.footer.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Place::Spilled { footer, .. } = &self.place {
+            *footer.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 
     fn read(&self, names: Option<&[&str]>) -> Result<RecordBatch> {
-        let footer = self.footer()?;
-        let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
-        let window = Window::of_row_groups(&file, footer.metadata(), self.row_groups.clone())
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        let (path, row_groups, footer) = match &self.place {
+            Place::Held(rows) => {
+                return Ok(match names {
+                    None => rows.clone(),
+                    Some(names) => {
+                        let schema = rows.schema();
+                        let wanted: Vec<usize> = (0..schema.fields().len())
+                            .filter(|i| names.contains(&schema.field(*i).name().as_str()))
+                            .collect();
+                        rows.project(&wanted)?
+                    }
+                });
+            }
+            Place::Spilled { path, row_groups, footer } => (path, row_groups, footer),
+        };
+        let footer = Self::footer(path, footer)?;
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let window = Window::of_row_groups(&file, footer.metadata(), row_groups.clone())
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(window, footer);
         let builder = match names {
             Some(names) => {
@@ -422,8 +537,7 @@ impl Staged {
             }
             None => builder,
         };
-        let reader =
-            builder.with_row_groups(self.row_groups.clone().collect()).with_batch_size(self.rows.max(1)).build()?;
+        let reader = builder.with_row_groups(row_groups.clone().collect()).with_batch_size(self.rows.max(1)).build()?;
         let schema = reader.schema();
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(arrow::compute::concat_batches(&schema, &batches)?)
@@ -564,7 +678,7 @@ mod tests {
     fn the_file_the_audit_scans_has_large_row_groups() {
         let forms = forms();
         let dir = tempfile::tempdir().unwrap();
-        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let staging = Staging::new(&dir.path().join("p"), 0).unwrap();
         let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(7);
         let originals: Vec<SheetRows> = (0..300)
             .map(|i| sheet(&forms, &format!("s{i:03}"), rand::Rng::random_range(&mut rng, 0..900), false))
@@ -627,7 +741,7 @@ mod tests {
     fn sheets_staged_by_a_few_threads_share_their_files() {
         let forms = forms();
         let dir = tempfile::tempdir().unwrap();
-        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let staging = Staging::new(&dir.path().join("p"), 0).unwrap();
         let threads = 3;
         let originals: Vec<SheetRows> =
             (0..30).map(|i| sheet(&forms, &format!("s{i:03}"), (i * 7) % 11, i % 3 == 0)).collect();
@@ -651,7 +765,7 @@ mod tests {
             assert_eq!(s.sha256, original.sha256);
             assert_eq!(s.rows.load().unwrap(), original.rows, "{}", s.sha256);
             // Only the sheets not refused are in the file the audit scans.
-            let scan = s.refusal.is_none().then(|| staging.table_file("jn101"));
+            let scan = s.refusal.is_none().then(|| Scan::File(staging.table_file("jn101")));
             assert_eq!(s.rows.scan, scan, "{}", s.sha256);
         }
         let used: Vec<&RecordBatch> = originals.iter().filter(|o| o.refusal.is_none()).map(|o| &o.rows).collect();
@@ -662,12 +776,19 @@ mod tests {
     }
 
     /// A sheet staged in another schema than its form's (a column of another type, one missing)
-    /// goes into the file the audit scans all the same, in the form's schema.
+    /// goes into the file the audit scans all the same, in the form's schema; held in memory, it
+    /// is scanned in the form's schema too.
     #[test]
     fn a_sheet_staged_in_another_schema_is_combined_in_the_forms() {
+        for hold_bytes in [0, usize::MAX] {
+            a_sheet_in_another_schema(hold_bytes);
+        }
+    }
+
+    fn a_sheet_in_another_schema(hold_bytes: usize) {
         let forms = forms();
         let dir = tempfile::tempdir().unwrap();
-        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let staging = Staging::new(&dir.path().join("p"), hold_bytes).unwrap();
         let odd = {
             let mut s = sheet(&forms, "bbbb", 3, false);
             let (schema, columns, _) = s.rows.clone().into_parts();
@@ -705,7 +826,99 @@ mod tests {
         columns[note] = new_null_array(&DataType::Utf8, 3);
         let odd = RecordBatch::try_new(schema.clone(), columns).unwrap();
         let expected = [sheet(&forms, "aaaa", 2, false).rows, odd, sheet(&forms, "cccc", 4, false).rows];
-        assert_eq!(whole(&staging.table_file("jn101")), arrow::compute::concat_batches(&schema, &expected).unwrap());
+        let expected = arrow::compute::concat_batches(&schema, &expected).unwrap();
+        let audited: Vec<&StagedSheet> = combined.iter().collect();
+        match scan_rows(&audited, &schema).unwrap() {
+            ScanRows::File(path) => {
+                assert_eq!(hold_bytes, 0);
+                assert_eq!(whole(&path), expected);
+            }
+            ScanRows::Batches(rows) => {
+                assert_eq!(hold_bytes, usize::MAX);
+                assert_eq!(arrow::compute::concat_batches(&schema, &rows).unwrap(), expected);
+            }
+            ScanRows::Empty => panic!("three sheets scanned as none"),
+        }
+    }
+
+    /// Within the budget, sheets are held in memory: nothing is written (no spill file, no form's
+    /// file), each reads back its own rows (all, some columns, a kept mask's, its 备注), and the
+    /// audit scans them as they were staged. Past the budget, the rest go to disk, and the form's
+    /// file holds every used sheet's rows in order, the held ones' among them.
+    #[test]
+    fn sheets_within_the_budget_are_held_and_the_rest_staged_on_disk() {
+        let forms = forms();
+        let schema = crate::ingest::rows::form_schema(forms.get("JN101").unwrap());
+        let specs = [("aaaa", 3, false), ("bbbb", 1, false), ("cccc", 2, true), ("dddd", 4, false), ("eeee", 5, false)];
+        let originals: Vec<SheetRows> = specs.iter().map(|(sha, n, r)| sheet(&forms, sha, *n, *r)).collect();
+        let used: Vec<&RecordBatch> = originals.iter().filter(|o| o.refusal.is_none()).map(|o| &o.rows).collect();
+        let bytes: Vec<usize> = originals.iter().map(|o| o.rows.get_array_memory_size()).collect();
+        let stage = |staging: &Staging| -> Vec<StagedSheet> {
+            originals.iter().map(|o| staging.stage("jn101", o.clone()).unwrap()).collect()
+        };
+
+        // Every sheet held.
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p"), bytes.iter().sum()).unwrap();
+        let staged = stage(&staging);
+        assert!(staged.iter().all(|s| s.rows.is_held()));
+        let combined = staging.combine(&forms, staged).unwrap();
+        assert!(!dir.path().join("p").join("sheets").exists(), "a held sheet was written");
+        assert!(!staging.table_file("jn101").exists(), "held sheets were combined into a file");
+        for (s, original) in combined.iter().zip(&originals) {
+            assert_eq!(s.rows.load().unwrap(), original.rows, "{}", s.sha256);
+            assert_eq!(s.rows.scan, original.refusal.is_none().then_some(Scan::Held), "{}", s.sha256);
+            // The columns asked for that the sheet has, in its order.
+            let some = s.rows.load_columns(&["note", "_row_key", "no such column"]).unwrap();
+            let names: Vec<&str> = some.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+            let order = |n: &str| original.rows.schema().index_of(n).unwrap();
+            let mut expected = ["note", "_row_key"];
+            expected.sort_by_key(|n| order(n));
+            assert_eq!(names, expected);
+            assert_eq!(some.num_rows(), original.rows.num_rows());
+        }
+        let audited: Vec<&StagedSheet> = combined.iter().filter(|s| s.refusal.is_none()).collect();
+        let ScanRows::Batches(rows) = scan_rows(&audited, &schema).unwrap() else {
+            panic!("held rows scanned from a file")
+        };
+        assert_eq!(rows.iter().collect::<Vec<_>>(), used);
+        assert!(matches!(scan_rows(&[], &schema).unwrap(), ScanRows::Empty));
+        let keys: BTreeSet<&str> = ["dddd:表1:5", "aaaa:表1:6"].into_iter().collect();
+        assert_eq!(
+            notes_of(&combined, &keys).unwrap(),
+            HashMap::from([("dddd:表1:5".to_string(), "备注 dddd".to_string())])
+        );
+        let d = &combined[3];
+        let kept = Kept {
+            region: "x".into(),
+            rows: d.rows.clone(),
+            mask: Some(BooleanArray::from(vec![false, true, true, false])),
+            kept: 2,
+        };
+        let keys = kept.load().unwrap().column_by_name("_row_key").unwrap().as_string::<i32>().clone();
+        assert_eq!(keys.iter().flatten().collect::<Vec<_>>(), ["dddd:表1:6", "dddd:表1:7"]);
+
+        // A budget for the first two sheets: the rest on disk, each reading back its own rows.
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p"), bytes[0] + bytes[1]).unwrap();
+        let staged = stage(&staging);
+        assert_eq!(staged.iter().map(|s| s.rows.is_held()).collect::<Vec<_>>(), [true, true, false, false, false]);
+        let combined = staging.combine(&forms, staged).unwrap();
+        for (s, original) in combined.iter().zip(&originals) {
+            assert_eq!(s.rows.load().unwrap(), original.rows, "{}", s.sha256);
+            let scan = original.refusal.is_none().then(|| Scan::File(staging.table_file("jn101")));
+            assert_eq!(s.rows.scan, scan, "{}", s.sha256);
+        }
+        let audited: Vec<&StagedSheet> = combined.iter().filter(|s| s.refusal.is_none()).collect();
+        let ScanRows::File(path) = scan_rows(&audited, &schema).unwrap() else {
+            panic!("rows on disk scanned from memory")
+        };
+        assert_eq!(whole(&path), arrow::compute::concat_batches(&schema, used).unwrap());
+
+        // No budget: nothing held, not even an empty sheet.
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("p"), 0).unwrap();
+        assert!(!staging.stage("jn101", sheet(&forms, "ffff", 0, false)).unwrap().rows.is_held());
     }
 
     /// Sheets staged in parallel, combined (one refused, one empty, one superseded and dropped)
@@ -715,7 +928,7 @@ mod tests {
     fn combined_sheets_read_back_exactly_their_rows() {
         let forms = forms();
         let dir = tempfile::tempdir().unwrap();
-        let staging = Staging::new(&dir.path().join("p")).unwrap();
+        let staging = Staging::new(&dir.path().join("p"), 0).unwrap();
         let specs = [("aaaa", 3, false), ("bbbb", 0, false), ("cccc", 2, true), ("dddd", 4, false), ("eeee", 5, false)];
         let originals: Vec<SheetRows> = specs.iter().map(|(sha, n, r)| sheet(&forms, sha, *n, *r)).collect();
         let staged: Vec<StagedSheet> = std::thread::scope(|s| {
@@ -738,7 +951,11 @@ mod tests {
         // The form's file holds the used, unrefused sheets' rows (3 + 0 + 4), nothing else.
         let all = whole(&staging.table_file("jn101"));
         assert_eq!(all.num_rows(), 7);
-        assert_eq!(combined[0].rows.rows_in_scan().unwrap(), Some(7));
+        let audited: Vec<&StagedSheet> = combined.iter().filter(|s| s.refusal.is_none()).collect();
+        let schema = crate::ingest::rows::form_schema(forms.get("JN101").unwrap());
+        assert!(matches!(scan_rows(&audited, &schema).unwrap(), ScanRows::File(p) if p == staging.table_file("jn101")));
+        // Not with a sheet left out: the file would have rows no sheet audited has.
+        assert!(scan_rows(&audited[1..], &schema).is_err());
         // Spliced, it reads back in the form's Arrow schema (its columns' descriptions included).
         assert_eq!(all.schema(), crate::ingest::rows::form_schema(forms.get("JN101").unwrap()));
         // 备注 are found for the keys asked, in whichever sheet holds them.
