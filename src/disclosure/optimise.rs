@@ -45,6 +45,14 @@ use super::rules::Cell;
 use super::secondary::{Group, tolerance};
 use super::universe::Universe;
 
+/// Marks of a search: an entry is marked when it holds the current stamp.
+struct Stamps {
+    cells: Vec<u32>,
+    /// By relation: the stamp, and where the terms met start (a relation's terms in one block).
+    relations: Vec<(u32, usize)>,
+    stamp: u32,
+}
+
 /// One variable's table as the intruder sees it.
 pub struct Table<'a> {
     /// True values of every cell.
@@ -214,9 +222,10 @@ struct Solver {
     /// How often each sensitive cell was the one that stopped a release: checked first next
     /// time, since a failing check ends at its first unreached goal.
     blocked: Vec<u32>,
-    /// Scratch of [`Solver::component`], one stamp per cell (a search marks the cells it met
-    /// with a new stamp instead of clearing a vector the size of the table each time).
-    seen: std::cell::RefCell<(Vec<u32>, u32)>,
+    /// Scratch of [`Solver::component`], one stamp per cell and one per relation (a search marks
+    /// the cells and relations it met with a new stamp instead of clearing vectors the size of
+    /// the table each time).
+    seen: std::cell::RefCell<Stamps>,
     /// Scratch of [`Solver::rows_over`]: each cell's place in the part (`usize::MAX` outside).
     place: Vec<usize>,
 }
@@ -486,6 +495,7 @@ impl Solver {
                     .collect()
             })
             .collect();
+        let n_relations = relations.len();
         Solver {
             cost: value.iter().map(|v| v.abs()).collect(),
             value,
@@ -506,7 +516,11 @@ impl Solver {
             warm: Vec::new(),
             spare: None,
             blocked: vec![0; n_cells],
-            seen: std::cell::RefCell::new((vec![0; n_cells], 0)),
+            seen: std::cell::RefCell::new(Stamps {
+                cells: vec![0; n_cells],
+                relations: vec![(0, 0); n_relations],
+                stamp: 0,
+            }),
             place: vec![usize::MAX; n_cells],
         }
     }
@@ -544,9 +558,10 @@ impl Solver {
     /// The unknown cells linked to `seeds` through the relations, in key order.
     fn component(&self, seeds: &[usize]) -> Vec<usize> {
         let mut scratch = self.seen.borrow_mut();
-        let (seen, stamp) = &mut *scratch;
+        let Stamps { cells: seen, relations: seen_relation, stamp } = &mut *scratch;
         if *stamp == u32::MAX {
             seen.fill(0);
+            seen_relation.fill((0, 0));
             *stamp = 0;
         }
         *stamp += 1;
@@ -561,8 +576,14 @@ impl Solver {
         let mut out = Vec::new();
         while let Some(c) = queue.pop_front() {
             out.push(c);
-            for terms in self.beside(c) {
-                for &(d, _) in terms {
+            // A relation's terms in a block once: every member of the part in that block meets the
+            // same terms (a total's relation has hundreds, scanned once per member before).
+            for (r, range) in &self.of_block[c] {
+                if seen_relation[*r] == (stamp, range.start) {
+                    continue;
+                }
+                seen_relation[*r] = (stamp, range.start);
+                for &(d, _) in &self.by_block[*r][range.clone()] {
                     if seen[d] != stamp && self.unknown(d) {
                         seen[d] = stamp;
                         queue.push_back(d);
