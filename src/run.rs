@@ -174,8 +174,9 @@ impl PeriodRun<'_> {
         let partitions =
             stage::store::store(project, planned, &returns, &audited, publication, &seen).at(Stage::Store, name)?;
         if let (Some(period), true) = (planned.period, self.plan.with_models) {
-            let mut built =
-                stage::models::build(project, period, &returns, &audited, publication).await.at(Stage::Models, name)?;
+            let mut built = stage::models::build(project, period, &returns, &audited, publication, &partitions)
+                .await
+                .at(Stage::Models, name)?;
             let disclosed = stage::disclosure::protect(project, &mut built, publication).at(Stage::Disclosure, name)?;
             built.tally(summary);
             // The bulletin and, beside it, the protected outputs' and the public zone's files:

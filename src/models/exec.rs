@@ -1,7 +1,7 @@
 //! Running models: the DataFusion session over the warehouse, then each model in order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -112,8 +112,8 @@ fn register_mem_plain(ctx: &SessionContext, name: &str, schema: &SchemaRef, batc
 }
 
 /// Registers the warehouse (Hive-partitioned Parquet) as `<table>_all`, the period's accepted
-/// rows of each form as `<table>` (`accepted(table)`: one file, see
-/// [`crate::store::staged::AcceptedRows`], with the columns of `<table>_all`; no file, no rows),
+/// rows of each form as `<table>` (`accepted(table)`: one file, or rows held in memory, see
+/// [`crate::store::staged::AcceptedRows`], with the columns of `<table>_all`; none, no rows),
 /// reference data and parameters.
 pub async fn warehouse_session(
     warehouse: &Path,
@@ -121,7 +121,7 @@ pub async fn warehouse_session(
     reference: &BTreeMap<String, RecordBatch>,
     period: Period,
     submissions: RecordBatch,
-    accepted: impl Fn(&str) -> PathBuf,
+    accepted: impl Fn(&str) -> Option<crate::store::staged::Accepted>,
 ) -> Result<SessionContext> {
     let ctx = new_session();
     let params = params_batch(period);
@@ -149,13 +149,18 @@ pub async fn warehouse_session(
         } else {
             register_mem(&ctx, &stored, empty(), vec![])?;
         }
-        let file = accepted(&form.table);
-        if file.is_file() {
-            ctx.register_parquet(&form.table, file.to_string_lossy().as_ref(), ParquetReadOptions::default())
-                .await
-                .with_context(|| format!("cannot register {}", file.display()))?;
-        } else {
-            register_mem(&ctx, &form.table, empty(), vec![])?;
+        match accepted(&form.table) {
+            Some(crate::store::staged::Accepted::File(file)) if file.is_file() => {
+                ctx.register_parquet(&form.table, file.to_string_lossy().as_ref(), ParquetReadOptions::default())
+                    .await
+                    .with_context(|| format!("cannot register {}", file.display()))?;
+            }
+            // Without the columns' descriptions, as the file reads (DataFusion skips a Parquet
+            // file's metadata): the same table either way.
+            Some(crate::store::staged::Accepted::Held(schema, batches)) => {
+                register_mem_plain(&ctx, &form.table, &schema, &batches)?;
+            }
+            _ => register_mem(&ctx, &form.table, empty(), vec![])?,
         }
         // `<table>_all`: this period's rows are the accepted ones (the same columns), whether or
         // not the warehouse holds the period yet: its partitions are written while the models

@@ -28,6 +28,7 @@ pub async fn build(
     returns: &PeriodReturns,
     outcome: &AuditOutcome,
     publication: &Publication,
+    partitions: &crate::stage::store::Partitions,
 ) -> Result<Built> {
     // Completeness: every county × form, whether it was sent and how many of its rows are
     // quarantined (a form with unresolved errors makes the figures built on it status E).
@@ -43,7 +44,7 @@ pub async fn build(
         &project.reference.tables,
         period,
         exec::submissions_batch(&submissions),
-        |table| returns.staging.accepted_file(table),
+        |table| partitions.accepted(table).cloned(),
     )
     .await?;
     // The enterprise rows disclosure control needs are read beside the models (whose waves

@@ -18,13 +18,15 @@ use crate::stage::plan::PlannedPeriod;
 use crate::stage::publish::Publication;
 use crate::stage::read::PeriodReturns;
 use crate::store;
-use crate::store::staged::{AcceptedRows, StagedSheet};
+use crate::store::staged::{Accepted, AcceptedRows, StagedSheet};
 use crate::summary::Superseded;
 
 /// Stages every table of the period, then moves the partitions into the publication being built
 /// (invisible to readers until it is published). The period's accepted rows of each form go to
-/// one file first (the models read it); their partitions by county are written from it in the
-/// background ([`Partitions`]), while the models and disclosure control run.
+/// one file first (the models read it), or stay in memory where the form's sheets are held there
+/// ([`crate::store::staged::Staging`]'s budget: writing them to read them back cost a province's
+/// run a twentieth of a second on its critical path); their partitions by county are written from
+/// them in the background ([`Partitions`]), while the models and disclosure control run.
 pub fn store(
     project: &Project,
     planned: &PlannedPeriod,
@@ -46,8 +48,12 @@ pub fn store(
                 by_region.entry(k.region.as_str()).or_default().push(k);
             }
             let schema = crate::ingest::rows::form_schema(form);
-            let file = returns.staging.accepted_file(&form.table);
-            let mut accepted = AcceptedRows::create(&file, &schema, &planned.name)?;
+            let held = by_region.values().flatten().all(|k| k.rows.is_held());
+            let mut accepted = if held {
+                AcceptedRows::held(&schema, &planned.name)
+            } else {
+                AcceptedRows::create(&returns.staging.accepted_file(&form.table), &schema, &planned.name)?
+            };
             // Counties a chunk at a time: a chunk's rows are read back in parallel while the
             // previous chunk's are appended, in county order. Memory holds two chunks' rows,
             // never the period's.
@@ -67,9 +73,10 @@ pub fn store(
                 loaded = read?;
             }
             append(&mut accepted, loaded)?;
-            accepted.close()?;
+            let accepted = accepted.close()?;
             let dir = staging.join(&form.table).join(&part);
-            forms.push(FormPartitions { file, dir, to: warehouse.join(&form.table).join(&part) });
+            let to = warehouse.join(&form.table).join(&part);
+            forms.push(FormPartitions { table: form.table.clone(), accepted, dir, to });
         }
         // The audit and this stage were the staged files' readers; the feedback reads a few
         // sheets' notes later and parses a footer again if it needs one.
@@ -106,9 +113,10 @@ pub fn store(
 /// Counties whose rows are read back at once.
 const STORE_CHUNK: usize = 32;
 
-/// One form's partitions: written from its file of accepted rows into `dir`, then moved to `to`.
+/// One form's partitions: written from its accepted rows into `dir`, then moved to `to`.
 struct FormPartitions {
-    file: PathBuf,
+    table: String,
+    accepted: Accepted,
     dir: PathBuf,
     to: PathBuf,
 }
@@ -129,15 +137,21 @@ pub struct Partitions {
 
 impl Partitions {
     fn start(forms: Vec<FormPartitions>) -> Result<Partitions> {
-        let jobs: Vec<(PathBuf, PathBuf)> = forms.iter().map(|f| (f.file.clone(), f.dir.clone())).collect();
+        let jobs: Vec<(Accepted, PathBuf)> = forms.iter().map(|f| (f.accepted.clone(), f.dir.clone())).collect();
         let writing = std::thread::Builder::new()
             .name("gongbao-partitions".into())
-            .spawn(move || jobs.iter().try_for_each(|(file, dir)| write_partitions(file, dir, 64 * 1024)))?;
+            .spawn(move || jobs.iter().try_for_each(|(accepted, dir)| write_partitions(accepted, dir, 64 * 1024)))?;
         Ok(Partitions { writing: Some(writing), forms })
     }
 
     fn forms(&self) -> usize {
         self.forms.len()
+    }
+
+    /// Where the period's accepted rows of a form (`table`) are, for the models: none for the
+    /// `unknown` period, which has no partitions.
+    pub fn accepted(&self, table: &str) -> Option<&Accepted> {
+        self.forms.iter().find(|f| f.table == table).map(|f| &f.accepted)
     }
 
     /// Waits for the partitions, then moves them into the publication being built.
@@ -163,19 +177,38 @@ impl Drop for Partitions {
 }
 
 /// Writes a form's partitions by county (`dir/region=<region>/part-0.parquet`, the form's columns
-/// less `period`) from its file of accepted rows, in which each county's rows are together
-/// ([`AcceptedRows`], columns `period` and `region` last), read `batch_rows` rows at a time.
-fn write_partitions(file: &std::path::Path, dir: &std::path::Path, batch_rows: usize) -> Result<()> {
-    use arrow::array::{AsArray, RecordBatchReader};
+/// less `period`) from its accepted rows, in which each county's rows are together
+/// ([`AcceptedRows`], columns `period` and `region` last): from their file, read `batch_rows`
+/// rows at a time, or as they are held in memory.
+fn write_partitions(accepted: &Accepted, dir: &std::path::Path, batch_rows: usize) -> Result<()> {
+    use arrow::array::RecordBatchReader;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let open = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(open)?.with_batch_size(batch_rows).build()?;
-    let schema = reader.schema();
+    match accepted {
+        Accepted::File(file) => {
+            let open = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(open)?.with_batch_size(batch_rows).build()?;
+            let schema = reader.schema();
+            let batches = reader.map(|b| b.with_context(|| format!("cannot read {}", file.display())));
+            partitions_of(&file.display().to_string(), &schema, batches, dir)
+        }
+        Accepted::Held(schema, batches) => {
+            partitions_of("the accepted rows held in memory", schema, batches.iter().cloned().map(Ok), dir)
+        }
+    }
+}
+
+/// [`write_partitions`] of the accepted rows `batches` (`what`, for errors).
+fn partitions_of(
+    what: &str,
+    schema: &SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use arrow::array::AsArray;
     let width = schema.fields().len();
     anyhow::ensure!(
         width >= 2 && schema.field(width - 2).name() == "period" && schema.field(width - 1).name() == "region",
-        "{} does not end with the columns period and region",
-        file.display()
+        "{what} do not end with the columns period and region",
     );
     let columns: Vec<usize> = (0..width - 2).collect();
     let out_schema = Arc::new(schema.project(&columns)?);
@@ -183,12 +216,12 @@ fn write_partitions(file: &std::path::Path, dir: &std::path::Path, batch_rows: u
     let write = |(region, batches): (String, Vec<RecordBatch>)| {
         store::write_partition(&dir.join(format!("region={region}")), &batches, &out_schema, &[])
     };
-    for batch in reader {
+    for batch in batches {
         let batch = batch?;
         let regions = batch
             .column(width - 1)
             .as_string_opt::<i32>()
-            .with_context(|| format!("{}: the column region is not text", file.display()))?;
+            .with_context(|| format!("{what}: the column region is not text"))?;
         let mut start = 0;
         while start < batch.num_rows() {
             let region = regions.value(start);
@@ -365,9 +398,9 @@ fn sources_batch(sheets: &[StagedSheet], superseded: &[Superseded], period: &str
 mod tests {
     use super::*;
 
-    /// Each county's partition holds exactly its rows of the file of accepted rows, in order,
-    /// whether they came in one batch or across several, and is the file `write_partition`
-    /// writes from those rows (byte for byte).
+    /// Each county's partition holds exactly its rows of the accepted rows, in order, whether they
+    /// came in one batch or across several, and is the file `write_partition` writes from those
+    /// rows (byte for byte): from the file of accepted rows, and from the same rows held in memory.
     #[test]
     fn partitions_written_from_the_accepted_rows_are_each_countys_rows() {
         let forms = crate::forms::Forms::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")).unwrap();
@@ -376,6 +409,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("accepted.parquet");
         let mut accepted = AcceptedRows::create(&file, &schema, "2025-09").unwrap();
+        let mut held = AcceptedRows::held(&schema, "2025-09");
         // Counties of 0..40 rows, one written in two pieces.
         let rows_of = |region: &str, n: usize| -> RecordBatch {
             let columns: Vec<ArrayRef> = schema
@@ -395,17 +429,23 @@ mod tests {
         let counties = [("370811", 7), ("370812", 0), ("370826", 40), ("370827", 1), ("370828", 23)];
         for (region, n) in counties {
             let rows = rows_of(region, n);
-            if n > 20 {
-                accepted.write(region, &rows.slice(0, 20)).unwrap();
-                accepted.write(region, &rows.slice(20, n - 20)).unwrap();
-            } else {
-                accepted.write(region, &rows).unwrap();
+            for accepted in [&mut accepted, &mut held] {
+                if n > 20 {
+                    accepted.write(region, &rows.slice(0, 20)).unwrap();
+                    accepted.write(region, &rows.slice(20, n - 20)).unwrap();
+                } else {
+                    accepted.write(region, &rows).unwrap();
+                }
             }
         }
-        accepted.close().unwrap();
-        for batch_rows in [1, 6, 17, 1024] {
+        let in_file = accepted.close().unwrap();
+        assert!(matches!(&in_file, Accepted::File(f) if *f == file));
+        let held = held.close().unwrap();
+        assert!(matches!(&held, Accepted::Held(..)));
+        // Batch sizes apply to the file's reader; the rows held are read as they were written.
+        for (batch_rows, accepted) in [(1, &in_file), (6, &in_file), (17, &in_file), (1024, &in_file), (0, &held)] {
             let dir = tmp.path().join(format!("out-{batch_rows}"));
-            write_partitions(&file, &dir, batch_rows).unwrap();
+            write_partitions(accepted, &dir, batch_rows).unwrap();
             for (region, n) in counties {
                 let part = dir.join(format!("region={region}")).join("part-0.parquet");
                 if n == 0 {

@@ -280,14 +280,28 @@ impl Staging {
     }
 }
 
-/// The period's accepted rows of one form, in one file: the columns of the warehouse's files
-/// then its partition columns `period` and `region`, as a query of the warehouse sees them. The
-/// models read this file rather than the warehouse's folder of the period, which holds one file per
-/// county (2,800 at national scale), every one of them opened by each scan of the form.
+/// The period's accepted rows of one form, in one file (or, when its sheets are held in memory,
+/// in memory too): the columns of the warehouse's files then its partition columns `period` and
+/// `region`, as a query of the warehouse sees them. The models read these rows rather than the
+/// warehouse's folder of the period, which holds one file per county (2,800 at national scale),
+/// every one of them opened by each scan of the form.
 pub struct AcceptedRows {
-    writer: ArrowWriter<File>,
+    out: AcceptedOut,
     schema: arrow::datatypes::SchemaRef,
     period: String,
+}
+
+enum AcceptedOut {
+    File(Box<ArrowWriter<File>>, PathBuf),
+    Held(Vec<RecordBatch>),
+}
+
+/// Where a form's accepted rows of the period are ([`AcceptedRows::close`]).
+#[derive(Debug, Clone)]
+pub enum Accepted {
+    File(PathBuf),
+    /// In memory, in the schema of [`with_partitions`].
+    Held(arrow::datatypes::SchemaRef, Vec<RecordBatch>),
 }
 
 /// A form's table as a query of the warehouse sees it: the form's columns (`form_schema`) less
@@ -321,7 +335,21 @@ impl AcceptedRows {
             .set_max_row_group_row_count(Some(Self::ROW_GROUP))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
-        Ok(AcceptedRows { writer, schema, period: period.to_string() })
+        Ok(AcceptedRows {
+            out: AcceptedOut::File(Box::new(writer), path.to_path_buf()),
+            schema,
+            period: period.to_string(),
+        })
+    }
+
+    /// Rows kept in memory instead of a file: those of sheets held in memory ([`Staged::is_held`]),
+    /// whose arrays they share (a sheet's rows kept whole are not copied).
+    pub fn held(form_schema: &arrow::datatypes::Schema, period: &str) -> AcceptedRows {
+        AcceptedRows {
+            out: AcceptedOut::Held(Vec::new()),
+            schema: with_partitions(form_schema),
+            period: period.to_string(),
+        }
     }
 
     /// Appends one county's rows (`batch`: the form's columns).
@@ -331,13 +359,21 @@ impl AcceptedRows {
         columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.period, n))));
         columns.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(region, n))));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
-        self.writer.write(&batch)?;
+        match &mut self.out {
+            AcceptedOut::File(writer, _) => writer.write(&batch)?,
+            AcceptedOut::Held(batches) => batches.push(batch),
+        }
         Ok(())
     }
 
-    pub fn close(self) -> Result<()> {
-        self.writer.close()?;
-        Ok(())
+    pub fn close(self) -> Result<Accepted> {
+        Ok(match self.out {
+            AcceptedOut::File(writer, path) => {
+                writer.close()?;
+                Accepted::File(path)
+            }
+            AcceptedOut::Held(batches) => Accepted::Held(self.schema, batches),
+        })
     }
 }
 

@@ -568,8 +568,9 @@ fn value_added_is_deflated_by_division_and_the_old_ppi_layout_is_all_industry() 
 }
 
 /// What the models read as a form's table of the period (`jn101`: the one file of the period's
-/// accepted rows the store stage writes) is what a query of the warehouse's county partitions
-/// gives: the same columns (names, types, nullability) and the same rows. A form with no rows is
+/// accepted rows the store stage writes, or the same rows held in memory for a small period) is
+/// what a query of the warehouse's county partitions gives: the same columns (names, types,
+/// nullability) and the same rows. A form with no rows is
 /// an empty table of the same shape. `jn101_all` takes the period from the file, not from the
 /// warehouse, which may hold an earlier version of it while the models run (the store stage
 /// writes the period's partitions in the background): here a county the period no longer has.
@@ -583,6 +584,7 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
     let schema = gongbao::ingest::rows::form_schema(form);
     let accepted = tmp.path().join("accepted/jn101.parquet");
     let mut writer = AcceptedRows::create(&accepted, &schema, PERIOD).unwrap();
+    let mut held = AcceptedRows::held(&schema, PERIOD);
     // A county's JN101 rows of the sample, also written as its partition of the warehouse.
     let stored = |county: &str| {
         let path = repo().join(format!("sample_data/returns/{county}_2025年1-9月_倍增监测报表.xlsx"));
@@ -598,44 +600,48 @@ fn a_forms_period_file_reads_as_its_county_partitions_do() {
     for county in ["任城区", "兖州区", "曲阜市"] {
         let (region, batch) = stored(county);
         writer.write(&region, &batch).unwrap();
+        held.write(&region, &batch).unwrap();
         rows += batch.num_rows();
     }
-    writer.close().unwrap();
+    let sources = [writer.close().unwrap(), held.close().unwrap()];
     assert!(rows > 30, "{rows}");
     // An earlier version of the period in the warehouse: a county with rows the file has not.
     let (stale, _) = stored("邹城市");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let ctx = session(tmp.path(), &forms, &reference).await;
-        let query = |sql: String| {
-            let ctx = ctx.clone();
-            async move {
-                let df = ctx.sql(&sql).await.unwrap();
-                let schema = df.schema().as_arrow().clone();
-                let batches = df.collect().await.unwrap();
-                (schema, arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string())
+    for source in sources {
+        rt.block_on(async {
+            let jn101 = |table: &str| (table == "jn101").then(|| source.clone());
+            let ctx = session_with(tmp.path(), &forms, &reference, jn101).await;
+            let query = |sql: String| {
+                let ctx = ctx.clone();
+                async move {
+                    let df = ctx.sql(&sql).await.unwrap();
+                    let schema = df.schema().as_arrow().clone();
+                    let batches = df.collect().await.unwrap();
+                    (schema, arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string())
+                }
+            };
+            for table in ["jn101", "jn102", "jn103", "jn104"] {
+                // A total order: the sample repeats a credit code within a return (JN101-E07), and
+                // the two sides may meet those rows in either order.
+                let order = if table == "jn101" { " ORDER BY region, credit_code, _row_key" } else { "" };
+                let (period_schema, period_rows) = query(format!("SELECT * FROM {table}{order}")).await;
+                // The warehouse as stored, less the stale county.
+                let stored =
+                    format!("SELECT * FROM _{table}_stored WHERE period = '{PERIOD}' AND region <> '{stale}'{order}");
+                let (stored_schema, stored_rows) = query(stored).await;
+                assert_eq!(period_schema, stored_schema, "{table}");
+                assert_eq!(period_rows, stored_rows, "{table}");
+                let (all_schema, all_rows) =
+                    query(format!("SELECT * FROM {table}_all WHERE period = '{PERIOD}'{order}")).await;
+                assert_eq!(period_schema, all_schema, "{table}");
+                assert_eq!(period_rows, all_rows, "{table}: the period's rows in {table}_all");
+                let n = period_rows.lines().filter(|l| l.starts_with("| ")).count().saturating_sub(1);
+                assert_eq!(n, if table == "jn101" { rows } else { 0 }, "{table}: {period_rows}");
             }
-        };
-        for table in ["jn101", "jn102", "jn103", "jn104"] {
-            // A total order: the sample repeats a credit code within a return (JN101-E07), and
-            // the two sides may meet those rows in either order.
-            let order = if table == "jn101" { " ORDER BY region, credit_code, _row_key" } else { "" };
-            let (period_schema, period_rows) = query(format!("SELECT * FROM {table}{order}")).await;
-            // The warehouse as stored, less the stale county.
-            let stored =
-                format!("SELECT * FROM _{table}_stored WHERE period = '{PERIOD}' AND region <> '{stale}'{order}");
-            let (stored_schema, stored_rows) = query(stored).await;
-            assert_eq!(period_schema, stored_schema, "{table}");
-            assert_eq!(period_rows, stored_rows, "{table}");
-            let (all_schema, all_rows) =
-                query(format!("SELECT * FROM {table}_all WHERE period = '{PERIOD}'{order}")).await;
-            assert_eq!(period_schema, all_schema, "{table}");
-            assert_eq!(period_rows, all_rows, "{table}: the period's rows in {table}_all");
-            let n = period_rows.lines().filter(|l| l.starts_with("| ")).count().saturating_sub(1);
-            assert_eq!(n, if table == "jn101" { rows } else { 0 }, "{table}: {period_rows}");
-        }
-    });
+        });
+    }
 }
 
 /// The models' session over `dir`: its warehouse (`dir/warehouse`) and the period's accepted rows
@@ -645,7 +651,19 @@ async fn session(
     forms: &gongbao::forms::Forms,
     reference: &gongbao::reference::Reference,
 ) -> datafusion::prelude::SessionContext {
-    let accepted = |table: &str| dir.join("accepted").join(format!("{table}.parquet"));
+    let accepted = |table: &str| {
+        Some(gongbao::store::staged::Accepted::File(dir.join("accepted").join(format!("{table}.parquet"))))
+    };
+    session_with(dir, forms, reference, accepted).await
+}
+
+/// [`session`], the period's accepted rows where `accepted` says.
+async fn session_with(
+    dir: &Path,
+    forms: &gongbao::forms::Forms,
+    reference: &gongbao::reference::Reference,
+    accepted: impl Fn(&str) -> Option<gongbao::store::staged::Accepted>,
+) -> datafusion::prelude::SessionContext {
     exec::warehouse_session(
         &dir.join("warehouse"),
         forms,
