@@ -15,7 +15,7 @@
 //! A small period's sheets are not written at all: they are *held* in memory, as read, while the
 //! rows held come to at most the staging's budget ([`HOLD_BYTES`] in a run: a province's month),
 //! and the audit's queries scan them there. Writing each sheet and reading it back (to combine
-//! it, to store it) cost a province a tenth of its run's time; past the budget, the rest of a
+//! it, to store it) cost a province a tenth of its run's CPU time; past the budget, the rest of a
 //! period's sheets (the country's) are staged on disk as above, so memory stays bounded.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -280,8 +280,8 @@ impl Staging {
     }
 }
 
-/// The period's accepted rows of one form, in one file (or, when its sheets are held in memory,
-/// in memory too): the columns of the warehouse's files then its partition columns `period` and
+/// The period's accepted rows of one form, in one file (or in memory instead, where its sheets
+/// are held there): the columns of the warehouse's files then its partition columns `period` and
 /// `region`, as a query of the warehouse sees them. The models read these rows rather than the
 /// warehouse's folder of the period, which holds one file per county (2,800 at national scale),
 /// every one of them opened by each scan of the form.
