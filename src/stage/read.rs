@@ -86,7 +86,8 @@ pub fn read_period(
     for x in &superseded {
         tracing::warn!("{} ({}, {}, {}) is superseded by {}", x.file, x.form, x.region_code, x.period, x.by);
     }
-    // The sheets used, copied into one file per form for the audit.
+    // The sheets used, combined for the audit: into one file per form, unless the form's sheets
+    // are all held in memory, where the audit scans them.
     let sheets = staging.combine(&project.forms, sheets)?;
     tracing::debug!(period = %planned.name, held_bytes = staging.held_bytes(), "staged rows combined");
     Ok(PeriodReturns { files, sheets, staging, superseded, opened, counts, periods_read })
