@@ -298,7 +298,9 @@ impl BuildState {
 
 /// The project's definition files with their SHA-256, as `dir/name=hash` in a fixed order (the
 /// part of the definitions' hash that reads files: the bundled fonts are 11 MB, so they are
-/// hashed in parallel, each streamed through a small buffer rather than read whole).
+/// hashed in parallel, each streamed through a small buffer rather than read whole). Not the
+/// memory budgets (`config/memory.toml`): they change where rows wait between stages, never an
+/// output (tests/all/reproducible.rs), so lowering them rebuilds nothing.
 pub fn definition_files(project: &Path) -> Vec<String> {
     use rayon::prelude::*;
     let mut files: Vec<(&str, PathBuf)> = Vec::new();
@@ -306,6 +308,7 @@ pub fn definition_files(project: &Path) -> Vec<String> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(project.join(dir))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
             .unwrap_or_default();
+        paths.retain(|p| !(dir == "config" && p.file_name().is_some_and(|n| n == "memory.toml")));
         paths.sort();
         files.extend(paths.into_iter().map(|p| (dir, p)));
     }

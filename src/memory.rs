@@ -7,6 +7,8 @@
 //! At national scale the run's peak resident memory was 4.5 GiB with glibc's default and 3.1 GiB
 //! with one arena per core, no slower; one arena in all was 40 % slower (BENCHMARKS.md, "The
 //! allocator's arenas").
+//!
+//! And what a run may keep in memory instead of on disk ([`Budgets`], `config/memory.toml`).
 
 /// Limits glibc's malloc to one arena per core (at least two), unless the operator set
 /// `MALLOC_ARENA_MAX`, which glibc has read already. Call it first thing in `main`, before any
@@ -33,5 +35,57 @@ pub fn release_freed() {
         unsafe {
             libc::malloc_trim(0);
         }
+    }
+}
+
+/// What a run may keep in memory instead of on disk, from `config/memory.toml` (a key left out
+/// takes its default). Neither changes an output, only where rows wait between stages: within the
+/// budgets a province's month never touches the disk between reading and the warehouse; past
+/// them (the country) rows wait on disk, so memory stays bounded by the largest workbook. An
+/// operator on a small machine lowers them; 0 keeps nothing in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budgets {
+    /// Rows (records, totals and skipped rows) of the workbooks the plan read, held for the read
+    /// stage ([`crate::ingest::cache::ParsedCache::hold`]); past it, the read stage loads them
+    /// from the parsed-workbook cache on disk.
+    pub held_read_rows: usize,
+    /// Bytes of Arrow arrays of one period's sheets held for the audit and the warehouse
+    /// ([`crate::store::staged::Staging`]); past it, sheets are staged in spill files.
+    pub held_sheet_bytes: usize,
+}
+
+impl Default for Budgets {
+    /// A province's month within both (~40,000 enterprises: ~44,000 rows read, 23 MB of arrays).
+    fn default() -> Self {
+        Budgets { held_read_rows: 60_000, held_sheet_bytes: 64 << 20 }
+    }
+}
+
+impl Budgets {
+    /// Reads `path` (`config/memory.toml`); the defaults when the file does not exist.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Budgets> {
+        crate::util::load_toml_or_default(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_configuration_documents_the_defaults_and_keys_are_checked() {
+        let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(Budgets::load(&project.join("config/memory.toml")).unwrap(), Budgets::default());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("memory.toml");
+        assert_eq!(Budgets::load(&p).unwrap(), Budgets::default(), "no file: the defaults");
+        std::fs::write(&p, "held_sheet_bytes = 0\n").unwrap();
+        assert_eq!(Budgets::load(&p).unwrap(), Budgets { held_sheet_bytes: 0, ..Budgets::default() });
+        std::fs::write(&p, "held_sheet_byte = 0\n").unwrap();
+        let err = Budgets::load(&p).unwrap_err().to_string();
+        assert!(err.contains("memory.toml") && err.contains("held_sheet_byte"), "{err}");
+        std::fs::write(&p, "held_read_rows = -1\n").unwrap();
+        assert!(Budgets::load(&p).is_err(), "a negative budget is refused");
     }
 }

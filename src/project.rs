@@ -24,6 +24,8 @@ pub struct Project {
     pub disclosure: crate::disclosure::Config,
     /// The caps on a county's feedback workbook (`config/feedback.toml`).
     pub feedback: crate::feedback::Limits,
+    /// What the run may keep in memory instead of on disk (`config/memory.toml`).
+    pub memory: crate::memory::Budgets,
     /// A hash of every definition and reference file and of gongbao's own code: part of every
     /// period's fingerprint (see [`crate::incremental::combine_definitions`]).
     pub definitions: String,
@@ -57,6 +59,7 @@ impl Project {
         let disclosure = crate::disclosure::Config::load(&dir.join("config/disclosure.toml"))
             .context("disclosure control configuration")?;
         let feedback = crate::feedback::Limits::load(&dir.join("config/feedback.toml"))?;
+        let memory = crate::memory::Budgets::load(&dir.join("config/memory.toml"))?;
         crate::ingest::guard::install(crate::ingest::guard::Limits::load(&dir.join("config/limits.toml"))?);
         Ok(Project {
             dir: dir.to_path_buf(),
@@ -68,6 +71,7 @@ impl Project {
             templates,
             disclosure,
             feedback,
+            memory,
             definitions: String::new(),
         })
     }

@@ -61,7 +61,12 @@ pub fn run_with(opts: &RunOptions, ctl: &RunControl) -> Result<RunSummary> {
 /// cache written, nothing published (`gongbao run --dry-run`).
 pub fn dry_run(opts: &RunOptions, ctl: &RunControl) -> Result<Plan> {
     let project = Project::load(&opts.project, &opts.reference)?;
-    let parsed = ParsedCache::new(&opts.out, &project.dir.join("forms"), project.regions_sha256());
+    let parsed = ParsedCache::new(
+        &opts.out,
+        &project.dir.join("forms"),
+        project.regions_sha256(),
+        project.memory.held_read_rows,
+    );
     stage::plan::plan(&project, &opts.inbox, &opts.out, &selection(opts, ctl), &parsed, true).at(Stage::Plan, "")
 }
 
@@ -69,7 +74,8 @@ pub fn dry_run(opts: &RunOptions, ctl: &RunControl) -> Result<Plan> {
 async fn execute(opts: &RunOptions, ctl: &RunControl, started: &str) -> Result<RunSummary> {
     let out = opts.out.as_path();
     let project = Project::load(&opts.project, &opts.reference)?;
-    let parsed = ParsedCache::new(out, &project.dir.join("forms"), project.regions_sha256());
+    let parsed =
+        ParsedCache::new(out, &project.dir.join("forms"), project.regions_sha256(), project.memory.held_read_rows);
     let mut plan =
         stage::plan::plan(&project, &opts.inbox, out, &selection(opts, ctl), &parsed, false).at(Stage::Plan, "")?;
     let mut summary = plan.summary();
@@ -156,7 +162,7 @@ impl PeriodRun<'_> {
         let seen = crate::incremental::FirstSeen { now, held: self.plan.held_before.clone() };
         let staging = crate::store::staged::Staging::new(
             &publication.staging.join("rows").join(name),
-            crate::store::staged::HOLD_BYTES,
+            project.memory.held_sheet_bytes,
         )
         .at(Stage::Read, name)?;
         let returns = stage::read::read_period(project, planned, self.parsed, &publication.history, &seen, staging)

@@ -12,10 +12,10 @@
 //! from the workbook again, never trusted.
 //!
 //! Within one run, the plan reads the new workbooks whole (to learn their periods) and the read
-//! stage needs them again: the plan's reads are also *held* in memory for it, up to
-//! [`HOLD_RECORDS`] rows in all (a province's inbox; the country's rest are loaded from disk, so
-//! memory stays bounded), which spares reading and decoding them again (1.4 % of a province
-//! run's CPU samples).
+//! stage needs them again: the plan's reads are also *held* in memory for it, up to a budget of
+//! rows in all (`held_read_rows` of `config/memory.toml`, [`crate::memory::Budgets`]: a
+//! province's inbox; the country's rest are loaded from disk, so memory stays bounded), which
+//! spares reading and decoding them again (1.4 % of a province run's CPU samples).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,8 +30,6 @@ use crate::incremental::InboxFile;
 const MAGIC: &[u8] = b"gongbao-parsed-1\n";
 /// An entry larger than this is not loaded (the largest accepted workbook gives far less).
 const MAX_ENTRY_BYTES: u64 = 1 << 30;
-/// Rows (records, totals and skipped rows) of the reads held in memory at once.
-pub const HOLD_RECORDS: usize = 60_000;
 
 pub struct ParsedCache {
     dir: PathBuf,
@@ -39,6 +37,8 @@ pub struct ParsedCache {
     key: String,
     /// Reads held for the read stage (by entry path), and their rows.
     held: Mutex<(HashMap<PathBuf, IngestedFile>, usize)>,
+    /// The most rows (records, totals and skipped rows) the reads held may have in all.
+    hold_rows: usize,
 }
 
 /// Whether a read may be kept (stored or held) for later: not a file that could not be read at
@@ -58,8 +58,9 @@ fn codec() -> impl Options {
 
 impl ParsedCache {
     /// The cache of the output folder `out`, for workbooks read through the form definitions in
-    /// `forms_dir` with the region list whose SHA-256 is `regions_sha256`.
-    pub fn new(out: &Path, forms_dir: &Path, regions_sha256: &str) -> Self {
+    /// `forms_dir` with the region list whose SHA-256 is `regions_sha256`, holding reads of at most
+    /// `hold_rows` rows in memory ([`ParsedCache::hold`]).
+    pub fn new(out: &Path, forms_dir: &Path, regions_sha256: &str, hold_rows: usize) -> Self {
         let mut parts = vec![
             format!("gongbao={}+{}", env!("CARGO_PKG_VERSION"), env!("GONGBAO_CODE_HASH")),
             format!("regions={regions_sha256}"),
@@ -77,6 +78,7 @@ impl ParsedCache {
             dir: out.join("cache").join("parsed"),
             key: crate::util::sha256_hex(parts.join("\n").as_bytes()),
             held: Mutex::default(),
+            hold_rows,
         }
     }
 
@@ -140,14 +142,14 @@ impl ParsedCache {
     }
 
     /// Holds a read (one [`ParsedCache::store`] kept) in memory for this run's next
-    /// [`ParsedCache::load`] of it, while the reads held have at most [`HOLD_RECORDS`] rows.
+    /// [`ParsedCache::load`] of it, while the reads held have at most the cache's budget of rows.
     pub fn hold(&self, read: IngestedFile) {
         if !keepable(&read) {
             return;
         }
         let n = rows(&read);
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.1 + n <= HOLD_RECORDS {
+        if held.1 + n <= self.hold_rows {
             let path = self.entry(&read.sha256, &read.file);
             held.1 += n;
             if let Some(old) = held.0.insert(path, read) {
@@ -178,6 +180,9 @@ mod tests {
     use super::*;
     use crate::forms::Forms;
 
+    /// A budget that holds every read of the sample.
+    const HOLD: usize = 1 << 20;
+
     fn project() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
@@ -205,7 +210,7 @@ mod tests {
         assert!(fresh.sheets.iter().map(|s| s.read.records.len()).sum::<usize>() > 10);
 
         let out = tempfile::tempdir().unwrap();
-        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"], HOLD);
         assert!(cache.load(&f).is_none(), "empty cache");
         cache.store(&fresh).unwrap();
         let cached = cache.load(&f).expect("a stored entry loads");
@@ -221,7 +226,9 @@ mod tests {
         let renamed = InboxFile { name: "other.xlsx".into(), ..f.clone() };
         assert!(cache.load(&renamed).is_none());
         let other_forms = tempfile::tempdir().unwrap();
-        assert!(ParsedCache::new(out.path(), other_forms.path(), &reference.hashes["regions"]).load(&f).is_none());
+        assert!(
+            ParsedCache::new(out.path(), other_forms.path(), &reference.hashes["regions"], HOLD).load(&f).is_none()
+        );
 
         // A flipped byte in the payload is caught by the entry's checksum.
         let entry = cache.entry(&f.sha256, &f.name);
@@ -242,7 +249,7 @@ mod tests {
     fn a_held_read_is_handed_over_once_and_within_its_budget() {
         let (root, forms, reference, paths) = sample();
         let out = tempfile::tempdir().unwrap();
-        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        let cache = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"], HOLD);
         let reads: Vec<(InboxFile, IngestedFile)> = paths
             .iter()
             .take(4)
@@ -265,15 +272,18 @@ mod tests {
         let total: usize = reads[1..].iter().map(|(_, r)| rows(r)).sum();
         assert_eq!(cache.held.lock().unwrap().1, total, "the rows held are counted");
 
-        // Past the budget, reads are not held (the read stage loads them from disk).
-        let small = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"]);
+        // Past the budget, reads are not held (the read stage loads them from disk): a budget of
+        // one read's rows holds it, not a read of one sheet more; a budget of 0 holds nothing.
+        let small = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"], rows(fresh));
         let sheet = fresh.sheets.iter().find(|s| !s.read.records.is_empty()).expect("a sheet with rows");
-        let copies = HOLD_RECORDS / sheet.read.records.len() + 1;
-        let filler = IngestedFile { sheets: vec![sheet.clone(); copies], ..fresh.clone() };
-        assert!(rows(&filler) > HOLD_RECORDS);
+        let filler = IngestedFile { sheets: [fresh.sheets.clone(), vec![sheet.clone()]].concat(), ..fresh.clone() };
+        assert!(rows(&filler) > rows(fresh));
         small.hold(filler);
         assert!(small.load(f).is_none(), "a read over the budget is not held");
         small.hold(fresh.clone());
         assert!(small.load(f).is_some());
+        let none = ParsedCache::new(out.path(), &root.join("forms"), &reference.hashes["regions"], 0);
+        none.hold(fresh.clone());
+        assert!(none.load(f).is_none(), "a budget of 0 holds nothing");
     }
 }

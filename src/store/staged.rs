@@ -13,7 +13,8 @@
 //! compressed (written once, read a few times, deleted when the period is built).
 //!
 //! A small period's sheets are not written at all: they are *held* in memory, as read, while the
-//! rows held come to at most the staging's budget ([`HOLD_BYTES`] in a run: a province's month),
+//! rows held come to at most the staging's budget (`held_sheet_bytes` of `config/memory.toml`,
+//! [`crate::memory::Budgets`]: a province's month),
 //! and the audit's queries scan them there. Writing each sheet and reading it back (to combine
 //! it, to store it) cost a province a tenth of its run's CPU time; past the budget, the rest of a
 //! period's sheets (the country's) are staged on disk as above, so memory stays bounded.
@@ -78,10 +79,6 @@ pub enum ScanRows {
     /// The sheets' rows, held, each in the form's schema.
     Batches(Vec<RecordBatch>),
 }
-
-/// The budget in bytes of the rows a run's staging holds in memory ([`Staging::new`]): nearly three
-/// times a province's month (~40,000 enterprises: 23 MB of Arrow arrays).
-pub const HOLD_BYTES: usize = 64 << 20;
 
 /// Rows in a row group of the file the audit scans: large, since a query's scan costs by row
 /// group as well as by row.

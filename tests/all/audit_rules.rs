@@ -285,7 +285,7 @@ impl Env {
     fn sheets(&self, books: &[(&str, Book)]) -> Vec<StagedSheet> {
         let files = self.write(books);
         let n = std::fs::read_dir(self.dir.path()).unwrap().count();
-        self.staged(&files, if n.is_multiple_of(2) { gongbao::store::staged::HOLD_BYTES } else { 0 })
+        self.staged(&files, if n.is_multiple_of(2) { gongbao::memory::Budgets::default().held_sheet_bytes } else { 0 })
     }
 
     /// Writes the workbooks; their names.
@@ -456,11 +456,11 @@ fn rows_held_in_memory_are_audited_as_rows_staged_on_disk() {
     assert!(on_disk.iter().all(|s| !s.rows.is_held()));
     let expected = summary(&env.audit_with("2025-09", &on_disk, None));
     assert!(expected.0.len() >= 5 && expected.1.num_rows() >= 3, "the returns break rules: {:?}", expected.0);
-    let held = env.staged(&files, gongbao::store::staged::HOLD_BYTES);
+    let held = env.staged(&files, gongbao::memory::Budgets::default().held_sheet_bytes);
     assert!(held.iter().all(|s| s.rows.is_held()));
     assert_eq!(summary(&env.audit_with("2025-09", &held, None)), expected);
     // A budget that holds the first county's sheet only.
-    let first = env.staged(&files[..1], gongbao::store::staged::HOLD_BYTES);
+    let first = env.staged(&files[..1], gongbao::memory::Budgets::default().held_sheet_bytes);
     let budget = first.iter().map(|s| s.rows.load().unwrap().get_array_memory_size()).sum::<usize>();
     let mixed = env.staged(&files, budget);
     assert!(mixed.iter().any(|s| s.rows.is_held()) && mixed.iter().any(|s| !s.rows.is_held()));

@@ -4,14 +4,16 @@
 //! manifest (publication id, run id) and the submission history (when each return was first
 //! seen); the ledger (`runs/`) lives outside the publication. The number of threads a run works
 //! with (`--threads`: workbooks read in parallel, the query engine's partitions) changes nothing
-//! either.
+//! either, nor do the memory budgets (`config/memory.toml`: rows kept in memory or waiting on
+//! disk between stages).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use gongbao::run::RunOptions;
 
-use crate::sample_run::sample_run;
+use crate::sample_run::{copy_dir, sample_run};
 
 /// Files that record when and by which run something happened.
 const RUN_RECORDS: &[&str] = &["manifest.json", "state/submissions.jsonl"];
@@ -63,6 +65,58 @@ fn one_thread_and_many_give_byte_identical_outputs() {
         gongbao::run::run_with(&opts, &ctl).expect("the sample run succeeds");
     }
     same_outputs(one.path(), many.path());
+}
+
+#[test]
+fn rows_kept_in_memory_or_waiting_on_disk_give_byte_identical_outputs() {
+    // A project that keeps nothing in memory: every sheet waits in spill files, every workbook
+    // the plan read is loaded back from the parsed cache on disk (the country's path, which the
+    // defaults spare the sample). Two periods, as above.
+    let frugal = tempfile::tempdir().unwrap();
+    for dir in ["forms", "rules", "sql", "templates", "config", "fonts"] {
+        copy_dir(&project().join(dir), &frugal.path().join(dir));
+    }
+    std::fs::write(frugal.path().join("config/memory.toml"), "held_read_rows = 0\nheld_sheet_bytes = 0\n").unwrap();
+    let (held, spilled) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut spill_files = Vec::new();
+    for (out, definitions) in [(held.path(), project()), (spilled.path(), frugal.path())] {
+        // Once the first period's returns are read: the spill files of its staging.
+        let found = Arc::new(Mutex::new(None));
+        let (seen, root) = (found.clone(), out.join(".staging"));
+        let hook = gongbao::job::CheckpointHook(Arc::new(move |at| {
+            if at == gongbao::job::Checkpoint::Ingested {
+                *seen.lock().unwrap() = Some(files_under(&root, "sheets"));
+            }
+        }));
+        let opts = RunOptions { project: definitions.to_path_buf(), ..RunOptions::sample(project(), out) };
+        let ctl = gongbao::run::RunControl {
+            from: Some("2025-08".parse().unwrap()),
+            to: Some("2025-09".parse().unwrap()),
+            hook: Some(hook),
+            ..Default::default()
+        };
+        gongbao::run::run_with(&opts, &ctl).expect("the sample run succeeds");
+        spill_files.push(found.lock().unwrap().expect("the run passed its checkpoint"));
+    }
+    assert_eq!(spill_files[0], 0, "the defaults hold the sample's sheets in memory");
+    assert!(spill_files[1] > 0, "a budget of 0 stages the sheets on disk");
+    same_outputs(held.path(), spilled.path());
+}
+
+/// Files below `root` inside a folder named `name` (at any depth).
+fn files_under(root: &Path, name: &str) -> usize {
+    fn walk(dir: &Path, inside: bool, name: &str) -> usize {
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path(), inside || e.file_name() == name, name),
+                Ok(_) => usize::from(inside),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(root, false, name)
 }
 
 /// The publications of two runs hold the same files, byte for byte, but for the run records.
