@@ -299,8 +299,9 @@ impl BuildState {
 /// The project's definition files with their SHA-256, as `dir/name=hash` in a fixed order (the
 /// part of the definitions' hash that reads files: the bundled fonts are 11 MB, so they are
 /// hashed in parallel, each streamed through a small buffer rather than read whole). Not the
-/// memory budgets (`config/memory.toml`): they change where rows wait between stages, never an
-/// output (tests/all/reproducible.rs), so lowering them rebuilds nothing.
+/// memory budgets (`config/memory.toml`): those of rows kept in memory change where rows wait
+/// between stages, never an output (tests/all/reproducible.rs), so changing them rebuilds
+/// nothing; the query engine's, which can, is added by `Project::load`.
 pub fn definition_files(project: &Path) -> Vec<String> {
     use rayon::prelude::*;
     let mut files: Vec<(&str, PathBuf)> = Vec::new();

@@ -53,12 +53,18 @@ pub struct Budgets {
     /// Bytes of Arrow arrays of one period's sheets held for the audit and the warehouse
     /// ([`crate::store::staged::Staging`]); past it, sheets are staged in spill files.
     pub held_sheet_bytes: usize,
+    /// Bytes the query engine's operators may hold at once, in each of a period's sessions (the
+    /// audit's rules, the models): past it sorts and aggregations spill to disk, and a query
+    /// that cannot (a join's build side) fails, named, with this setting to raise
+    /// (`crate::models::pool`).
+    pub query_bytes: usize,
 }
 
 impl Default for Budgets {
-    /// A province's month within both (~40,000 enterprises: ~44,000 rows read, 23 MB of arrays).
+    /// A province's month within the first two (~40,000 enterprises: ~44,000 rows read, 23 MB of
+    /// arrays); the query engine's pools held at most 229 MB at once on the country's month.
     fn default() -> Self {
-        Budgets { held_read_rows: 60_000, held_sheet_bytes: 64 << 20 }
+        Budgets { held_read_rows: 60_000, held_sheet_bytes: 64 << 20, query_bytes: 1 << 30 }
     }
 }
 

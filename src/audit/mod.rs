@@ -126,6 +126,8 @@ pub struct AuditContext<'a> {
     pub reference: &'a BTreeMap<String, RecordBatch>,
     /// The one-row `params` table.
     pub params: RecordBatch,
+    /// The memory the rules' queries may hold, and where they spill.
+    pub query: crate::models::pool::QueryMemory,
 }
 
 /// Rows of an earlier period for the cross-period rules: a warehouse partition (its Parquet files,
@@ -268,7 +270,7 @@ fn row_json(batch: &RecordBatch, i: usize) -> String {
 /// findings are read back here, one sheet at a time.
 pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditContext<'_>) -> Result<AuditOutcome> {
     // The models' session settings: strings read from Parquet stay Utf8, as in the batches.
-    let ctx = crate::models::exec::new_session();
+    let ctx = crate::models::exec::new_session(&cx.query)?;
     ctx.register_udf(udf::gb32100_udf());
     register(&ctx, "params", cx.params.schema(), vec![cx.params.clone()])?;
     for (name, batch) in cx.reference {
@@ -402,14 +404,16 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
                     if let Some(e) = ev.failed_rows {
                         // Still a failure of the audit (the period is a draft), but the
                         // rows it could check are checked.
+                        let e = crate::models::pool::explain(e);
                         tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed on some rows: {e}");
                         error = Some(e);
                     }
                 }
                 Err(e) => {
                     // A rule that cannot run is a failure of the audit, never a pass.
-                    tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e:#}");
-                    error = Some(format!("{e:#}"));
+                    let e = crate::models::pool::explain(format!("{e:#}"));
+                    tracing::error!(rule = %rule.id, source = %rule.source, "audit rule failed to run: {e}");
+                    error = Some(e);
                     whole = true;
                 }
             }
@@ -505,6 +509,8 @@ pub async fn audit_period(period: Period, sheets: &[StagedSheet], cx: &AuditCont
         )
     });
     findings.dedup();
+    let peak = crate::models::pool::peak(&ctx.runtime_env());
+    tracing::debug!(%period, peak_bytes = peak, "the audit's queries: the most their memory pool held at once");
     Ok(AuditOutcome { period, accepted, quarantine: q.finish()?, findings, stats, summary, input_rows })
 }
 

@@ -65,13 +65,13 @@ pub fn submissions_batch(rows: &[(String, String, bool, i64)]) -> RecordBatch {
 }
 
 /// A DataFusion session whose strings come back as plain Utf8 (what every consumer reads), with
-/// [`partitions`] partitions.
-pub fn new_session() -> SessionContext {
+/// [`partitions`] partitions, in the memory `memory` gives it ([`super::pool`]).
+pub fn new_session(memory: &super::pool::QueryMemory) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
         .with_target_partitions(partitions());
-    SessionContext::new_with_config(config)
+    Ok(SessionContext::new_with_config_rt(config, memory.runtime()?))
 }
 
 /// The query engine's partitions: as many as the run has threads (its thread pool, see
@@ -122,8 +122,9 @@ pub async fn warehouse_session(
     period: Period,
     submissions: RecordBatch,
     accepted: impl Fn(&str) -> Option<crate::store::staged::Accepted>,
+    memory: &super::pool::QueryMemory,
 ) -> Result<SessionContext> {
-    let ctx = new_session();
+    let ctx = new_session(memory)?;
     let params = params_batch(period);
     register_mem(&ctx, "params", params.schema(), vec![params])?;
     register_mem(&ctx, "submissions", submissions.schema(), vec![submissions])?;
@@ -284,9 +285,12 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
         return not_run(format!("not run: model `{d}` it reads failed"));
     }
     let built: Result<(SchemaRef, Vec<RecordBatch>)> = async {
-        let df = ctx.sql(&model.sql).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        let fail = |e: datafusion::error::DataFusionError| {
+            anyhow::anyhow!("{}: {}", model.path.display(), super::pool::explain(e.to_string()))
+        };
+        let df = ctx.sql(&model.sql).await.map_err(fail)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        let batches = df.collect().await.map_err(fail)?;
         model.header.check(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
         check_period_column(ctx, &batches).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
         let (schema, batches) = finish_schema(model, batches, schema)?;

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod docs;
 pub mod exec;
 pub mod model_tests;
+pub mod pool;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -45,6 +45,7 @@ pub async fn build(
         period,
         exec::submissions_batch(&submissions),
         |table| partitions.accepted(table).cloned(),
+        &crate::models::pool::QueryMemory::new(project.memory.query_bytes, &publication.staging.join("spill")),
     )
     .await?;
     // The enterprise rows disclosure control needs are read beside the models (whose waves
@@ -57,6 +58,8 @@ pub async fn build(
     let (runs, (enterprises, seconds)) = futures::join!(exec::execute(&ctx, &project.models), loaded);
     let enterprises = enterprises?;
     tracing::debug!(%period, rows = enterprises.len(), seconds, "enterprise rows loaded for disclosure control (beside the models)");
+    let peak = crate::models::pool::peak(&ctx.runtime_env());
+    tracing::debug!(%period, peak_bytes = peak, "the models' queries: the most their memory pool held at once");
     drop(ctx);
     // What the queries freed (national: ~1.2 GiB), back to the system before disclosure control.
     crate::memory::release_freed();

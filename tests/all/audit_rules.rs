@@ -342,6 +342,10 @@ impl Env {
             previous_column_maps: previous.map(|(_, s)| audit::column_maps(s)).unwrap_or_default(),
             reference: &self.reference.tables,
             params: gongbao::models::exec::params_batch(period),
+            query: gongbao::models::pool::QueryMemory::new(
+                gongbao::memory::Budgets::default().query_bytes,
+                &self.dir.path().join("spill"),
+            ),
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(audit::audit_period(period, sheets, &cx)).unwrap()

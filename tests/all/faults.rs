@@ -6,7 +6,9 @@
 //! And what must not stop a night: one county's feedback that cannot be written (the others'
 //! is, the run publishes and exits 1), a county with more findings than its feedback may list,
 //! a bulletin that fails or a rule that cannot run (the period is a 草稿, never the previous
-//! bulletin beside the new tables; `public/` keeps its previous version; exit 1).
+//! bulletin beside the new tables; `public/` keeps its previous version; exit 1), nor a query
+//! engine out of its memory pool (`query_bytes` of `config/memory.toml`), which is named with
+//! the setting to raise.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -533,4 +535,31 @@ fn a_rule_that_cannot_run_makes_its_period_a_draft_kept_out_of_public() {
     let md = String::from_utf8_lossy(&after.1["bulletins/2025-02/bulletin.md"]).to_string();
     assert!(md.lines().next().unwrap().contains("（草稿）"), "{md}");
     assert!(files_under(&after, "public/") == files_under(&before, "public/"), "public/ changed");
+}
+
+#[test]
+fn a_query_engine_out_of_its_memory_pool_names_the_setting_and_the_night_goes_on() {
+    let env = complete_period();
+    let before = env.snapshot();
+    // A pool far below what the rules' and models' queries hold (the sample's month: ~12 MB and
+    // ~25 MB at their peaks): their joins cannot spill.
+    let (_p, proj) = project_copy(|p| std::fs::write(p.join("config/memory.toml"), "query_bytes = 100000\n").unwrap());
+    let run = env.run_in(&proj);
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    // A failure the run reports, not a crash or the kernel's OOM killer.
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("审核规则无法执行"), "{stdout}");
+    for says in ["Resources exhausted", "查询引擎内存池已用尽", "query_bytes", "config/memory.toml"] {
+        assert!(stdout.contains(says), "{says}: {stdout}");
+    }
+    // The period is a draft kept out of public/, and what was published verifies.
+    let after = env.snapshot();
+    gongbao::publish::verify(&after.0).unwrap();
+    assert!(files_under(&after, "public/") == files_under(&before, "public/"), "public/ changed");
+    let md = String::from_utf8_lossy(&after.1["bulletins/2025-02/bulletin.md"]).to_string();
+    assert!(md.lines().next().unwrap().contains("（草稿）"), "{md}");
+
+    // Given back its memory, the same night passes.
+    let run = env.run();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));
 }

@@ -671,6 +671,7 @@ async fn session_with(
         PERIOD.parse().unwrap(),
         exec::submissions_batch(&[]),
         accepted,
+        &gongbao::models::pool::QueryMemory::new(gongbao::memory::Budgets::default().query_bytes, &dir.join("spill")),
     )
     .await
     .unwrap()
