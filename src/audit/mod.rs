@@ -13,7 +13,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -203,8 +202,7 @@ struct RowOrigin {
 }
 
 fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-    let table = MemTable::try_new(schema, vec![batches])?;
-    ctx.register_table(name, Arc::new(table))?;
+    ctx.register_table(name, Arc::new(crate::models::exec::mem_table(schema, batches)?))?;
     Ok(())
 }
 

@@ -93,8 +93,58 @@ pub fn base_table_names(forms: &Forms, reference: &BTreeMap<String, RecordBatch>
 }
 
 fn register_mem(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-    ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+    ctx.register_table(name, Arc::new(mem_table(schema, batches)?))?;
     Ok(())
+}
+
+/// Rows in memory as a table the engine scans as it scans a file: the batches coalesced to its
+/// batch size (rows held come a sheet or a county at a time, a few hundred rows, and every
+/// operator of every query pays per batch: a regular expression is even compiled again for each)
+/// and dealt, in order, into as many partitions as it has, so that a scan runs on every core.
+pub fn mem_table(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<MemTable> {
+    let parts = deal(&schema, batches, BATCH_ROWS, partitions())?;
+    Ok(MemTable::try_new(schema, parts)?)
+}
+
+/// DataFusion's default batch size.
+const BATCH_ROWS: usize = 8192;
+
+/// [`mem_table`]'s partitions: consecutive batches concatenated until they reach `rows` rows
+/// (empty ones dropped), then split in order into at most `partitions` runs of batches (at least
+/// one partition, empty when there are no rows).
+fn deal(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    partitions: usize,
+) -> Result<Vec<Vec<RecordBatch>>> {
+    let mut coalesced = Vec::new();
+    let mut group: Vec<RecordBatch> = Vec::new();
+    let mut held = 0;
+    let flush = |group: &mut Vec<RecordBatch>, out: &mut Vec<RecordBatch>| -> Result<()> {
+        match group.len() {
+            0 => {}
+            1 => out.push(group.remove(0)),
+            _ => out.push(arrow::compute::concat_batches(schema, group.iter())?),
+        }
+        group.clear();
+        Ok(())
+    };
+    for b in batches.into_iter().filter(|b| b.num_rows() > 0) {
+        held += b.num_rows();
+        group.push(b);
+        if held >= rows {
+            flush(&mut group, &mut coalesced)?;
+            held = 0;
+        }
+    }
+    flush(&mut group, &mut coalesced)?;
+    let per = coalesced.len().div_ceil(partitions.max(1)).max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = coalesced.chunks(per).map(<[RecordBatch]>::to_vec).collect();
+    if parts.is_empty() {
+        parts.push(Vec::new());
+    }
+    Ok(parts)
 }
 
 /// Registers a model's output for the models after it without its descriptions (schema and field
@@ -403,4 +453,48 @@ async fn run_test(ctx: &SessionContext, t: &ModelTest, failed: &BTreeSet<String>
         Err(e) => result.error = Some(format!("{}: {e:#}", t.path.display())),
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_in_memory_are_dealt_in_order_into_coalesced_batches_and_partitions() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = |from: i64, rows: i64| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(from..from + rows))])
+                .unwrap()
+        };
+        let values = |parts: &[Vec<RecordBatch>]| -> Vec<i64> {
+            parts
+                .iter()
+                .flatten()
+                .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+                .collect()
+        };
+        // Sheets of 0 to 300 rows, some empty, as the staging holds them.
+        let mut sheets = Vec::new();
+        let mut next = 0;
+        for i in 0..50 {
+            let rows = (i * 37) % 301;
+            sheets.push(batch(next, rows));
+            next += rows;
+        }
+        for (rows, partitions) in [(1000, 2), (1000, 1), (1000, 7), (1, 3), (usize::MAX, 2), (8192, 2)] {
+            let parts = deal(&schema, sheets.clone(), rows, partitions).unwrap();
+            assert_eq!(values(&parts), (0..next).collect::<Vec<_>>(), "every row once, in order");
+            assert!(!parts.is_empty() && parts.len() <= partitions.max(1));
+            let batches: Vec<&RecordBatch> = parts.iter().flatten().collect();
+            assert!(batches.iter().all(|b| b.num_rows() > 0), "no empty batch");
+            // Each batch but the last stops at the first sheet that takes it to `rows`.
+            for b in &batches[..batches.len() - 1] {
+                assert!(b.num_rows() >= rows.min(next as usize), "{} rows", b.num_rows());
+                assert!(b.num_rows() < rows.saturating_add(301), "{} rows", b.num_rows());
+            }
+        }
+        assert_eq!(deal(&schema, sheets.clone(), 1000, 2).unwrap().len(), 2, "both partitions used");
+        let none = deal(&schema, vec![batch(0, 0)], 1000, 2).unwrap();
+        assert_eq!((none.len(), none[0].len()), (1, 0), "no rows: one empty partition");
+    }
 }
