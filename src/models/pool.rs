@@ -25,12 +25,14 @@ pub struct QueryMemory {
 }
 
 impl QueryMemory {
+    /// A pool of `bytes` for each session, spilling under `spill_dir`.
     pub fn new(bytes: usize, spill_dir: &Path) -> QueryMemory {
         QueryMemory { bytes, spill_dir: spill_dir.to_path_buf() }
     }
 
     /// The runtime of a session: a fair spilling pool of `bytes` that records its peak, and a
-    /// disk manager writing under `spill_dir` (created on the first spill's session).
+    /// disk manager writing under `spill_dir` (created with the session; DataFusion makes a
+    /// folder of its own inside for each, and a spill file only when an operator spills).
     pub fn runtime(&self) -> Result<Arc<RuntimeEnv>> {
         let pool = Peak { inner: FairSpillPool::new(self.bytes), peak: AtomicUsize::new(0) };
         let disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![self.spill_dir.clone()]));
@@ -50,8 +52,8 @@ pub fn peak(runtime: &RuntimeEnv) -> Option<usize> {
 pub fn explain(message: String) -> String {
     if message.contains("Resources exhausted") {
         format!(
-            "{message}(查询引擎内存池已用尽:请调高 config/memory.toml 中的 query_bytes。The query engine's memory \
-             pool is exhausted: raise query_bytes in config/memory.toml.)"
+            "{message}（查询引擎内存池已用尽：请调高 config/memory.toml 中的 query_bytes。The query engine's memory \
+             pool is exhausted: raise query_bytes in config/memory.toml.）"
         )
     } else {
         message
