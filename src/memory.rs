@@ -71,7 +71,14 @@ impl Default for Budgets {
 impl Budgets {
     /// Reads `path` (`config/memory.toml`); the defaults when the file does not exist.
     pub fn load(path: &std::path::Path) -> anyhow::Result<Budgets> {
-        crate::util::load_toml_or_default(path)
+        let budgets: Budgets = crate::util::load_toml_or_default(path)?;
+        // 0 rows held is a choice; a query engine with no memory at all runs nothing.
+        anyhow::ensure!(
+            budgets.query_bytes > 0,
+            "{}: query_bytes must be positive (each sort alone reserves 10 MB)",
+            path.display()
+        );
+        Ok(budgets)
     }
 }
 
@@ -93,5 +100,8 @@ mod tests {
         assert!(err.contains("memory.toml") && err.contains("held_sheet_byte"), "{err}");
         std::fs::write(&p, "held_read_rows = -1\n").unwrap();
         assert!(Budgets::load(&p).is_err(), "a negative budget is refused");
+        std::fs::write(&p, "query_bytes = 0\n").unwrap();
+        let err = Budgets::load(&p).unwrap_err().to_string();
+        assert!(err.contains("memory.toml") && err.contains("query_bytes"), "{err}");
     }
 }
