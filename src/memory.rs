@@ -38,11 +38,12 @@ pub fn release_freed() {
     }
 }
 
-/// What a run may keep in memory instead of on disk, from `config/memory.toml` (a key left out
-/// takes its default). Neither changes an output, only where rows wait between stages: within the
-/// budgets a province's month never touches the disk between reading and the warehouse; past
-/// them (the country) rows wait on disk, so memory stays bounded by the largest workbook. An
-/// operator on a small machine lowers them; 0 keeps nothing in memory.
+/// What a run may hold in memory, from `config/memory.toml` (a key left out takes its default).
+/// The two budgets of rows held change no output, only where rows wait between stages: within
+/// them a province's month never touches the disk between reading and the warehouse; past them
+/// (the country) rows wait on disk, so memory stays bounded by the largest workbook. An operator
+/// on a small machine lowers them; 0 keeps nothing in memory. The query engine's pool can change
+/// an output (a query past it fails), so it is part of the definitions' hash (`Project::load`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Budgets {

@@ -542,7 +542,7 @@ fn a_query_engine_out_of_its_memory_pool_names_the_setting_and_the_night_goes_on
     let env = complete_period();
     let before = env.snapshot();
     // A pool far below what the rules' and models' queries hold (the sample's month: ~12 MB and
-    // ~25 MB at their peaks): their joins cannot spill.
+    // ~25 MB at their peaks): their joins and their sorts' merges cannot spill.
     let (_p, proj) = project_copy(|p| std::fs::write(p.join("config/memory.toml"), "query_bytes = 100000\n").unwrap());
     let run = env.run_in(&proj);
     let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
