@@ -20,6 +20,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use crate::findings::{Finding, Location, Severity};
 use crate::forms::{FormDef, Forms};
 use crate::ingest::rows::{SheetRows, form_schema, parse_row_key};
+// Rows in memory are registered as the models register theirs (coalesced, in partitions).
+use crate::models::exec::register_mem as register;
 use crate::period::Period;
 use crate::store::staged::{Kept, ScanRows, StagedSheet};
 use rules::{Rule, RuleFile, RuleKind};
@@ -199,11 +201,6 @@ struct RowOrigin {
     region_code: String,
     form: String,
     location: Location,
-}
-
-fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-    ctx.register_table(name, Arc::new(crate::models::exec::mem_table(schema, batches)?))?;
-    Ok(())
 }
 
 /// Registers a Parquet file as a table of the given schema (the staged rows of a form:

@@ -92,7 +92,8 @@ pub fn base_table_names(forms: &Forms, reference: &BTreeMap<String, RecordBatch>
     names
 }
 
-fn register_mem(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+/// Registers rows in memory as table `name` ([`mem_table`]).
+pub fn register_mem(ctx: &SessionContext, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
     ctx.register_table(name, Arc::new(mem_table(schema, batches)?))?;
     Ok(())
 }
