@@ -47,7 +47,7 @@ pub async fn audit(
         previous_column_maps,
         reference: &project.reference.tables,
         params,
-        query: crate::models::pool::QueryMemory::new(project.memory.query_bytes, &publication.staging.join("spill")),
+        query: publication.query_memory(project.memory.query_bytes),
     };
     let mut outcome = audit::audit_period(planned.period.unwrap_or(target), &returns.sheets, &cx).await?;
     // File-level findings belong to the periods of the file's sheets still used (not those of

@@ -45,7 +45,7 @@ pub async fn build(
         period,
         exec::submissions_batch(&submissions),
         |table| partitions.accepted(table).cloned(),
-        &crate::models::pool::QueryMemory::new(project.memory.query_bytes, &publication.staging.join("spill")),
+        &publication.query_memory(project.memory.query_bytes),
     )
     .await?;
     // The enterprise rows disclosure control needs are read beside the models (whose waves

@@ -32,6 +32,12 @@ impl Publication {
         self.dir.join("warehouse")
     }
 
+    /// The memory of a query engine session of this run (`bytes`: `query_bytes` of
+    /// `config/memory.toml`), spilling into the run's staging folder.
+    pub fn query_memory(&self, bytes: usize) -> crate::models::pool::QueryMemory {
+        crate::models::pool::QueryMemory::new(bytes, &self.staging.join("spill"))
+    }
+
     /// Notes that `planned` is built in this publication, from its workbooks.
     pub fn built(&mut self, planned: &PlannedPeriod, with_models: bool) {
         let files = planned.files.iter().map(|f| (f.name.clone(), f.sha256.clone())).collect();
