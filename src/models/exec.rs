@@ -451,7 +451,7 @@ async fn run_test(ctx: &SessionContext, t: &ModelTest, failed: &BTreeSet<String>
             result.failing_rows = batches.iter().map(|b| b.num_rows()).sum();
             result.sample = model_tests::sample_rows(&batches, model_tests::SAMPLE_ROWS);
         }
-        Err(e) => result.error = Some(format!("{}: {e:#}", t.path.display())),
+        Err(e) => result.error = Some(super::pool::explain(format!("{}: {e:#}", t.path.display()))),
     }
     result
 }

@@ -46,18 +46,23 @@ pub fn peak(runtime: &RuntimeEnv) -> Option<usize> {
     runtime.memory_pool.downcast_ref::<Peak>().map(|p| p.peak.load(Ordering::Relaxed))
 }
 
-/// A query's error message, with what to do about it when the engine ran out of its pool. Read
-/// from the message (DataFusion's "Resources exhausted"), which survives the wrapping a failure
-/// gets on its way up (a stream's error inside an Arrow error, an anyhow context).
+/// What to do when a query ran out of its pool.
+pub const ADVICE: &str = "查询引擎内存池已用尽：请调高 config/memory.toml 中的 query_bytes。The query engine's \
+                          memory pool is exhausted: raise query_bytes in config/memory.toml.";
+
+/// Whether an error's message says the query engine ran out of its pool (DataFusion's
+/// "Resources exhausted"), read from the message, which survives the wrapping a failure gets on
+/// its way up (a stream's error inside an Arrow error, an anyhow context), and not already
+/// advised.
+pub fn exhausted(message: &str) -> bool {
+    message.contains("Resources exhausted") && !message.contains(ADVICE)
+}
+
+/// A query's error message, with [`ADVICE`] when the engine ran out of its pool: for the
+/// failures a run reports as messages (a rule, a model, a model's test); an error that stops a
+/// stage gets it from [`crate::stage::StageResult::at`].
 pub fn explain(message: String) -> String {
-    if message.contains("Resources exhausted") {
-        format!(
-            "{message}（查询引擎内存池已用尽：请调高 config/memory.toml 中的 query_bytes。The query engine's memory \
-             pool is exhausted: raise query_bytes in config/memory.toml.）"
-        )
-    } else {
-        message
-    }
+    if exhausted(&message) { format!("{message}（{ADVICE}）") } else { message }
 }
 
 /// A pool that records the most it held at once (logged, and what `query_bytes` is sized from).
