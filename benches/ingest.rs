@@ -3,7 +3,8 @@
 //!
 //!     cargo bench --profile dev --bench ingest [-- INBOX [ROUNDS]]
 //!
-//! Default inbox: sample_data/returns (112 workbooks). Each round reads every file's bytes from
+//! Default inbox: sample_data/returns (112 workbooks). The reference data is the `reference`
+//! folder beside the inbox when there is one (a generated scale inbox), else the sample's. Each round reads every file's bytes from
 //! the page cache; both sides start from the same bytes in memory.
 //! * bare calamine: open the workbook, `worksheet_range` every sheet, visit every cell.
 //! * gongbao: `ingest_file` (hash, zip guard, form/header/county/period detection, typed values,
@@ -83,7 +84,10 @@ fn main() {
     let inbox = args.first().map(PathBuf::from).unwrap_or_else(|| project.join("sample_data/returns"));
     let rounds: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
     let forms = Forms::load(&project.join("forms")).expect("forms");
-    let reference = Reference::load(&project.join("sample_data/reference")).expect("reference");
+    // A generated inbox (`gongbao sample --scale …`) has its reference data beside it.
+    let beside = inbox.parent().map(|p| p.join("reference")).filter(|r| r.is_dir());
+    let reference_dir = beside.unwrap_or_else(|| project.join("sample_data/reference"));
+    let reference = Reference::load(&reference_dir).expect("reference");
     let files = ingest::list_inbox(&inbox).expect("inbox");
     let bytes: u64 = files.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
     // Warm the page cache and both code paths once.

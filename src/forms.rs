@@ -112,6 +112,9 @@ pub struct FormDef {
     /// The Arrow row schema, built once (`ingest::rows::form_schema`).
     #[serde(skip)]
     pub(crate) schema: std::sync::OnceLock<arrow::datatypes::SchemaRef>,
+    /// The spellings of its measures, built once (`FormDef::lexicon`).
+    #[serde(skip)]
+    lexicon: std::sync::OnceLock<crate::ingest::grammar::Lexicon>,
 }
 
 impl Column {
@@ -125,6 +128,11 @@ impl Column {
 }
 
 impl FormDef {
+    /// The spellings of the form's measures that header cells are read with, built once.
+    pub fn lexicon(&self) -> &crate::ingest::grammar::Lexicon {
+        self.lexicon.get_or_init(|| crate::ingest::grammar::Lexicon::new(self))
+    }
+
     pub fn column(&self, field: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.field == field)
     }

@@ -273,8 +273,8 @@ fn identify<'f>(grid: &Grid, top_lines: &[String], sheet_name: &str, forms: &'f 
         .forms
         .iter()
         .filter_map(|f| {
-            let lex = Lexicon::new(f);
-            best_header_row(grid, &forms.grammar, &lex).map(|(_, s)| (f, s, lex.names.len()))
+            let lex = f.lexicon();
+            best_header_row(grid, &forms.grammar, lex).map(|(_, s)| (f, s, lex.names.len()))
         })
         .filter(|(_, s, n)| *s >= 3.min(*n))
         .max_by_key(|(_, s, _)| *s)
@@ -375,7 +375,7 @@ pub fn read_sheet(
     let top_lines: Vec<String> = (grid.r0..=grid.r1.min(grid.r0 + 8)).map(|r| grid.row_line(r)).collect();
     let form = identify(&grid, &top_lines, sheet_name, forms)?;
     let grammar = &forms.grammar;
-    let lex = Lexicon::new(form);
+    let lex = form.lexicon();
     let mut out = SheetRead {
         form: form.code.clone(),
         sheet: sheet_name.to_string(),
@@ -391,7 +391,7 @@ pub fn read_sheet(
         from_hidden: Vec::new(),
         units: vec![None; form.columns.len()],
     };
-    let Some((top, bottom)) = header_band(&grid, grammar, &lex) else {
+    let Some((top, bottom)) = header_band(&grid, grammar, lex) else {
         out.block = header::parse_block(&top_lines, regions);
         out.above_rows = (grid.r0..=grid.r1).filter(|&r| !grid.is_blank_row(r)).count() as u32;
         out.refusal = Some(format!("未找到{}的表头行(应含\"{}\"等列)", form.code, form.columns[0].header));
@@ -403,8 +403,8 @@ pub fn read_sheet(
     out.block = header::parse_block(&block_lines, regions);
     out.header_rows = (top + 1, bottom + 1);
     out.above_rows = (grid.r0..=bottom).filter(|&r| !grid.is_blank_row(r)).count() as u32;
-    let cols = sheet_columns(&grid, grammar, &lex, (top, bottom));
-    out.refusal = assign_columns(form, &lex, &cols, hidden_columns, &mut out);
+    let cols = sheet_columns(&grid, grammar, lex, (top, bottom));
+    out.refusal = assign_columns(form, lex, &cols, hidden_columns, &mut out);
     read_rows(&grid, form, bottom + 1, false, &mut out);
     Some(out)
 }
