@@ -14,6 +14,9 @@
 # plus the sample's city month (`gongbao run --period 2025-09` on sample_data/, PDF included), a
 # check of gongbao's county figures against expected.csv, and (DETERMINISM=1, the default) a run
 # pinned to one core (taskset, RAYON_NUM_THREADS=1) whose Parquet must be byte-identical.
+# With INGEST=1, also the limit of reading the files: for each scale, gongbao's ingest against bare
+# calamine reading the same workbooks cell by cell (`cargo bench --bench ingest`, the production
+# profile; its first build takes about as long as the release build).
 #
 # Environment: SCALES ("city province national"), BENCH_DIR (/tmp/gongbao-bench), NO_BUILD=1 (use
 # $CARGO_TARGET_DIR/release/gongbao as built), PY (a python with the peers' packages; by default a
@@ -139,3 +142,11 @@ for scale in sample $scales; do
       printf "| %s | %s | %s | %.2f s | %s MiB | %s | %.2f× | %s |\n", l, (r > 0 ? r : ""), t, w, m, rps, w / b, ok }'
   done
 done
+
+# The limit of reading the files: gongbao's ingest against bare calamine, per scale.
+if [ -n "${INGEST:-}" ]; then
+  for scale in $scales; do
+    echo
+    cargo bench --locked --bench ingest -- "$work/$scale/returns" "$runs" 2>/dev/null
+  done
+fi
