@@ -4,8 +4,9 @@
 //!     cargo bench --profile dev --bench ingest [-- INBOX [ROUNDS]]
 //!
 //! Default inbox: sample_data/returns (112 workbooks). The reference data is the `reference`
-//! folder beside the inbox when there is one (a generated scale inbox), else the sample's. Each round reads every file's bytes from
-//! the page cache; both sides start from the same bytes in memory.
+//! folder beside the inbox when there is one (a generated scale inbox), else the sample's. Each
+//! round reads every file's bytes from the page cache; both sides start from the same bytes in
+//! memory.
 //! * bare calamine: open the workbook, `worksheet_range` every sheet, visit every cell.
 //! * gongbao: `ingest_file` (hash, zip guard, form/header/county/period detection, typed values,
 //!   percent styles) and `sheet_rows` (Arrow rows with provenance, cell findings) for every sheet.
