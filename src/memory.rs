@@ -25,17 +25,40 @@ pub fn limit_arenas() {
     }
 }
 
-/// Returns the memory malloc holds free to the system, between stages: what the models' queries
-/// freed (national: ~1.2 GiB) would otherwise stay resident through disclosure control and the
-/// bulletin, which allocate in other arenas.
+/// Returns the memory malloc holds free to the system, between stages, once the process is
+/// large: what the models' queries freed (national: ~1.2 GiB) would otherwise stay resident
+/// through disclosure control and the bulletin, which allocate in other arenas. A smaller process
+/// keeps it for the stages after: pages given back are zeroed by the kernel again when they are
+/// used, which was 8 % of a province run's CPU (BENCHMARKS.md, "Header spellings found at once").
 pub fn release_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
+    if worth_trimming(resident_bytes()) {
         // SAFETY: malloc_trim only gives back pages malloc holds free.
         unsafe {
             libc::malloc_trim(0);
         }
     }
+}
+
+/// The resident size below which [`release_freed`] gives nothing back. Measured at its calls: a
+/// province month is resident at 170–220 MB, the country's at 1.0–1.9 GB.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_FROM_RESIDENT_BYTES: u64 = 512 << 20;
+
+/// Whether memory held free is given back at a process's resident size (unknown: it is).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn worth_trimming(resident: Option<u64>) -> bool {
+    resident.is_none_or(|r| r >= TRIM_FROM_RESIDENT_BYTES)
+}
+
+/// The process's resident memory (`/proc/self/statm`), where the system says.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system setting.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    pages.checked_mul(page)
 }
 
 /// What a run may hold in memory, from `config/memory.toml` (a key left out takes its default).
@@ -86,6 +109,20 @@ impl Budgets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn memory_held_free_is_given_back_only_by_a_large_process() {
+        assert!(!worth_trimming(Some(200 << 20)), "a province month keeps it");
+        assert!(worth_trimming(Some(1 << 30)), "the country gives it back");
+        assert!(worth_trimming(Some(TRIM_FROM_RESIDENT_BYTES)));
+        assert!(worth_trimming(None), "unknown: given back");
+        // 64 MiB written are resident.
+        let big = std::hint::black_box(vec![1u8; 64 << 20]);
+        let resident = resident_bytes().expect("Linux tells the resident size");
+        assert!((64 << 20..1 << 40).contains(&resident), "{resident}");
+        drop(big);
+    }
 
     #[test]
     fn the_shipped_configuration_documents_the_defaults_and_keys_are_checked() {
