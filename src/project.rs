@@ -37,13 +37,12 @@ impl Project {
     /// county's return.
     pub fn load(dir: &Path, reference: &Path) -> Result<Project> {
         // The definition files are hashed beside the loading (the fonts are most of the bytes).
-        let (files, project) =
+        let (mut files, project) =
             rayon::join(|| crate::incremental::definition_files(dir), || Project::parse(dir, reference));
         let mut project = project?;
         // Of the memory budgets only the query engine's can change an output (a query past it
         // fails; raised, the period must be built again): it is part of the definitions, and
         // the budgets of rows kept in memory are not (see `definition_files`).
-        let mut files = files;
         files.push(format!("config/memory.toml:query_bytes={}", project.memory.query_bytes));
         project.definitions = crate::incremental::combine_definitions(&project.reference.hashes, &files);
         Ok(project)

@@ -336,14 +336,15 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
         return not_run(format!("not run: model `{d}` it reads failed"));
     }
     let built: Result<(SchemaRef, Vec<RecordBatch>)> = async {
-        let fail = |e: datafusion::error::DataFusionError| {
+        // Every failure names the model's file (and, a query out of its pool, what to raise).
+        let fail = |e: &dyn std::fmt::Display| {
             anyhow::anyhow!("{}: {}", model.path.display(), super::pool::explain(e.to_string()))
         };
-        let df = ctx.sql(&model.sql).await.map_err(fail)?;
+        let df = ctx.sql(&model.sql).await.map_err(|e| fail(&e))?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(fail)?;
-        model.header.check(&schema).map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
-        check_period_column(ctx, &batches).await.map_err(|e| anyhow::anyhow!("{}: {e}", model.path.display()))?;
+        let batches = df.collect().await.map_err(|e| fail(&e))?;
+        model.header.check(&schema).map_err(|e| fail(&e))?;
+        check_period_column(ctx, &batches).await.map_err(|e| fail(&e))?;
         let (schema, batches) = finish_schema(model, batches, schema)?;
         register_mem_plain(ctx, &model.name, &schema, &batches)?;
         Ok((schema, batches))
