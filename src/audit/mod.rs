@@ -4,6 +4,7 @@
 
 pub mod format;
 pub mod rules;
+mod together;
 pub mod udf;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -629,7 +630,8 @@ const BISECT_BUDGET: usize = 256;
 /// The rules evaluated a few at a time, each query on a task of its own: a query's planning
 /// runs on the task that asks for it, and a small period's rules are mostly planning (a city
 /// month: 31 queries of ~10 ms on a few thousand rows), so one after another they used one core.
-/// The results come in the rules' order, whatever order they finish in.
+/// A form's row rules are one task and, first, one query ([`together`]); query rules one task
+/// each. The results come in the rules' order, whatever order they finish in.
 async fn evaluate_all<'a>(
     ctx: &SessionContext,
     rules: Vec<(&'a FormDef, &'a Rule)>,
@@ -637,23 +639,82 @@ async fn evaluate_all<'a>(
     use futures::StreamExt;
     // As many as the runtime has workers (the run's `--threads`), four at most.
     let at_once = tokio::runtime::Handle::current().metrics().num_workers().clamp(1, 4);
-    let tasks = rules.iter().enumerate().map(|(i, (form, rule))| {
-        let (ctx, form, rule) = (ctx.clone(), (*form).clone(), (*rule).clone());
+    // Jobs: the numbers of the rules each evaluates, a form's row rules together, where the
+    // first of them is.
+    let mut jobs: Vec<Vec<usize>> = Vec::new();
+    let mut rows_job: HashMap<&str, usize> = HashMap::new();
+    for (i, (form, rule)) in rules.iter().enumerate() {
+        if rule.kind != RuleKind::Row {
+            jobs.push(vec![i]);
+            continue;
+        }
+        match rows_job.get(form.code.as_str()) {
+            Some(j) => jobs[*j].push(i),
+            None => {
+                rows_job.insert(form.code.as_str(), jobs.len());
+                jobs.push(vec![i]);
+            }
+        }
+    }
+    let tasks = jobs.into_iter().map(|job| {
+        let ctx = ctx.clone();
+        let job: Vec<(usize, FormDef, Rule)> =
+            job.into_iter().map(|i| (i, rules[i].0.clone(), rules[i].1.clone())).collect();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let result = evaluate(&ctx, &form, &rule, i).await;
-            // Where the audit's time goes, rule by rule (`RUST_LOG=gongbao=debug`).
-            tracing::debug!(rule = %rule.id, seconds = started.elapsed().as_secs_f64(), "audit rule evaluated");
-            result
+            if let [(_, form, first), ..] = job.as_slice()
+                && first.kind == RuleKind::Row
+            {
+                let own: Vec<&Rule> = job.iter().map(|(_, _, r)| r).collect();
+                let table = format!("{}_raw", form.table);
+                // A panic in the pass (caught here) is treated as its failure: the rules are
+                // then run one by one, each panic the failure of its own rule.
+                let pass = std::panic::AssertUnwindSafe(together::evaluate(&ctx, &own, &table));
+                match futures::FutureExt::catch_unwind(pass).await.unwrap_or_else(|_| Err(anyhow::anyhow!("panicked")))
+                {
+                    Ok(evaluated) => {
+                        // Where the audit's time goes (`RUST_LOG=gongbao=debug`).
+                        tracing::debug!(form = %form.code, rules = own.len(),
+                            seconds = started.elapsed().as_secs_f64(), "audit row rules evaluated together");
+                        return job.iter().map(|(i, ..)| *i).zip(evaluated.into_iter().map(Ok)).collect();
+                    }
+                    Err(e) => tracing::debug!(form = %form.code, "audit row rules run one by one: {e:#}"),
+                }
+            }
+            let mut out = Vec::with_capacity(job.len());
+            for (i, form, rule) in job {
+                let started = std::time::Instant::now();
+                // A panic in a query is the failure of its rule (reported as one), not of the
+                // run or of the other rules of its job.
+                let ctx = ctx.clone();
+                let id = rule.id.clone();
+                let joined = tokio::spawn(async move { evaluate(&ctx, &form, &rule, i).await }).await;
+                let result = joined.unwrap_or_else(|e| Err(anyhow::anyhow!("the rule's query panicked: {e}")));
+                tracing::debug!(rule = %id, seconds = started.elapsed().as_secs_f64(), "audit rule evaluated");
+                out.push((i, result));
+            }
+            out
         })
     });
-    let results: Vec<_> = futures::stream::iter(tasks).buffered(at_once).collect().await;
+    let mut results: Vec<Option<Result<Evaluated>>> = (0..rules.len()).map(|_| None).collect();
+    let finished: Vec<_> = futures::stream::iter(tasks).buffered(at_once).collect().await;
+    for joined in finished {
+        // A job's task catches the panics of its queries; should it fail all the same, its
+        // rules are reported as failed below, never passed.
+        match joined {
+            Ok(done) => {
+                for (i, result) in done {
+                    results[i] = Some(result);
+                }
+            }
+            Err(e) => tracing::error!("audit rules' task failed: {e}"),
+        }
+    }
     rules
         .into_iter()
         .zip(results)
-        .map(|((form, rule), joined)| {
-            // A panic in a query is the failure of its rule (reported as one), not of the run.
-            let result = joined.unwrap_or_else(|e| Err(anyhow::anyhow!("the rule's query panicked: {e}")));
+        .map(|((form, rule), result)| {
+            let result = result.unwrap_or_else(|| Err(anyhow::anyhow!("the rule's query panicked")));
             (form, rule, result)
         })
         .collect()
@@ -692,6 +753,12 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule, n: usize) -
     let rows = ctx.table(raw.as_str()).await?.collect().await?;
     let schema = ctx.table(raw.as_str()).await?.schema().inner().clone();
     let rows = arrow::compute::concat_batches(&schema, &rows)?;
+    // In the order of their keys: the engine gives its partitions' rows in any order, and the
+    // rows found, and the one a failure is shown with, must not depend on it.
+    let rows = match rows.column_by_name("_row_key") {
+        Some(keys) => arrow::compute::take_record_batch(&rows, &arrow::compute::sort_to_indices(keys, None, None)?)?,
+        None => rows,
+    };
     let subset = format!("__rule_rows_{n}");
     let run_on = |batch: RecordBatch| {
         let (sql, subset) = (&sql, subset.as_str());
@@ -762,27 +829,52 @@ async fn evaluate(ctx: &SessionContext, form: &FormDef, rule: &Rule, n: usize) -
 
 /// The queries of a row rule, over a table of the form's rows.
 struct RowSql {
-    select: String,
+    /// What each offending row is returned with: its key, the field to highlight, the
+    /// message's values (the query's select list, in order).
+    columns: Vec<RowColumn>,
     when: String,
+}
+
+/// A column of a row rule's offending rows: a SQL expression and the name it is read by.
+struct RowColumn {
+    expr: String,
+    name: String,
+    /// Written `expr AS "name"` in the select list (else `expr`, which names itself).
+    aliased: bool,
+}
+
+impl RowColumn {
+    fn select_item(&self) -> String {
+        match self.aliased {
+            true => format!("{} AS \"{}\"", self.expr, self.name),
+            false => self.expr.clone(),
+        }
+    }
 }
 
 impl RowSql {
     fn new(rule: &Rule) -> RowSql {
         let when = rule.when.clone().expect("validated");
-        let mut cols: Vec<String> = vec!["_row_key".into()];
+        let column = |expr: String, name: &str, aliased: bool| RowColumn { expr, name: name.to_string(), aliased };
+        let mut columns = vec![column("_row_key".into(), "_row_key", false)];
         if let Some(cell) = &rule.cell {
-            cols.push(format!("({cell}) AS \"_field\""));
+            columns.push(column(format!("({cell})"), "_field", true));
         }
         for name in rule.placeholders().into_iter().chain(rule.fields.iter().cloned()) {
-            let expr = match rule.values.get(&name) {
-                Some(e) => format!("({e}) AS \"{name}\""),
-                None => format!("\"{name}\""),
+            let c = match rule.values.get(&name) {
+                Some(e) => column(format!("({e})"), &name, true),
+                None => column(format!("\"{name}\""), &name, false),
             };
-            if !cols.contains(&expr) {
-                cols.push(expr);
+            if !columns.iter().any(|d| d.select_item() == c.select_item()) {
+                columns.push(c);
             }
         }
-        RowSql { select: cols.join(", "), when }
+        RowSql { columns, when }
+    }
+
+    /// The rows a rule sees: the form's rows of `table`, with the period's year and month.
+    fn source(table: &str) -> String {
+        format!("(SELECT t.*, p.year AS report_year, p.month AS report_month FROM {table} t CROSS JOIN params p) r")
     }
 
     /// The offending rows of `table` and, per county, the rows where the condition is NULL.
@@ -792,11 +884,10 @@ impl RowSql {
         rule: &Rule,
         table: &str,
     ) -> Result<(Vec<RecordBatch>, BTreeMap<String, u64>)> {
-        let source = format!(
-            "(SELECT t.*, p.year AS report_year, p.month AS report_month FROM {table} t CROSS JOIN params p) r"
-        );
+        let source = RowSql::source(table);
         let when = &self.when;
-        let sql = format!("SELECT {} FROM {source} WHERE ({when}) ORDER BY _row_key", self.select);
+        let select: Vec<String> = self.columns.iter().map(RowColumn::select_item).collect();
+        let sql = format!("SELECT {} FROM {source} WHERE ({when}) ORDER BY _row_key", select.join(", "));
         let hits = ctx
             .sql(&sql)
             .await

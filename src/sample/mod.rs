@@ -20,7 +20,7 @@ mod enterprises;
 mod items;
 pub mod messy;
 mod prior_year;
-mod rng;
+pub(crate) mod rng;
 pub mod scale;
 mod write;
 
