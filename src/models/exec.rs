@@ -296,6 +296,8 @@ impl ModelRun {
 pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
     let mut runs: Vec<Option<ModelRun>> = vec![None; models.len()];
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    // A session whose `params` cannot be read has no period to check the models' against.
+    let built = period_built(ctx).await.unwrap_or(None);
     loop {
         let pending: BTreeSet<&str> =
             models.iter().zip(&runs).filter(|(_, r)| r.is_none()).map(|(m, _)| m.name.as_str()).collect();
@@ -310,9 +312,19 @@ pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
             // order, they fail on the tables they cannot find.
             wave = (0..models.len()).filter(|&i| runs[i].is_none()).collect();
         }
-        let failed_now = &failed;
-        let results = futures::future::join_all(wave.iter().map(|&i| run_model(ctx, &models[i], failed_now))).await;
-        for (i, run) in wave.into_iter().zip(results) {
+        // Each model on a task of its own: a query's planning runs on the task that asks for it,
+        // and a small period's models are mostly planning, which on one task used one core.
+        let tasks = wave.iter().map(|&i| {
+            let (ctx, model, built, failed) = (ctx.clone(), models[i].clone(), built.clone(), failed.clone());
+            tokio::spawn(async move { run_model(&ctx, &model, built.as_deref(), &failed).await })
+        });
+        let results = futures::future::join_all(tasks).await;
+        for (i, joined) in wave.into_iter().zip(results) {
+            // A panic in a query is the failure of its model, not of the run.
+            let run = joined.unwrap_or_else(|e| {
+                tracing::error!(model = %models[i].name, "model failed: its query panicked: {e}");
+                failed_run(&models[i], format!("the model's query panicked: {e}"))
+            });
             if run.error.is_some() {
                 failed.insert(run.name.clone());
             }
@@ -322,15 +334,20 @@ pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
     runs.into_iter().map(|r| r.expect("every model ran")).collect()
 }
 
-/// Builds one model, checks its contract, registers it for the models after it, runs its tests.
-async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String>) -> ModelRun {
-    let not_run = |why: String| ModelRun {
+/// A model that did not build, for `why`; its tests not run.
+fn failed_run(model: &Model, why: String) -> ModelRun {
+    ModelRun {
         name: model.name.clone(),
         schema: None,
         batches: vec![],
-        error: Some(why.clone()),
         tests: model.tests.iter().map(|t| test_not_run(t, &why)).collect(),
-    };
+        error: Some(why),
+    }
+}
+
+/// Builds one model, checks its contract, registers it for the models after it, runs its tests.
+async fn run_model(ctx: &SessionContext, model: &Model, built: Option<&str>, failed: &BTreeSet<String>) -> ModelRun {
+    let not_run = |why: String| failed_run(model, why);
     if let Some(d) = model.depends_on.iter().find(|d| failed.contains(*d)) {
         tracing::error!(model = %model.name, "model not run: model `{d}` it reads failed");
         return not_run(format!("not run: model `{d}` it reads failed"));
@@ -344,7 +361,7 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(|e| fail(&e))?;
         model.header.check(&schema).map_err(|e| fail(&e))?;
-        check_period_column(ctx, &batches).await.map_err(|e| fail(&e))?;
+        check_period_column(built, &batches).map_err(|e| fail(&e))?;
         let (schema, batches) = finish_schema(model, batches, schema)?;
         register_mem_plain(ctx, &model.name, &schema, &batches)?;
         Ok((schema, batches))
@@ -360,7 +377,21 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     // The tests at once (each a query of its own; a model's tests read it, not each other),
     // their results in file-name order.
-    let tests: Vec<TestResult> = futures::future::join_all(model.tests.iter().map(|t| run_test(ctx, t, failed))).await;
+    let tests = model.tests.iter().map(|t| {
+        let (ctx, t, failed) = (ctx.clone(), t.clone(), failed.clone());
+        tokio::spawn(async move { run_test(&ctx, &t, &failed).await })
+    });
+    let tests: Vec<TestResult> = futures::future::join_all(tests)
+        .await
+        .into_iter()
+        .zip(&model.tests)
+        .map(|(joined, t)| {
+            joined.unwrap_or_else(|e| TestResult {
+                error: Some(format!("the test's query panicked: {e}")),
+                ..blank_result(t)
+            })
+        })
+        .collect();
     let blocking: Vec<String> = tests
         .iter()
         .filter(|t| t.blocks())
@@ -386,17 +417,13 @@ async fn run_model(ctx: &SessionContext, model: &Model, failed: &BTreeSet<String
 /// Model outputs are partitioned by `period` (the folder `period=YYYY-MM`, not a column in the
 /// file), so a `period` column must hold the period being built in every row; otherwise the
 /// readers of the Parquet would see the folder's period instead of the row's.
-async fn check_period_column(ctx: &SessionContext, batches: &[RecordBatch]) -> Result<()> {
+/// `built` is the period being built ([`period_built`]; `None`: nothing to check against).
+fn check_period_column(built: Option<&str>, batches: &[RecordBatch]) -> Result<()> {
     let Some(first) = batches.first() else { return Ok(()) };
     if first.schema().column_with_name("period").is_none() {
         return Ok(());
     }
-    // The period being built (no `params` table: nothing to check against).
-    let Ok(df) = ctx.sql("SELECT CAST(period AS VARCHAR) AS period FROM params").await else { return Ok(()) };
-    let params = df.collect().await?;
-    let Some(first_param) = params.iter().find(|b| b.num_rows() > 0) else { return Ok(()) };
-    let built = arrow::compute::cast(first_param.column(0), &DataType::Utf8)?;
-    let built = built.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").value(0).to_string();
+    let Some(built) = built else { return Ok(()) };
     let mut others = BTreeSet::new();
     for b in batches {
         let col = arrow::compute::cast(b.column_by_name("period").expect("checked"), &DataType::Utf8)?;
@@ -416,6 +443,16 @@ async fn check_period_column(ctx: &SessionContext, batches: &[RecordBatch]) -> R
         );
     }
     Ok(())
+}
+
+/// The period being built, from the session's `params` table (none without one), read once for
+/// every model's [`check_period_column`].
+async fn period_built(ctx: &SessionContext) -> Result<Option<String>> {
+    let Ok(df) = ctx.sql("SELECT CAST(period AS VARCHAR) AS period FROM params").await else { return Ok(None) };
+    let params = df.collect().await?;
+    let Some(first) = params.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+    let built = arrow::compute::cast(first.column(0), &DataType::Utf8)?;
+    Ok(Some(built.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").value(0).to_string()))
 }
 
 /// A test's result before it has found anything (no failing rows, no error).
