@@ -14,13 +14,13 @@
 //! narrowing down of failing rows that only that path does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use std::sync::Arc;
 
 use super::rules::Rule;
 use super::{Evaluated, RowSql};
@@ -28,7 +28,7 @@ use super::{Evaluated, RowSql};
 /// Every rule of `rules` (row rules of one form) over `table`, in one pass, in their order.
 pub(super) async fn evaluate(ctx: &SessionContext, rules: &[&Rule], table: &str) -> Result<Vec<Evaluated>> {
     let queries: Vec<RowSql> = rules.iter().map(|r| RowSql::new(r)).collect();
-    let mut select = vec!["_row_key AS \"__key\"".to_string(), "region_code AS \"__region\"".to_string()];
+    let mut select = vec!["region_code AS \"__region\"".to_string()];
     for (k, q) in queries.iter().enumerate() {
         let mut names: Vec<&str> = q.columns.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
@@ -42,7 +42,7 @@ pub(super) async fn evaluate(ctx: &SessionContext, rules: &[&Rule], table: &str)
     let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
     // Checked on the plan, not on the rows: a table with no rows must fail as the rule does.
     let schema = stream.schema();
-    let mut at = 2;
+    let mut at = 1;
     for (k, q) in queries.iter().enumerate() {
         if schema.field(at).data_type() != &DataType::Boolean {
             bail!("rule {}: the condition is not a boolean", rules[k].id);
@@ -53,11 +53,11 @@ pub(super) async fn evaluate(ctx: &SessionContext, rules: &[&Rule], table: &str)
     let mut unknown: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); rules.len()];
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let regions = arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+        let regions = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
         let regions = regions.as_string::<i32>();
-        // The columns of rule k start after the key, the region and the columns of the rules
-        // before it (a condition and the rule's own columns each).
-        let mut at = 2;
+        // The columns of rule k start after the region and the columns of the rules before it
+        // (a condition and the rule's own columns each).
+        let mut at = 1;
         for (k, q) in queries.iter().enumerate() {
             let when = batch.column(at).as_boolean();
             if when.null_count() > 0 {
