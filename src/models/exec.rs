@@ -296,7 +296,7 @@ impl ModelRun {
 pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
     let mut runs: Vec<Option<ModelRun>> = vec![None; models.len()];
     let mut failed: BTreeSet<String> = BTreeSet::new();
-    // A session whose `params` cannot be read has no period to check the models' against.
+    // A session whose `params` cannot be read has no period to check the models' `period` against.
     let built = period_built(ctx).await.unwrap_or(None);
     loop {
         let pending: BTreeSet<&str> =
