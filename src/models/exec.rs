@@ -347,10 +347,9 @@ fn failed_run(model: &Model, why: String) -> ModelRun {
 
 /// Builds one model, checks its contract, registers it for the models after it, runs its tests.
 async fn run_model(ctx: &SessionContext, model: &Model, built: Option<&str>, failed: &BTreeSet<String>) -> ModelRun {
-    let not_run = |why: String| failed_run(model, why);
     if let Some(d) = model.depends_on.iter().find(|d| failed.contains(*d)) {
         tracing::error!(model = %model.name, "model not run: model `{d}` it reads failed");
-        return not_run(format!("not run: model `{d}` it reads failed"));
+        return failed_run(model, format!("not run: model `{d}` it reads failed"));
     }
     let built: Result<(SchemaRef, Vec<RecordBatch>)> = async {
         // Every failure names the model's file (and, a query out of its pool, what to raise).
@@ -371,7 +370,7 @@ async fn run_model(ctx: &SessionContext, model: &Model, built: Option<&str>, fai
         Ok(b) => b,
         Err(e) => {
             tracing::error!(model = %model.name, "model failed: {e:#}");
-            return not_run(format!("{e:#}"));
+            return failed_run(model, format!("{e:#}"));
         }
     };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
