@@ -262,7 +262,6 @@ fn print_summary(s: &RunSummary) {
 }
 
 fn main() -> ExitCode {
-    gongbao::memory::limit_arenas();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match cli.command {

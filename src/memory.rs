@@ -1,65 +1,32 @@
-//! The process's memory allocator: glibc's malloc, with fewer arenas than its default.
+//! The process's memory allocator, and what a run may keep in memory instead of on disk
+//! ([`Budgets`], `config/memory.toml`).
 //!
-//! glibc gives each thread that finds the arenas busy an arena of its own, up to eight per core,
-//! and memory freed stays in the arena it came from until that arena is used again. Every stage
-//! of a run works on all cores (rayon reading workbooks and protecting tables, DataFusion's
-//! query threads), so what one stage frees sits in arenas the next stage's threads do not reuse.
-//! At national scale the run's peak resident memory was 4.5 GiB with glibc's default and 3.1 GiB
-//! with one arena per core, no slower; one arena in all was 40 % slower (BENCHMARKS.md, "The
-//! allocator's arenas").
+//! **The allocator.** With the pipeline on Linux, every program of this crate (the `gongbao`
+//! command, its tests and benchmarks) allocates with jemalloc, an arena per CPU. Each stage of a
+//! run works on all cores, with more threads than cores (rayon reading workbooks and protecting
+//! tables, DataFusion's, the county partitions' writer). glibc's malloc gives each thread that
+//! finds the arenas busy an arena of its own, up to eight per core, and memory freed stays in the
+//! arena that held it: the national peak was 4.5 GiB so, and the run limited glibc to an arena per
+//! core, whose locks its threads then waited on (futex waits and wake-ups were ~7 % of a province
+//! run's samples). jemalloc's arena per CPU serves whichever thread runs there, its thread caches
+//! take most allocations without a lock, and pages left free for a second go back to the system
+//! of themselves (`dirty_decay_ms`; its default is ten seconds), with no trim between stages.
+//! BENCHMARKS.md, "jemalloc": province CPU −8 %, national time −15 % and peak memory −18 %.
 //!
-//! And what a run may keep in memory instead of on disk ([`Budgets`], `config/memory.toml`).
+//! The fuzz targets build without the pipeline and keep the system's malloc, which their
+//! sanitizers and libFuzzer's memory limits watch. An operator overrides the settings below with
+//! `_RJEM_MALLOC_CONF` in the service's environment (jemalloc's `MALLOC_CONF`, as the crate
+//! prefixes jemalloc's names).
 
-/// Limits glibc's malloc to one arena per core (at least two), unless the operator set
-/// `MALLOC_ARENA_MAX`, which glibc has read already. Call it first thing in `main`, before any
-/// thread starts.
-pub fn limit_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
-        let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only sets one of malloc's parameters; no memory is touched.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
-        }
-    }
-}
+#[cfg(all(target_os = "linux", feature = "pipeline"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Returns the memory malloc holds free to the system, between stages, once the process is
-/// large: what the models' queries freed (national: ~1.2 GiB) would otherwise stay resident
-/// through disclosure control and the bulletin, which allocate in other arenas. A smaller process
-/// keeps it for the stages after: pages given back are zeroed by the kernel again when they are
-/// used, which was 8 % of a province run's CPU (BENCHMARKS.md, "Header spellings found at once").
-pub fn release_freed() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if worth_trimming(resident_bytes()) {
-        // SAFETY: malloc_trim only gives back pages malloc holds free.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-    }
-}
-
-/// The resident size below which [`release_freed`] gives nothing back. Measured at its calls: a
-/// province month is resident at 170–220 MB, the country's at 1.0–1.9 GB.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const TRIM_FROM_RESIDENT_BYTES: u64 = 512 << 20;
-
-/// Whether memory held free is given back at a process's resident size (unknown: it is).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn worth_trimming(resident: Option<u64>) -> bool {
-    resident.is_none_or(|r| r >= TRIM_FROM_RESIDENT_BYTES)
-}
-
-/// The process's resident memory (`/proc/self/statm`), where the system says.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a system setting.
-    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
-    pages.checked_mul(page)
-}
+/// jemalloc's settings, read when it starts (its `malloc_conf`): an arena per CPU, and pages left
+/// free for a second given back to the system.
+#[cfg(all(target_os = "linux", feature = "pipeline"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_CONF: &[u8; 40] = b"percpu_arena:percpu,dirty_decay_ms:1000\0";
 
 /// What a run may hold in memory, from `config/memory.toml` (a key left out takes its default).
 /// The two budgets of rows held change no output, only where rows wait between stages: within
@@ -110,17 +77,22 @@ impl Budgets {
 mod tests {
     use super::*;
 
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", feature = "pipeline"))]
     #[test]
-    fn memory_held_free_is_given_back_only_by_a_large_process() {
-        assert!(!worth_trimming(Some(200 << 20)), "a province month keeps it");
-        assert!(worth_trimming(Some(1 << 30)), "the country gives it back");
-        assert!(worth_trimming(Some(TRIM_FROM_RESIDENT_BYTES)));
-        assert!(worth_trimming(None), "unknown: given back");
-        // 64 MiB written are resident.
+    fn the_pipeline_allocates_with_jemalloc_an_arena_per_cpu() {
+        use tikv_jemalloc_ctl::raw;
+        // The settings took (a misspelt symbol or option is ignored by jemalloc without a word).
+        // SAFETY: each name is a jemalloc option of the type read.
+        let (percpu, decay) = unsafe {
+            (raw::read_str(b"opt.percpu_arena\0").unwrap(), raw::read::<isize>(b"opt.dirty_decay_ms\0").unwrap())
+        };
+        assert_eq!((percpu, decay), (&b"percpu\0"[..], 1000));
+        // And Rust's allocations go to it: this thread's count of bytes allocated grows by 64 MiB.
+        // SAFETY: `thread.allocated` is a u64 counter of the calling thread.
+        let allocated = || unsafe { raw::read::<u64>(b"thread.allocated\0").unwrap() };
+        let before = allocated();
         let big = std::hint::black_box(vec![1u8; 64 << 20]);
-        let resident = resident_bytes().expect("Linux tells the resident size");
-        assert!((64 << 20..1 << 40).contains(&resident), "{resident}");
+        assert!(allocated() - before >= 64 << 20, "{} bytes counted", allocated() - before);
         drop(big);
     }
 

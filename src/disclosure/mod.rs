@@ -638,8 +638,6 @@ pub fn protect_runs(
     }
     let audited = Audited { public: &public, cuts: &cuts, originals: &originals };
     tracing::debug!(rounds, seconds = started.elapsed().as_secs_f64(), "disclosure control: greedy pattern audited");
-    // What the rounds' audits freed, before the release passes set up their programs.
-    crate::memory::release_freed();
     let started = std::time::Instant::now();
     if !protection.disclosed.is_empty() {
         // Reported as disclosed: with the exact intervals.

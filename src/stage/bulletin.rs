@@ -47,8 +47,6 @@ pub fn render(
     let path = bulletin::write(&publication.dir.join("bulletins").join(period.to_string()), &rendered)?;
     let pages = rendered.pages;
     drop(rendered);
-    // What the layout freed, back to the system.
-    crate::memory::release_freed();
     tracing::debug!(%period, pages, seconds = started.elapsed().as_secs_f64(), "bulletin rendered");
     Ok(path)
 }

@@ -39,9 +39,6 @@ pub fn protect(project: &Project, built: &mut Built, publication: &Publication) 
         .filter(|r| r.error.is_none() && r.schema.is_some())
         .map(|r| (r.name.clone(), r.batches.clone()))
         .collect();
-    // What disclosure control's programs and views freed, back to the system before the bulletin
-    // and the writes allocate beside each other (nationally the run's peak was there).
-    crate::memory::release_freed();
     Ok(Disclosed { outputs, protection })
 }
 
@@ -65,7 +62,6 @@ pub fn write_and_stage(
             store::publish_dir(&dir, &publication.warehouse().join(&r.name).join(&part))?;
         }
     }
-    crate::memory::release_freed();
     let started = std::time::Instant::now();
     let staged = crate::disclosure::stage_period(
         &publication.dir,

@@ -61,8 +61,6 @@ pub async fn build(
     let peak = crate::models::pool::peak(&ctx.runtime_env());
     tracing::debug!(%period, peak_bytes = peak, "the models' queries: the most their memory pool held at once");
     drop(ctx);
-    // What the queries freed (national: ~1.2 GiB), back to the system before disclosure control.
-    crate::memory::release_freed();
     Ok(Built { period, runs, missing, enterprises })
 }
 
