@@ -6,12 +6,12 @@
 //! run works on all cores, with more threads than cores (rayon reading workbooks and protecting
 //! tables, DataFusion's, the county partitions' writer). glibc's malloc gives each thread that
 //! finds the arenas busy an arena of its own, up to eight per core, and memory freed stays in the
-//! arena that held it: the national peak was 4.5 GiB so, and the run limited glibc to an arena per
-//! core, whose locks its threads then waited on (futex waits and wake-ups were ~7 % of a province
-//! run's samples). jemalloc's arena per CPU serves whichever thread runs there, its thread caches
-//! take most allocations without a lock, and pages left free for a second go back to the system
-//! of themselves (`dirty_decay_ms`; its default is ten seconds), with no trim between stages.
-//! BENCHMARKS.md, "jemalloc": province CPU −8 %, national time −15 % and peak memory −18 %.
+//! arena that held it: the national peak was 4.5 GiB so. The run then limited glibc to an arena
+//! per core, whose locks its threads waited on, and trimmed the heap between stages: malloc and
+//! free were 12 % of a province run's samples. jemalloc's arena per CPU serves whichever thread
+//! runs there, its thread caches take most allocations without a lock (5 % of the samples), and
+//! pages left free for a second go back to the system of themselves (`dirty_decay_ms`; its
+//! default is ten seconds), with no trim between stages. BENCHMARKS.md, "jemalloc".
 //!
 //! The fuzz targets build without the pipeline and keep the system's malloc, which their
 //! sanitizers and libFuzzer's memory limits watch. An operator overrides the settings below with
