@@ -3,15 +3,15 @@
 //!
 //! **The allocator.** With the pipeline on Linux, every program of this crate (the `gongbao`
 //! command, its tests and benchmarks) allocates with jemalloc, an arena per CPU. Each stage of a
-//! run works on all cores, with more threads than cores (rayon reading workbooks and protecting
+//! run works on all cores, with more threads than cores (rayon's reading workbooks and protecting
 //! tables, DataFusion's, the county partitions' writer). glibc's malloc gives each thread that
 //! finds the arenas busy an arena of its own, up to eight per core, and memory freed stays in the
-//! arena that held it: the national peak was 4.5 GiB so. The run then limited glibc to an arena
-//! per core, whose locks its threads waited on, and trimmed the heap between stages: malloc and
-//! free were 12 % of a province run's samples. jemalloc's arena per CPU serves whichever thread
-//! runs there, its thread caches take most allocations without a lock (5 % of the samples), and
-//! pages left free for a second go back to the system of themselves (`dirty_decay_ms`; its
-//! default is ten seconds), with no trim between stages. BENCHMARKS.md, "jemalloc".
+//! arena that held it: the national peak was 4.5 GiB so. The run then limited glibc to an arena per
+//! core, whose locks its threads waited on, and trimmed the heap between stages: malloc and free
+//! were 12 % of a province run's samples. jemalloc's arena per CPU serves whichever thread runs
+//! there, its thread caches take most allocations without a lock (5 % of the samples), and pages
+//! left free for a second go back to the system of themselves (`dirty_decay_ms`; its default is ten
+//! seconds), with no trim between stages. BENCHMARKS.md, "jemalloc".
 //!
 //! The fuzz targets build without the pipeline and keep the system's malloc, which their
 //! sanitizers and libFuzzer's memory limits watch. An operator overrides the settings below with
