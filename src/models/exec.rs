@@ -296,8 +296,8 @@ impl ModelRun {
 pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
     let mut runs: Vec<Option<ModelRun>> = vec![None; models.len()];
     let mut failed: BTreeSet<String> = BTreeSet::new();
-    // A session whose `params` cannot be read has no period to check the models' `period` against.
-    let built = period_built(ctx).await.unwrap_or(None);
+    // Read once for every model; a failure to read it fails the models that have a `period`.
+    let built = period_built(ctx).await.map_err(|e| format!("{e:#}"));
     loop {
         let pending: BTreeSet<&str> =
             models.iter().zip(&runs).filter(|(_, r)| r.is_none()).map(|(m, _)| m.name.as_str()).collect();
@@ -316,7 +316,10 @@ pub async fn execute(ctx: &SessionContext, models: &[Model]) -> Vec<ModelRun> {
         // and a small period's models are mostly planning, which on one task used one core.
         let tasks = wave.iter().map(|&i| {
             let (ctx, model, built, failed) = (ctx.clone(), models[i].clone(), built.clone(), failed.clone());
-            tokio::spawn(async move { run_model(&ctx, &model, built.as_deref(), &failed).await })
+            tokio::spawn(async move {
+                let built = built.as_ref().map(Option::as_deref).map_err(String::as_str);
+                run_model(&ctx, &model, built, &failed).await
+            })
         });
         let results = futures::future::join_all(tasks).await;
         for (i, joined) in wave.into_iter().zip(results) {
@@ -346,7 +349,12 @@ fn failed_run(model: &Model, why: String) -> ModelRun {
 }
 
 /// Builds one model, checks its contract, registers it for the models after it, runs its tests.
-async fn run_model(ctx: &SessionContext, model: &Model, built: Option<&str>, failed: &BTreeSet<String>) -> ModelRun {
+async fn run_model(
+    ctx: &SessionContext,
+    model: &Model,
+    built: Result<Option<&str>, &str>,
+    failed: &BTreeSet<String>,
+) -> ModelRun {
     if let Some(d) = model.depends_on.iter().find(|d| failed.contains(*d)) {
         tracing::error!(model = %model.name, "model not run: model `{d}` it reads failed");
         return failed_run(model, format!("not run: model `{d}` it reads failed"));
@@ -416,13 +424,18 @@ async fn run_model(ctx: &SessionContext, model: &Model, built: Option<&str>, fai
 /// Model outputs are partitioned by `period` (the folder `period=YYYY-MM`, not a column in the
 /// file), so a `period` column must hold the period being built in every row; otherwise the
 /// readers of the Parquet would see the folder's period instead of the row's.
-/// `built` is the period being built ([`period_built`]; `None`: nothing to check against).
-fn check_period_column(built: Option<&str>, batches: &[RecordBatch]) -> Result<()> {
+/// `built` is the period being built ([`period_built`]; `None`: nothing to check against; an
+/// error: it could not be read).
+fn check_period_column(built: Result<Option<&str>, &str>, batches: &[RecordBatch]) -> Result<()> {
     let Some(first) = batches.first() else { return Ok(()) };
     if first.schema().column_with_name("period").is_none() {
         return Ok(());
     }
-    let Some(built) = built else { return Ok(()) };
+    let built = match built {
+        Ok(Some(built)) => built,
+        Ok(None) => return Ok(()),
+        Err(e) => anyhow::bail!("the period being built could not be read from `params`: {e}"),
+    };
     let mut others = BTreeSet::new();
     for b in batches {
         let col = arrow::compute::cast(b.column_by_name("period").expect("checked"), &DataType::Utf8)?;
@@ -496,6 +509,23 @@ async fn run_test(ctx: &SessionContext, t: &ModelTest, failed: &BTreeSet<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_column_is_checked_against_the_period_built_or_fails_when_that_is_unreadable() {
+        let schema = Arc::new(Schema::new(vec![Field::new("period", DataType::Utf8, false)]));
+        let rows = |p: &str| {
+            vec![RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![p])) as ArrayRef]).unwrap()]
+        };
+        assert!(check_period_column(Ok(Some("2025-09")), &rows("2025-09")).is_ok());
+        assert!(check_period_column(Ok(Some("2025-09")), &rows("2025-08")).is_err());
+        assert!(check_period_column(Ok(None), &rows("2025-08")).is_ok(), "no params: nothing to check against");
+        let e = check_period_column(Err("disk gone"), &rows("2025-09")).unwrap_err().to_string();
+        assert!(e.contains("params") && e.contains("disk gone"), "{e}");
+        let other = Arc::new(Schema::new(vec![Field::new("value", DataType::Utf8, false)]));
+        let no_period =
+            vec![RecordBatch::try_new(other, vec![Arc::new(StringArray::from(vec!["x"])) as ArrayRef]).unwrap()];
+        assert!(check_period_column(Err("disk gone"), &no_period).is_ok(), "a model without `period` needs no period");
+    }
 
     #[test]
     fn rows_in_memory_are_dealt_in_order_into_coalesced_batches_and_partitions() {
